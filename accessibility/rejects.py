@@ -1,0 +1,80 @@
+"""Collect every input row that is not used, with file, row and reason.
+
+Nothing is dropped silently: readers call :meth:`Rejects.add` for each row they
+skip, and the pipeline writes ``rejects.csv`` and prints the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from ._io import write_csv
+
+COLUMNS = ["file", "row", "reason", "value"]
+
+
+class Rejects:
+    """An append-only list of rejected input rows.
+
+    Rows are 1-based data rows (the header is not counted) for tabular files,
+    or feature numbers for vector files. ``value`` holds the offending value or
+    the row's identifying fields as text, so a user can find it.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[dict] = []
+
+    def add(self, file: str | Path, row: int | None, reason: str, value: object = "") -> None:
+        """Record one rejected row."""
+        self._rows.append({"file": str(file), "row": row, "reason": reason, "value": _text(value)})
+
+    def add_many(
+        self,
+        file: str | Path,
+        rows: Iterable[int | None],
+        reason: str,
+        values: Iterable[object] | None = None,
+    ) -> None:
+        """Record many rejected rows sharing one reason (vectorised readers)."""
+        rows = list(rows)
+        values = [""] * len(rows) if values is None else list(values)
+        for r, v in zip(rows, values, strict=True):
+            self.add(file, None if r is None else int(r), reason, v)
+
+    def extend(self, other: Rejects) -> None:
+        """Append all rows of another collector."""
+        self._rows.extend(other._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def frame(self) -> pd.DataFrame:
+        """All rejects as a DataFrame with columns ``file,row,reason,value``."""
+        df = pd.DataFrame(self._rows, columns=COLUMNS)
+        df["row"] = df["row"].astype("Int64")
+        return df
+
+    def counts(self) -> pd.DataFrame:
+        """Number of rejected rows per file and reason."""
+        df = self.frame()
+        if df.empty:
+            return pd.DataFrame(columns=["file", "reason", "rows"])
+        return df.groupby(["file", "reason"], sort=False).size().reset_index(name="rows")
+
+    def write(self, path: str | Path) -> Path:
+        """Write ``rejects.csv`` atomically (always written, even when empty)."""
+        return write_csv(self.frame(), path)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)

@@ -1,0 +1,75 @@
+"""Door-to-door distances against an independent networkx reference on real networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from accessibility.network import Network
+from accessibility.routing import nearest_sites, site_graph
+
+from .reference import reference_distances
+
+
+def _random_points(net: Network, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    return lo + rng.random((k, 2)) * (hi - lo)
+
+
+def test_snap_is_nearest_edge_brute_force(kl_network):
+    net = kl_network
+    xy = _random_points(net, 60, 1)
+    snap = net.snap(xy)
+    lines = net.edge_lines()
+    brute = np.array([shapely.distance(shapely.Point(p), lines).min() for p in xy])
+    np.testing.assert_allclose(snap.access, brute, atol=1e-6)
+    # the snapped point lies on its edge
+    on = shapely.distance(shapely.points(snap.point), lines[snap.edge])
+    assert on.max() < 1e-6
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_distances_match_networkx_kaiserslautern(kl_network, seed):
+    net = kl_network
+    site_xy = _random_points(net, 12, seed)
+    res_xy = _random_points(net, 400, seed + 100)
+    # put a few residents on the same edges as sites, to exercise the along-edge path
+    res_xy[:12] = site_xy + 3.0
+    ss, rs = net.snap(site_xy), net.snap(res_xy)
+    dist, site = nearest_sites(net, site_graph(net, ss), rs)
+    ref = reference_distances(net, ss, rs)
+    finite = np.isfinite(ref)
+    assert (np.isfinite(dist) == finite).all()
+    np.testing.assert_allclose(dist[finite], ref[finite], atol=1e-6)
+    # the reported nearest site really is at that distance
+    single = np.array(
+        [nearest_sites(net, site_graph(net, ss), rs, sites=[j])[0][i] if j >= 0 else np.inf
+         for i, j in enumerate(site)]
+    )  # fmt: skip
+    np.testing.assert_allclose(single[finite], dist[finite], atol=1e-6)
+
+
+def test_distances_match_networkx_helsinki(helsinki_pbf):
+    from accessibility.network import load_network
+
+    net = load_network(helsinki_pbf)
+    ss, rs = net.snap(_random_points(net, 8, 7)), net.snap(_random_points(net, 300, 8))
+    dist, _ = nearest_sites(net, site_graph(net, ss), rs)
+    ref = reference_distances(net, ss, rs)
+    finite = np.isfinite(ref)
+    np.testing.assert_allclose(dist[finite], ref[finite], atol=1e-6)
+
+
+def test_subset_and_limit(kl_network):
+    net = kl_network
+    ss, rs = net.snap(_random_points(net, 10, 11)), net.snap(_random_points(net, 300, 12))
+    sg = site_graph(net, ss)
+    d_all, _ = nearest_sites(net, sg, rs)
+    d_half, _ = nearest_sites(net, sg, rs, sites=np.arange(5))
+    assert (d_all <= d_half + 1e-9).all()  # more sites never lengthen a walk
+    d_lim, s_lim = nearest_sites(net, sg, rs, limit=800.0)
+    within = d_all <= 800.0
+    np.testing.assert_allclose(d_lim[within], d_all[within])
+    assert np.isinf(d_lim[~within]).all() and (s_lim[~within] == -1).all()
