@@ -126,15 +126,24 @@ def snap_points(
     snap = net.snap(np.where(bad_geom[:, None], 0.0, xy))
     far = (snap.access > max_access_m) | bad_geom
     if far.any():
-        files = file_of[far] if isinstance(file_of, pd.Series) else [file_of] * int(far.sum())
-        for f, r, lab, d in zip(files, row_of[far], label_of[far], snap.access[far], strict=True):
-            rejects.add(
-                f, r,
-                f"{what} is {d:,.0f} m from the nearest walkable edge (limit {max_access_m:,.0f} m): "
-                "outside the network's area, or wrong/swapped coordinates or CRS; "
-                "check the coordinates or give a larger network",
-                lab,
-            )  # fmt: skip
+        lo, hi = net.node_xy.min(axis=0) - max_access_m, net.node_xy.max(axis=0) + max_access_m
+        outside = ~((xy >= lo) & (xy <= hi)).all(axis=1) | bad_geom
+        files = (
+            file_of[far]
+            if isinstance(file_of, pd.Series)
+            else pd.Series([file_of] * int(far.sum()))
+        )
+        reasons = np.where(
+            outside[far],
+            f"{what} lies outside the area of the walking network (the input covers more than the "
+            "network, or its coordinates/CRS are wrong); give a larger network to include it",
+            f"{what} has no walkable edge within {max_access_m:,.0f} m (wrong or swapped coordinates, "
+            "or a gap in the OSM data); check the coordinates or raise --max-access",
+        )
+        for f, r, lab, d, why in zip(
+            files, row_of[far], label_of[far], snap.access[far], reasons, strict=True
+        ):
+            rejects.add(f, r, why, f"{lab} ({d:,.0f} m from the nearest walkable edge)")
     keep = ~far
     out = gdf.loc[keep].copy()
     out = out.set_geometry(gpd.GeoSeries(shapely.points(xy[keep]), index=out.index, crs=net.crs))

@@ -177,7 +177,7 @@ def load_inputs(
         if wanted:
             frames.append(sitemod.sites_from_osm(extract.features, preset_table, wanted))
     else:
-        wanted = wanted or list(preset_table)
+        wanted = wanted or list(preset_table["categories"])
         frames.append(sitemod.sites_from_osm(extract.features, preset_table, wanted))
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
     categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))

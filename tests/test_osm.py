@@ -1,0 +1,141 @@
+"""OSM reading: four file formats give one graph; the walk filter is osmnx's; caching."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from accessibility.errors import InputError
+from accessibility.network import Network, load_network
+from accessibility.osm import is_walkable, read_osm, walk_filter
+
+
+@pytest.fixture(scope="module")
+def kl_formats(kl_osm, tmp_path_factory):
+    """The Kaiserslautern extract re-written as .osm, .osm.bz2 and .osm.pbf with pyosmium."""
+    import osmium
+
+    d = tmp_path_factory.mktemp("formats")
+    paths = {"osm.gz": kl_osm}
+    for ext in ("osm", "osm.bz2", "osm.pbf"):
+        out = d / f"kaiserslautern.{ext}"
+        with osmium.SimpleWriter(str(out)) as w:
+            for obj in osmium.FileProcessor(str(kl_osm)):
+                w.add(obj)
+        paths[ext] = out
+    return paths
+
+
+def _same(a: Network, b: Network) -> None:
+    assert a.crs == b.crs
+    np.testing.assert_array_equal(a.node_osmid, b.node_osmid)
+    np.testing.assert_allclose(a.node_xy, b.node_xy, atol=1e-6)
+    np.testing.assert_array_equal(a.u, b.u)
+    np.testing.assert_array_equal(a.v, b.v)
+    np.testing.assert_allclose(a.length, b.length, atol=1e-6)
+
+
+def test_four_formats_same_graph(kl_formats):
+    nets = {k: Network.from_extract(read_osm(p, use_cache=False)) for k, p in kl_formats.items()}
+    ref = nets["osm.gz"]
+    assert ref.n_nodes > 10_000 and ref.n_edges > 10_000
+    assert ref.crs == "EPSG:25832"
+    for k, net in nets.items():
+        _same(ref, net)
+
+
+def test_features_same_in_every_format(kl_formats):
+    ex = {
+        k: read_osm(p, use_cache=False) for k, p in kl_formats.items() if k in ("osm.gz", "osm.pbf")
+    }
+    a, b = ex["osm.gz"].features, ex["osm.pbf"].features
+    key = ["osm_type", "osm_id"]
+    a, b = a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True)
+    assert a[key].equals(b[key])
+    assert list(a["tags"]) == list(b["tags"])
+
+
+def test_walk_filter_is_osmnx(kl_extract):
+    clauses = walk_filter()
+    keys = {k for k, _, _ in clauses}
+    assert {"highway", "foot", "access", "sidewalk", "area"} <= keys
+    assert is_walkable({"highway": "footway"}, clauses)
+    assert is_walkable({"highway": "residential", "sidewalk": "both"}, clauses)
+    for tags in (
+        {"highway": "motorway"},
+        {"highway": "motorway_link"},
+        {"highway": "cycleway"},
+        {"highway": "residential", "foot": "no"},
+        {"highway": "service", "access": "private"},
+        {"highway": "primary", "sidewalk": "separate"},
+        {"highway": "pedestrian", "area": "yes"},
+        {"building": "yes"},
+    ):
+        assert not is_walkable(tags, clauses), tags
+    # the reader kept only walkable highway classes
+    kept = set(kl_extract.segments["highway"])
+    assert not kept & {"motorway", "cycleway", "construction", "proposed"}
+    assert {"footway", "residential", "steps"} <= kept
+
+
+def test_counts_match_provenance(kl_extract):
+    """PROVENANCE.md lists 15,147 buildings (ways + relations), 5 libraries."""
+    b = kl_extract.buildings
+    assert 15_000 <= len(b) <= 15_147  # a few broken multipolygons are refused by osmium
+    libs = [t for t in kl_extract.features["tags"] if t.get("amenity") == "library"]
+    assert len(libs) == 5
+    assert kl_extract.stats["nodes"] == 98_828
+    assert kl_extract.stats["ways"] == 21_706
+
+
+def test_network_cache_roundtrip_and_speed(kl_osm, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path))
+    t0 = time.perf_counter()
+    first = load_network(kl_osm)
+    parse = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = load_network(kl_osm)
+    cached = time.perf_counter() - t0
+    assert again.meta.get("cached") is True
+    _same(first, again)
+    assert cached < parse  # the speed target itself lives in bench/
+
+
+def test_parallel_edges_keep_shortest_and_components():
+    # two nodes joined twice (a straight and a detour via node 3), plus a separate fragment
+    ids = np.array([1, 2, 3, 10, 11])
+    lon = np.array([7.0, 7.001, 7.0005, 7.1, 7.1001])
+    lat = np.array([49.0, 49.0, 49.001, 49.0, 49.0])
+    u = np.array([1, 2, 1, 3, 10, 1])
+    v = np.array([2, 1, 3, 2, 11, 1])  # duplicate 1-2 reversed, and a self-loop
+    net = Network.from_segments(ids, lon, lat, u, v, np.arange(6))
+    assert net.n_edges == 4  # 1-2 once, 1-3, 3-2, 10-11; self-loop dropped
+    comp = net.components()
+    assert comp[net.node_osmid == 1] == 0 and comp[net.node_osmid == 10] == 1
+
+
+def test_bad_osm_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_osm(tmp_path / "missing.osm.pbf")
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n")
+    with pytest.raises(InputError, match="unknown OSM file type"):
+        read_osm(bad)
+    empty = tmp_path / "empty.osm"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty"):
+        read_osm(empty)
+    nowalk = tmp_path / "nowalk.osm"
+    nowalk.write_text(
+        "<?xml version='1.0'?><osm version='0.6'>"
+        "<node id='1' lat='49' lon='7'/><node id='2' lat='49.001' lon='7'/>"
+        "<way id='5'><nd ref='1'/><nd ref='2'/><tag k='highway' v='motorway'/></way></osm>"
+    )
+    with pytest.raises(InputError, match="no walkable ways"):
+        read_osm(nowalk, use_cache=False)
+    garbage = tmp_path / "garbage.osm.pbf"
+    garbage.write_bytes(b"\x00\x01not a pbf at all" * 10)
+    with pytest.raises(InputError):
+        read_osm(garbage, use_cache=False)
