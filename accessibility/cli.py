@@ -235,5 +235,8 @@ def demo(out, minutes, speed):
              no_cache=False, network=path)  # fmt: skip
 
 
+# Commands of the other concerns live in their own CLI modules; importing them registers them.
+from . import cli_reports, cli_scenarios, cli_stock  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()

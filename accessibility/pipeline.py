@@ -206,6 +206,8 @@ def load_inputs(
         raise InputError("--spread-to-buildings needs Zensus grid CSV input (--population)")
     record["inputs"]["population"] = [file_record(p) for p in population] or None
     record["population_method"] = residents.attrs.get("method", "")
+    record["population_kind"] = residents.attrs.get("kind", "")
+    record["cell_size_m"] = residents.attrs.get("cell_size_m")
     timings["population"] = time.perf_counter() - t0
 
     dist = read_districts(districts, district_column) if districts else None

@@ -42,7 +42,7 @@ def test_four_formats_same_graph(kl_formats):
     ref = nets["osm.gz"]
     assert ref.n_nodes > 10_000 and ref.n_edges > 10_000
     assert ref.crs == "EPSG:25832"
-    for k, net in nets.items():
+    for _fmt, net in nets.items():
         _same(ref, net)
 
 
