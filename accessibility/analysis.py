@@ -206,7 +206,7 @@ def analyze(
             f"'{ALL}' is reserved for all categories together; rename that site category"
         )
     sites_used, site_snap = snap_points(
-        network, sites, rejects, "site", sites["source"].astype(str), _rows(sites),
+        network, sites, rejects, "site", sites["source"].astype(str).replace(sites.attrs.get("files", {})), _rows(sites),
         sites["site_id"].astype(str) + " " + sites["name"].astype(str), max_access_m,
     )  # fmt: skip
     res_file = residents.attrs.get("files", ["population"])

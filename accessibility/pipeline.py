@@ -180,6 +180,8 @@ def load_inputs(
         wanted = wanted or list(preset_table["categories"])
         frames.append(sitemod.sites_from_osm(extract.features, preset_table, wanted))
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
+    # rejects name the file as the user gave it; `source` holds only its name
+    site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
     categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
     timings["sites"] = time.perf_counter() - t0
 

@@ -1,0 +1,115 @@
+"""The command line end to end: outputs, bad input messages, exit codes, help texts."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from accessibility.cli import main
+
+SUMMARY = ["category", "minutes", "population", "population_covered", "share_covered"]
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_every_command_has_help_with_example():
+    assert main.commands
+    for name in main.commands:
+        r = _run(name, "--help")
+        assert r.exit_code == 0, name
+        assert "Example" in r.output, f"`accessibility {name} --help` lacks an example"
+
+
+def test_demo_writes_all_outputs(tmp_path):
+    out = tmp_path / "demo"
+    r = _run("demo", "--out", out)
+    assert r.exit_code == 0, r.output
+    for f in ("summary.csv", "summary_groups.csv", "summary_districts.csv", "residents.gpkg",
+              "residents.csv", "sites.gpkg", "rejects.csv", "run.json", "map.html"):  # fmt: skip
+        assert (out / f).exists(), f
+    s = pd.read_csv(out / "summary.csv")
+    assert list(s.columns[:5]) == SUMMARY
+    assert "all" in set(s["category"])
+    run = json.loads((out / "run.json").read_text())
+    assert "© OpenStreetMap contributors, ODbL 1.0" in run["attribution"]
+    assert run["inputs"]["network"]["sha256"]
+    assert str(out / "map.html") in r.output.replace("\n", "")
+    res = gpd.read_file(out / "residents.gpkg")
+    assert {"population", "minutes_all", "nearest_site_id", "nearest_site_name"} <= set(res.columns)
+    assert res["population"].sum() == pytest.approx(
+        s.loc[s.category == "all", "population"].iloc[0]
+    )
+
+
+def test_kaiserslautern_with_user_sites_and_rejects(kl_osm, kl_zensus, tmp_path):
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "id,name,category,lat,lon\n"
+        "a1,Stadtteilbüro Innenstadt-West,advice_centre,49.4445,7.7590\n"
+        "a2,Beratung <img src=x onerror=alert(1)>,advice_centre,49.4380,7.7700\n"
+        "a2,Doppelt,advice_centre,49.4390,7.7710\n"  # duplicate id
+        "a3,Ohne Koordinaten,advice_centre,,\n"  # no coordinates
+        "a4,Vertauscht,advice_centre,7.7650,49.4400\n"  # lat/lon swapped
+        "a5,Irgendwo,advice_centre,48.0,11.0\n"  # far outside the network (Munich)
+    )
+    out = tmp_path / "kl"
+    r = _run("analyze", "--network", kl_osm, "--population", kl_zensus, "--sites", sites,
+             "--osm-categories", "library", "--minutes", "5,10", "--out", out)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rej = pd.read_csv(out / "rejects.csv")
+    site_rej = rej[rej["file"] == str(sites)]
+    assert set(site_rej["row"]) == {3, 4, 5, 6}
+    reasons = " ".join(site_rej["reason"]).lower()
+    assert "duplicate" in reasons and "swapped" in reasons and "coordinates" in reasons
+    assert "outside the area of the walking network" in reasons
+    used = gpd.read_file(out / "sites.gpkg")
+    assert set(used.loc[used["category"] == "advice_centre", "site_id"]) == {"a1", "a2"}
+    assert (used["category"] == "library").sum() == 5
+    assert "rejected" in r.output
+    s = pd.read_csv(out / "summary.csv")
+    assert set(s["category"]) == {"advice_centre", "library", "all"}
+
+
+def test_all_rejected_fails_nonzero(helsinki_pbf, kl_zensus, tmp_path):
+    # Kaiserslautern residents on the Helsinki network: nothing overlaps
+    r = _run(
+        "analyze", "--network", helsinki_pbf, "--population", kl_zensus, "--out", tmp_path / "x"
+    )
+    assert r.exit_code != 0
+    assert "do not overlap" in r.output
+    assert str(kl_zensus) in r.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--osm-categories", "libary"], "library"),  # typo → suggestion
+        (["--minutes", "5,zehn"], "minutes"),
+        (["--bbox", "1,2,3"], "W,S,E,N"),
+    ],
+)
+def test_bad_options(kl_osm, tmp_path, args, message):
+    r = _run("analyze", "--network", kl_osm, *args, "--out", tmp_path / "o")
+    assert r.exit_code != 0
+    assert message in r.output
+
+
+def test_bad_files(kl_osm, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    r = _run("analyze", "--network", kl_osm, "--sites", empty, "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "empty.csv" in r.output and "empty" in r.output
+    bad = tmp_path / "zensus_bad.csv"
+    bad.write_text(
+        "Gitter_ID_100m;x_mp_100m;y_mp_100m;Einwohnr\n100mN29254E41568;4156850;2925450;11\n"
+    )
+    r = _run("analyze", "--network", kl_osm, "--population", bad, "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "zensus_bad.csv" in r.output and "Einwohner" in r.output
+    r = _run("analyze", "--network", tmp_path / "nope.osm.pbf", "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "not found" in r.output
