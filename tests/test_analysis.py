@@ -135,3 +135,17 @@ def test_districts_listed_even_without_coverage(kl_inputs, tmp_path):
     tot = sd.groupby(["category", "minutes"])["population_covered"].sum()
     main = a.summary().set_index(["category", "minutes"])["population_covered"]
     np.testing.assert_allclose(tot.reindex(main.index).to_numpy(), main.to_numpy())
+
+
+def test_spread_to_buildings_keeps_totals_and_records_method(kl_osm, kl_zensus):
+    inputs = load_inputs(network=kl_osm, population=[kl_zensus], spread_to_buildings=True)
+    res = inputs.residents
+    assert res.attrs["kind"] == "zensus_grid_spread_to_buildings"
+    assert "building" in inputs.record["population_method"].lower()
+    raw = pd.read_csv(kl_zensus, sep=";")
+    assert res["population"].sum() == pytest.approx(raw["Einwohner"].sum(), abs=1e-6)
+    assert len(res) > len(raw)  # cells were split over their buildings
+    a = run(inputs)
+    s = a.summary()
+    share = s["share_covered"].dropna()
+    assert ((share >= 0) & (share <= 1)).all()
