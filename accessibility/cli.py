@@ -91,6 +91,23 @@ def area_options(fn):
     return fn
 
 
+def geocoder_option(fn):
+    """``--geocoder offline|nominatim`` and ``--user-agent`` for commands that read addresses."""
+    fn = click.option(
+        "--user-agent",
+        help="User agent sent to Nominatim (identify yourself, e.g. 'stadt-kl-planung (you@example.org)').",
+    )(fn)
+    return click.option(
+        "--geocoder",
+        type=click.Choice(["offline", "nominatim"]),
+        default="offline",
+        show_default=True,
+        help="How addresses become points: 'offline' matches the OSM extract's addresses only "
+        "(never goes online); 'nominatim' asks Nominatim for those not found offline "
+        "(≤ 1 request/s, answers cached on disk).",
+    )(fn)
+
+
 def input_options(fn):
     """Options for sites, residents, districts and walking parameters."""
     opts = [
@@ -111,7 +128,7 @@ def input_options(fn):
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)
-    return fn
+    return geocoder_option(fn)
 
 
 def print_summary(a, paths: dict, seconds: float) -> None:

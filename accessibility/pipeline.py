@@ -125,11 +125,15 @@ def load_inputs(
     speed_kmh: float = DEFAULT_SPEED_KMH,
     use_cache: bool = True,
     progress: bool = False,
+    geocoder: str = "offline",
+    user_agent: str | None = None,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
     Exactly one of ``network`` (a local OSM file), ``place``, ``bbox``
     (west, south, east, north in degrees) or ``polygon`` (a file) gives the area.
+    Site rows given by address are geocoded with ``geocoder`` (``"offline"``: the
+    extract's OSM addresses only; ``"nominatim"``: then Nominatim, rate-limited, cached).
     Online areas are buffered by the largest walking distance
     (max(minutes) × speed) so residents near the boundary are not cut off.
     """
@@ -173,7 +177,14 @@ def load_inputs(
         sitemod.check_categories(wanted, preset_table)
     if sites is not None:
         record["inputs"]["sites"] = file_record(sites)
-        frames.append(sitemod.read_sites(sites, rejects, crs=sites_crs, bounds=extract.bounds))
+        from .geocode import make_geocoder
+
+        kw = {"user_agent": user_agent} if user_agent and geocoder == "nominatim" else {}
+        geo = make_geocoder(geocoder, extract, **kw)
+        frames.append(
+            sitemod.read_sites(sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geo)
+        )
+        record["geocoder"] = geocoder
         if wanted:
             frames.append(sitemod.sites_from_osm(extract.features, preset_table, wanted))
     else:

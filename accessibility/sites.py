@@ -49,8 +49,11 @@ PRESETS_PATH = Path(__file__).with_name("presets.yaml")
 #: Columns of every site frame, in this order (user files may add more after them).
 SITE_COLUMNS = ["site_id", "name", "category", "source", "row", "osm_tags", "geometry"]
 
-#: Reject reason for a site without coordinates.
-NO_COORDINATES = "no coordinates; addresses are geocoded once geocoding lands — give lat/lon"
+#: Reject reason for a site without coordinates (and without an address to geocode).
+NO_COORDINATES = (
+    "no coordinates; give lat/lon, or an address (columns street, housenumber, postcode, city "
+    "or address) and a geocoder (--geocoder offline)"
+)
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
@@ -460,6 +463,7 @@ def read_sites(
     rejects: Rejects,
     crs: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    geocoder=None,
 ) -> gpd.GeoDataFrame:
     """Read the user's own sites from CSV, GeoJSON or GeoPackage.
 
@@ -482,13 +486,23 @@ def read_sites(
         to recognise swapped coordinates: a point outside whose swapped point
         lies inside is rejected with a "look swapped" reason. Other points far
         away are kept (the pipeline checks distances to the network).
+    geocoder : OfflineGeocoder or NominatimGeocoder, optional
+        Rows without coordinates but with an address (columns ``street,
+        housenumber, postcode, city`` or one ``address`` column, see
+        :data:`accessibility.geocode.ADDRESS_ALIASES`) are geocoded with it;
+        addresses not found are rejected with the geocoder's reason (and the
+        closest known streets). Without a geocoder such rows are rejected with
+        :data:`NO_COORDINATES`. A file may then lack coordinate columns entirely.
 
     Returns
     -------
     GeoDataFrame
         :data:`SITE_COLUMNS` then the file's other columns, EPSG:4326.
         ``site_id`` is the ``id`` column (``<file stem>:<row>`` where it is
-        empty or missing); ``source`` is the file name.
+        empty or missing); ``source`` is the file name. Files with address
+        columns also get ``geocode_quality`` (``coordinates`` for rows given by
+        coordinates, else a quality from :data:`accessibility.geocode.QUALITIES`)
+        and ``matched_address``.
 
     Raises
     ------
@@ -514,16 +528,93 @@ def read_sites(
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         table, rows = _read_table(path)
-        cols = _resolve_columns(file, list(table.columns), crs, coordinates=True)
-        x, y, src_crs, issues = _table_coordinates(table, cols, crs)
+        acols = _address_columns(file, table.columns)
+        cols = _resolve_columns(
+            file,
+            list(table.columns),
+            crs,
+            coordinates=True,
+            addresses=acols is not None and geocoder is not None,
+        )
+        if cols["mode"] == "address":
+            x, y, src_crs = np.full(len(table), np.nan), np.full(len(table), np.nan), "EPSG:4326"
+            issues = _Issues(len(table))
+            issues.add(np.ones(len(table), dtype=bool), NO_COORDINATES)
+        else:
+            x, y, src_crs, issues = _table_coordinates(table, cols, crs)
     elif suffix in VECTOR_SUFFIXES:
         table, rows, x, y, src_crs, issues = _read_vector(path, crs)
+        acols = _address_columns(file, table.columns)
         cols = _resolve_columns(file, list(table.columns), crs, coordinates=False)
     else:
         raise InputError(
             f"unknown file type '{path.suffix}'; give sites as .csv, .geojson or .gpkg", file
         )
+    if acols is not None:
+        table = _geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
     return _finish_sites(path, table, rows, cols, x, y, src_crs, issues, bounds, rejects)
+
+
+def _address_columns(file: str, columns) -> dict[str, str] | None:
+    from .geocode import address_columns
+
+    try:
+        return address_columns(columns)
+    except InputError as exc:
+        raise InputError(str(exc), file) from exc
+
+
+def _geocode_rows(
+    table: pd.DataFrame,
+    acols: dict[str, str],
+    x: np.ndarray,
+    y: np.ndarray,
+    src_crs: str,
+    issues: _Issues,
+    geocoder,
+) -> pd.DataFrame:
+    """Geocode the rows that have an address but no coordinates (fills ``x, y`` in place).
+
+    Rows found lose their :data:`NO_COORDINATES` issue; rows not found get the
+    geocoder's reason instead. Adds ``geocode_quality`` and ``matched_address``.
+    """
+    from .geocode import address_table, format_address
+
+    n = len(table)
+    table = table.copy()
+    quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
+    matched = np.full(n, "", dtype=object)
+    empty = next((m for m, r, _ in issues.items if r == NO_COORDINATES), None)
+    if empty is None or geocoder is None:
+        table["geocode_quality"], table["matched_address"] = quality, matched
+        return table
+    addr = address_table(table, acols)
+    need = empty & (addr["street"] != "").to_numpy()
+    if need.any():
+        res = geocoder.geocode(addr[need].reset_index(drop=True))
+        found = (res["reason"] == "").to_numpy()
+        idx = np.flatnonzero(need)
+        hit = idx[found]
+        lon, lat = res["lon"].to_numpy(float)[found], res["lat"].to_numpy(float)[found]
+        if src_crs != "EPSG:4326" and len(hit):
+            from pyproj import Transformer
+
+            t = Transformer.from_crs("EPSG:4326", src_crs, always_xy=True)
+            lon, lat = t.transform(lon, lat)
+        x[hit], y[hit] = lon, lat
+        quality[hit] = res["quality"].to_numpy(object)[found]
+        matched[hit] = res["matched_address"].to_numpy(object)[found]
+        empty[idx] = False  # the rows' NO_COORDINATES issue is replaced by the geocoding result
+        given = np.full(n, "", dtype=object)
+        given[idx] = [format_address(*r) for r in addr[need].itertuples(index=False, name=None)]
+        miss = idx[~found]
+        reasons = res["reason"].to_numpy(object)[~found]
+        for reason in dict.fromkeys(reasons):
+            mask = np.zeros(n, dtype=bool)
+            mask[miss[reasons == reason]] = True
+            issues.add(mask, f"address not found: {reason}", given)
+    table["geocode_quality"], table["matched_address"] = quality, matched
+    return table
 
 
 def _check_bounds(bounds: Iterable[float]) -> tuple[float, float, float, float]:
@@ -643,7 +734,7 @@ def _unique_names(names: list[str]) -> list[str]:
 
 
 def _resolve_columns(
-    file: str, columns: list[str], crs: str | None, coordinates: bool
+    file: str, columns: list[str], crs: str | None, coordinates: bool, addresses: bool = False
 ) -> dict[str, str | None]:
     """Map the canonical column names to the file's columns; raise if required ones are missing."""
     lower = {}
@@ -674,6 +765,8 @@ def _resolve_columns(
                     "in WGS 84 degrees",
                     file,
                 )
+        elif addresses and all(found[c] is None for c in ("lat", "lon", "x", "y")):
+            found["mode"] = "address"  # every row is geocoded
         else:
             if found["x"] is not None or found["y"] is not None:
                 missing += [c for c in ("x", "y") if found[c] is None]
@@ -700,7 +793,8 @@ def _resolve_columns(
             spare.remove(guess)
     need = (
         "The file needs the columns name, category and lat, lon (WGS 84 degrees) or x, y "
-        "(with --crs); id and other columns are optional."
+        "(with --crs), or an address (street, housenumber, postcode, city, or address) "
+        "with a geocoder (--geocoder offline); id and other columns are optional."
         if coordinates
         else "The file needs 'name' and 'category' attributes; id and others are optional."
     )

@@ -564,3 +564,87 @@ def test_hostile_name_round_trips_through_gpkg(tmp_path):
     out = tmp_path / "out.gpkg"
     combine_sites(sites).to_file(out, driver="GPKG")
     assert gpd.read_file(out)["name"].tolist() == [HOSTILE]
+
+
+# ----------------------------------------------------------------------------- addresses
+
+
+@pytest.fixture(scope="module")
+def kl_geocoder(kl_extract):
+    from accessibility.geocode import OfflineGeocoder
+
+    return OfflineGeocoder.from_extract(kl_extract)
+
+
+def _osm_point(kl_extract, street, number):
+    for t, g in zip(kl_extract.features["tags"], kl_extract.features.geometry, strict=True):
+        if t.get("addr:street") == street and t.get("addr:housenumber") == number:
+            return g.representative_point()
+    raise AssertionError(f"{street} {number} not in the extract")
+
+
+def test_sites_by_address_are_geocoded(tmp_path, kl_extract, kl_geocoder):
+    text = (
+        "id,name,category,street,housenumber,postcode,city\n"
+        "a1,Beratung Nord,advice_centre,Albert-Schweitzer-Str.,47,67655,Kaiserslautern\n"
+        "a2,Stadtteilbüro,shopfront_office,kettelerstrasse,3,,\n"
+        "a3,Erfunden,advice_centre,Erfundenestraße,3,67655,Kaiserslautern\n"
+        "a4,Zu weit,advice_centre,Blücherstraße,999,,\n"
+    )
+    rejects = Rejects()
+    sites = read_sites(_write(tmp_path, text), rejects, bounds=KL_BOUNDS, geocoder=kl_geocoder)
+    assert sites["site_id"].tolist() == ["a1", "a2"]
+    assert sites["geocode_quality"].tolist() == ["normalised", "normalised"]
+    assert sites["matched_address"].iloc[0] == "Albert-Schweitzer-Straße 47, 67655 Kaiserslautern"
+    for pt, (street, number) in zip(
+        sites.geometry, [("Albert-Schweitzer-Straße", "47"), ("Kettelerstraße", "3")], strict=True
+    ):
+        ref = _osm_point(kl_extract, street, number)
+        assert pt.distance(ref) < 1e-9
+    rej = rejects.frame()
+    assert rej["row"].tolist() == [3, 4]
+    assert rej["reason"].iloc[0].startswith("address not found: street 'Erfundenestraße'")
+    assert "closest known streets" in rej["reason"].iloc[0]
+    assert rej["value"].iloc[0] == "Erfundenestraße 3, 67655 Kaiserslautern"
+    assert "outside the mapped numbers" in rej["reason"].iloc[1]
+
+
+def test_mixed_coordinates_and_addresses(tmp_path, kl_extract, kl_geocoder):
+    text = (
+        "name;category;lat;lon;Adresse\n"
+        "Mit Koordinaten;library;49,44601;7,77374;Blücherstraße 15\n"
+        "Nur Adresse;library;;;Blücherstr. 15, 67655 Kaiserslautern\n"
+        "Gar nichts;library;;;\n"
+    )
+    rejects = Rejects()
+    sites = read_sites(_write(tmp_path, text), rejects, geocoder=kl_geocoder)
+    assert sites["name"].tolist() == ["Mit Koordinaten", "Nur Adresse"]
+    assert sites["geocode_quality"].tolist() == ["coordinates", "normalised"]
+    assert abs(sites.geometry.iloc[0].y - 49.44601) < 1e-9  # coordinates win over the address
+    assert sites.geometry.iloc[1].distance(_osm_point(kl_extract, "Blücherstraße", "15")) < 1e-9
+    rej = rejects.frame()
+    assert rej["row"].tolist() == [3] and rej["reason"].iloc[0] == NO_COORDINATES
+    # without a geocoder the address row is rejected as before
+    rejects = Rejects()
+    sites = read_sites(_write(tmp_path, text), rejects)
+    assert sites["name"].tolist() == ["Mit Koordinaten"]
+    assert (rejects.frame()["reason"] == NO_COORDINATES).all() and len(rejects) == 2
+
+
+def test_geojson_features_without_geometry_use_their_address(tmp_path, kl_extract, kl_geocoder):
+    gdf = gpd.GeoDataFrame(
+        {
+            "name": ["Punkt", "Adresse"],
+            "category": ["library", "library"],
+            "address": ["", "Moltkestraße 42"],
+        },
+        geometry=[shapely.Point(7.77, 49.44), None],
+        crs="EPSG:4326",
+    )
+    p = tmp_path / "sites.geojson"
+    gdf.to_file(p, driver="GeoJSON")
+    rejects = Rejects()
+    sites = read_sites(p, rejects, geocoder=kl_geocoder)
+    assert sites["name"].tolist() == ["Punkt", "Adresse"] and len(rejects) == 0
+    assert sites["geocode_quality"].tolist() == ["coordinates", "exact"]
+    assert sites.geometry.iloc[1].distance(_osm_point(kl_extract, "Moltkestraße", "42")) < 1e-9
