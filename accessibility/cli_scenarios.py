@@ -2,4 +2,423 @@
 
 from __future__ import annotations
 
-from .cli import main  # noqa: F401  (commands are added to this group)
+import sys
+import time
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.table import Table
+
+from .cli import _csv_list, _friendly, area_options, console, input_options, main
+from .errors import InputError
+
+_INPUT_KEYS = ("network", "place", "bbox", "polygon", "sites", "sites_crs", "osm_categories",
+               "presets", "population", "population_column", "population_crs",
+               "spread_to_buildings", "districts", "district_column")  # fmt: skip
+
+
+def _load(kw: dict, minutes, speed, no_cache: bool):
+    from .pipeline import load_inputs
+
+    args = {k: kw[k] for k in _INPUT_KEYS if k in kw}
+    with console.status("loading inputs…"):
+        return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
+                           progress=True, **args)  # fmt: skip
+
+
+def _out(out: str | None, default: str) -> Path:
+    return Path(out) if out else Path("outputs") / default
+
+
+def _read_new_sites(path, inputs, crs, out: Path, what: str):
+    """Read candidate/added sites; if every row is bad, write rejects.csv and say which rows."""
+    from .errors import AllRejectedError
+    from .sites import read_sites
+
+    try:
+        return read_sites(path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds)
+    except AllRejectedError as exc:
+        rej = inputs.rejects.frame()
+        rej = rej[rej["file"] == str(path)]
+        rows = ", ".join(str(r) for r in rej["row"].head(10))
+        inputs.rejects.write(out / "rejects.csv")
+        raise InputError(
+            f"no usable {what}: {exc} (rows {rows}; all listed in {out / 'rejects.csv'})"
+        ) from exc
+
+
+def _print_scenario(result, paths: dict, seconds: float) -> None:
+    s = result.summary()
+    t = Table(title=f"{result.name}: residents within walking minutes, before → after")
+    for col in ("category", "minutes", "before", "after", "gain"):
+        t.add_column(col, justify="left" if col == "category" else "right")
+    for r in s.itertuples():
+        t.add_row(
+            str(r.category), f"{r.minutes:g}", f"{r.population_covered_before:,.0f}",
+            f"{r.population_covered_after:,.0f}", f"{r.gain:+,.0f}",
+        )  # fmt: skip
+    console.print(t)
+    if len(result.before.rejects):
+        console.print(
+            f"[yellow]{len(result.before.rejects):,} input rows rejected[/] (see {paths['rejects']})"
+        )
+    console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
+
+
+@main.command()
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False))
+@area_options
+@input_options
+@click.option("--add", "add", type=click.Path(exists=True, dir_okay=False),
+              help="New sites to add: CSV name,category,lat,lon (like --sites).")  # fmt: skip
+@click.option("--remove", callback=_csv_list,
+              help="Site ids to close, comma-separated (ids as in sites.gpkg, column site_id).")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/scenario-<name>/).")  # fmt: skip
+@_friendly
+def scenario(scenario_file, add, remove, out, **kw):
+    """Before/after coverage of a scenario: new sites, closures, moves, re-categorisations.
+
+    Give a scenario YAML file (format: scenarios/README.md), or the inputs as for
+    `analyze` plus --add and/or --remove. Writes scenario_summary.csv
+    (category,minutes,population_covered_before,population_covered_after,gain),
+    scenario_summary_districts.csv, scenario_summary_groups.csv, newly_covered.gpkg,
+    lost_coverage.gpkg, scenario_sites.gpkg, scenario_map.html, rejects.csv, run.json.
+
+    \b
+    Examples:
+      accessibility scenario scenarios/helsinki_new_advice_centres.yaml --out outputs/new-advice
+      accessibility scenario --network city.osm.pbf --population zensus.csv \\
+          --sites sites.csv --add new.csv --remove lib-3 --minutes 5,10 --out outputs/s1
+    """
+    from .pipeline import load_inputs
+    from .scenarios import Change, read_scenario, run_scenario, run_scenario_inputs, write_scenario
+
+    t0 = time.perf_counter()
+    if scenario_file:
+        given = (
+            [k for k in _INPUT_KEYS if kw.get(k)]
+            + (["add"] if add else [])
+            + (["remove"] if remove else [])
+        )
+        if given:
+            raise InputError(
+                f"give either a scenario file or inputs on the command line, not both "
+                f"(also given: --{', --'.join(g.replace('_', '-') for g in given)}); put them "
+                "into the scenario file"
+            )
+        sc = read_scenario(scenario_file)
+        with console.status("loading inputs…"):
+            inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
+                                 use_cache=not kw["no_cache"], progress=True, **sc.inputs)  # fmt: skip
+        with console.status("computing before and after…"):
+            result = run_scenario_inputs(inputs, sc)
+        default = f"scenario-{Path(scenario_file).stem}"
+        from .outputs import file_record
+
+        record = {**inputs.record, "scenario_file": file_record(scenario_file)}
+    else:
+        if not add and not remove:
+            raise InputError(
+                "nothing to change: give a scenario file, or --add NEW.csv and/or --remove IDS"
+            )
+        inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
+        changes = [Change("remove", {"id": i}) for i in remove or []]
+        sites_after = None
+        if add:
+            from .scenarios import ADDED, apply_changes
+            from .sites import combine_sites
+
+            new = _read_new_sites(add, inputs, kw.get("sites_crs"), _out(out, "scenario"),
+                                  "sites to add")  # fmt: skip
+            kept = apply_changes(inputs.sites, changes, "--remove")
+            new["change"] = ADDED
+            sites_after = combine_sites(kept, new)
+        with console.status("computing before and after…"):
+            result = run_scenario(
+                inputs.network, inputs.sites, inputs.residents, changes,
+                sites_after=sites_after, minutes=kw["minutes"], speed_kmh=kw["speed"],
+                districts=inputs.districts, rejects=inputs.rejects,
+                max_access_m=kw["max_access"], categories=inputs.categories, file="--remove",
+                name="scenario",
+            )  # fmt: skip
+        default = "scenario"
+        record = dict(inputs.record)
+        if add:
+            from .outputs import file_record
+
+            record["inputs"]["add"] = file_record(add)
+        record["remove"] = remove or []
+    record["command"] = " ".join(sys.argv)
+    paths = write_scenario(result, _out(out, default), record, inputs.extract.features)
+    _print_scenario(result, paths, time.perf_counter() - t0)
+
+
+@main.command()
+@click.argument("scenario_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/compare/).")  # fmt: skip
+@click.option(
+    "--no-cache", is_flag=True, help="Parse the network again instead of using the cache."
+)
+@_friendly
+def compare(scenario_files, out, no_cache):
+    """Compare several scenarios side by side against the same baseline.
+
+    All files must share the base inputs (network, population, sites, districts,
+    minutes, speed). Writes comparison.csv (category, minutes,
+    population_covered_before, then after_<scenario> and gain_<scenario> per
+    scenario), comparison_districts.csv, and each scenario's outputs in a subfolder.
+
+    \b
+    Example:
+      accessibility compare scenarios/helsinki_new_office.yaml \\
+          scenarios/helsinki_close_and_move.yaml --out outputs/compare
+    """
+    from .pipeline import load_inputs
+    from .rejects import Rejects
+    from .scenarios import read_scenario, run_scenario_inputs, write_scenario
+
+    t0 = time.perf_counter()
+    scs = [read_scenario(f) for f in scenario_files]
+    key = scs[0].baseline_key()
+    for s in scs[1:]:
+        if s.baseline_key() != key:
+            raise InputError(
+                f"{s.file} has other base inputs, minutes or speed than {scs[0].file}; compare "
+                "needs one shared baseline: give every file the same network, population, sites, "
+                "districts, minutes and speed"
+            )
+    names = [s.name for s in scs]
+    if len(set(names)) < len(names):
+        names = [Path(s.file).stem for s in scs]
+    with console.status("loading inputs…"):
+        inputs = load_inputs(minutes=scs[0].minutes, speed_kmh=scs[0].speed_kmh,
+                             use_cache=not no_cache, progress=True, **scs[0].inputs)  # fmt: skip
+    out = _out(out, "compare")
+    tables, dtables = [], []
+    for s, name in zip(scs, names, strict=True):
+        with console.status(f"scenario {name}…"):
+            rejects = Rejects()  # the load-time rejects plus this scenario's own
+            rejects.extend(inputs.rejects)
+            r = run_scenario_inputs(inputs, s, rejects)
+        record = {**inputs.record, "scenario_file": s.file, "command": " ".join(sys.argv)}
+        write_scenario(r, out / _slug(name), record, inputs.extract.features)
+        tables.append((name, r.summary()))
+        dtables.append((name, r.summary_districts()))
+    table = _side_by_side(tables, [])
+    from ._io import write_csv, write_json
+
+    write_csv(table, out / "comparison.csv")
+    write_csv(_side_by_side(dtables, ["district"]), out / "comparison_districts.csv")
+    write_json({"scenarios": [s.file for s in scs], "names": names, "command": " ".join(sys.argv),
+                **{k: v for k, v in inputs.record.items() if k != "timings_s"}},
+               out / "run.json")  # fmt: skip
+    t = Table(title="Scenarios compared: residents covered (gain against the baseline)")
+    t.add_column("category")
+    t.add_column("minutes", justify="right")
+    t.add_column("baseline", justify="right")
+    for n in names:
+        t.add_column(n, justify="right")
+    for d in table.to_dict("records"):
+        cells = [f"{d[f'after_{n}']:,.0f} ({d[f'gain_{n}']:+,.0f})" for n in names]
+        t.add_row(str(d["category"]), f"{d['minutes']:g}",
+                  f"{d['population_covered_before']:,.0f}", *cells)  # fmt: skip
+    console.print(t)
+    console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+
+
+def _slug(text: str) -> str:
+    from .pipeline import _slug as slug
+
+    return slug(text)
+
+
+def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
+    on = [*keys, "category", "minutes"]
+    first = tables[0][1]
+    out = first[[*on, "population_covered_before"]].copy()
+    for name, t in tables:
+        part = t[[*on, "population_covered_after", "gain"]].rename(
+            columns={"population_covered_after": f"after_{name}", "gain": f"gain_{name}"}
+        )
+        out = out.merge(part, on=on, how="left", sort=False)
+    return out
+
+
+@main.command()
+@area_options
+@input_options
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False),
+              help="Candidate locations: CSV name,category,lat,lon (like --sites), GeoJSON or GPKG.")  # fmt: skip
+@click.option("--candidates-from-osm", is_flag=True,
+              help="Add vacant shopfronts from OSM as candidates (shop=vacant, disused:shop=*).")  # fmt: skip
+@click.option("--candidates-from-streets", type=int, default=0, show_default=True,
+              help="Add N street points on the most-walked streets (highest local betweenness).")  # fmt: skip
+@click.option("--k", "k", default=3, show_default=True, type=int, help="How many to choose.")
+@click.option("--category", default="all", show_default=True,
+              help="Existing sites that count (all or one category); candidates join it.")  # fmt: skip
+@click.option("--weight", help="Rank by a population group column (comma-separated are summed), "
+              "e.g. geburtland_ausland_eu27,geburtland_ausland_sonstige_welt.")  # fmt: skip
+@click.option("--exact", is_flag=True,
+              help="Also solve the maximal covering problem exactly (HiGHS) and report the gap.")  # fmt: skip
+@click.option("--visibility-weight", default=0.0, show_default=True, type=float,
+              help="Choose by gain × (1 + W × visibility) instead of gain alone.")  # fmt: skip
+@click.option("--no-visibility", is_flag=True, help="Skip the visibility score.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/rank/).")  # fmt: skip
+@_friendly
+def rank(candidates, candidates_from_osm, candidates_from_streets, k, category, weight, exact, visibility_weight,
+         no_visibility, out, **kw):  # fmt: skip
+    """Rank candidate locations by how many residents they newly cover.
+
+    Greedy: each pick is the candidate covering the most residents not yet covered
+    within the FIRST --minutes threshold, given the existing sites and the picks
+    before it. Writes ranking.csv (rank,name,gain,cumulative_covered, then
+    candidate_id, category, share_covered, reach, lat, lon, visibility, betweenness,
+    shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
+    greedy-vs-optimal gap in run.json; rejects.csv.
+
+    \b
+    Examples:
+      accessibility rank --network city.osm.pbf --population zensus.csv --sites sites.csv \\
+          --candidates vacant_shops.csv --k 3 --minutes 5 --out outputs/rank
+      accessibility rank --network city.osm.pbf --candidates-from-osm --k 5 --minutes 5 \\
+          --weight geburtland_ausland_sonstige_welt --exact
+      accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
+    """
+    from ._io import write_csv, write_json
+    from .analysis import analyze
+    from .ranking import candidates_from_osm as from_osm
+    from .ranking import rank_candidates
+    from .sites import combine_sites
+
+    t0 = time.perf_counter()
+    if not candidates and not candidates_from_osm and not candidates_from_streets:
+        raise InputError(
+            "give --candidates FILE, --candidates-from-osm and/or --candidates-from-streets N"
+        )
+    minutes = kw["minutes"][0]
+    inputs = _load(kw, [minutes], kw["speed"], kw["no_cache"])
+    out = _out(out, "rank")
+    frames = []
+    if candidates:
+        frames.append(_read_new_sites(candidates, inputs, kw.get("sites_crs"), out, "candidates"))
+    if candidates_from_osm:
+        osm = from_osm(inputs.extract.features, category)
+        if len(osm) == 0 and not candidates and not candidates_from_streets:
+            raise InputError(
+                "the OSM data has no vacant shopfronts (shop=vacant, disused:shop=*); "
+                "give --candidates FILE"
+            )
+        frames.append(osm)
+    if candidates_from_streets:
+        from .ranking import candidates_from_streets as from_streets
+
+        with console.status("most-walked streets…"):
+            frames.append(from_streets(inputs.network, candidates_from_streets, category=category))
+    cand = combine_sites(*frames) if len(frames) > 1 else frames[0]
+    with console.status("baseline analysis…"):
+        a = analyze(inputs.network, inputs.sites, inputs.residents, minutes=[minutes],
+                    speed_kmh=kw["speed"], districts=inputs.districts, rejects=inputs.rejects,
+                    max_access_m=kw["max_access"], categories=inputs.categories)  # fmt: skip
+    with console.status(f"coverage matrix of {len(cand):,} candidates, ranking…"):
+        r = rank_candidates(a, cand, k, minutes, category, weight, exact,
+                            features=inputs.extract.features, with_visibility=not no_visibility,
+                            visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
+    write_csv(r.table, out / "ranking.csv")
+    inputs.rejects.write(out / "rejects.csv")
+    rec = {**inputs.record, "command": " ".join(sys.argv),
+           "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
+                          "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
+                          "visibility_weight": visibility_weight},
+           "candidates": len(cand), "candidates_used": len(r.candidates),
+           "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
+           "timings_s": {**inputs.record.get("timings_s", {}), "matrix": r.matrix.seconds,
+                         "greedy": r.greedy.seconds}}  # fmt: skip
+    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
+    for col in ("rank", "name", "gain", "cumulative"):
+        t.add_column(col, justify="left" if col == "name" else "right")
+    for row in r.table.itertuples():
+        t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
+                  f"{row.cumulative_covered:,.0f}")  # fmt: skip
+    console.print(t)
+    console.print(f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}")
+    if r.exact is not None:
+        ex = r.exact
+        write_csv(r.exact_table(), out / "ranking_exact.csv")
+        gap = ex.covered - r.greedy.covered
+        rec["exact"] = {
+            "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
+            "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
+            if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
+            "solver": "HiGHS via scipy.optimize.milp",
+        }  # fmt: skip
+        console.print(
+            f"exact (MCLP): {ex.covered:,.0f} covered; greedy {r.greedy.covered:,.0f}; "
+            f"gap {gap:,.0f} ({rec['exact']['gap_share_of_optimal_gain']:.1%} of the optimal gain)"
+        )
+    write_json(rec, out / "run.json")
+    if len(inputs.rejects):
+        console.print(f"[yellow]{len(inputs.rejects):,} input rows rejected[/] (see rejects.csv)")
+    console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+
+
+@main.command()
+@area_options
+@input_options
+@click.option("--category", default="all", show_default=True,
+              help="Sites to assess (all or one category).")  # fmt: skip
+@click.option("--weight", help="Count a population group column instead of all residents.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/critical/).")  # fmt: skip
+@_friendly
+def critical(category, weight, out, **kw):
+    """Critical sites and redundancy: who loses coverage if a site closes.
+
+    For every existing site and threshold: reach_<m> (residents within m minutes of
+    it) and loss_<m> (residents covered by this site alone, who lose coverage if it
+    closes). Writes critical_sites.csv (sorted by loss at the first threshold),
+    redundancy.csv (category, minutes, population, covered, covered_by_1,
+    covered_by_2plus, share_2plus), rejects.csv and run.json.
+
+    \b
+    Example:
+      accessibility critical --network city.osm.pbf --population zensus.csv \\
+          --sites sites.csv --minutes 5,10 --out outputs/critical
+    """
+    from ._io import write_csv, write_json
+    from .pipeline import run
+    from .ranking import critical_table
+
+    t0 = time.perf_counter()
+    inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
+    with console.status("analysis…"):
+        a = run(inputs, minutes=kw["minutes"], speed_kmh=kw["speed"], max_access_m=kw["max_access"])
+    if category not in a.categories:
+        raise InputError(f"--category '{category}' not found; use one of {', '.join(a.categories)}")
+    sites, red = critical_table(a, kw["minutes"], category, weight)
+    first = f"loss_{min(kw['minutes']):g}"
+    sites = sites.sort_values(first, ascending=False, kind="stable")
+    out = _out(out, "critical")
+    write_csv(sites, out / "critical_sites.csv")
+    write_csv(red, out / "redundancy.csv")
+    inputs.rejects.write(out / "rejects.csv")
+    write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
+                "weight": weight or "population"}, out / "run.json")  # fmt: skip
+    t = Table(title=f"Residents losing coverage if one site closes ({first})")
+    t.add_column("site")
+    t.add_column("category")
+    for m in sorted(kw["minutes"]):
+        t.add_column(f"loss ≤ {m:g} min", justify="right")
+    for d in sites.head(15).to_dict("records"):
+        t.add_row(str(d["name"]), str(d["category"]),
+                  *[f"{d[f'loss_{m:g}']:,.0f}" for m in sorted(kw["minutes"])])  # fmt: skip
+    console.print(t)
+    for r in red.itertuples():
+        console.print(
+            f"≤ {r.minutes:g} min: {r.covered_by_2plus:,.0f} residents covered by 2+ sites "
+            f"({r.share_2plus:.1%}), {r.covered_by_1:,.0f} by exactly one"
+        )
+    console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
