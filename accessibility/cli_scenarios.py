@@ -37,7 +37,9 @@ def _read_new_sites(path, inputs, crs, out: Path, what: str):
     from .sites import read_sites
 
     try:
-        return read_sites(path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds)
+        return read_sites(
+            path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds, geocoder=inputs.geocoder()
+        )
     except AllRejectedError as exc:
         rej = inputs.rejects.frame()
         rej = rej[rej["file"] == str(path)]

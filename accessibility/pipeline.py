@@ -38,6 +38,22 @@ class Inputs:
     categories: list[str]
     rejects: Rejects
     record: dict = field(default_factory=dict)
+    geocoder_kind: str = "offline"
+    user_agent: str | None = None
+    _geocoder: object = field(default=None, repr=False)
+
+    def geocoder(self):
+        """The geocoder for address rows in further files (scenario additions, candidates)."""
+        if self._geocoder is None:
+            self._geocoder = _make_geocoder(self.geocoder_kind, self.extract, self.user_agent)
+        return self._geocoder
+
+
+def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None):
+    from .geocode import make_geocoder
+
+    kw = {"user_agent": user_agent} if user_agent and kind == "nominatim" else {}
+    return make_geocoder(kind, extract, **kw)
 
 
 def _slug(text: str) -> str:
@@ -172,15 +188,13 @@ def load_inputs(
     if presets:
         record["inputs"]["presets"] = file_record(presets)
     frames = []
+    geo = None
     wanted = list(osm_categories or [])
     if wanted:
         sitemod.check_categories(wanted, preset_table)
     if sites is not None:
         record["inputs"]["sites"] = file_record(sites)
-        from .geocode import make_geocoder
-
-        kw = {"user_agent": user_agent} if user_agent and geocoder == "nominatim" else {}
-        geo = make_geocoder(geocoder, extract, **kw)
+        geo = _make_geocoder(geocoder, extract, user_agent)
         frames.append(
             sitemod.read_sites(sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geo)
         )
@@ -231,7 +245,8 @@ def load_inputs(
     record["osm_stats"] = extract.stats
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
-        categories=categories, rejects=rejects, record=record,
+        categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
+        user_agent=user_agent, _geocoder=geo if sites is not None else None,
     )  # fmt: skip
 
 

@@ -54,9 +54,9 @@ TOP_KEYS = {
 }
 #: Keys of each change kind; ``required`` lists, ``optional`` lists.
 CHANGE_KEYS = {
-    "add": (("name", "category", "lat", "lon"), ("id",)),
+    "add": (("name", "category"), ("id", "lat", "lon", "address")),
     "remove": (("id",), ()),
-    "move": (("id", "lat", "lon"), ()),
+    "move": (("id",), ("lat", "lon", "address")),
     "recategorise": (("id", "category"), ()),
 }
 #: Words planners use for the change kinds (suggested in errors).
@@ -311,6 +311,24 @@ def _read_changes(raw, node: yaml.MappingNode, err: _Err) -> list[Change]:
             )
             err(f"{kind}: missing {what}; give {', '.join(missing)}", line=line)
         values = {k: body[k] for k in (*required, *optional) if k in body}
+        if kind in ("add", "move"):
+            has_xy = values.get("lat") is not None and values.get("lon") is not None
+            has_address = str(values.get("address") or "").strip() != ""
+            half = [k for k in ("lat", "lon") if values.get(k) is None]
+            if not has_xy and not has_address and len(half) == 1:
+                err(f"{kind}: missing {half[0]}; give {half[0]} (WGS 84 degrees)", line=line)
+            if not has_xy and not has_address:
+                err(
+                    f"{kind}: missing coordinates (lat and lon in WGS 84 degrees); give lat and "
+                    "lon, or an address such as 'Marktstraße 10, 67655 Kaiserslautern'",
+                    line=line,
+                )
+            if has_xy and has_address:
+                err(f"{kind}: give either lat/lon or an address, not both", line=line)
+            if has_xy:
+                values.pop("address", None)
+            else:
+                values["address"] = str(values["address"]).strip()
         for k in ("lat", "lon"):
             if k in values:
                 v = values[k]
@@ -398,6 +416,12 @@ def apply_changes(
     for n, ch in enumerate(changes, start=1):
         where = f"line {ch.line}: " if ch.line else ""
         v = ch.values
+        if ch.kind in ("add", "move") and "lat" not in v:
+            raise ScenarioError(
+                f"{where}{ch.kind}: the address {v.get('address')!r} has no coordinates yet; "
+                "resolve it with resolve_addresses() first",
+                file,
+            )
         if ch.kind == "add":
             sid = v.get("id") or f"scenario:{n}"
             if sid in set(out["site_id"].astype(str)):
@@ -637,13 +661,60 @@ def run_scenario_inputs(inputs, scenario: Scenario, rejects=None) -> ScenarioRes
 
     ``rejects`` (default ``inputs.rejects``) receives the rows rejected by the analyses.
     """
+    changes = resolve_addresses(scenario.changes, inputs.geocoder(), scenario.file)
     return run_scenario(
-        inputs.network, inputs.sites, inputs.residents, scenario.changes,
+        inputs.network, inputs.sites, inputs.residents, changes,
         minutes=scenario.minutes, speed_kmh=scenario.speed_kmh, districts=inputs.districts,
         rejects=inputs.rejects if rejects is None else rejects,
         max_access_m=scenario.max_access_m,
         categories=inputs.categories, file=scenario.file, name=scenario.name,
     )  # fmt: skip
+
+
+def resolve_addresses(
+    changes: list[Change], geocoder, file: str | Path | None = None
+) -> list[Change]:
+    """Give ``add``/``move`` changes that carry an ``address`` their lat/lon (EPSG:4326).
+
+    Parameters
+    ----------
+    changes : list of Change
+    geocoder : OfflineGeocoder or NominatimGeocoder
+        See :func:`accessibility.geocode.make_geocoder`.
+    file : path, optional
+        The scenario file, named in errors.
+
+    Raises
+    ------
+    ScenarioError
+        An address is not found; the message names the line, the reason and the
+        closest known streets.
+    """
+    from .geocode import split_address
+
+    todo = [c for c in changes if "address" in c.values and "lat" not in c.values]
+    if not todo:
+        return changes
+    table = pd.DataFrame(
+        [split_address(c.values["address"]) for c in todo],
+        columns=["street", "housenumber", "postcode", "city"],
+    )
+    found = geocoder.geocode(table)
+    resolved = {}
+    for c, (_, hit) in zip(todo, found.iterrows(), strict=True):
+        if hit["reason"]:
+            raise ScenarioError(
+                f"line {c.line}: {c.kind}: address {c.values['address']!r} not found "
+                f"({hit['reason']}); correct it or give lat and lon",
+                file,
+            )
+        resolved[id(c)] = Change(
+            c.kind,
+            {**c.values, "lat": float(hit["lat"]), "lon": float(hit["lon"]),
+             "geocode_quality": hit["quality"]},
+            c.line,
+        )  # fmt: skip
+    return [resolved.get(id(c), c) for c in changes]
 
 
 # --------------------------------------------------------------------------- outputs

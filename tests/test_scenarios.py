@@ -272,7 +272,7 @@ def _write(tmp_path, text, name="bad.yaml"):
         (
             "network: demo\nchanges:\n  - add: {name: X, category: c, lat: 1, lon: 2, colour: red}\n",
             3,
-            "allowed: name, category, lat, lon, id",
+            "allowed: name, category, id, lat, lon, address",
         ),
         ("network: demo\nchanges:\n  - add: [1, 2\n", 4, "not valid YAML"),
         ("network: no/such/file.osm.pbf\n", 1, "paths are relative to the scenario file"),
@@ -360,3 +360,38 @@ def test_kaiserslautern_example_uses_the_data_variable(kl_dir, monkeypatch):
     monkeypatch.delenv("ACCESSIBILITY_DATA")
     with pytest.raises(ScenarioError, match="environment variable that is not set"):
         read_scenario(SCENARIOS / "kaiserslautern_new_office.yaml")
+
+
+def test_add_by_address_is_geocoded_offline(kl, kl_extract, tmp_path):
+    """A scenario may add a site by address; it lands on the OSM address point."""
+    from accessibility.scenarios import resolve_addresses
+
+    tags = next(
+        t for t in kl_extract.features["tags"]
+        if t.get("addr:street") and t.get("addr:housenumber", "").isdigit()
+    )  # fmt: skip
+    address = f"{tags['addr:street']} {tags['addr:housenumber']}"
+    p = _write(
+        tmp_path,
+        "network: demo\nchanges:\n"
+        f"  - add: {{name: Neu, category: advice_centre, address: '{address}'}}\n"
+        "  - add: {name: Falsch, category: advice_centre, address: 'Erfundene Gasse 7'}\n",
+        "addr.yaml",
+    )
+    sc = read_scenario(p)
+    with pytest.raises(ScenarioError) as exc:
+        resolve_addresses(sc.changes, kl.geocoder(), sc.file)
+    assert "line 4" in str(exc.value) and "Erfundene Gasse 7" in str(exc.value)
+    good = resolve_addresses(sc.changes[:1], kl.geocoder(), sc.file)[0]
+    hit = (
+        kl.geocoder()
+        .geocode(
+            pd.DataFrame(
+                {"street": [tags["addr:street"]], "housenumber": [tags["addr:housenumber"]]}
+            )
+        )
+        .iloc[0]
+    )
+    assert (good.values["lon"], good.values["lat"]) == (hit["lon"], hit["lat"])
+    sites = apply_changes(kl.sites, [good])
+    assert sites["site_id"].iloc[-1] == "scenario:1" and sites["change"].iloc[-1] == "added"
