@@ -19,7 +19,7 @@ from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .errors import AllRejectedError, InputError
 from .network import Network, Snap
 from .rejects import Rejects
-from .routing import nearest_sites, site_graph
+from .routing import nearest_by_category, site_graph
 
 ALL = "all"
 OUTSIDE_DISTRICTS = "(outside all districts)"
@@ -234,14 +234,12 @@ def analyze(
     cats = [c for c in cats if c != ALL] + [ALL]
     sg = site_graph(network, site_snap)
     site_cat = sites_used["category"].astype(str).to_numpy()
-    nearest_all = None
+    found = nearest_by_category(network, sg, res_snap, site_cat, cats, ALL)
     for c in cats:
-        idx = np.arange(len(sites_used)) if c == ALL else np.flatnonzero(site_cat == c)
-        dist, near = nearest_sites(network, sg, res_snap, idx)
+        dist, _ = found[c]
         res_used[f"metres_{c}"] = dist
         res_used[f"minutes_{c}"] = dist / mpm
-        if c == ALL:
-            nearest_all = near
+    nearest_all = found[ALL][1]
     ok = nearest_all >= 0
     res_used["nearest_site_id"] = np.where(
         ok, sites_used["site_id"].to_numpy(object)[np.maximum(nearest_all, 0)], None

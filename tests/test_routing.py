@@ -73,3 +73,19 @@ def test_subset_and_limit(kl_network):
     within = d_all <= 800.0
     np.testing.assert_allclose(d_lim[within], d_all[within])
     assert np.isinf(d_lim[~within]).all() and (s_lim[~within] == -1).all()
+
+
+def test_all_is_the_minimum_over_categories(kl_network):
+    from accessibility.routing import nearest_by_category
+
+    net = kl_network
+    ss, rs = net.snap(_random_points(net, 15, 21)), net.snap(_random_points(net, 500, 22))
+    cat = np.array(["a", "b", "c"] * 5)
+    sg = site_graph(net, ss)
+    got = nearest_by_category(net, sg, rs, cat, ["a", "b", "c", "empty"])
+    d_all, s_all = nearest_sites(net, sg, rs)
+    np.testing.assert_array_equal(got["all"][0], d_all)
+    # the reported site is at that distance (ties may pick another site at equal distance)
+    single = np.array([nearest_sites(net, sg, rs, sites=[j])[0][i] for i, j in enumerate(got["all"][1])])
+    np.testing.assert_allclose(single, d_all, atol=1e-9)
+    assert np.isinf(got["empty"][0]).all() and (got["empty"][1] == -1).all()
