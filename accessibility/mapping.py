@@ -1,77 +1,454 @@
-"""A plain Folium map of sites and residents coloured by walking minutes.
+"""The Folium map (``map.html``): sites, isochrone bands, residents, gaps, districts, scenario.
 
-Every name from OSM or a user file is HTML-escaped before it reaches the page.
+Safety: every name from OSM or a user file is HTML-escaped in Python before it
+reaches the page; GeoJSON is embedded with Jinja's ``tojson`` (``<``, ``>``, ``&``
+and ``'`` as ``\\u`` escapes), so neither ``<img onerror=…>`` nor ``</script>`` can
+run. The page loads only Leaflet (JS + CSS) from its CDN: no jQuery, Bootstrap or
+icon fonts, and the legend, title, fullscreen button and site icons are plain
+HTML/CSS, so every data layer renders even when no tile server can be reached.
+Size: polygons are simplified (:data:`SIMPLIFY_M`) and coordinates rounded to
+:data:`DECIMALS` decimals (≈ 0.1 m).
 """
 
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import branca.colormap as cm
 import folium
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from ._io import write_text
-from .analysis import Analysis
+from .exports import OutputData, district_layer, gaps_layer, resident_layer
+
+#: Simplification tolerance (metres) for polygons drawn on the map.
+SIMPLIFY_M = 2.0
+#: Decimal places of longitude/latitude on the map.
+DECIMALS = 6
+#: Colours of the site categories (cycled), and of the isochrone bands (small → large).
+CATEGORY_COLOURS = ["#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3",
+                    "#fb9a99", "#b2df8a", "#fdbf6f"]  # fmt: skip
+BAND_COLOURS = ["#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef"]
+UNREACHED = "#888888"
+#: The light base layer (no API key needed).
+LIGHT_TILES = (
+    "https://server.arcgisonline.com/ArcGIS/rest/services/Canvas/World_Light_Gray_Base/MapServer/"
+    "tile/{z}/{y}/{x}"
+)
+LIGHT_ATTR = "Tiles © Esri — Esri, HERE, Garmin, © OpenStreetMap contributors"
+
+_T = {
+    "en": {
+        "sites": "Docking points: {c} ({n})", "iso": "Walking isochrones: {c}",
+        "residents": "Residents by walking minutes", "gaps": "Gaps: residents beyond {m:g} min",
+        "districts": "Districts: share within {m:g} min", "name": "Name", "category": "Category",
+        "source": "Source", "minutes": "Walking minutes", "population": "Residents",
+        "nearest": "Nearest docking point", "district": "District", "share": "Share ≤ {m:g} min",
+        "near_within": "Residents for whom this is the nearest point, ≤ {m:g} min",
+        "access": "Access leg (m)", "band": "≤ {m:g} min walk", "legend": "Walking minutes to the nearest docking point",
+        "unreached": "more than {m:g} min or unreachable", "newly": "Scenario: newly covered residents",
+        "lost": "Scenario: residents losing coverage", "ssites": "Scenario: sites ({c})",
+        "change": "Change", "before": "Minutes before", "after": "Minutes after", "fullscreen": "Full screen",
+        "unreachable": "unreachable", "light": "Light grey (Esri)",
+    },
+    "de": {
+        "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
+        "residents": "Bewohner nach Gehminuten", "gaps": "Lücken: Bewohner über {m:g} min",
+        "districts": "Stadtteile: Anteil ≤ {m:g} min", "name": "Name", "category": "Kategorie",
+        "source": "Quelle", "minutes": "Gehminuten", "population": "Einwohner",
+        "nearest": "Nächste Andockstelle", "district": "Stadtteil", "share": "Anteil ≤ {m:g} min",
+        "near_within": "Einwohner mit dieser nächsten Stelle, ≤ {m:g} min",
+        "access": "Zugangsweg (m)", "band": "≤ {m:g} min Fußweg", "legend": "Gehminuten zur nächsten Andockstelle",
+        "unreached": "mehr als {m:g} min oder nicht erreichbar", "newly": "Szenario: neu versorgte Bewohner",
+        "lost": "Szenario: Bewohner mit Verlust", "ssites": "Szenario: Standorte ({c})",
+        "change": "Änderung", "before": "Minuten vorher", "after": "Minuten nachher", "fullscreen": "Vollbild",
+        "unreachable": "nicht erreichbar", "light": "Hellgrau (Esri)",
+    },
+}  # fmt: skip
 
 
 def _esc(value: object) -> str:
+    """HTML-escape a value for the page (``None`` → empty)."""
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def plain_map(
-    a: Analysis, path: str | Path, title: str = "", attribution: list[str] | None = None
+def _fmt(v: object, nd: int = 1) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return _esc(v)
+    return "–" if not np.isfinite(f) else f"{f:,.{nd}f}"
+
+
+def _wgs(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+    """Simplify (metres, in the metric CRS), reproject to EPSG:4326 and round coordinates."""
+    g = gdf
+    if simplify_m > 0 and len(g) and g.crs is not None and g.crs.is_projected:
+        g = g.set_geometry(shapely.simplify(g.geometry.to_numpy(), simplify_m))
+    g = g.to_crs("EPSG:4326")
+    geoms = shapely.transform(g.geometry.to_numpy(), lambda c: np.round(c, DECIMALS))
+    return g.set_geometry(geoms)
+
+
+def _features(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> dict:
+    """GeoJSON FeatureCollection with the given (already escaped/formatted) properties."""
+    geoms = [json.loads(s) for s in shapely.to_geojson(gdf.geometry.to_numpy())]
+    keys = list(props)
+    feats = [
+        {"type": "Feature", "geometry": g, "properties": {k: props[k][i] for k in keys}}
+        for i, g in enumerate(geoms)
+        if g is not None
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+class _Fullscreen(MacroElement):
+    """A fullscreen button using the browser Fullscreen API (no plugin download)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(){
+          var C = L.Control.extend({options: {position: 'topleft'}, onAdd: function(map) {
+            var a = L.DomUtil.create('a', 'leaflet-bar acc-fullscreen');
+            a.href = '#'; a.title = {{ this.label|tojson }};
+            a.innerHTML = '<svg width="16" height="16" viewBox="0 0 16 16" style="vertical-align:middle">' +
+              '<path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5" fill="none" stroke="#333" stroke-width="2"/></svg>';
+            a.style.cssText = 'display:block;width:30px;height:30px;line-height:30px;' +
+              'text-align:center;background:#fff;font-size:18px;color:#000;text-decoration:none';
+            L.DomEvent.on(a, 'click', function(e) {
+              L.DomEvent.preventDefault(e);
+              var c = map.getContainer();
+              if (document.fullscreenElement) { document.exitFullscreen(); }
+              else if (c.requestFullscreen) { c.requestFullscreen(); }
+            });
+            return a;
+          }});
+          new C().addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, label: str):
+        super().__init__()
+        self.label = label
+
+
+class _Attribution(MacroElement):
+    """Data attributions in Leaflet's attribution control (shown with or without tiles)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {% for line in this.lines %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ line|tojson }});
+        {% endfor %}
+        {% endmacro %}"""
+    )
+
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self.lines = [_esc(x) for x in lines]
+
+
+def _legend_html(cmap: cm.LinearColormap, title: str, unreached: str) -> str:
+    svg = cmap._repr_html_()
+    return (
+        '<div class="acc-legend" style="position:absolute;z-index:1000;right:10px;bottom:30px;'
+        'background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;font:12px sans-serif">'
+        f"<div><b>{_esc(title)}</b></div>{svg}"
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{UNREACHED};'
+        f'vertical-align:middle"></span> {_esc(unreached)}</div></div>'
+    )
+
+
+def _icon_html(letter: str, colour: str) -> str:
+    return (
+        f'<div style="background:{colour};color:#fff;border:2px solid #fff;border-radius:50%;'
+        "width:22px;height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;"
+        f'box-shadow:0 0 3px #000">{_esc(letter)}</div>'
+    )
+
+
+def _tooltip_fields(fields: list[str], aliases: list[str], sticky: bool = True):
+    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=sticky, labels=True)
+
+
+def full_map(
+    data: OutputData,
+    path: str | Path,
+    title: str = "",
+    lang: str = "en",
+    per_category_isochrones: bool = True,
 ) -> Path:
-    """Write ``map.html``: sites by category and resident points coloured by minutes (``all``).
+    """Write ``map.html`` for an output folder's data (see module docstring).
 
     Parameters
     ----------
-    a : Analysis
+    data : OutputData
+        From :func:`accessibility.exports.load_folder`.
     path : path
         Output HTML file.
     title : str
-        Shown at the top of the map (escaped).
-    attribution : list of str
-        Data attributions shown in the map corner.
+        Title at the top of the map (escaped).
+    lang : {"en", "de"}
+        Labels.
+    per_category_isochrones : bool
+        Also add one (hidden) isochrone layer per category.
     """
-    res = a.residents.to_crs("EPSG:4326")
-    sites = a.sites.to_crs("EPSG:4326")
-    w, s, e, n = res.total_bounds
-    m = folium.Map(tiles=None, control_scale=True)
-    folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(attribution or [])
-    ).add_to(m)
+    t = _T.get(lang, _T["en"])
+    rec = data.record
+    minutes = data.minutes or [15.0]
+    top = max(minutes)
+    res = data.residents
+    m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
+    # Only Leaflet itself is loaded; everything else is inline (offline-safe, small).
+    m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
+    m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
+    osm_attr = "© OpenStreetMap contributors"
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=osm_attr).add_to(m)
+    folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
+    w, s, e, n = res.to_crs("EPSG:4326").total_bounds
     m.fit_bounds([[s, w], [n, e]])
-    top = max(a.minutes)
+
+    # Isochrone bands (category unions), largest first so smaller bands draw on top.
+    iso = data.isochrones
+    if iso is not None and len(iso):
+        iso = iso[iso["kind"] == "category"]
+        cats = [c for c in data.categories if c in set(iso["category"])]
+        show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category_isochrones else [])
+        for c in show_cats:
+            part = iso[(iso["category"] == c) & ~iso.geometry.is_empty]
+            if part.empty:
+                continue
+            part = _wgs(part.sort_values("minutes", ascending=False), SIMPLIFY_M)
+            mins = part["minutes"].to_numpy(float)
+            order = sorted(set(mins))
+            colour = {mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(order)}
+            fc = _features(part, {"band": [t["band"].format(m=mm) for mm in mins],
+                                  "category": [_esc(c)] * len(part), "colour": [colour[mm] for mm in mins]})  # fmt: skip
+            folium.GeoJson(
+                fc,
+                name=t["iso"].format(c=_esc(c)),
+                show=(c == "all"),
+                style_function=lambda f: {
+                    "color": f["properties"]["colour"],
+                    "weight": 1,
+                    "fillColor": f["properties"]["colour"],
+                    "fillOpacity": 0.25,
+                },  # fmt: skip
+                tooltip=_tooltip_fields(["band", "category"], ["", t["category"]]),
+            ).add_to(m)
+
+    # Districts with coverage share.
+    if data.districts is not None and len(data.districts):
+        d = district_layer(data.districts, data.summary_districts)
+        mid = minutes[len(minutes) // 2]
+        col = f"share_all_{mid:g}"
+        share = d[col].to_numpy(float) if col in d else np.full(len(d), np.nan)
+        dcmap = cm.LinearColormap(["#f7fbff", "#08306b"], vmin=0, vmax=1)
+        props = {"district": [_esc(x) for x in d["district"]],
+                 "colour": [dcmap(v) if np.isfinite(v) else UNREACHED for v in share]}  # fmt: skip
+        fields, aliases = ["district"], [t["district"]]
+        for mm in minutes:
+            c = f"share_all_{mm:g}"
+            props[c] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in
+                        (d[c].to_numpy(float) if c in d else np.full(len(d), np.nan))]  # fmt: skip
+            fields.append(c)
+            aliases.append(t["share"].format(m=mm))
+        folium.GeoJson(
+            _features(_wgs(d, SIMPLIFY_M), props),
+            name=t["districts"].format(m=mid),
+            show=False,
+            style_function=lambda f: {
+                "color": "#333",
+                "weight": 1.5,
+                "fillColor": f["properties"]["colour"],
+                "fillOpacity": 0.4,
+            },  # fmt: skip
+            tooltip=_tooltip_fields(fields, aliases),
+        ).add_to(m)
+
+    # Residents coloured by minutes (cells as 100 m squares for Zensus grid input).
     cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
-    cmap.caption = f"Walking minutes to the nearest docking point (grey: more than {top:g})"
-    layer = folium.FeatureGroup(name="Residents by walking minutes")
+    cells = _wgs(resident_layer(res, rec))
     mins = res["minutes_all"].to_numpy(float)
-    pop = res["population"].to_numpy(float)
-    for (x, y), mi, p in zip(np.c_[res.geometry.x, res.geometry.y], mins, pop, strict=True):
-        color = cmap(mi) if np.isfinite(mi) and mi <= top else "#888888"
-        folium.CircleMarker(
-            [round(y, 6), round(x, 6)], radius=3, weight=0, fill=True, fill_color=color, fill_opacity=0.8,
-            tooltip=f"{p:.0f} residents, {mi:.1f} min" if np.isfinite(mi) else f"{p:.0f} residents, unreachable",
-        ).add_to(layer)  # fmt: skip
-    layer.add_to(m)
-    site_layer = folium.FeatureGroup(name="Docking points")
-    for _, row in sites.iterrows():
-        folium.Marker(
-            [row.geometry.y, row.geometry.x],
-            popup=folium.Popup(
-                f"<b>{_esc(row['name'])}</b><br>{_esc(row['category'])}", max_width=300
-            ),
-            tooltip=folium.Tooltip(_esc(row["name"])),
-        ).add_to(site_layer)
-    site_layer.add_to(m)
-    cmap.add_to(m)
+    colours = [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in mins]
+    rprops = {
+        "population": [_fmt(x, 0) for x in res["population"]],
+        "minutes": [_fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "nearest": [_esc(x) for x in res.get("nearest_site_name", [""] * len(res))],
+        "colour": colours,
+    }
+    rfields = ["population", "minutes", "nearest"]
+    raliases = [t["population"], t["minutes"], t["nearest"]]
+    is_point = (cells.geom_type == "Point").all()
+    marker = (
+        folium.CircleMarker(radius=4, weight=0, fill=True, fill_opacity=0.8) if is_point else None
+    )
+    folium.GeoJson(
+        _features(cells, rprops),
+        name=t["residents"],
+        marker=marker,
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "weight": 0.5,
+            "fillColor": f["properties"]["colour"],
+            "fillOpacity": 0.6,
+        },  # fmt: skip
+        tooltip=_tooltip_fields(rfields, raliases),
+    ).add_to(m)
+
+    # Gaps: populated cells beyond the largest threshold.
+    gaps = gaps_layer(res, top)
+    if len(gaps):
+        g = _wgs(resident_layer(gaps, rec))
+        gm = gaps["minutes_all"].to_numpy(float)
+        gprops = {"population": [_fmt(x, 0) for x in gaps["population"]],
+                  "minutes": [_fmt(x) if np.isfinite(x) else t["unreachable"] for x in gm]}  # fmt: skip
+        folium.GeoJson(
+            _features(g, gprops),
+            name=t["gaps"].format(m=top),
+            marker=folium.CircleMarker(radius=5, color="#b2182b", weight=2, fill=False)
+            if is_point
+            else None,
+            style_function=lambda f: {
+                "color": "#b2182b",
+                "weight": 2,
+                "fillColor": "#b2182b",
+                "fillOpacity": 0.15,
+                "dashArray": "4 3",
+            },  # fmt: skip
+            tooltip=_tooltip_fields(["population", "minutes"], [t["population"], t["minutes"]]),
+        ).add_to(m)
+
+    # Scenario layers (from accessibility.scenarios output files) when present.
+    for key, label, colour in (
+        ("newly_covered", t["newly"], "#00a651"),
+        ("lost_coverage", t["lost"], "#d7301f"),
+    ):
+        sc = data.scenario.get(key)
+        if sc is None or not len(sc):
+            continue
+        sg = _wgs(resident_layer(sc, rec) if "population" in sc else sc)
+        sprops = {"population": [_fmt(x, 0) for x in sc.get("population", [np.nan] * len(sc))],
+                  "before": [_fmt(x) for x in sc.get("minutes_before", [np.nan] * len(sc))],
+                  "after": [_fmt(x) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
+        folium.GeoJson(
+            _features(sg, sprops), name=label,
+            marker=folium.CircleMarker(radius=5, color=colour, weight=3, fill=False) if is_point else None,
+            style_function=lambda f, c=colour: {"color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.5},
+            tooltip=_tooltip_fields(["population", "before", "after"], [t["population"], t["before"], t["after"]]),
+        ).add_to(m)  # fmt: skip
+    ss = data.scenario.get("scenario_sites")
+    if ss is not None and len(ss) and "change" in ss:
+        ss = ss[ss["change"].astype(str) != "unchanged"]
+        for ch, part in ss.groupby(ss["change"].astype(str), sort=False):
+            _site_layer(m, _wgs(part), t["ssites"].format(c=_esc(ch)), "#000000", "★", t, None, ch)
+
+    # Sites by category (distinct colour and letter), popups escaped.
+    sites = data.sites
+    near = _near_counts(res, minutes)
+    cats = [c for c in data.categories if c != "all"]
+    cats += [c for c in dict.fromkeys(sites["category"].astype(str)) if c not in cats]
+    for i, c in enumerate(cats):
+        part = sites[sites["category"].astype(str) == c]
+        if part.empty:
+            continue
+        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
+        letter = (c[:1] or "?").upper()
+        _site_layer(m, _wgs(part), t["sites"].format(c=_esc(c), n=len(part)), colour, letter, t,
+                    (near, minutes))  # fmt: skip
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(_Fullscreen(t["fullscreen"]))
+    m.add_child(_Attribution(rec.get("attribution") or []))
+    root = m.get_root()
+    root.html.add_child(Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top))))
     if title:
-        m.get_root().html.add_child(
-            folium.Element(
-                f'<h3 style="position:absolute;z-index:1000;left:60px;top:0">{_esc(title)}</h3>'
+        root.html.add_child(
+            Element(
+                '<div class="acc-title" style="position:absolute;z-index:1000;left:50%;top:8px;pointer-events:none;'
+                "transform:translateX(-50%);background:rgba(255,255,255,.9);padding:4px 12px;"
+                f'border-radius:4px;font:bold 16px sans-serif">{_esc(title)}</div>'
             )
         )
-    folium.LayerControl().add_to(m)
-    return write_text(m.get_root().render(), path)
+    root.header.add_child(Element(f"<title>{_esc(title or 'accessibility')}</title>"))
+    return write_text(root.render(), path)
+
+
+def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:
+    """Residents per nearest site id (category ``all``) within each threshold."""
+    out: dict = {}
+    if "nearest_site_id" not in res:
+        return out
+    ids = res["nearest_site_id"].astype(object).to_numpy()
+    pop = res["population"].to_numpy(float)
+    mins = res["minutes_all"].to_numpy(float)
+    for mm in minutes:
+        ok = mins <= mm
+        s = pd.Series(pop[ok]).groupby(ids[ok]).sum()
+        out[mm] = s.to_dict()
+    return out
+
+
+def _site_layer(m, part, name, colour, letter, t, near, change=None) -> None:
+    props = {
+        "name": [_esc(x) for x in part["name"]],
+        "category": [_esc(x) for x in part["category"]],
+        "source": [_esc(x) for x in part.get("source", [""] * len(part))],
+    }
+    fields, aliases = ["name", "category", "source"], [t["name"], t["category"], t["source"]]
+    if "access_m" in part:
+        props["access"] = [_fmt(x, 0) for x in part["access_m"]]
+        fields.append("access")
+        aliases.append(t["access"])
+    if change is not None:
+        props["change"] = [_esc(change)] * len(part)
+        fields.append("change")
+        aliases.append(t["change"])
+    if near is not None:
+        counts, minutes = near
+        for mm in minutes:
+            key = f"near_{mm:g}"
+            props[key] = [_fmt(counts.get(mm, {}).get(sid, 0.0), 0) for sid in part["site_id"]]
+            fields.append(key)
+            aliases.append(t["near_within"].format(m=mm))
+    folium.GeoJson(
+        _features(part, props),
+        name=name,
+        marker=folium.Marker(
+            icon=folium.DivIcon(
+                html=_icon_html(letter, colour),
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
+                class_name="acc-site",
+            )
+        ),  # fmt: skip
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    ).add_to(m)
+
+
+def plain_map(a, path: str | Path, title: str = "", attribution: list[str] | None = None) -> Path:
+    """Backwards-compatible entry: the full map of an :class:`~accessibility.analysis.Analysis`.
+
+    Builds the layers in memory (isochrones included) and writes :func:`full_map`.
+    """
+    from .exports import OutputData
+    from .isochrones import from_analysis
+
+    data = OutputData(
+        folder=Path(path).parent,
+        record={"attribution": attribution or [],
+                "parameters": {"minutes": list(a.minutes), "categories": a.categories}},  # fmt: skip
+        residents=a.residents, sites=a.sites, summary=a.summary(),
+        summary_groups=a.summary_groups(), summary_districts=a.summary_districts(),
+        isochrones=from_analysis(a, per_site=False), districts=a.districts,
+    )  # fmt: skip
+    return full_map(data, path, title=title)

@@ -3,13 +3,17 @@
 Output contract (file names and columns are public; extend, never rename):
 ``summary.csv``, ``summary_groups.csv``, ``summary_districts.csv``,
 ``residents.gpkg``/``residents.csv``, ``sites.gpkg``, ``rejects.csv``,
-``run.json``, ``map.html``.
+``run.json``, ``map.html``; and (issue 4) ``isochrones.gpkg``, ``layers.gpkg``,
+``tables.xlsx``, ``geojson/<layer>.geojson``, ``isochrones.csv``, ``report.html``.
+Map and report are built from the written files (:func:`accessibility.exports.load_folder`),
+exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate them.
 """
 
 from __future__ import annotations
 
 import platform
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -22,6 +26,11 @@ from .config import ATTRIBUTION_OSM, ATTRIBUTION_ZENSUS
 
 _PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
              "osmnx", "osmium", "networkx", "folium"]  # fmt: skip
+
+
+#: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
+#: polygons cost about 0.1 s per site; recorded in ``run.json``).
+MAX_SITES_PER_SITE_ISOCHRONES = 300
 
 
 def versions() -> dict[str, str]:
@@ -72,7 +81,13 @@ def attributions(population_kind: str | None) -> list[str]:
 
 
 def write_outputs(
-    a: Analysis, out: str | Path, record: dict, map_title: str = ""
+    a: Analysis,
+    out: str | Path,
+    record: dict,
+    map_title: str = "",
+    lang: str | None = None,
+    isochrones: bool = True,
+    features=None,
 ) -> dict[str, Path]:
     """Write every output file of an analysis into ``out``.
 
@@ -85,7 +100,15 @@ def write_outputs(
         Inputs and parameters for ``run.json``; timings, versions, counts and
         attributions are added here.
     map_title : str
-        Title of ``map.html``.
+        Title of ``map.html`` and ``report.html``.
+    lang : {"de", "en"}, optional
+        Labels of map and report; default German for German data (EPSG:25832
+        network or Zensus input), else English.
+    isochrones : bool
+        Compute ``isochrones.gpkg`` (per site and per category).
+    features : GeoDataFrame, optional
+        OSM features (``read_osm(...).features``); with them ``sites.gpkg`` gets the
+        visibility columns of :func:`accessibility.visibility.visibility`.
 
     Returns
     -------
@@ -101,13 +124,30 @@ def write_outputs(
     res = _finite(a.residents.copy())
     paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
     paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
-    paths["sites"] = write_gpkg(a.sites, out / "sites.gpkg", layer="sites")
-    paths["rejects"] = a.rejects.write(out / "rejects.csv")
-    from .mapping import plain_map
+    from .visibility import with_visibility
 
-    paths["map"] = plain_map(
-        a, out / "map.html", title=map_title, attribution=record.get("attribution")
-    )
+    sites = with_visibility(a.network, a.sites, features)
+    paths["sites"] = write_gpkg(sites, out / "sites.gpkg", layer="sites")
+    paths["rejects"] = a.rejects.write(out / "rejects.csv")
+    t0 = time.perf_counter()
+    iso = None
+    if isochrones:
+        from .isochrones import CORRIDOR_M, MIN_HOLE_M2, from_analysis
+
+        per_site = len(a.sites) <= MAX_SITES_PER_SITE_ISOCHRONES
+        iso = from_analysis(a, per_site=per_site)
+        record = {**record, "isochrones": {
+            "per_site": per_site, "corridor_m": CORRIDOR_M, "min_hole_m2": MIN_HOLE_M2,
+            "note": "" if per_site else (
+                f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
+                "only (per-site polygons: accessibility.isochrones.isochrones(per_site=True))"),
+        }}  # fmt: skip
+        paths["isochrones"] = write_gpkg(iso, out / "isochrones.gpkg", layer="isochrones")
+        paths["isochrones_csv"] = write_csv(
+            pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
+        )
+    t_iso = time.perf_counter() - t0
+    paths.update(_write_layers(a, out, record, iso))
     r = a.residents
     record = {
         **record,
@@ -141,9 +181,65 @@ def write_outputs(
         "timings_s": {
             **record.get("timings_s", {}),
             **{k: round(v, 4) for k, v in a.timings.items()},
+            "isochrones": round(t_iso, 4),
         },
         "versions": versions(),
-        "outputs": {k: p.name for k, p in paths.items()},
-    }
+        "outputs": {**{k: p.name for k, p in paths.items()}, "map": "map.html",
+                    "report": "report.html"},
+    }  # fmt: skip
+    record.setdefault("population_kind", a.residents.attrs.get("kind", ""))
     paths["run"] = write_json(record, out / "run.json")
+    from .exports import load_folder
+    from .mapping import full_map
+    from .report import default_lang, write_report
+
+    t0 = time.perf_counter()
+    data = load_folder(out)
+    lang = lang or default_lang(data.record)
+    paths["map"] = full_map(data, out / "map.html", title=map_title, lang=lang)
+    paths["report"] = write_report(data, out / "report.html", title=map_title, lang=lang)
+    record["timings_s"]["map_report"] = round(time.perf_counter() - t0, 4)
+    paths["run"] = write_json(record, out / "run.json")
+    return paths
+
+
+def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
+    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx``."""
+    from .exports import (
+        district_layer,
+        gaps_layer,
+        is_grid,
+        write_geojson,
+        write_layers,
+        write_xlsx,
+    )
+
+    res = _finite(a.residents.copy())
+    top = max(a.minutes)
+    layers = {"sites": a.sites, "residents": res}
+    if is_grid(record):
+        from .exports import resident_layer
+
+        layers["cells"] = resident_layer(res, record)
+    layers["gaps"] = gaps_layer(res, top)
+    if iso is not None:
+        layers["isochrones"] = iso
+    if a.districts is not None:
+        layers["districts"] = district_layer(a.districts, a.summary_districts())
+    paths = {"layers": write_layers(layers, out / "layers.gpkg")}
+    for name in ("sites", "isochrones", "gaps", "districts", "cells"):
+        if name in layers and len(layers[name]):
+            paths[f"geojson_{name}"] = write_geojson(
+                layers[name], out / "geojson" / f"{name}.geojson"
+            )
+    tables = {
+        "summary": a.summary(),
+        "summary_groups": a.summary_groups(),
+        "summary_districts": a.summary_districts(),
+        "sites": pd.DataFrame(a.sites.drop(columns="geometry")),
+        "rejects_by_reason": a.rejects.counts(),
+    }
+    if iso is not None:
+        tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
+    paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx")
     return paths

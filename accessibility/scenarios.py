@@ -764,17 +764,9 @@ def write_scenario(
 
 
 def _with_visibility(result: ScenarioResult, features) -> gpd.GeoDataFrame:
-    layer = result.site_layer()
-    if features is None or not len(layer):
-        return layer
-    from .visibility import visibility
+    from .visibility import with_visibility
 
-    vis = visibility(result.before.network, layer, features)
-    return gpd.GeoDataFrame(
-        pd.concat([layer.drop(columns="geometry"), vis], axis=1),
-        geometry=layer.geometry.to_numpy(),
-        crs=layer.crs,
-    )
+    return with_visibility(result.before.network, result.site_layer(), features)
 
 
 def _esc(value) -> str:

@@ -201,3 +201,18 @@ def visibility(
         {"betweenness": b, "betweenness_pct": pct, col: shops, "visibility": vis},
         index=points.index,
     )
+
+
+def with_visibility(net: Network, layer: gpd.GeoDataFrame, features: gpd.GeoDataFrame | None):
+    """``layer`` (sites or candidates) with the :func:`visibility` columns appended.
+
+    Returns ``layer`` unchanged when there are no features or no rows.
+    """
+    if features is None or not len(layer):
+        return layer
+    vis = visibility(net, layer, features)
+    return gpd.GeoDataFrame(
+        pd.concat([layer.drop(columns="geometry"), vis], axis=1),
+        geometry=layer.geometry.to_numpy(),
+        crs=layer.crs,
+    )

@@ -40,6 +40,9 @@ def test_demo_writes_all_outputs(tmp_path):
     assert "© OpenStreetMap contributors, ODbL 1.0" in run["attribution"]
     assert run["inputs"]["network"]["sha256"]
     assert str(out / "map.html") in r.output.replace("\n", "")
+    sites = gpd.read_file(out / "sites.gpkg")
+    assert {"site_id", "category", "source", "access_m", "visibility"} <= set(sites.columns)
+    assert sites["visibility"].between(0, 1).all()
     res = gpd.read_file(out / "residents.gpkg")
     assert {"population", "minutes_all", "nearest_site_id", "nearest_site_name"} <= set(res.columns)
     assert res["population"].sum() == pytest.approx(

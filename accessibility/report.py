@@ -1,0 +1,291 @@
+"""``report.html``: one self-contained page with headline figures, tables, charts and method.
+
+Charts are matplotlib PNGs embedded as ``data:`` URIs; tables are HTML-escaped;
+the map is linked and embedded (``map.html`` next to the report). Labels in German
+or English: German is the default for German data (a network in EPSG:25832 or
+Zensus population input), English otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._io import write_text
+from .exports import OutputData
+from .isochrones import CORRIDOR_M
+
+_T = {
+    "en": {
+        "title": "Walking access to docking points", "headline": "Headline figures",
+        "residents": "Residents", "sites": "Docking points", "within": "within {m:g} min",
+        "by_cat": "Residents within walking minutes, per category",
+        "curve": "Share of residents within x walking minutes of the nearest docking point",
+        "x": "walking minutes (door to door)", "y": "share of residents",
+        "districts": "Districts (all categories)", "groups": "Population groups (all categories)",
+        "district_chart": "Share of residents within {m:g} min, per district",
+        "map": "Map", "open_map": "Open the interactive map (map.html)", "method": "Method",
+        "data": "Data and attribution", "category": "category", "threshold": "minutes",
+        "population": "residents", "covered": "covered", "share": "share", "median": "median minutes",
+        "district": "district", "group": "group", "rejects": "Rejected input rows",
+        "reason": "reason", "rows": "rows", "file": "file", "none": "none",
+        "all": "all categories",
+        "method_text": (
+            "Distances are door to door on the OpenStreetMap walking network (osmnx walk filter): "
+            "each resident point and each docking point is snapped to the nearest walkable edge "
+            "(straight access leg, at most {access:g} m), plus the shortest network path between "
+            "the snap points (exact Dijkstra). Walking time = distance / {speed:g} km/h "
+            "({mpm:.0f} m per minute). Isochrones are the reached network (including the reached "
+            "parts of partly reached edges) buffered by a {corr:g} m walking corridor."
+        ),
+        "population_text": "Residents: {method}", "network_text": "Network: {src} ({nodes:,} nodes, {edges:,} edges, {km:,.1f} km).",
+    },
+    "de": {
+        "title": "Fußläufige Erreichbarkeit von Andockstellen", "headline": "Kennzahlen",
+        "residents": "Einwohner", "sites": "Andockstellen", "within": "innerhalb {m:g} min",
+        "by_cat": "Einwohner innerhalb von Gehminuten, je Kategorie",
+        "curve": "Anteil der Einwohner, die die nächste Andockstelle in x Gehminuten erreichen",
+        "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner",
+        "districts": "Stadtteile (alle Kategorien)", "groups": "Bevölkerungsgruppen (alle Kategorien)",
+        "district_chart": "Anteil der Einwohner innerhalb {m:g} min je Stadtteil",
+        "map": "Karte", "open_map": "Interaktive Karte öffnen (map.html)", "method": "Methode",
+        "data": "Daten und Quellen", "category": "Kategorie", "threshold": "Minuten",
+        "population": "Einwohner", "covered": "versorgt", "share": "Anteil", "median": "Median Minuten",
+        "district": "Stadtteil", "group": "Gruppe", "rejects": "Verworfene Eingabezeilen",
+        "reason": "Grund", "rows": "Zeilen", "file": "Datei", "none": "keine",
+        "all": "alle Kategorien",
+        "method_text": (
+            "Entfernungen von Tür zu Tür auf dem OpenStreetMap-Fußwegenetz (osmnx-Filter „walk“): "
+            "jeder Wohn- und jeder Standortpunkt wird auf die nächste begehbare Kante projiziert "
+            "(gerader Zugangsweg, höchstens {access:g} m), dazu der kürzeste Netzweg zwischen den "
+            "Projektionspunkten (exakter Dijkstra). Gehzeit = Entfernung / {speed:g} km/h "
+            "({mpm:.0f} m pro Minute). Isochronen sind das erreichte Netz (einschließlich erreichter "
+            "Teilstücke von Kanten), gepuffert um einen Gehkorridor von {corr:g} m."
+        ),
+        "population_text": "Einwohner: {method}", "network_text": "Netz: {src} ({nodes:,} Knoten, {edges:,} Kanten, {km:,.1f} km).",
+    },
+}  # fmt: skip
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}
+.kpi{display:inline-block;margin:0 1.5em 1em 0}.kpi b{display:block;font-size:1.6em}
+img.chart{max-width:100%;height:auto}iframe{width:100%;height:520px;border:1px solid #ccc}
+"""
+
+
+def default_lang(record: dict) -> str:
+    """``de`` for German data (EPSG:25832 network or Zensus population), else ``en``."""
+    crs = str(record.get("parameters", {}).get("crs", ""))
+    kind = str(record.get("population_kind") or "")
+    return "de" if crs == "EPSG:25832" or kind.startswith("zensus") else "en"
+
+
+def _e(v: object) -> str:
+    return html.escape("" if v is None else str(v), quote=True)
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img class="chart" alt="chart" src="data:image/png;base64,{data}">'
+
+
+def coverage_curve(data: OutputData) -> pd.DataFrame:
+    """Share of residents within x minutes (x every 0.25 min up to 1.5 × the largest threshold).
+
+    Returns a frame with ``minutes`` and one share column (0–1) per category.
+    """
+    top = max(data.minutes or [15.0])
+    x = np.arange(0.0, 1.5 * top + 1e-9, 0.25)
+    pop = data.residents["population"].to_numpy(float)
+    total = pop.sum()
+    out = {"minutes": x}
+    for c in data.categories:
+        col = f"minutes_{c}"
+        if col not in data.residents:
+            continue
+        mins = data.residents[col].to_numpy(float)
+        mins = np.where(np.isfinite(mins), mins, np.inf)
+        order = np.argsort(mins, kind="stable")
+        cum = np.concatenate([[0.0], np.cumsum(pop[order])])
+        k = np.searchsorted(mins[order], x, side="right")
+        out[c] = cum[k] / total if total > 0 else np.zeros_like(x)
+    return pd.DataFrame(out)
+
+
+def _curve_chart(data: OutputData, t: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cur = coverage_curve(data)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for c in cur.columns[1:]:
+        ax.plot(cur["minutes"], cur[c], lw=2.5 if c == "all" else 1.3,
+                label=t["all"] if c == "all" else c, color="black" if c == "all" else None)  # fmt: skip
+    for mm in data.minutes:
+        ax.axvline(mm, color="#999", lw=0.8, ls="--")
+    ax.set_xlabel(t["x"])
+    ax.set_ylabel(t["y"])
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def _district_chart(data: OutputData, t: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sd = data.summary_districts
+    if sd.empty:
+        return ""
+    sd = sd[sd["category"] == "all"]
+    mins = data.minutes
+    names = list(dict.fromkeys(sd["district"].astype(str)))
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * len(names) + 1)))
+    h = 0.8 / max(1, len(mins))
+    y = np.arange(len(names))
+    for j, mm in enumerate(mins):
+        part = sd[sd["minutes"] == mm].set_index("district")["share_covered"]
+        vals = part.reindex(names).to_numpy(float)
+        ax.barh(y + j * h, vals, height=h, label=t["within"].format(m=mm))
+    ax.set_yticks(y + h * (len(mins) - 1) / 2, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    return _png(fig)
+
+
+def _table(df: pd.DataFrame) -> str:
+    if df is None or df.empty:
+        return ""
+    return df.to_html(index=False, escape=True, border=0, na_rep="–")
+
+
+def _summary_table(df: pd.DataFrame, key: str | None, t: dict) -> str:
+    """Rows: (key,) category; columns: thresholds with 'covered (share)'."""
+    if df is None or df.empty:
+        return ""
+    d = df.copy()
+    d["cell"] = [
+        f"{c:,.0f} ({s:.1%})"
+        for c, s in zip(d["population_covered"], d["share_covered"], strict=True)
+    ]
+    d["col"] = d["minutes"].map(lambda mm: f"≤ {mm:g} min")
+    idx = ([key] if key else []) + ["category"]
+    pop = d.groupby(idx, sort=False)["population"].first()
+    wide = d.pivot_table(index=idx, columns="col", values="cell", aggfunc="first", sort=False)
+    wide = wide[[f"≤ {mm:g} min" for mm in sorted(set(d["minutes"]))]]
+    wide.columns.name = None
+    wide.insert(0, t["population"], pop.reindex(wide.index).map("{:,.0f}".format))
+    wide = wide.reset_index().rename(
+        columns={"category": t["category"], key: t.get(key, key)}
+        if key
+        else {"category": t["category"]}
+    )
+    return _table(wide)
+
+
+def write_report(data: OutputData, path: str | Path, title: str = "", lang: str = "de") -> Path:
+    """Write ``report.html`` for an output folder's data.
+
+    Parameters
+    ----------
+    data : OutputData
+        From :func:`accessibility.exports.load_folder`.
+    path : path
+        Output HTML file.
+    title : str
+        Page title (escaped); default a generic title.
+    lang : {"de", "en"}
+    """
+    t = _T.get(lang, _T["en"])
+    rec = data.record
+    p = rec.get("parameters", {})
+    speed = float(p.get("speed_kmh", 4.8))
+    res = data.residents
+    total = float(res["population"].sum())
+    s_all = (
+        data.summary[data.summary["category"] == "all"] if not data.summary.empty else data.summary
+    )
+    kpis = [f'<div class="kpi"><b>{total:,.0f}</b>{_e(t["residents"])}</div>',
+            f'<div class="kpi"><b>{len(data.sites):,}</b>{_e(t["sites"])}</div>']  # fmt: skip
+    for r in s_all.itertuples():
+        kpis.append(
+            f'<div class="kpi"><b>{r.share_covered:.1%}</b>{_e(t["within"].format(m=r.minutes))} '
+            f"({r.population_covered:,.0f})</div>"
+        )
+    net = rec.get("network", {})
+    src = (
+        (rec.get("inputs", {}).get("network") or {}).get("path") or net.get("source") or "download"
+    )
+    method = t["method_text"].format(
+        access=float(p.get("max_access_m", 500.0)),
+        speed=speed,
+        mpm=speed * 1000 / 60,
+        corr=CORRIDOR_M,
+    )
+    lines = [
+        t["network_text"].format(src=Path(str(src)).name, nodes=int(net.get("nodes", 0)),
+                                 edges=int(net.get("edges", 0)), km=float(net.get("length_km", 0.0))),
+        t["population_text"].format(method=rec.get("population_method", "")),
+    ]  # fmt: skip
+    rej = data.rejects
+    if rej is not None and not rej.empty and {"file", "reason"} <= set(rej.columns):
+        rc = rej.groupby(["file", "reason"], sort=False).size().reset_index(name=t["rows"])
+        rc["file"] = rc["file"].map(lambda f: Path(str(f)).name)
+        rc = rc.rename(columns={"file": t["file"], "reason": t["reason"]})
+    else:
+        rc = pd.DataFrame()
+    mid = data.minutes[len(data.minutes) // 2] if data.minutes else 10.0
+    district_chart = _district_chart(data, t)
+    body = [
+        f"<h1>{_e(title or t['title'])}</h1>",
+        f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
+        f"<h2>{_e(t['by_cat'])}</h2>", _summary_table(data.summary, None, t),
+        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t),
+    ]  # fmt: skip
+    if not data.summary_districts.empty:
+        body += [f"<h2>{_e(t['districts'])}</h2>",
+                 _summary_table(data.summary_districts[data.summary_districts["category"] == "all"], "district", t),
+                 f"<h3>{_e(t['district_chart'].format(m=mid))}</h3>", district_chart]  # fmt: skip
+    if not data.summary_groups.empty:
+        sg = data.summary_groups[data.summary_groups["category"] == "all"]
+        body += [f"<h2>{_e(t['groups'])}</h2>", _summary_table(sg, "group", t)]
+    body += [
+        f"<h2>{_e(t['map'])}</h2>",
+        f'<p><a href="map.html">{_e(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
+        f"<h2>{_e(t['method'])}</h2>", f"<p>{_e(method)}</p>",
+        *[f"<p>{_e(x)}</p>" for x in lines],
+        f"<h3>{_e(t['rejects'])}</h3>", _table(rc) or f"<p>{_e(t['none'])}</p>",
+        f"<h2>{_e(t['data'])}</h2>",
+        *[f"<p>{_e(a)}</p>" for a in rec.get("attribution", [])],
+    ]  # fmt: skip
+    page = (
+        f'<!DOCTYPE html><html lang="{_e(lang)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{_e(title or t['title'])}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>"
+    )
+    return write_text(page, path)

@@ -1,0 +1,344 @@
+"""Map, report and exports on real Kaiserslautern data, checked in a real browser (Chromium).
+
+Browser tests drive Debian's ``/usr/bin/chromium`` with Playwright's Python package.
+There is no internet here: Leaflet (the map's only script) is served from Debian's
+``libjs-leaflet`` through request routing, tile requests get a blank tile (or are
+aborted in the offline test). They skip with a clear reason when Chromium,
+Playwright or the local Leaflet copy is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    'Café </script><script>alert(2)</script> & "Co" ${alert(3)} `x`',
+    '=HYPERLINK("http://example.invalid","x")',
+]
+CHROMIUM = Path("/usr/bin/chromium")
+LEAFLET_DIR = Path("/usr/share/javascript/leaflet")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "outputs" / "screenshots"
+# 1×1 transparent PNG served for every tile request
+BLANK_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.fixture(scope="module")
+def kl_out(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
+    """A full analyze run with hostile site names and two districts."""
+    from accessibility.outputs import write_outputs
+    from accessibility.pipeline import load_inputs, run
+
+    d = tmp_path_factory.mktemp("kl_maps")
+    sites = pd.DataFrame(
+        {
+            "name": HOSTILE,
+            "category": ["advice_centre", "advice_centre", "library"],
+            "lat": [49.4447, 49.4400, 49.4460],
+            "lon": [7.7690, 7.7600, 7.7500],
+        }  # fmt: skip
+    )
+    sites.to_csv(d / "sites.csv", index=False)
+    # districts: the residents' bounding box split in two halves (EPSG:25832)
+    res = pd.read_csv(kl_zensus, sep=";")
+    xy = gpd.GeoSeries(
+        gpd.points_from_xy(res["x_mp_100m"], res["y_mp_100m"]), crs="EPSG:3035"
+    ).to_crs("EPSG:25832")
+    w, s, e, n = xy.total_bounds
+    mid = (w + e) / 2
+    gpd.GeoDataFrame(
+        {"name": ["West <b>side</b>", "East"]},
+        geometry=[
+            shapely.box(w - 50, s - 50, mid, n + 50),
+            shapely.box(mid, s - 50, e + 50, n + 50),
+        ],
+        crs="EPSG:25832",
+    ).to_file(d / "districts.gpkg")
+    inputs = load_inputs(
+        network=kl_osm, sites=d / "sites.csv", osm_categories=["library", "community_centre"],
+        population=[kl_zensus, kl_origin], districts=d / "districts.gpkg",
+    )  # fmt: skip
+    a = run(inputs, minutes=[5, 10, 15])
+    out = d / "out"
+    record = {**inputs.record, "parameters": {"max_access_m": 500.0}}
+    write_outputs(a, out, record, map_title="Andockstellen <Kaiserslautern>")
+    return out
+
+
+# -- files, without a browser ---------------------------------------------------------------
+
+
+def test_outputs_written_and_names_escaped(kl_out):
+    for f in ("summary.csv", "summary_groups.csv", "summary_districts.csv", "residents.gpkg",
+              "residents.csv", "sites.gpkg", "rejects.csv", "run.json", "map.html",
+              "isochrones.gpkg", "isochrones.csv", "layers.gpkg", "tables.xlsx", "report.html",
+              "geojson/sites.geojson", "geojson/isochrones.geojson", "geojson/districts.geojson"):  # fmt: skip
+        assert (kl_out / f).exists(), f
+    for page in ("map.html", "report.html"):
+        text = (kl_out / page).read_text(encoding="utf-8")
+        assert "<img src=x" not in text, page
+        assert "</script><script>alert(2)" not in text, page
+        assert "<b>side</b>" not in text, page
+    size = (kl_out / "map.html").stat().st_size
+    assert size < 10e6, f"map.html is {size / 1e6:.1f} MB"
+    layers = {n for n, _ in pyogrio.list_layers(kl_out / "layers.gpkg")}
+    assert {"sites", "residents", "cells", "gaps", "isochrones", "districts"} <= layers
+    iso = gpd.read_file(kl_out / "isochrones.gpkg")
+    assert {"site_id", "category", "minutes", "kind"} <= set(iso.columns)
+    assert set(iso["minutes"]) == {5.0, 10.0, 15.0}
+    run = json.loads((kl_out / "run.json").read_text())
+    assert run["outputs"]["report"] == "report.html" and "isochrones" in run["timings_s"]
+
+
+def test_cells_are_100m_squares_around_midpoints(kl_out):
+    cells = gpd.read_file(kl_out / "layers.gpkg", layer="cells").to_crs("EPSG:3035")
+    res = gpd.read_file(kl_out / "residents.gpkg").to_crs("EPSG:3035")
+    assert len(cells) == len(res)
+    assert np.allclose(cells.area, 100 * 100, rtol=1e-6)
+    c = cells.geometry.centroid
+    assert np.allclose(c.x, res.geometry.x, atol=1e-3) and np.allclose(
+        c.y, res.geometry.y, atol=1e-3
+    )
+
+
+def test_gaps_are_the_residents_beyond_the_largest_threshold(kl_out):
+    gaps = gpd.read_file(kl_out / "layers.gpkg", layer="gaps")
+    res = gpd.read_file(kl_out / "residents.gpkg")
+    m = res["minutes_all"].to_numpy(float)
+    expected = ((res["population"] > 0) & ~(m <= 15)).sum()
+    assert len(gaps) == expected > 0
+    assert not (gaps["minutes_all"] <= 15).any()
+
+
+def test_district_layer_shares_match_summary(kl_out):
+    d = gpd.read_file(kl_out / "layers.gpkg", layer="districts")
+    sd = pd.read_csv(kl_out / "summary_districts.csv")
+    assert set(d["district"]) == {"West <b>side</b>", "East"}
+    for r in sd[sd["category"] == "all"].itertuples():
+        if r.district in set(d["district"]):
+            v = d.loc[d["district"] == r.district, f"share_all_{r.minutes:g}"].iloc[0]
+            assert v == pytest.approx(r.share_covered)
+
+
+def test_report_curve_matches_summary(kl_out):
+    """The share-vs-minutes curve of the report hits summary.csv's shares at each threshold."""
+    from accessibility.exports import load_folder
+    from accessibility.report import coverage_curve
+
+    data = load_folder(kl_out)
+    cur = coverage_curve(data).set_index("minutes")
+    for r in data.summary.itertuples():
+        assert cur.loc[r.minutes, r.category] == pytest.approx(r.share_covered, abs=1e-12)
+    assert (np.diff(cur["all"].to_numpy()) >= 0).all()
+
+
+def test_xlsx_tables_keep_text_as_text(kl_out):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(kl_out / "tables.xlsx")
+    assert {"summary", "summary_groups", "summary_districts", "sites"} <= set(wb.sheetnames)
+    ws = wb["sites"]
+    names = [c.value for c in next(ws.iter_cols(min_row=1)) if c.value is not None]
+    header = [c.value for c in ws[1]]
+    col = header.index("name") + 1
+    values = [ws.cell(row=i, column=col) for i in range(2, ws.max_row + 1)]
+    hyper = [c for c in values if str(c.value).startswith("=HYPERLINK")]
+    assert hyper and all(c.data_type == "s" for c in hyper)
+    assert names
+    s = pd.read_excel(kl_out / "tables.xlsx", sheet_name="summary")
+    assert s.equals(pd.read_csv(kl_out / "summary.csv")) or np.allclose(
+        s["share_covered"], pd.read_csv(kl_out / "summary.csv")["share_covered"]
+    )
+
+
+def test_map_and_report_commands_regenerate_without_network(kl_out, tmp_path):
+    from accessibility.cli import main
+
+    folder = tmp_path / "copy"
+    shutil.copytree(kl_out, folder)
+    (folder / "map.html").unlink()
+    (folder / "report.html").unlink()
+    r = CliRunner().invoke(main, ["map", str(folder), "--lang", "en"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["report", str(folder), "--lang", "de"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "Walking isochrones" in (folder / "map.html").read_text(encoding="utf-8")
+    assert "Kennzahlen" in (folder / "report.html").read_text(encoding="utf-8")
+    r = CliRunner().invoke(main, ["map", str(tmp_path)])
+    assert r.exit_code == 2 and "not an analysis output folder" in r.output
+
+
+def test_map_shows_scenario_layers_when_given(kl_out, tmp_path):
+    """The hook for accessibility.scenarios outputs: newly covered cells and changed sites."""
+    from accessibility.exports import load_folder
+    from accessibility.mapping import full_map
+
+    res = gpd.read_file(kl_out / "residents.gpkg")
+    gained = res[res["minutes_all"] <= 10].head(25).copy()
+    gained["minutes_before"] = gained["minutes_all"] + 10
+    gained["minutes_after"] = gained["minutes_all"]
+    gained[["pid", "population", "minutes_before", "minutes_after", "geometry"]].to_file(
+        tmp_path / "newly_covered.gpkg"
+    )
+    s = gpd.read_file(kl_out / "sites.gpkg").head(2).to_crs("EPSG:4326")
+    s["change"] = ["added", "unchanged"]
+    s.to_file(tmp_path / "scenario_sites.gpkg")
+    data = load_folder(kl_out, scenario=tmp_path)
+    text = full_map(data, tmp_path / "map.html", lang="en").read_text(encoding="utf-8")
+    assert "Scenario: newly covered residents" in text
+    assert "Scenario: sites (added)" in text and "Scenario: sites (unchanged)" not in text
+    plain = full_map(load_folder(kl_out), tmp_path / "plain.html", lang="en")
+    assert "Scenario:" not in plain.read_text(encoding="utf-8")
+
+
+# -- in the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install chromium)")
+    if not (LEAFLET_DIR / "leaflet.js").exists():
+        pytest.skip(f"local Leaflet not found in {LEAFLET_DIR} (apt-get install libjs-leaflet)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright (Python package) is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def _route(route, tiles: bool):
+    url = route.request.url
+    if "leaflet" in url and "/dist/" in url:
+        local = LEAFLET_DIR / url.split("/dist/", 1)[1].split("?")[0]
+        if local.exists():
+            ctype = "text/css" if local.suffix == ".css" else (
+                "image/png" if local.suffix == ".png" else "application/javascript")  # fmt: skip
+            return route.fulfill(status=200, body=local.read_bytes(), content_type=ctype)
+    if url.startswith("file:"):
+        return route.continue_()
+    if tiles and ("tile" in url or "arcgisonline" in url):
+        return route.fulfill(status=200, body=BLANK_PNG, content_type="image/png")
+    return route.abort()
+
+
+def _open(browser, path: Path, tiles: bool = True):
+    page = browser.new_page(viewport={"width": 1100, "height": 750})
+    log = {"console": [], "pageerror": [], "dialog": []}
+    page.on("console", lambda m: log["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda e: log["pageerror"].append(str(e)))
+
+    def _dialog(d):
+        log["dialog"].append(d.message)
+        d.dismiss()
+
+    page.on("dialog", _dialog)
+    page.route("**/*", lambda r: _route(r, tiles))
+    page.goto(path.as_uri())
+    page.wait_for_selector(".leaflet-control-layers", timeout=20_000)
+    page.wait_for_timeout(500)
+    return page, log
+
+
+def _overlay_labels(page) -> list[str]:
+    return [
+        s.strip()
+        for s in page.locator(".leaflet-control-layers-overlays label span").all_inner_texts()
+    ]
+
+
+def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
+    page, log = _open(browser, kl_out / "map.html")
+    labels = _overlay_labels(page)
+    sites = gpd.read_file(kl_out / "sites.gpkg")
+    expected = [f"Andockstellen: {c} ({n})" for c, n in sites["category"].value_counts().items()]
+    for name in [*expected, "Bewohner nach Gehminuten", "Lücken: Bewohner über 15 min",
+                 "Fußweg-Isochronen: all", "Stadtteile: Anteil ≤ 10 min"]:  # fmt: skip
+        assert name in labels, (name, labels)
+    # every overlay toggles: the number of drawn features changes
+    boxes = page.locator(".leaflet-control-layers-overlays input")
+    for i in range(boxes.count()):
+        before = page.locator(".leaflet-interactive").count()
+        boxes.nth(i).click()
+        page.wait_for_timeout(100)
+        after = page.locator(".leaflet-interactive").count()
+        assert after != before, labels[i]
+        boxes.nth(i).click()
+    # hostile names: the popup shows the raw text, nothing runs
+    markers = page.locator(".acc-site")
+    seen = set()
+    for i in range(markers.count()):
+        markers.nth(i).dispatch_event("click")
+        page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+        # first row of the popup table is the name: exactly the raw text, as text
+        seen.add(page.locator(".leaflet-popup-content td").first.text_content())
+        page.locator(".leaflet-popup-close-button").dispatch_event("click")
+        page.wait_for_selector(".leaflet-popup", state="detached", timeout=5000)
+    assert set(HOSTILE) <= seen, seen
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator(".acc-title").inner_text() == "Andockstellen <Kaiserslautern>"
+    assert page.locator(".acc-legend svg").count() == 1
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert page.locator(".acc-fullscreen").count() == 1
+    assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
+    assert "Zensus" in page.locator(".leaflet-control-attribution").inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "map_kaiserslautern.png"))
+    errors = [t for k, t in log["console"] if k == "error"]
+    assert not errors and not log["pageerror"] and not log["dialog"], log
+    page.close()
+
+
+def test_data_layers_render_without_tiles(browser, kl_out):
+    page, log = _open(browser, kl_out / "map.html", tiles=False)
+    res = gpd.read_file(kl_out / "residents.gpkg")
+    # every resident cell is drawn (plus isochrone bands and gaps)
+    assert page.locator("path.leaflet-interactive").count() >= len(res)
+    assert page.locator(".acc-site").count() == len(gpd.read_file(kl_out / "sites.gpkg"))
+    assert not log["pageerror"] and not log["dialog"], log
+    page.close()
+
+
+def test_report_renders_charts(browser, kl_out):
+    page, log = _open_report(browser, kl_out / "report.html")
+    charts = page.locator("img.chart")
+    assert charts.count() == 2
+    for i in range(charts.count()):
+        assert charts.nth(i).evaluate("img => img.complete && img.naturalWidth > 100")
+    assert page.locator("table").count() >= 3
+    assert "Kategorie" in page.locator("table").first.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "report_kaiserslautern.png"))
+    errors = [t for k, t in log["console"] if k == "error"]
+    assert not errors and not log["pageerror"] and not log["dialog"], log
+    page.close()
+
+
+def _open_report(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    log = {"console": [], "pageerror": [], "dialog": []}
+    page.on("console", lambda m: log["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda e: log["pageerror"].append(str(e)))
+    page.on("dialog", lambda d: (log["dialog"].append(d.message), d.dismiss()))
+    page.route("**/*", lambda r: _route(r, True))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, log
