@@ -54,19 +54,16 @@ def site_graph(net: Network, site_snap: Snap) -> SiteGraph:
         Sites snapped with :meth:`Network.snap` (access legs in metres).
     """
     n, k = net.n_nodes, len(site_snap.edge)
-    base = net.csgraph().tocoo()
+    base = net.csgraph()
     e = site_snap.edge
     length = net.length[e]
-    rows = np.concatenate([base.row, np.arange(n, n + k), np.arange(n, n + k)])
-    cols = np.concatenate([base.col, net.u[e], net.v[e]])
-    data = np.concatenate(
-        [
-            base.data,
-            site_snap.access + site_snap.t * length,
-            site_snap.access + (1.0 - site_snap.t) * length,
-        ]
-    )
-    g = sp.csr_matrix((data, (rows, cols)), shape=(n + k, n + k))
+    # Append k rows to the CSR directly (no COO sort): row n + i holds site i's two edges.
+    to_u = site_snap.access + site_snap.t * length
+    to_v = site_snap.access + (1.0 - site_snap.t) * length
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + 2 * np.arange(1, k + 1)])
+    indices = np.concatenate([base.indices, np.column_stack([net.u[e], net.v[e]]).ravel()])
+    data = np.concatenate([base.data, np.column_stack([to_u, to_v]).ravel()])
+    g = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     return SiteGraph(graph=g, n=n, snap=site_snap)
 
 
