@@ -86,6 +86,8 @@ def test_all_is_the_minimum_over_categories(kl_network):
     d_all, s_all = nearest_sites(net, sg, rs)
     np.testing.assert_array_equal(got["all"][0], d_all)
     # the reported site is at that distance (ties may pick another site at equal distance)
-    single = np.array([nearest_sites(net, sg, rs, sites=[j])[0][i] for i, j in enumerate(got["all"][1])])
+    single = np.array(
+        [nearest_sites(net, sg, rs, sites=[j])[0][i] for i, j in enumerate(got["all"][1])]
+    )
     np.testing.assert_allclose(single, d_all, atol=1e-9)
     assert np.isinf(got["empty"][0]).all() and (got["empty"][1] == -1).all()
