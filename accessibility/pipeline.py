@@ -121,6 +121,105 @@ def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
     )
 
 
+def load_area(
+    *,
+    network: str | Path | None = None,
+    place: str | None = None,
+    bbox: Sequence[float] | None = None,
+    polygon: str | Path | None = None,
+    minutes: Sequence[float] = DEFAULT_MINUTES,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    use_cache: bool = True,
+    progress: bool = False,
+) -> tuple[Network, OsmExtract, dict]:
+    """The walking network and OSM extract of a local file or a downloaded area.
+
+    Exactly one of ``network`` (a local OSM file), ``place``, ``bbox`` (west,
+    south, east, north in degrees) or ``polygon`` (a file). Downloaded areas are
+    buffered by the largest walking distance (max(minutes) × speed, metres).
+
+    Returns
+    -------
+    (Network, OsmExtract, dict)
+        The run record so far: ``inputs`` (file or download record), ``timings_s``
+        and ``osm_stats``.
+    """
+    record: dict = {"inputs": {}, "timings_s": {}}
+    if sum(x is not None for x in (network, place, bbox, polygon)) != 1:
+        raise InputError(
+            "give exactly one of --network FILE, --place NAME, --bbox W,S,E,N or --polygon FILE"
+        )
+    t0 = time.perf_counter()
+    if network is None:
+        from . import download
+
+        area = download.study_area(place=place, bbox=bbox, polygon=polygon)
+        buffer_m = max(minutes) * speed_kmh * 1000 / 60
+        osm_path = download.fetch_osm(download.buffer_area(area, buffer_m), progress=progress)
+        record["inputs"]["download"] = {
+            **download.download_record(osm_path),
+            "place": place, "bbox": list(bbox) if bbox else None,
+            "polygon": file_record(polygon), "buffer_m": buffer_m,
+        }  # fmt: skip
+    else:
+        osm_path = Path(network)
+        record["inputs"]["network"] = file_record(osm_path)
+    net = load_network(osm_path, use_cache=use_cache)
+    record["timings_s"]["network"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    extract = read_osm(osm_path, use_cache=use_cache, progress=progress)
+    record["timings_s"]["osm_features"] = time.perf_counter() - t0
+    record["osm_stats"] = extract.stats
+    return net, extract, record
+
+
+def load_sites(
+    extract: OsmExtract,
+    rejects: Rejects,
+    record: dict,
+    *,
+    sites: str | Path | None = None,
+    sites_crs: str | None = None,
+    osm_categories: Sequence[str] | None = None,
+    presets: str | Path | None = None,
+    geocoder=None,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Docking points: the user's file and/or OSM preset categories.
+
+    With ``sites`` only those are used, plus ``osm_categories`` if given; without
+    it, ``osm_categories`` or else every preset category. Address rows of the
+    file are geocoded with ``geocoder``. Adds the files to ``record["inputs"]``.
+
+    Returns
+    -------
+    (GeoDataFrame, list of str)
+        Sites (EPSG:4326) and the categories to report (incl. requested ones
+        without any site).
+    """
+    table = sitemod.load_presets(presets)
+    if presets:
+        record["inputs"]["presets"] = file_record(presets)
+    wanted = list(osm_categories or [])
+    if wanted:
+        sitemod.check_categories(wanted, table)
+    frames = []
+    if sites is not None:
+        record["inputs"]["sites"] = file_record(sites)
+        frames.append(
+            sitemod.read_sites(
+                sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geocoder
+            )
+        )
+    else:
+        wanted = wanted or list(table["categories"])
+    if wanted:
+        frames.append(sitemod.sites_from_osm(extract.features, table, wanted))
+    site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
+    # rejects name the file as the user gave it; `source` holds only its name
+    site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
+    return site_gdf, list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
+
+
 def load_inputs(
     *,
     network: str | Path | None = None,
@@ -153,61 +252,20 @@ def load_inputs(
     Online areas are buffered by the largest walking distance
     (max(minutes) × speed) so residents near the boundary are not cut off.
     """
-    timings: dict[str, float] = {}
     rejects = Rejects()
-    record: dict = {"inputs": {}}
-    given = [x is not None for x in (network, place, bbox, polygon)]
-    if sum(given) != 1:
-        raise InputError(
-            "give exactly one of --network FILE, --place NAME, --bbox W,S,E,N or --polygon FILE"
-        )
-
+    net, extract, record = load_area(
+        network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
+        speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+    )  # fmt: skip
+    timings = record["timings_s"]
     t0 = time.perf_counter()
-    if network is None:
-        from . import download
-
-        area = download.study_area(place=place, bbox=bbox, polygon=polygon)
-        buffer_m = max(minutes) * speed_kmh * 1000 / 60
-        osm_path = download.fetch_osm(download.buffer_area(area, buffer_m), progress=progress)
-        record["inputs"]["download"] = {
-            **download.download_record(osm_path),
-            "place": place, "bbox": list(bbox) if bbox else None,
-            "polygon": file_record(polygon), "buffer_m": buffer_m,
-        }  # fmt: skip
-    else:
-        osm_path = Path(network)
-        record["inputs"]["network"] = file_record(osm_path)
-    net = load_network(osm_path, use_cache=use_cache)
-    timings["network"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    extract = read_osm(osm_path, use_cache=use_cache, progress=progress)
-    timings["osm_features"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    preset_table = sitemod.load_presets(presets)
-    if presets:
-        record["inputs"]["presets"] = file_record(presets)
-    frames = []
-    geo = None
-    wanted = list(osm_categories or [])
-    if wanted:
-        sitemod.check_categories(wanted, preset_table)
+    geo = _make_geocoder(geocoder, extract, user_agent) if sites is not None else None
+    site_gdf, categories = load_sites(
+        extract, rejects, record, sites=sites, sites_crs=sites_crs,
+        osm_categories=osm_categories, presets=presets, geocoder=geo,
+    )  # fmt: skip
     if sites is not None:
-        record["inputs"]["sites"] = file_record(sites)
-        geo = _make_geocoder(geocoder, extract, user_agent)
-        frames.append(
-            sitemod.read_sites(sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geo)
-        )
         record["geocoder"] = geocoder
-        if wanted:
-            frames.append(sitemod.sites_from_osm(extract.features, preset_table, wanted))
-    else:
-        wanted = wanted or list(preset_table["categories"])
-        frames.append(sitemod.sites_from_osm(extract.features, preset_table, wanted))
-    site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
-    # rejects name the file as the user gave it; `source` holds only its name
-    site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
-    categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
     timings["sites"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -241,12 +299,10 @@ def load_inputs(
     if districts:
         record["inputs"]["districts"] = file_record(districts)
     record["attribution"] = attributions(residents.attrs.get("kind"))
-    record["timings_s"] = timings
-    record["osm_stats"] = extract.stats
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
-        user_agent=user_agent, _geocoder=geo if sites is not None else None,
+        user_agent=user_agent, _geocoder=geo,
     )  # fmt: skip
 
 

@@ -606,32 +606,15 @@ def run_stock(
     (StockCheck, dict)
         The check and the run record for ``run.json``.
     """
-    from . import sites as sitemod
     from .geocode import make_geocoder
-    from .network import load_network
-    from .osm import read_osm
     from .outputs import attributions, file_record
+    from .pipeline import load_area, load_sites
 
-    timings: dict[str, float] = {}
-    record: dict = {"inputs": {}}
-    if sum(x is not None for x in (network, place, bbox, polygon)) != 1:
-        raise InputError(
-            "give exactly one of --network FILE, --place NAME, --bbox W,S,E,N or --polygon FILE"
-        )
-    t0 = time.perf_counter()
-    if network is None:
-        from . import download
-
-        area = download.study_area(place=place, bbox=bbox, polygon=polygon)
-        buffer_m = max(minutes) * speed_kmh * 1000 / 60
-        osm_path = download.fetch_osm(download.buffer_area(area, buffer_m), progress=progress)
-        record["inputs"]["download"] = {**download.download_record(osm_path), "place": place}
-    else:
-        osm_path = Path(network)
-        record["inputs"]["network"] = file_record(osm_path)
-    net = load_network(osm_path, use_cache=use_cache)
-    extract = read_osm(osm_path, use_cache=use_cache, progress=progress)
-    timings["network"] = time.perf_counter() - t0
+    net, extract, record = load_area(
+        network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
+        speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+    )  # fmt: skip
+    timings = record.pop("timings_s")
 
     t0 = time.perf_counter()
     kw = {"user_agent": user_agent} if (geocoder == "nominatim" and user_agent) else {}
@@ -640,22 +623,10 @@ def run_stock(
 
     t0 = time.perf_counter()
     rejects = Rejects()
-    table = sitemod.load_presets(presets)
-    wanted = list(osm_categories or [])
-    if wanted:
-        sitemod.check_categories(wanted, table)
-    frames = []
-    if sites is not None:
-        record["inputs"]["sites"] = file_record(sites)
-        frames.append(
-            sitemod.read_sites(sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geo)
-        )
-    else:
-        wanted = wanted or list(table["categories"])
-    if wanted:
-        frames.append(sitemod.sites_from_osm(extract.features, table, wanted))
-    site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
-    categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
+    site_gdf, categories = load_sites(
+        extract, rejects, record, sites=sites, sites_crs=sites_crs,
+        osm_categories=osm_categories, presets=presets, geocoder=geo,
+    )  # fmt: skip
     timings["sites"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
