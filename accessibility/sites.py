@@ -733,22 +733,48 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _resolve_columns(
-    file: str, columns: list[str], crs: str | None, coordinates: bool, addresses: bool = False
-) -> dict[str, str | None]:
-    """Map the canonical column names to the file's columns; raise if required ones are missing."""
-    lower = {}
+def match_columns(file: str, columns, aliases: dict[str, tuple]) -> dict[str, str | None]:
+    """Map canonical names to the file's columns by case-insensitive aliases.
+
+    Parameters
+    ----------
+    file : str
+        Named in the error.
+    columns : iterable of str
+        The file's header.
+    aliases : dict
+        Canonical name → lower-case aliases.
+
+    Returns
+    -------
+    dict
+        Canonical name → the file's column, or None if absent.
+
+    Raises
+    ------
+    InputError
+        Two columns mean the same thing.
+    """
+    lower: dict[str, list[str]] = {}
     for col in columns:
-        lower.setdefault(col.strip().lower(), []).append(col)
+        lower.setdefault(str(col).strip().lower(), []).append(col)
     found: dict[str, str | None] = {}
-    for canon, aliases in _COLUMN_ALIASES.items():
-        hits = [c for a in aliases for c in lower.get(a, [])]
+    for canon, names in aliases.items():
+        hits = [c for a in names for c in lower.get(a, [])]
         if len(hits) > 1:
             raise InputError(
                 f"columns {', '.join(repr(h) for h in hits)} all mean '{canon}'; keep only one",
                 file,
             )
         found[canon] = hits[0] if hits else None
+    return found
+
+
+def _resolve_columns(
+    file: str, columns: list[str], crs: str | None, coordinates: bool, addresses: bool = False
+) -> dict[str, str | None]:
+    """Map the canonical column names to the file's columns; raise if required ones are missing."""
+    found = match_columns(file, columns, _COLUMN_ALIASES)
     missing = [c for c in ("name", "category") if found[c] is None]
     if coordinates:
         has_ll = found["lat"] is not None and found["lon"] is not None

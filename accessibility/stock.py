@@ -264,18 +264,9 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
 def _stock_columns(file: str, columns: list[str]) -> dict[str, str | None]:
     import difflib
 
-    lower: dict[str, list[str]] = {}
-    for c in columns:
-        lower.setdefault(str(c).strip().lower(), []).append(c)
-    found: dict[str, str | None] = {}
-    for canon, aliases in STOCK_ALIASES.items():
-        hits = [c for a in aliases for c in lower.get(a, [])]
-        if len(hits) > 1:
-            raise InputError(
-                f"columns {', '.join(repr(h) for h in hits)} all mean '{canon}'; keep only one",
-                file,
-            )
-        found[canon] = hits[0] if hits else None
+    from .sites import match_columns
+
+    found = match_columns(file, columns, STOCK_ALIASES)
     if found["building_id"] is None:
         guess = difflib.get_close_matches("building_id", [c.lower() for c in columns], n=1)
         hint = f" Did you mean column '{guess[0]}'? Rename it." if guess else ""
