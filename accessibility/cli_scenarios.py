@@ -66,6 +66,8 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
             f"[yellow]{len(result.before.rejects):,} input rows rejected[/] (see {paths['rejects']})"
         )
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
+    if "map" in paths:
+        console.print(f"Map (before/after): {paths['map']}")
 
 
 @main.command()
@@ -153,8 +155,33 @@ def scenario(scenario_file, add, remove, out, **kw):
             record["inputs"]["add"] = file_record(add)
         record["remove"] = remove or []
     record["command"] = " ".join(sys.argv)
-    paths = write_scenario(result, _out(out, default), record, inputs.extract.features)
+    out_dir = _out(out, default)
+    paths = write_scenario(result, out_dir, record, inputs.extract.features)
+    paths.update(_scenario_full_map(result, out_dir, record, inputs.extract.features))
     _print_scenario(result, paths, time.perf_counter() - t0)
+
+
+def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
+    """The full outputs of the 'after' state in ``out_dir/after`` and a rich before/after map.
+
+    ``map.html`` in ``out_dir`` shows the after state (isochrones, cells, gaps) with the
+    proposed sites and the residents who gain or lose coverage highlighted.
+    """
+    from .exports import load_folder
+    from .mapping import full_map
+    from .outputs import write_outputs
+    from .report import default_lang
+
+    with console.status("writing the after-state outputs and the before/after map…"):
+        after = write_outputs(
+            result.after, out_dir / "after", dict(record), map_title=f"{result.name} (after)",
+            features=features,
+        )  # fmt: skip
+        data = load_folder(out_dir / "after", scenario=out_dir)
+        path = full_map(
+            data, out_dir / "map.html", title=result.name, lang=default_lang(data.record)
+        )
+    return {"map": path, "after_report": after["report"]}
 
 
 @main.command()

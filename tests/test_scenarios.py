@@ -181,6 +181,11 @@ def test_scenario_cli_writes_the_output_contract(helsinki_pbf, tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["changes"] == {"added": 0, "removed": 1, "moved": 1, "recategorised": 1}
     assert (out / "scenario_map.html").exists()
+    # the rich before/after map over the full 'after' outputs
+    after = pd.read_csv(out / "after" / "summary.csv").set_index(["category", "minutes"])
+    assert after.loc[("all", 5.0), "population_covered"] == all5["population_covered_after"]
+    page = (out / "map.html").read_text()
+    assert "Scenario: residents losing coverage" in page and "Scenario: sites" in page
 
 
 def test_scenario_map_escapes_names(helsinki_pbf, tmp_path):
