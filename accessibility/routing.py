@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
@@ -110,32 +109,27 @@ def nearest_sites(
     dv = dist[net.v[e]] + (1.0 - res_snap.t) * length
     best = np.minimum(du, dv)
     site = np.where(du <= dv, src[net.u[e]], src[net.v[e]])
-    # Sites on the resident's own edge: the direct way along the edge. A numpy
-    # pre-filter keeps the (rare) pairs, so the common case costs one isin().
+    # Sites on the resident's own edge: the direct way along the edge. A sorted join
+    # in numpy finds the (rare) resident-site pairs sharing an edge.
     s_edge = sg.snap.edge[sites]
-    shared = np.flatnonzero(np.isin(e, s_edge))
+    order = np.argsort(s_edge, kind="stable")
+    se = s_edge[order]
+    lo = np.searchsorted(se, e, "left")
+    cnt = np.searchsorted(se, e, "right") - lo
+    shared = np.flatnonzero(cnt)
     if len(shared):
-        pairs = pd.DataFrame({"edge": e[shared], "t_r": res_snap.t[shared], "i": shared}).merge(
-            pd.DataFrame(
-                {
-                    "edge": s_edge,
-                    "t_s": sg.snap.t[sites],
-                    "a_s": sg.snap.access[sites],
-                    "site": sites,
-                }
-            ),
-            on="edge",
-        )
-        direct = (
-            np.abs(pairs["t_r"] - pairs["t_s"]).to_numpy() * net.length[pairs["edge"].to_numpy()]
-        )
-        pairs["d"] = direct + pairs["a_s"].to_numpy()
-        pairs = pairs.sort_values(["i", "d", "site"]).drop_duplicates("i")
-        i = pairs["i"].to_numpy()
-        d = pairs["d"].to_numpy()
+        c = cnt[shared]
+        i = np.repeat(shared, c)
+        offs = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
+        j = sites[order[np.repeat(lo[shared], c) + offs]]
+        d = np.abs(res_snap.t[i] - sg.snap.t[j]) * length[i] + sg.snap.access[j]
+        first = np.lexsort((j, d, i))
+        i, j, d = i[first], j[first], d[first]
+        keep = np.r_[True, i[1:] != i[:-1]]
+        i, j, d = i[keep], j[keep], d[keep]
         better = d < best[i]
         best[i[better]] = d[better]
-        site[i[better]] = pairs["site"].to_numpy()[better]
+        site[i[better]] = j[better]
     best = best + res_snap.access
     if np.isfinite(limit):
         over = best > limit
