@@ -102,7 +102,25 @@ def stock(out, minutes, speed, max_access, no_cache, **kw):  # fmt: skip
     out = Path(out) if out else Path("outputs") / f"stock-{Path(kw['stock']).stem}"
     record["command"] = " ".join(sys.argv)
     paths = write_stock(check, out, record)
+    paths["map"] = _stock_map(check, out, record)
     _print_stock(check, paths, time.perf_counter() - t0)
+
+
+def _stock_map(check, out: Path, record: dict) -> Path:
+    """The stock layer on the full map: ``out/stock_map/`` holds the check as an analysis.
+
+    The buildings are the "residents" there (weight = units, else residents, else
+    1), so ``stock_map/map.html`` shows every building coloured by walking
+    minutes, with docking points, isochrone bands and gaps (uncovered buildings).
+    """
+    from .outputs import write_outputs
+
+    with console.status("drawing the stock map…"):
+        paths = write_outputs(
+            check.analysis, out / "stock_map", {**record, "stock_map": True},
+            map_title=f"Housing stock – {out.name}",
+        )  # fmt: skip
+    return paths["map"]
 
 
 def _print_stock(check, paths: dict, seconds: float) -> None:
@@ -134,3 +152,5 @@ def _print_stock(check, paths: dict, seconds: float) -> None:
         for r in check.rejects.counts().itertuples():
             console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
     console.print(f"Outputs in {paths['stock'].parent}  ({seconds:.1f} s)")
+    if "map" in paths:
+        console.print(f"Map (buildings by walking minutes): {paths['map']}")

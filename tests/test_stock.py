@@ -320,6 +320,15 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
     rej = pd.read_csv(out / "rejects.csv")
     assert rej["reason"].str.contains("Fantasieweg").any()
     assert "Fantasieweg" in res.output or "rejected" in res.output
+    # the stock layer: every building on the map, coloured by the same minutes
+    sm = gpd.read_file(out / "stock_map" / "residents.gpkg")
+    assert len(sm) == 12
+    np.testing.assert_allclose(
+        np.sort(sm["minutes_all"].to_numpy()), np.sort(t["minutes_all"].to_numpy())
+    )
+    page = (out / "stock_map" / "map.html").read_text()
+    assert "=HYPERLINK(\\u0026quot;x\\u0026quot;)" in page  # HTML-escaped inside the JSON
+    assert 'HYPERLINK(\\"x' not in page and 'HYPERLINK("x' not in page
 
 
 def test_projected_xy_columns_with_crs(tmp_path, buildings, kl_network, osm_sites):
