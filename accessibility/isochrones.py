@@ -14,8 +14,10 @@ Method (exact on the network, all lengths in metres, network CRS):
 3. The pieces are buffered by a walking corridor (:data:`CORRIDOR_M`, default 30 m:
    half a street block's depth, the door-to-street distance of most buildings) and
    unioned in one vectorised GEOS call per polygon (pieces merged into chains first).
-   Holes (unreached blocks) are kept; holes smaller than :data:`MIN_HOLE_M2` (slivers
-   at acute junctions) are filled. A category's polygon is the union of its sites'
+   Blocks enclosed by fully reached streets are filled (the faces that
+   ``shapely.polygonize`` finds among the fully reached edges), so holes remain only
+   where a block is not reachable all round; holes smaller than :data:`MIN_HOLE_M2`
+   (slivers at acute junctions) are filled too. A category's polygon is the union of its sites'
    polygons (union of buffers is associative); with ``per_site=False`` it is built
    directly from the category's minimum node distances.
 
@@ -163,6 +165,32 @@ def corridor_polygon(
     return fill_small_holes(poly, min_hole_m2)
 
 
+def enclosed_blocks(net: Network, pieces: pd.DataFrame, lines: np.ndarray | None = None):
+    """Blocks whose every surrounding street is fully reached, as one (Multi)Polygon.
+
+    Parameters
+    ----------
+    net : Network
+    pieces : DataFrame
+        From :func:`reached_pieces`.
+    lines : ndarray, optional
+        ``net.edge_lines()``, to reuse across calls.
+    """
+    e = pieces["edge"].to_numpy()
+    full = (pieces["start_m"].to_numpy() <= 1e-9) & (
+        pieces["end_m"].to_numpy() >= net.length[e] - 1e-9
+    )
+    edges = np.unique(e[full])
+    if len(edges) < 3:
+        return shapely.Polygon()
+    lines = net.edge_lines() if lines is None else lines
+    faces = shapely.get_parts(shapely.polygonize(lines[edges]))
+    # streets crossing without a shared node (bridges, mapping errors) can give invalid faces
+    faces = shapely.get_parts(shapely.make_valid(faces))
+    faces = faces[shapely.get_type_id(faces) == 3]  # polygons only
+    return shapely.union_all(faces)
+
+
 def fill_small_holes(geom, min_hole_m2: float):
     """Remove interior rings smaller than ``min_hole_m2`` square metres."""
     if geom.is_empty or min_hole_m2 <= 0:
@@ -224,6 +252,7 @@ def isochrones(
     categories = [c for c in categories if c != ALL] + [ALL]
     sg = site_graph(net, site_snap)
     dist = site_distances(sg, limit=max(minutes) * mpm)
+    lines = net.edge_lines()
     rows: list[dict] = []
     geoms: list = []
 
@@ -242,8 +271,10 @@ def isochrones(
             pieces = reached_pieces(net, nd, site_snap, idx, m * mpm)
             new = _new_pieces(pieces, prev_pieces)
             poly = corridor_polygon(pieces_to_lines(net, new), corridor_m, 0.0)
-            if prev_poly is not None:  # nesting by construction
-                poly = shapely.union_all([prev_poly, poly])
+            # nesting by construction; blocks enclosed by reached streets filled
+            poly = shapely.union_all(
+                [p for p in (prev_poly, poly, enclosed_blocks(net, pieces, lines)) if p is not None]
+            )
             out[m] = poly
             prev_pieces, prev_poly = pieces, poly
         return out
@@ -253,7 +284,20 @@ def isochrones(
     for c in categories:
         idx = np.arange(len(sites)) if c == ALL else np.flatnonzero(cat == c)
         if per_site:
-            cb = {m: shapely.union_all([site_poly[i, m] for i in idx]) for m in minutes}
+            # union of the sites' bands, plus blocks enclosed by streets reached from
+            # different sites of the category
+            nd = dist[idx].min(axis=0) if len(idx) else np.full(net.n_nodes, np.inf)
+            cb = {
+                m: shapely.union_all(
+                    [
+                        *(site_poly[i, m] for i in idx),
+                        enclosed_blocks(
+                            net, reached_pieces(net, nd, site_snap, idx, m * mpm), lines
+                        ),
+                    ]
+                )  # fmt: skip
+                for m in minutes
+            }
         else:
             nd = dist[idx].min(axis=0) if len(idx) else np.full(net.n_nodes, np.inf)
             cb = bands(nd, idx)

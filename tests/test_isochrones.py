@@ -136,3 +136,29 @@ def test_unreachable_category_gives_empty_polygon(kl_analysis):
                        categories=["nothing_here"], per_site=False)  # fmt: skip
     row = g[g["category"] == "nothing_here"]
     assert len(row) == 1 and row.geometry.iloc[0].is_empty and row["area_m2"].iloc[0] == 0
+
+
+def test_blocks_enclosed_by_reached_streets_are_filled(kl_analysis, kl_iso):
+    """Holes stay only where a block is not reachable all round (issue 4)."""
+    a = kl_analysis
+    net = a.network
+    g = kl_iso[(kl_iso["kind"] == "category") & (kl_iso["category"] == "all")]
+    band = g.sort_values("minutes").iloc[-1]
+    mpm = a.speed_kmh * 1000 / 60
+    sg = site_graph(net, a.site_snap)
+    nd = iso.site_distances(sg, limit=band["minutes"] * mpm).min(axis=0)
+    pieces = iso.reached_pieces(
+        net, nd, a.site_snap, np.arange(len(a.sites)), band["minutes"] * mpm
+    )
+    # the blocks: faces of the fully reached edges (their points lie off every street)
+    e = pieces["edge"].to_numpy()
+    full = np.isclose(pieces["start_m"], 0) & np.isclose(pieces["end_m"], net.length[e])
+    faces = shapely.get_parts(shapely.polygonize(net.edge_lines()[np.unique(e[full])]))
+    big = faces[shapely.area(faces) > 4 * 60 * 60]  # wider than two corridors: a hole before
+    assert len(big) > 20
+    inside = shapely.area(shapely.intersection(big, band.geometry)) / shapely.area(big)
+    assert inside.min() > 0.999
+    # without the fill the corridor alone leaves (most of) them open: the test can fail
+    lace = iso.corridor_polygon(iso.pieces_to_lines(net, pieces))
+    open_ = shapely.area(shapely.intersection(big, lace)) / shapely.area(big)
+    assert (open_ < 0.99).mean() > 0.5
