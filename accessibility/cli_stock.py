@@ -9,8 +9,15 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .cli import _csv_list, _friendly, _minutes, area_options, console, geocoder_option, main
-from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from .cli import (
+    _csv_list,
+    _friendly,
+    area_options,
+    console,
+    geocoder_option,
+    main,
+    walk_options,
+)
 
 
 @main.command()
@@ -40,27 +47,7 @@ from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
     help="YAML file overriding/adding category presets.",
 )
 @geocoder_option
-@click.option(
-    "--minutes",
-    default="5,10,15",
-    show_default=True,
-    callback=_minutes,
-    help="Thresholds in minutes.",
-)
-@click.option(
-    "--speed",
-    default=DEFAULT_SPEED_KMH,
-    show_default=True,
-    type=float,
-    help="Walking speed in km/h.",
-)
-@click.option(
-    "--max-access",
-    default=MAX_ACCESS_LEG_M,
-    show_default=True,
-    type=float,
-    help="Longest straight access leg (metres) from a door to the nearest walkable edge.",
-)
+@walk_options
 @click.option(
     "--no-cache", is_flag=True, help="Parse the network again instead of using the cache."
 )

@@ -198,18 +198,9 @@ def address_columns(columns: Iterable[str]) -> dict[str, str] | None:
     InputError
         Two columns mean the same thing.
     """
-    lower: dict[str, list[str]] = {}
-    for col in columns:
-        lower.setdefault(str(col).strip().lower(), []).append(col)
-    found = {}
-    for canon, aliases in ADDRESS_ALIASES.items():
-        hits = [c for a in aliases for c in lower.get(a, [])]
-        if len(hits) > 1:
-            raise InputError(
-                f"columns {', '.join(repr(h) for h in hits)} all mean '{canon}'; keep only one"
-            )
-        if hits:
-            found[canon] = hits[0]
+    from .sites import match_columns
+
+    found = {k: v for k, v in match_columns(None, columns, ADDRESS_ALIASES).items() if v}
     if "street" not in found and "address" not in found:
         return None
     return found

@@ -733,12 +733,12 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def match_columns(file: str, columns, aliases: dict[str, tuple]) -> dict[str, str | None]:
+def match_columns(file: str | None, columns, aliases: dict[str, tuple]) -> dict[str, str | None]:
     """Map canonical names to the file's columns by case-insensitive aliases.
 
     Parameters
     ----------
-    file : str
+    file : str or None
         Named in the error.
     columns : iterable of str
         The file's header.
