@@ -57,6 +57,9 @@ class Analysis:
     rejects : Rejects
     timings : dict
         Seconds per stage.
+    nearest : dict
+        Category (and ``all``) → index into ``sites`` of each resident's nearest site,
+        ``-1`` where none is reachable.
     """
 
     network: Network
@@ -71,6 +74,7 @@ class Analysis:
     timings: dict = field(default_factory=dict)
     site_snap: Snap | None = None
     resident_snap: Snap | None = None
+    nearest: dict[str, np.ndarray] = field(default_factory=dict)
 
     def minutes_by_category(self) -> dict[str, np.ndarray]:
         return {c: self.residents[f"minutes_{c}"].to_numpy(float) for c in self.categories}
@@ -270,6 +274,7 @@ def analyze(
         timings=timings,
         site_snap=site_snap,
         resident_snap=res_snap,
+        nearest={c: found[c][1] for c in cats},
     )
 
 

@@ -38,7 +38,6 @@ from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .errors import AllRejectedError, InputError
 from .network import Network
 from .rejects import Rejects
-from .routing import nearest_sites, site_graph
 
 #: Detour ratio (network ÷ straight line) above which a building is flagged.
 DETOUR_LIMIT = 2.0
@@ -391,17 +390,14 @@ def stock_table(a: Analysis, stock: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["lon"], out["lat"] = ll.x.round(7).to_numpy(), ll.y.round(7).to_numpy()
     out["access_m"] = r["access_m"].to_numpy().round(2)
     out["fragment"] = r["fragment"].to_numpy()
-    sg = site_graph(a.network, a.site_snap)
-    cat = a.sites["category"].astype(str).to_numpy()
     names = a.sites["name"].astype(str).to_numpy(object)
     ids = a.sites["site_id"].astype(str).to_numpy(object)
     near_all = np.full(len(r), -1)
     for c in a.categories:
-        idx = np.arange(len(a.sites)) if c == ALL else np.flatnonzero(cat == c)
-        _, near = nearest_sites(a.network, sg, a.resident_snap, idx)
+        near = a.nearest[c]  # the core engine's nearest site per category
         ok = near >= 0
-        out[f"nearest_{c}"] = np.where(ok, names[np.maximum(near, 0)], None) if len(idx) else None
-        out[f"nearest_{c}_id"] = np.where(ok, ids[np.maximum(near, 0)], None) if len(idx) else None
+        out[f"nearest_{c}"] = np.where(ok, names[np.maximum(near, 0)], None) if ok.any() else None
+        out[f"nearest_{c}_id"] = np.where(ok, ids[np.maximum(near, 0)], None) if ok.any() else None
         out[f"metres_{c}"] = r[f"metres_{c}"].to_numpy()
         out[f"minutes_{c}"] = r[f"minutes_{c}"].to_numpy()
         if c == ALL:
