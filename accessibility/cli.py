@@ -140,6 +140,15 @@ def walk_options(fn):
     return fn
 
 
+def print_rejects(rejects, path) -> None:
+    """Print how many input rows were rejected, per file and reason, and where they are listed."""
+    if not len(rejects):
+        return
+    console.print(f"[yellow]{len(rejects):,} input rows rejected[/] (see {path}):")
+    for r in rejects.counts().itertuples():
+        console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
+
+
 def print_summary(a, paths: dict, seconds: float) -> None:
     """Print the headline table, the rejects and where the outputs are."""
     s = a.summary()
@@ -159,12 +168,7 @@ def print_summary(a, paths: dict, seconds: float) -> None:
         console.print(
             f"[yellow]{frag:,.0f} residents are snapped onto small network fragments (see residents.gpkg, column fragment).[/]"
         )
-    if len(a.rejects):
-        console.print(
-            f"[yellow]{len(a.rejects):,} input rows rejected[/] (see {paths['rejects']}):"
-        )
-        for r in a.rejects.counts().itertuples():
-            console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
+    print_rejects(a.rejects, paths["rejects"])
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     console.print(f"Map: {paths['map']}")
     if "report" in paths:

@@ -10,7 +10,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from .cli import _csv_list, _friendly, area_options, console, input_options, main
+from .cli import _csv_list, _friendly, area_options, console, input_options, main, print_rejects
 from .errors import InputError
 
 _INPUT_KEYS = ("network", "place", "bbox", "polygon", "sites", "sites_crs", "osm_categories",
@@ -61,10 +61,7 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
             f"{r.population_covered_after:,.0f}", f"{r.gain:+,.0f}",
         )  # fmt: skip
     console.print(t)
-    if len(result.before.rejects):
-        console.print(
-            f"[yellow]{len(result.before.rejects):,} input rows rejected[/] (see {paths['rejects']})"
-        )
+    print_rejects(result.before.rejects, paths["rejects"])
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     if "map" in paths:
         console.print(f"Map (before/after): {paths['map']}")
@@ -389,8 +386,7 @@ def rank(candidates, candidates_from_osm, candidates_from_streets, k, category, 
             f"gap {gap:,.0f} ({rec['exact']['gap_share_of_optimal_gain']:.1%} of the optimal gain)"
         )
     write_json(rec, out / "run.json")
-    if len(inputs.rejects):
-        console.print(f"[yellow]{len(inputs.rejects):,} input rows rejected[/] (see rejects.csv)")
+    print_rejects(inputs.rejects, out / "rejects.csv")
     console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
 
 

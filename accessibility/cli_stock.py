@@ -16,6 +16,7 @@ from .cli import (
     console,
     geocoder_option,
     main,
+    print_rejects,
     walk_options,
 )
 
@@ -132,12 +133,7 @@ def _print_stock(check, paths: dict, seconds: float) -> None:
             f"[yellow]{flagged:,} buildings walk more than twice the straight line to their "
             "nearest docking point (detour_flag): a barrier or a gap in the OSM paths.[/]"
         )
-    if len(check.rejects):
-        console.print(
-            f"[yellow]{len(check.rejects):,} input rows rejected[/] (see {paths['rejects']}):"
-        )
-        for r in check.rejects.counts().itertuples():
-            console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
+    print_rejects(check.rejects, paths["rejects"])
     console.print(f"Outputs in {paths['stock'].parent}  ({seconds:.1f} s)")
     if "map" in paths:
         console.print(f"Map (buildings by walking minutes): {paths['map']}")
