@@ -433,22 +433,3 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None) -> None:
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True),
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
     ).add_to(m)
-
-
-def plain_map(a, path: str | Path, title: str = "", attribution: list[str] | None = None) -> Path:
-    """Backwards-compatible entry: the full map of an :class:`~accessibility.analysis.Analysis`.
-
-    Builds the layers in memory (isochrones included) and writes :func:`full_map`.
-    """
-    from .exports import OutputData
-    from .isochrones import from_analysis
-
-    data = OutputData(
-        folder=Path(path).parent,
-        record={"attribution": attribution or [],
-                "parameters": {"minutes": list(a.minutes), "categories": a.categories}},  # fmt: skip
-        residents=a.residents, sites=a.sites, summary=a.summary(),
-        summary_groups=a.summary_groups(), summary_districts=a.summary_districts(),
-        isochrones=from_analysis(a, per_site=False), districts=a.districts,
-    )  # fmt: skip
-    return full_map(data, path, title=title)
