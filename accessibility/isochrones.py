@@ -13,25 +13,32 @@ Method (exact on the network, all lengths in metres, network CRS):
    sites (the union of the sites' intervals), plus every site's own-edge piece.
 3. The pieces are buffered by a walking corridor (:data:`CORRIDOR_M`, default 30 m:
    half a street block's depth, the door-to-street distance of most buildings) and
-   unioned in one vectorised GEOS call per polygon (pieces merged into chains first).
-   Blocks enclosed by fully reached streets are filled (the faces that
-   ``shapely.polygonize`` finds among the fully reached edges), so holes remain only
+   unioned. Blocks enclosed by fully reached streets are filled, so holes remain only
    where a block is not reachable all round; holes smaller than :data:`MIN_HOLE_M2`
-   (slivers at acute junctions) are filled too. A category's polygon is the union of its sites'
-   polygons (union of buffers is associative); with ``per_site=False`` it is built
-   directly from the category's minimum node distances.
+   (slivers at acute junctions) are filled too. The blocks are the faces of the planar
+   network (:mod:`blocks`, built once per network), so finding the enclosed ones is one
+   connected-components call; they are merged (a coverage union) and buffered once, and
+   only the pieces outside them are buffered on their own (merged into chains first).
+4. A band is grown from the previous one of the same sites (buffers distribute over
+   unions: only what is new is buffered), a category's band is the union of its sites'
+   bands plus the blocks their streets enclose together, and ``all`` the union of the
+   categories'. With ``per_site=False`` each category is built directly from its
+   minimum node distances instead. Independent polygons are built in parallel threads
+   (GEOS releases the GIL).
 
-Bands nest by construction: band ``t2`` is the union of band ``t1`` with the buffers
-of the pieces reached anew (the reached intervals only grow with ``T``), and filling
-holes below a fixed area keeps nesting (a hole of the larger band lies
-inside a hole of the smaller one, so it is at most as large). Every resident with
-``minutes ≤ t`` has its snap point on the reached network of band ``t``, so it lies
-within the band's polygon up to its access leg.
+Bands nest by construction (each is a union with the previous one), and filling holes
+below a fixed area keeps nesting (a hole of the larger band lies inside a hole of the
+smaller one, so it is at most as large). Every resident with ``minutes ≤ t`` has its
+snap point on the reached network of band ``t``, so it lies within the band's polygon
+up to its access leg.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +47,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from .analysis import ALL, Analysis, metres_per_minute
+from .blocks import Blocks, network_blocks
 from .network import Network, Snap
 from .routing import SiteGraph, site_graph
 
@@ -49,10 +57,6 @@ CORRIDOR_M = 30.0
 MIN_HOLE_M2 = 1000.0
 #: Segments per quarter circle of the corridor buffer (GEOS ``quad_segs``).
 QUAD_SEGS = 4
-#: Douglas–Peucker tolerance (metres) for the reached chains before buffering: below the
-#: arc approximation error of the corridor (30 m × (1 − cos(π/16)) ≈ 0.58 m), far below
-#: the corridor width, so every reached point stays inside its band.
-SIMPLIFY_LINES_M = 0.0
 #: Sites per Dijkstra batch (memory: batch × nodes × 8 bytes).
 _BATCH = 256
 
@@ -128,15 +132,6 @@ def reached_pieces(
     return pd.DataFrame({"edge": edge, "start_m": start, "end_m": end})
 
 
-def _new_pieces(pieces: pd.DataFrame, prev: pd.DataFrame | None) -> pd.DataFrame:
-    """Pieces not already reached identically at the previous (smaller) threshold."""
-    if prev is None or prev.empty:
-        return pieces
-    key = ["edge", "start_m", "end_m"]
-    m = pieces.merge(prev[key].drop_duplicates(), on=key, how="left", indicator=True)
-    return pieces.loc[(m["_merge"] == "left_only").to_numpy()]
-
-
 def pieces_to_lines(net: Network, pieces: pd.DataFrame) -> np.ndarray:
     """Line geometries (network CRS) of reached edge intervals."""
     e = pieces["edge"].to_numpy()
@@ -150,45 +145,104 @@ def pieces_to_lines(net: Network, pieces: pd.DataFrame) -> np.ndarray:
 def corridor_polygon(
     lines: np.ndarray, corridor_m: float = CORRIDOR_M, min_hole_m2: float = MIN_HOLE_M2
 ):
-    """Buffer reached lines by the corridor, union them, fill sliver holes.
+    """Buffer lines by the corridor, union them, fill sliver holes (no block filling).
 
     Returns a (Multi)Polygon in the lines' CRS, or an empty polygon.
     """
-    if len(lines) == 0:
-        return shapely.Polygon()
-    # Consecutive pieces merged into chains: fewer, larger buffers to union (same region up
-    # to the arc approximation of the round joins/caps).
-    chains = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
-    if SIMPLIFY_LINES_M > 0:
-        chains = shapely.simplify(chains, SIMPLIFY_LINES_M, preserve_topology=False)
-    poly = shapely.union_all(shapely.buffer(chains, corridor_m, quad_segs=QUAD_SEGS))
+    poly = shapely.union_all(_chain_buffers(lines, corridor_m))
     return fill_small_holes(poly, min_hole_m2)
 
 
-def enclosed_blocks(net: Network, pieces: pd.DataFrame, lines: np.ndarray | None = None):
-    """Blocks whose every surrounding street is fully reached, as one (Multi)Polygon.
+def _chain_buffers(lines: np.ndarray, corridor_m: float) -> np.ndarray:
+    """Corridor buffers of lines merged into chains (fewer, larger buffers to union)."""
+    if len(lines) == 0:
+        return np.empty(0, dtype=object)
+    chains = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+    return shapely.buffer(chains, corridor_m, quad_segs=QUAD_SEGS)
+
+
+def band_polygon(
+    net: Network, blocks: Blocks, pieces: pd.DataFrame, corridor_m: float = CORRIDOR_M
+):
+    """Reached pieces buffered by the corridor, with the blocks they enclose filled.
+
+    Equal to ``corridor(pieces) ∪ enclosed blocks`` but cheaper: the enclosed blocks are
+    merged (a coverage union) and buffered once, and only pieces outside them (dead
+    ends, partly reached edges, streets between unreached blocks) get buffers of their
+    own. The boundary of the enclosed blocks consists of fully reached edges, so its
+    corridor is the corridor of those edges.
 
     Parameters
     ----------
     net : Network
+    blocks : Blocks
+        :func:`blocks.network_blocks` of ``net``.
     pieces : DataFrame
         From :func:`reached_pieces`.
-    lines : ndarray, optional
-        ``net.edge_lines()``, to reuse across calls.
+    corridor_m : float
+        Corridor on each side, metres.
+
+    Returns
+    -------
+    (Multi)Polygon
+        Network CRS; holes not yet filled.
+    """
+    return _band(net, blocks, pieces, corridor_m).polygon
+
+
+class _Band(NamedTuple):
+    polygon: object  # (Multi)Polygon, holes not filled
+    full_edge: np.ndarray  # edges reached over their whole length
+    enclosed: np.ndarray  # blocks enclosed by them
+
+
+def _band(
+    net: Network,
+    blocks: Blocks,
+    pieces: pd.DataFrame,
+    corridor_m: float,
+    prev: _Band | None = None,
+    members: Sequence[_Band] = (),
+) -> _Band:
+    """:func:`band_polygon`, reusing bands already built for the same or fewer sites.
+
+    Buffers distribute over unions, so the result is the union of ``prev`` (the previous,
+    smaller band of the same sites), ``members`` (this band for disjoint subsets of the
+    sites whose pieces together are ``pieces``) and buffers of what those do not hold
+    yet: blocks enclosed anew and, without members, pieces on edges not yet fully
+    reached. A buffer of any enclosed blocks stays inside the band (the way out of them
+    crosses a fully reached edge, whose corridor is in the band), and bands nest exactly.
     """
     e = pieces["edge"].to_numpy()
     full = (pieces["start_m"].to_numpy() <= 1e-9) & (
         pieces["end_m"].to_numpy() >= net.length[e] - 1e-9
     )
-    edges = np.unique(e[full])
-    if len(edges) < 3:
-        return shapely.Polygon()
-    lines = net.edge_lines() if lines is None else lines
-    faces = shapely.get_parts(shapely.polygonize(lines[edges]))
-    # streets crossing without a shared node (bridges, mapping errors) can give invalid faces
-    faces = shapely.get_parts(shapely.make_valid(faces))
-    faces = faces[shapely.get_type_id(faces) == 3]  # polygons only
-    return shapely.union_all(faces)
+    full_edge = np.zeros(net.n_edges, dtype=bool)
+    full_edge[e[full]] = True
+    enc = blocks.enclosed(full_edge)
+    known = [b for b in (prev, *members) if b is not None]
+    new_enc = enc.copy()
+    for b in known:
+        new_enc &= ~b.enclosed
+    parts = [b.polygon for b in known]
+    if new_enc.any():
+        inner = _merge_faces(blocks.faces[new_enc])
+        parts.append(shapely.buffer(inner, corridor_m, quad_segs=QUAD_SEGS))
+    if not members:
+        keep = ~blocks.covered_edges(enc, net.n_edges)[e]
+        if prev is not None:
+            keep &= ~prev.full_edge[e]  # whole edge already inside the previous band
+        parts.extend(_chain_buffers(pieces_to_lines(net, pieces[keep]), corridor_m))
+    poly = shapely.union_all(parts) if parts else shapely.Polygon()
+    return _Band(poly, full_edge, enc)
+
+
+def _merge_faces(faces: np.ndarray):
+    """Union of adjacent non-overlapping faces (fast coverage union; overlay as fallback)."""
+    try:
+        return shapely.coverage_union_all(faces)
+    except shapely.errors.GEOSException:  # not a clean coverage (numerical corner cases)
+        return shapely.union_all(faces)
 
 
 def fill_small_holes(geom, min_hole_m2: float):
@@ -244,70 +298,82 @@ def isochrones(
         (empty for categories), ``category`` (``all`` = every site), ``minutes``,
         ``metres``, ``area_m2``; largest thresholds first so smaller bands draw on top.
     """
-    minutes = sorted({float(m) for m in minutes}, reverse=True)
+    minutes = sorted({float(m) for m in minutes})
     mpm = metres_per_minute(speed_kmh)
     cat = sites["category"].astype(str).to_numpy()
     if categories is None:
         categories = [*dict.fromkeys(cat)]
     categories = [c for c in categories if c != ALL] + [ALL]
+    blocks = network_blocks(net)
     sg = site_graph(net, site_snap)
-    dist = site_distances(sg, limit=max(minutes) * mpm)
-    lines = net.edge_lines()
-    rows: list[dict] = []
-    geoms: list = []
+    limit = max(minutes) * mpm
+    dist = site_distances(sg, limit) if per_site else None
 
-    def add(kind, sid, name, c, m, poly):
-        poly = fill_small_holes(poly, min_hole_m2)
-        rows.append({"kind": kind, "site_id": sid, "name": name, "category": c, "minutes": m,
-                     "metres": m * mpm, "area_m2": float(shapely.area(poly))})  # fmt: skip
-        geoms.append(poly)
+    def node_dist(idx: np.ndarray) -> np.ndarray:
+        """Metres from the nearest of the sites ``idx`` to every node."""
+        if len(idx) == 0:
+            return np.full(net.n_nodes, np.inf)
+        if dist is not None:
+            return dist[idx].min(axis=0)
+        d = dijkstra(sg.graph, directed=True, indices=sg.n + idx, limit=limit, min_only=True)
+        return d[: sg.n]
 
-    # Per-site polygons (holes not yet filled); a category's polygon is the union of its
-    # sites' polygons (union of buffers is associative), sliver holes filled afterwards.
-    def bands(nd: np.ndarray, idx: np.ndarray) -> dict[float, object]:
-        """Nested bands of one site or category, each grown from the previous one."""
-        out, prev_pieces, prev_poly = {}, None, None
-        for m in sorted(minutes):
+    def bands(idx: np.ndarray, members: Sequence[list[_Band]] = ()) -> list[_Band]:
+        """Nested bands (smallest first) of a set of sites, from its subsets' bands."""
+        if len(members) == 1:
+            return members[0]
+        nd = node_dist(idx)
+        out, prev = [], None
+        for k, m in enumerate(minutes):
             pieces = reached_pieces(net, nd, site_snap, idx, m * mpm)
-            new = _new_pieces(pieces, prev_pieces)
-            poly = corridor_polygon(pieces_to_lines(net, new), corridor_m, 0.0)
-            # nesting by construction; blocks enclosed by reached streets filled
-            poly = shapely.union_all(
-                [p for p in (prev_poly, poly, enclosed_blocks(net, pieces, lines)) if p is not None]
-            )
-            out[m] = poly
-            prev_pieces, prev_poly = pieces, poly
+            prev = _band(net, blocks, pieces, corridor_m, prev, [b[k] for b in members])
+            out.append(prev)
         return out
 
-    site_bands = [bands(dist[i], np.array([i])) for i in range(len(sites) if per_site else 0)]
-    site_poly = {(i, m): p for i, b in enumerate(site_bands) for m, p in b.items()}
-    for c in categories:
-        idx = np.arange(len(sites)) if c == ALL else np.flatnonzero(cat == c)
-        if per_site:
-            # union of the sites' bands, plus blocks enclosed by streets reached from
-            # different sites of the category
-            nd = dist[idx].min(axis=0) if len(idx) else np.full(net.n_nodes, np.inf)
-            cb = {
-                m: shapely.union_all(
-                    [
-                        *(site_poly[i, m] for i in idx),
-                        enclosed_blocks(
-                            net, reached_pieces(net, nd, site_snap, idx, m * mpm), lines
-                        ),
-                    ]
-                )  # fmt: skip
-                for m in minutes
-            }
-        else:
-            nd = dist[idx].min(axis=0) if len(idx) else np.full(net.n_nodes, np.inf)
-            cb = bands(nd, idx)
-        for m in minutes:
-            add("category", "", "", c, m, cb[m])
+    def run(jobs: list[tuple]) -> list[list[_Band]]:
+        """``bands(*job)`` for each job, in parallel (GEOS releases the GIL), largest first."""
+        order = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][0]))
+        with ThreadPoolExecutor(max_workers=_threads()) as pool:
+            done = dict(zip(order, pool.map(lambda j: bands(*jobs[j]), order), strict=True))
+        return [done[j] for j in range(len(jobs))]
+
+    members = {c: np.flatnonzero(cat == c) for c in dict.fromkeys(cat)}
+    if per_site:
+        # sites first; a category is the union of its sites' bands (plus the blocks only
+        # their streets together enclose), ``all`` the union of the categories'
+        site_bands = run([(np.array([i]),) for i in range(len(sites))])
+        cat_bands = dict(zip(members, run([(idx, [site_bands[i] for i in idx])
+                                           for idx in members.values()]), strict=True))  # fmt: skip
+        all_bands = bands(np.arange(len(sites)), list(cat_bands.values()))
+    else:
+        site_bands = []
+        wanted = [c for c in categories if c in members]
+        cat_bands = dict(zip(wanted, run([(members[c],) for c in wanted]), strict=True))
+        all_bands = bands(np.arange(len(sites)))
+    none = bands(np.zeros(0, dtype=np.int64))
+    jobs = [("category", c, all_bands if c == ALL else cat_bands.get(c, none))
+            for c in categories]  # fmt: skip
+    jobs += [("site", i, b) for i, b in enumerate(site_bands)]
     ids = sites["site_id"].astype(str).to_numpy()
     names = sites["name"].astype(str).to_numpy()
-    for (i, m), poly in site_poly.items():
-        add("site", ids[i], names[i], cat[i], m, poly)
+    rows: list[dict] = []
+    geoms: list = []
+    for kind, key, band in jobs:
+        sid, name, c = ("", "", key) if kind == "category" else (ids[key], names[key], cat[key])
+        for m, b in reversed([*zip(minutes, band, strict=True)]):
+            poly = fill_small_holes(b.polygon, min_hole_m2)
+            rows.append({"kind": kind, "site_id": sid, "name": name, "category": c,
+                         "minutes": m, "metres": m * mpm, "area_m2": float(shapely.area(poly))})  # fmt: skip
+            geoms.append(poly)
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=net.crs, columns=COLUMNS)
+
+
+def _threads() -> int:
+    """Worker threads for the polygons: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def from_analysis(a: Analysis, per_site: bool = True, **kw) -> gpd.GeoDataFrame:

@@ -76,6 +76,8 @@ class Network:
     _csr: sp.csr_matrix | None = field(default=None, repr=False)
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _comp: np.ndarray | None = field(default=None, repr=False)
+    _blocks: object | None = field(default=None, repr=False)  # blocks.network_blocks
+    _cache_file: Path | None = field(default=None, repr=False)  # where load_network keeps it
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -360,8 +362,9 @@ def load_network(path: str | Path, crs: str | None = None, use_cache: bool = Tru
         net = Network.load(cache)
         net.meta["source"] = str(path)
         net.meta["cached"] = True
+        net._cache_file = cache
         return net
     net = Network.from_extract(read_osm(path, use_cache=use_cache), crs=crs)
     if use_cache:
-        net.save(cache)
+        net._cache_file = net.save(cache)
     return net

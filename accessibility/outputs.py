@@ -29,7 +29,7 @@ _PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely"
 
 
 #: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
-#: polygons cost about 0.1 s per site; recorded in ``run.json``).
+#: polygons cost about 0.07 s per site and CPU at 15 minutes; recorded in ``run.json``).
 MAX_SITES_PER_SITE_ISOCHRONES = 300
 
 

@@ -2,10 +2,14 @@
 
 Rows:
 
+- blocks: the faces of the planar walking network (noding + ``shapely.polygonize``), built
+  once per network and cached next to the network cache; shown built and loaded.
 - ``accessibility.isochrones`` (per site + per category): one Dijkstra per site
-  (scipy, ``limit`` = largest threshold), exact reached edge intervals, 30 m corridor,
-  union of chain buffers; per-site bands grown from the previous band; categories
-  as the union of their sites' polygons. Broken down into Dijkstra / polygons.
+  (scipy, ``limit`` = largest threshold), exact reached edge intervals, 30 m corridor;
+  blocks enclosed by fully reached streets merged (coverage union) and buffered once,
+  only the other pieces buffered on their own; each band grown from the previous one;
+  categories as the union of their sites' bands. On all CPUs (threads; GEOS releases the
+  GIL) and on one CPU.
 - ``accessibility.isochrones`` (per category only): multi-source minimum distances.
 - OSMnx notebook (``ego_graph`` + edge buffers + ``unary_union`` per site and threshold):
   the approach of the OSMnx isochrone example notebook, on the same network as a
@@ -19,8 +23,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -30,6 +37,7 @@ from rich.table import Table
 
 from accessibility import isochrones as iso
 from accessibility.analysis import metres_per_minute
+from accessibility.blocks import _build, network_blocks
 from accessibility.config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, shared_data_dir
 from accessibility.pipeline import load_inputs, run
 from accessibility.routing import site_graph
@@ -67,6 +75,10 @@ def osmnx_notebook(a, corridor_m: float = iso.CORRIDOR_M) -> list:
     return out
 
 
+def _threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -81,15 +93,35 @@ def main() -> None:
     k = len(a.sites)
     sg = site_graph(a.network, a.site_snap)
     mpm = metres_per_minute(a.speed_kmh)
+    net = a.network
+    t_blk, blocks = _time(lambda: _build(net), args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:  # the cache file next to a network cache
+        net._cache_file = Path(tmp) / "network.npz"
+        net._blocks = None
+        network_blocks(net)
+        t_load, _ = _time(lambda: setattr(net, "_blocks", None) or network_blocks(net), args.repeat)
+    net._cache_file, net._blocks = None, blocks
     t_dij, _ = _time(lambda: iso.site_distances(sg, limit=max(a.minutes) * mpm), args.repeat)
     t_all, g = _time(lambda: iso.from_analysis(a), args.repeat)
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if cpus and len(cpus) > 1:
+        os.sched_setaffinity(0, {min(cpus)})
+        t_one, _ = _time(lambda: iso.from_analysis(a), args.repeat)
+        os.sched_setaffinity(0, cpus)
     t_cat, gc = _time(lambda: iso.from_analysis(a, per_site=False), args.repeat)
+    n_site = int((g.kind == "site").sum())
     rows = [
+        (f"accessibility: blocks, built once per network ({len(blocks.faces):,} faces)",
+         t_blk, "", ""),
+        ("accessibility: blocks, loaded from the cache", t_load, "", ""),
         ("accessibility: Dijkstra per site (limit 15 min)", t_dij, "", ""),
-        ("accessibility: per site + per category polygons", t_all, len(g),
+        (f"accessibility: {n_site} site + {len(g) - n_site} category polygons "
+         f"({_threads()} CPUs)", t_all, len(g),
          f"{g.loc[g.kind == 'site', 'area_m2'].mean() / 1e6:.2f}"),
-        ("accessibility: per category polygons only", t_cat, len(gc), ""),
     ]  # fmt: skip
+    if cpus and len(cpus) > 1:
+        rows.append(("  the same on 1 CPU", t_one, len(g), ""))
+    rows.append(("accessibility: per category polygons only", t_cat, len(gc), ""))
     if not args.skip_osmnx:
         with con.status("OSMnx notebook approach…"):
             t_nb, polys = _time(lambda: osmnx_notebook(a), 1)
