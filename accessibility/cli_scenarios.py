@@ -280,6 +280,9 @@ def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd
               help="Candidate locations: CSV name,category,lat,lon (like --sites), GeoJSON or GPKG.")  # fmt: skip
 @click.option("--candidates-from-osm", is_flag=True,
               help="Add vacant shopfronts from OSM as candidates (shop=vacant, disused:shop=*).")  # fmt: skip
+@click.option("--candidates-ground-floor", is_flag=True,
+              help="Add ground-floor shops and offices from OSM as candidates (shop=*, office=*; "
+              "level absent or 0): visible shop windows a docking point could share.")  # fmt: skip
 @click.option("--candidates-from-streets", type=int, default=0, show_default=True,
               help="Add N street points on the most-walked streets (highest local betweenness).")  # fmt: skip
 @click.option("--k", "k", default=3, show_default=True, type=int, help="How many to choose.")
@@ -295,8 +298,8 @@ def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/rank/).")  # fmt: skip
 @_friendly
-def rank(candidates, candidates_from_osm, candidates_from_streets, k, category, weight, exact, visibility_weight,
-         no_visibility, out, **kw):  # fmt: skip
+def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_from_streets, k,
+         category, weight, exact, visibility_weight, no_visibility, out, **kw):  # fmt: skip
     """Rank candidate locations by how many residents they newly cover.
 
     Greedy: each pick is the candidate covering the most residents not yet covered
@@ -313,6 +316,7 @@ def rank(candidates, candidates_from_osm, candidates_from_streets, k, category, 
       accessibility rank --network city.osm.pbf --candidates-from-osm --k 5 --minutes 5 \\
           --weight geburtland_ausland_sonstige_welt --exact
       accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
+      accessibility rank --network city.osm.pbf --candidates-ground-floor --k 5 --minutes 5
     """
     from ._io import write_csv, write_json
     from .analysis import analyze
@@ -321,9 +325,12 @@ def rank(candidates, candidates_from_osm, candidates_from_streets, k, category, 
     from .sites import combine_sites
 
     t0 = time.perf_counter()
-    if not candidates and not candidates_from_osm and not candidates_from_streets:
+    if not (
+        candidates or candidates_from_osm or candidates_ground_floor or candidates_from_streets
+    ):
         raise InputError(
-            "give --candidates FILE, --candidates-from-osm and/or --candidates-from-streets N"
+            "give --candidates FILE, --candidates-from-osm, --candidates-ground-floor "
+            "and/or --candidates-from-streets N"
         )
     minutes = kw["minutes"][0]
     inputs = _load(kw, [minutes], kw["speed"], kw["no_cache"])
@@ -331,19 +338,24 @@ def rank(candidates, candidates_from_osm, candidates_from_streets, k, category, 
     frames = []
     if candidates:
         frames.append(_read_new_sites(candidates, inputs, kw.get("sites_crs"), out, "candidates"))
-    if candidates_from_osm:
-        osm = from_osm(inputs.extract.features, category)
-        if len(osm) == 0 and not candidates and not candidates_from_streets:
-            raise InputError(
-                "the OSM data has no vacant shopfronts (shop=vacant, disused:shop=*); "
-                "give --candidates FILE"
-            )
-        frames.append(osm)
+    empty = []
+    for flag, kind, what in (
+        (candidates_from_osm, "vacant", "vacant shopfronts (shop=vacant, disused:shop=*)"),
+        (candidates_ground_floor, "ground_floor", "ground-floor shops or offices (shop=*, office=*)"),
+    ):  # fmt: skip
+        if flag:
+            osm = from_osm(inputs.extract.features, category, kind=kind)
+            if len(osm):
+                frames.append(osm)
+            else:
+                empty.append(what)
     if candidates_from_streets:
         from .ranking import candidates_from_streets as from_streets
 
         with console.status("most-walked streets…"):
             frames.append(from_streets(inputs.network, candidates_from_streets, category=category))
+    if not frames:
+        raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
     cand = combine_sites(*frames) if len(frames) > 1 else frames[0]
     with console.status("baseline analysis…"):
         a = analyze(inputs.network, inputs.sites, inputs.residents, minutes=[minutes],

@@ -354,12 +354,22 @@ def critical_sites(covers: sp.csr_matrix, weight: np.ndarray) -> tuple[np.ndarra
 
 #: OSM tags that mark a vacant shopfront (``key``, values or ``None`` for any value).
 VACANT_TAGS = (("shop", ("vacant",)), ("disused:shop", None), ("vacant:shop", None))
+#: Keys of shops and offices that may share or give up a ground-floor shopfront.
+SHOPFRONT_KEYS = ("shop", "office")
+#: ``level`` / ``addr:floor`` values that mean the ground floor (an absent tag counts too:
+#: shops are mapped on the ground floor unless tagged otherwise).
+GROUND_FLOOR = frozenset({"0", "eg", "e", "erdgeschoss", "ground", "g"})
+#: Kinds of OSM candidates: the flag's meaning and the name given to unnamed ones.
+CANDIDATE_KINDS = {
+    "vacant": "vacant shop",
+    "ground_floor": "ground-floor shopfront",
+}
 
 
 def candidates_from_osm(
-    features: gpd.GeoDataFrame, category: str = "candidate"
+    features: gpd.GeoDataFrame, category: str = "candidate", kind: str = "vacant"
 ) -> gpd.GeoDataFrame:
-    """Vacant shopfronts in OSM as candidate locations (``shop=vacant``, ``disused:shop=*``).
+    """Shopfronts in OSM as candidate locations.
 
     Parameters
     ----------
@@ -367,29 +377,41 @@ def candidates_from_osm(
         ``read_osm(...).features`` (EPSG:4326).
     category : str
         Category given to the candidates.
+    kind : {"vacant", "ground_floor"}
+        ``vacant``: vacant shopfronts (``shop=vacant``, ``disused:shop=*``,
+        ``vacant:shop=*``). ``ground_floor``: shops and offices in use on the ground floor
+        (``shop=*`` other than vacant, ``office=*``; ``level``/``addr:floor`` absent or
+        one of :data:`GROUND_FLOOR`, or a list containing it such as ``0;1``): places
+        where a docking point could share or take over a visible shop window.
 
     Returns
     -------
     GeoDataFrame
         :data:`accessibility.sites.SITE_COLUMNS` (``source`` ``osm``), points in EPSG:4326;
-        unnamed ones are called ``vacant shop (osm:<type>/<id>)``.
+        unnamed ones are called ``vacant shop (osm:<type>/<id>)`` or
+        ``ground-floor shopfront (osm:<type>/<id>)``.
     """
     import json
 
     from .sites import SITE_COLUMNS
 
-    tags = features["tags"].to_numpy(object)
-    hit = np.zeros(len(features), dtype=bool)
+    if kind not in CANDIDATE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(CANDIDATE_KINDS)}, not {kind!r}")
+    tags = [t if isinstance(t, dict) else {} for t in features["tags"]]
+    vacant = np.zeros(len(features), dtype=bool)
     for key, values in VACANT_TAGS:
-        v = np.array([t.get(key) if isinstance(t, dict) else None for t in tags], dtype=object)
-        ok = v != None  # noqa: E711 (element-wise)
-        if values is not None:
-            ok &= np.isin(v.astype(str), list(values))
-        hit |= ok
+        v = np.array([t.get(key) for t in tags], dtype=object)
+        vacant |= (v != None) & (np.isin(v.astype(str), list(values)) if values else True)  # noqa: E711
+    if kind == "vacant":
+        hit = vacant
+    else:
+        shopfront = np.array([any(k in t for k in SHOPFRONT_KEYS) for t in tags], dtype=bool)
+        ground = np.array([_on_ground_floor(t) for t in tags], dtype=bool)
+        hit = shopfront & ground & ~vacant
     sel = features.loc[hit]
     sid = [f"osm:{t}/{i}" for t, i in zip(sel["osm_type"], sel["osm_id"], strict=True)]
     names = [
-        str(n) if isinstance(n, str) and n.strip() else f"vacant shop ({s})"
+        str(n) if isinstance(n, str) and n.strip() else f"{CANDIDATE_KINDS[kind]} ({s})"
         for n, s in zip(sel["name"], sid, strict=True)
     ]
     geom = sel.geometry
@@ -408,6 +430,14 @@ def candidates_from_osm(
         crs="EPSG:4326",
     )
     return out[SITE_COLUMNS]
+
+
+def _on_ground_floor(tags: dict) -> bool:
+    """No ``level``/``addr:floor`` tag, or one of them lists the ground floor."""
+    given = [tags[k] for k in ("level", "addr:floor") if k in tags]
+    if not given:
+        return True
+    return any(p.strip().lower() in GROUND_FLOOR for v in given for p in str(v).split(";"))
 
 
 # --------------------------------------------------------------------------- orchestration

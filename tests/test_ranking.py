@@ -199,6 +199,51 @@ def test_candidates_from_osm_are_vacant_shops(kl):
     assert c["site_id"].is_unique
 
 
+def test_candidates_ground_floor_are_shops_and_offices_in_use(kl):
+    c = candidates_from_osm(kl.extract.features, kind="ground_floor")
+    tags = [json.loads(t) for t in c["osm_tags"]]
+    # independent count over the raw tags: shops (not vacant) and offices, no upper floor
+    expect = sum(
+        1
+        for t in kl.extract.features["tags"]
+        if ("shop" in t or "office" in t)
+        and t.get("shop") != "vacant"
+        and "disused:shop" not in t
+        and "vacant:shop" not in t
+        and "level" not in t
+        and "addr:floor" not in t
+    )
+    assert len(c) == expect > 100  # Kaiserslautern maps ≈ 390 shops and offices
+    assert all("shop" in t or "office" in t for t in tags)
+    assert not any(t.get("shop") == "vacant" for t in tags)
+    assert c["site_id"].is_unique and c.geometry.geom_type.eq("Point").all()
+    unnamed = c["name"].str.startswith("ground-floor shopfront (osm:")
+    assert unnamed.any() and (~unnamed).any()
+
+
+@pytest.mark.parametrize(
+    "tags, ground",
+    [({}, True), ({"level": "0"}, True), ({"level": "0;1"}, True), ({"addr:floor": "EG"}, True),
+     ({"level": "1"}, False), ({"level": "-1"}, False), ({"addr:floor": "2"}, False)],
+)  # fmt: skip
+def test_ground_floor_rule(tags, ground):
+    from accessibility.ranking import _on_ground_floor
+
+    assert _on_ground_floor(tags) is ground
+
+
+def test_rank_cli_ground_floor_candidates(kl_osm, kl_zensus, tmp_path):
+    out = tmp_path / "g"
+    res = CliRunner().invoke(main, ["rank", *_kl_args(kl_osm, kl_zensus), "--candidates-ground-floor",
+                                    "--k", "3", "--minutes", "5", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(out / "ranking.csv")
+    assert len(t) == 3 and (t["gain"] > 0).all()
+    assert t["gain"].is_monotonic_decreasing  # greedy marginal gains never grow
+    run = json.loads((out / "run.json").read_text())
+    assert run["candidates"] > 100
+
+
 def test_edge_betweenness_matches_networkx_paths(kl):
     net = kl.network
     rng = np.random.default_rng(1)
