@@ -10,6 +10,8 @@ Coordinates here are WGS 84 (EPSG:4326); :mod:`accessibility.network` projects.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -39,17 +41,35 @@ def walk_filter() -> list[tuple[str, str | None, re.Pattern | None]]:
     Parsed from ``osmnx._overpass._get_network_filter("walk")``, an Overpass QL
     filter such as ``["highway"]["area"!~"yes"]["foot"!~"no"]...``. ``op`` is
     ``None`` (key must exist), ``"~"`` (value matches) or ``"!~"`` (key absent or
-    value does not match), with Overpass's unanchored regex semantics.
+    value does not match), with Overpass's unanchored regex semantics. The filter
+    text is kept in the cache per installed osmnx version, because importing osmnx
+    takes seconds.
     """
-    from osmnx import _overpass
-
-    text = _overpass._get_network_filter("walk")
+    text = _walk_filter_text()
     clauses = []
     for key, op, value in re.findall(r'\["([^"]+)"(?:(!?~)"([^"]*)")?\]', text):
         clauses.append((key, op or None, re.compile(value) if op else None))
     if not clauses or clauses[0][0] != "highway":
         raise RuntimeError(f"unexpected osmnx walk filter: {text!r}")
     return clauses
+
+
+@functools.cache
+def _walk_filter_text() -> str:
+    """The Overpass filter text of osmnx's ``walk`` network (cached per osmnx version)."""
+    from importlib.metadata import version
+
+    path = cache_dir() / f"osmnx-{version('osmnx')}-walk-filter.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    from osmnx import _overpass
+
+    text = _overpass._get_network_filter("walk")
+    with contextlib.suppress(OSError):  # a read-only cache only costs the import next time
+        atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    return text
 
 
 def is_walkable(tags: dict, clauses=None) -> bool:

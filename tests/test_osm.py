@@ -80,6 +80,32 @@ def test_walk_filter_is_osmnx(kl_extract):
     assert {"footway", "residential", "steps"} <= kept
 
 
+def test_walk_filter_is_cached_per_osmnx_version(tmp_path):
+    """A warm run does not import osmnx (seconds) and gets osmnx's own filter text."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ACCESSIBILITY_CACHE": str(tmp_path)}
+    code = (
+        "import sys\n"
+        "from accessibility.osm import _walk_filter_text\n"
+        "text = _walk_filter_text()\n"
+        "print('osmnx' in sys.modules)\n"
+        "print(text)\n"
+    )
+    cold, warm = (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       check=True).stdout.splitlines()
+        for _ in range(2)
+    )  # fmt: skip
+    assert cold[0] == "True" and warm[0] == "False"
+    from osmnx import _overpass
+
+    assert cold[1] == warm[1] == _overpass._get_network_filter("walk")
+    assert len(list(tmp_path.glob("osmnx-*-walk-filter.txt"))) == 1
+
+
 def test_counts_match_provenance(kl_extract):
     """PROVENANCE.md lists 15,147 buildings (ways + relations), 5 libraries."""
     b = kl_extract.buildings
