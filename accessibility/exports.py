@@ -192,22 +192,12 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, precision: int = 6) -
     for c in g.columns:
         if c != g.geometry.name and g[c].dtype == object:
             g[c] = g[c].map(lambda v: v if v is None or isinstance(v, str | bool) else str(v))
-    text = g.to_json(drop_id=True, to_wgs84=False, na="null")
-    obj = json.loads(text)
-    obj["features"] = [_round_feature(f, precision) for f in obj["features"]]
-    return write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), path)
-
-
-def _round_feature(f: dict, precision: int) -> dict:
-    if f.get("geometry"):
-        f["geometry"]["coordinates"] = _round(f["geometry"]["coordinates"], precision)
-    return f
-
-
-def _round(c, precision):
-    if isinstance(c, list):
-        return [_round(x, precision) for x in c]
-    return round(c, precision)
+    g[g.geometry.name] = shapely.transform(
+        g.geometry.to_numpy(), lambda xy: np.round(xy, precision)
+    )
+    text = g.to_json(drop_id=True, to_wgs84=False, na="null", ensure_ascii=False,
+                     separators=(",", ":"))  # fmt: skip
+    return write_text(text, path)
 
 
 def _finite(df):
