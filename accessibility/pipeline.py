@@ -271,11 +271,13 @@ def load_inputs(
     t0 = time.perf_counter()
     population = [Path(p) for p in population]
     if not population:
-        residents = pop.estimate_from_buildings(extract.buildings, rejects)
+        residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
     elif all(is_zensus(p) for p in population):
         residents = pop.read_zensus(population, rejects)
         if spread_to_buildings:
-            residents = pop.spread_to_buildings(residents, extract.buildings)
+            residents = pop.spread_to_buildings(
+                residents, extract.buildings, areas=extract.features
+            )
     else:
         if len(population) > 1:
             raise InputError(

@@ -88,16 +88,27 @@ RESIDENTIAL_BUILDINGS = frozenset(
 #: which marks a shop, office, public or industrial building.
 NON_RESIDENTIAL_KEYS = frozenset({"amenity", "shop", "office", "craft", "industrial", "tourism"})
 
+#: ``building=yes`` inside these OSM areas is not counted as residential: works,
+#: shops, offices, depots, barracks, rail land, garage courts (``landuse=*``) and the
+#: grounds of universities, colleges, schools, hospitals and car parks (``amenity=*``).
+#: Buildings tagged as homes (:data:`RESIDENTIAL_BUILDINGS`) count wherever they are.
+NON_RESIDENTIAL_AREAS = {
+    "landuse": frozenset({"industrial", "commercial", "retail", "military", "railway", "garages"}),
+    "amenity": frozenset({"university", "college", "school", "hospital", "parking"}),
+}
+
 #: Storeys assumed when ``building:levels`` is missing or not a positive number
 #: (a planning rule of thumb, not a measured value; tag ``building:levels`` to
 #: override). Detached, semi-detached and terraced houses and farmhouses: two
 #: (ground floor plus upper or roof storey, the common German Einfamilienhaus);
-#: bungalows and static caravans: one, by definition; everything else
-#: (``apartments``, ``residential``, ``dormitory`` and untagged ``yes``): three,
-#: a small Mehrfamilienhaus.
+#: bungalows and static caravans: one, by definition; ``apartments``,
+#: ``residential`` and ``dormitory``: three, a small Mehrfamilienhaus; untagged
+#: ``yes``: two, because most residential buildings are one- and two-family houses
+#: (about 83 % in Germany, Zensus 2011 building census).
 DEFAULT_LEVELS_HOUSE = 2.0
 DEFAULT_LEVELS_SINGLE_STOREY = 1.0
 DEFAULT_LEVELS_OTHER = 3.0
+DEFAULT_LEVELS_UNTAGGED = 2.0
 _HOUSE_TYPES = frozenset({"house", "detached", "semidetached_house", "terrace", "farm"})
 _SINGLE_STOREY_TYPES = frozenset({"bungalow", "static_caravan"})
 
@@ -594,7 +605,9 @@ def _points_from_vector(
 
 
 def estimate_from_buildings(
-    buildings: gpd.GeoDataFrame, rejects: Rejects | None = None
+    buildings: gpd.GeoDataFrame,
+    rejects: Rejects | None = None,
+    areas: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Estimate residents per residential OSM building (for areas without census data).
 
@@ -602,11 +615,15 @@ def estimate_from_buildings(
     :data:`NET_TO_GROSS_FLOOR_AREA` (0.8) ÷ :data:`LIVING_AREA_PER_RESIDENT_M2`
     (45 m² per person). Storeys come from ``building:levels``; when untagged,
     :data:`DEFAULT_LEVELS_HOUSE` (2) for house/detached/semidetached_house/terrace/farm,
-    :data:`DEFAULT_LEVELS_SINGLE_STOREY` (1) for bungalow/static_caravan and
-    :data:`DEFAULT_LEVELS_OTHER` (3) otherwise.
+    :data:`DEFAULT_LEVELS_SINGLE_STOREY` (1) for bungalow/static_caravan,
+    :data:`DEFAULT_LEVELS_UNTAGGED` (2) for ``yes`` and :data:`DEFAULT_LEVELS_OTHER` (3)
+    otherwise.
 
     Residential means ``building`` in :data:`RESIDENTIAL_BUILDINGS`, or
-    ``building=yes`` without any of the tags in :data:`NON_RESIDENTIAL_KEYS`.
+    ``building=yes`` without any of the tags in :data:`NON_RESIDENTIAL_KEYS` and, when
+    ``areas`` are given, not inside one of the :data:`NON_RESIDENTIAL_AREAS`. Checked
+    against Zensus 2011 in Kaiserslautern (tests): 0.94 × the census total, per-cell
+    correlation 0.49 (without the area rule and with 3 storeys for ``yes``: 1.74 ×, 0.32).
 
     Parameters
     ----------
@@ -618,6 +635,10 @@ def estimate_from_buildings(
         Receives residential buildings whose geometry is empty, not a polygon or
         has no area (``row`` empty, ``value`` the ``osm_type/osm_id``; ``file`` is
         ``buildings.attrs["source"]`` or ``"OSM buildings"``).
+    areas : GeoDataFrame, optional
+        Tagged OSM features with ``tags`` (dict) and geometry in the buildings' CRS, as
+        ``read_osm(path).features``; their land-use and amenity polygons mark
+        non-residential ground.
 
     Returns
     -------
@@ -626,11 +647,12 @@ def estimate_from_buildings(
         (``osm_type/osm_id``), ``population`` (persons, float) and ``geometry``; no
         groups. ``attrs``: ``kind="buildings_estimate"``, ``groups=[]``, ``method``,
         ``files``, ``assumptions`` (the constants), ``buildings_total``,
-        ``buildings_residential``, ``levels_defaulted``.
+        ``buildings_residential``, ``buildings_on_non_residential_ground``,
+        ``levels_defaulted``.
     """
     if buildings.crs is None:
         raise InputError("the buildings have no CRS; expected EPSG:4326 (WGS 84)")
-    res = _residential_buildings(buildings, rejects)
+    res = _residential_buildings(buildings, rejects, areas)
     if len(res):
         metric = buildings.estimate_utm_crs()
         area = res.geometry.to_crs(metric).area.to_numpy()
@@ -652,21 +674,32 @@ def estimate_from_buildings(
         method=(
             "Residents estimated per residential OSM building as footprint area (local UTM) × "
             f"storeys (untagged: {DEFAULT_LEVELS_HOUSE:g} for houses, "
-            f"{DEFAULT_LEVELS_SINGLE_STOREY:g} for bungalows, {DEFAULT_LEVELS_OTHER:g} otherwise) × "
+            f"{DEFAULT_LEVELS_SINGLE_STOREY:g} for bungalows, {DEFAULT_LEVELS_UNTAGGED:g} for "
+            f"building=yes, {DEFAULT_LEVELS_OTHER:g} for apartments) × "
             f"{NET_TO_GROSS_FLOOR_AREA:g} net/gross ÷ {LIVING_AREA_PER_RESIDENT_M2:g} m² living "
-            "space per person, placed at a point inside the footprint."
+            "space per person, placed at a point inside the footprint"
+            + (
+                "; building=yes on industrial, commercial, campus, hospital and similar "
+                "ground not counted."
+                if areas is not None
+                else "."
+            )
         ),
         files=_source_files(buildings),
         assumptions=_assumptions(),
         buildings_total=int(len(buildings)),
         buildings_residential=int(len(res)),
+        buildings_on_non_residential_ground=int(res.attrs.get("on_non_residential_ground", 0)),
         levels_defaulted=int(res["levels_defaulted"].sum()),
     )
     return gdf
 
 
 def spread_to_buildings(
-    cells: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cell_size_m: float | None = None
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    cell_size_m: float | None = None,
+    areas: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Distribute each Zensus cell's residents over its residential buildings (dasymetric).
 
@@ -691,6 +724,9 @@ def spread_to_buildings(
     cell_size_m : float, optional
         Edge length of the cells in metres; default ``cells.attrs["cell_size_m"]``,
         else 100.
+    areas : GeoDataFrame, optional
+        OSM features marking non-residential ground, as for
+        :func:`estimate_from_buildings`.
 
     Returns
     -------
@@ -716,7 +752,7 @@ def spread_to_buildings(
     cx = cells.geometry.x.to_numpy()
     cy = cells.geometry.y.to_numpy()
 
-    res = _residential_buildings(buildings, None)
+    res = _residential_buildings(buildings, None, areas)
     geom = res.geometry.to_crs(cells.crs)
     weight = geom.area.to_numpy() * res["levels_used"].to_numpy()
     bpts = geom.representative_point()
@@ -791,9 +827,13 @@ def spread_to_buildings(
 
 
 def _residential_buildings(
-    buildings: gpd.GeoDataFrame, rejects: Rejects | None
+    buildings: gpd.GeoDataFrame, rejects: Rejects | None, areas: gpd.GeoDataFrame | None = None
 ) -> gpd.GeoDataFrame:
-    """Residential buildings with ``pid``, ``levels_used`` and ``levels_defaulted``."""
+    """Residential buildings with ``pid``, ``levels_used`` and ``levels_defaulted``.
+
+    ``attrs["on_non_residential_ground"]``: ``building=yes`` left out for lying in one of
+    the :data:`NON_RESIDENTIAL_AREAS` of ``areas``.
+    """
     missing = [c for c in ("osm_type", "osm_id", "building") if c not in buildings.columns]
     if missing:
         raise InputError(
@@ -810,7 +850,11 @@ def _residential_buildings(
         no_use_tag[plain] = [
             not (isinstance(t, dict) and NON_RESIDENTIAL_KEYS & t.keys()) for t in tags[plain]
         ]
-    keep = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy() | (plain & no_use_tag)
+    ground = np.zeros(len(b), dtype=bool)
+    if areas is not None and plain.any():
+        ground[plain] = _on_non_residential_ground(b.geometry[plain], areas)
+    keep = kind.isin(RESIDENTIAL_BUILDINGS).to_numpy() | (plain & no_use_tag & ~ground)
+    n_ground = int((plain & no_use_tag & ground).sum())
     b = b.loc[keep].copy()
     kind = kind[keep]
 
@@ -839,18 +883,36 @@ def _residential_buildings(
         if "levels" in b.columns
         else pd.Series(np.nan, index=b.index)
     )
-    default = np.where(
-        kind.isin(_HOUSE_TYPES),
-        DEFAULT_LEVELS_HOUSE,
-        np.where(
-            kind.isin(_SINGLE_STOREY_TYPES), DEFAULT_LEVELS_SINGLE_STOREY, DEFAULT_LEVELS_OTHER
-        ),
+    default = np.select(
+        [kind.isin(_HOUSE_TYPES), kind.isin(_SINGLE_STOREY_TYPES), kind.eq("yes")],
+        [DEFAULT_LEVELS_HOUSE, DEFAULT_LEVELS_SINGLE_STOREY, DEFAULT_LEVELS_UNTAGGED],
+        DEFAULT_LEVELS_OTHER,
     )
     defaulted = ~(levels > 0).to_numpy()
     b["levels_used"] = np.where(defaulted, default, levels.to_numpy(dtype=float))
     b["levels_defaulted"] = defaulted
     b["pid"] = pid.to_numpy()
+    b.attrs["on_non_residential_ground"] = n_ground
     return b
+
+
+def _on_non_residential_ground(geometry: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Per building: its representative point lies in a :data:`NON_RESIDENTIAL_AREAS` polygon."""
+    tags = areas["tags"].to_numpy(object)
+    hit = np.array(
+        [isinstance(t, dict) and any(t.get(k) in v for k, v in NON_RESIDENTIAL_AREAS.items())
+         for t in tags],
+        dtype=bool,
+    )  # fmt: skip
+    polys = areas.geometry[hit & areas.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
+    out = np.zeros(len(geometry), dtype=bool)
+    if len(polys):
+        if areas.crs is not None and geometry.crs is not None and areas.crs != geometry.crs:
+            polys = polys.to_crs(geometry.crs)
+        pts = geometry.representative_point().to_numpy()
+        i, _ = shapely.STRtree(polys.to_numpy()).query(pts, predicate="within")
+        out[i] = True
+    return out
 
 
 def _reject_unrowed(
@@ -877,6 +939,8 @@ def _assumptions() -> dict[str, object]:
         "default_levels_house": DEFAULT_LEVELS_HOUSE,
         "default_levels_single_storey": DEFAULT_LEVELS_SINGLE_STOREY,
         "default_levels_other": DEFAULT_LEVELS_OTHER,
+        "default_levels_untagged_yes": DEFAULT_LEVELS_UNTAGGED,
+        "building_yes_excluded_on": {k: sorted(v) for k, v in NON_RESIDENTIAL_AREAS.items()},
         "net_to_gross_floor_area": NET_TO_GROSS_FLOOR_AREA,
         "living_area_per_resident_m2": LIVING_AREA_PER_RESIDENT_M2,
     }
