@@ -19,6 +19,7 @@ from . import population as pop
 from . import sites as sitemod
 from .analysis import Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from .duplicates import drop_duplicates
 from .errors import InputError
 from .network import Network, load_network
 from .osm import OsmExtract, read_osm
@@ -188,7 +189,10 @@ def load_sites(
 
     With ``sites`` only those are used, plus ``osm_categories`` if given; without
     it, ``osm_categories`` or else every preset category. Address rows of the
-    file are geocoded with ``geocoder``. Adds the files to ``record["inputs"]``.
+    file are geocoded with ``geocoder``. Sites describing the same place twice
+    (a user row and an OSM feature, or an OSM node and area of one facility) are
+    merged by :func:`accessibility.duplicates.drop_duplicates`; each dropped one
+    goes to ``rejects``. Adds the files to ``record["inputs"]``.
 
     Returns
     -------
@@ -217,6 +221,7 @@ def load_sites(
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
     # rejects name the file as the user gave it; `source` holds only its name
     site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
+    site_gdf = drop_duplicates(site_gdf, rejects, extract.features)
     return site_gdf, list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
 
 

@@ -566,6 +566,109 @@ def test_hostile_name_round_trips_through_gpkg(tmp_path):
     assert gpd.read_file(out)["name"].tolist() == [HOSTILE]
 
 
+# ----------------------------------------------------------------------------- duplicates
+
+
+def _near(point, metres_east):
+    """``point`` (EPSG:4326) moved ``metres_east`` metres east, as (lat, lon)."""
+    from pyproj import Geod
+
+    lon, lat, _ = Geod(ellps="WGS84").fwd(point.x, point.y, 90, metres_east)
+    return lat, lon
+
+
+def _load_both(tmp_path, extract, text, categories=("library",)):
+    from accessibility.pipeline import load_sites
+
+    rejects = Rejects()
+    sites, _ = load_sites(
+        extract, rejects, {"inputs": {}}, sites=_write(tmp_path, text),
+        osm_categories=list(categories),
+    )  # fmt: skip
+    return sites, rejects.frame()
+
+
+@pytest.fixture(scope="module")
+def stadtbibliothek(kl_sites):
+    """The OSM Stadtbibliothek (a building polygon, amenity=library) of the Kaiserslautern extract."""
+    hit = kl_sites[kl_sites["name"] == "Stadtbibliothek"]
+    assert len(hit) == 1 and hit["category"].iloc[0] == "library"
+    return hit.iloc[0]
+
+
+def test_user_site_replaces_the_same_osm_library(tmp_path, kl_extract, stadtbibliothek):
+    lat, lon = _near(stadtbibliothek.geometry, 20)
+    text = f"id,name,category,lat,lon\nsb,STADT-bibliothek ,library,{lat},{lon}\n"
+    text += "far,Bücherbus Halt,library,49.43,7.73\n"
+    sites, rej = _load_both(tmp_path, kl_extract, text)
+    here = gpd.GeoSeries([stadtbibliothek.geometry], crs="EPSG:4326").to_crs("EPSG:25832")
+    near = sites.to_crs("EPSG:25832").distance(here.iloc[0]) < 100
+    same = sites[near & sites["name"].str.casefold().str.contains("bibliothek")]
+    assert same["site_id"].tolist() == ["sb"] and same["source"].tolist() == ["sites.csv"]
+    assert "far" in set(sites["site_id"])
+    assert stadtbibliothek["site_id"] not in set(sites["site_id"])
+    assert len(rej) == 1
+    r = rej.iloc[0]
+    assert r["file"] == "osm" and pd.isna(r["row"])
+    assert r["reason"].startswith("duplicate: a site of the same category within 50 m")
+    assert r["value"].startswith(
+        f'{stadtbibliothek["site_id"]} "Stadtbibliothek" (library) = sb "STADT-bibliothek", '
+    )
+    assert r["value"].endswith("m apart; kept sites.csv row 1")
+
+
+def test_other_category_at_the_same_place_is_kept(tmp_path, kl_extract, stadtbibliothek):
+    lat, lon = _near(stadtbibliothek.geometry, 0)
+    text = f"id,name,category,lat,lon\nsb,Stadtbibliothek,advice_centre,{lat},{lon}\n"
+    sites, rej = _load_both(tmp_path, kl_extract, text)
+    assert {"sb", stadtbibliothek["site_id"]} <= set(sites["site_id"])
+    assert len(rej) == 0
+
+
+def test_differently_named_libraries_close_by_are_both_kept(tmp_path, kl_extract, stadtbibliothek):
+    lat, lon = _near(stadtbibliothek.geometry, 30)
+    text = f"id,name,category,lat,lon\nkb,Kinderbibliothek Am Markt,library,{lat},{lon}\n"
+    sites, rej = _load_both(tmp_path, kl_extract, text)
+    assert {"kb", stadtbibliothek["site_id"]} <= set(sites["site_id"])
+    assert len(rej) == 0
+
+
+def test_osm_node_next_to_the_same_osm_building_is_merged(helsinki_pbf):
+    """Helsinki maps the National Library twice: a node 25 m outside the building polygon.
+
+    Neither real extract (Kaiserslautern, Helsinki) has a node *inside* a polygon of its
+    category; this node-beside-polygon pair is the real OSM duplicate they contain.
+    """
+    from accessibility.osm import read_osm
+    from accessibility.pipeline import load_sites
+
+    extract = read_osm(helsinki_pbf)
+    every = sites_from_osm(extract.features, load_presets())
+    rejects = Rejects()
+    sites, _ = load_sites(extract, rejects, {"inputs": {}})
+    rej = rejects.frame()
+    assert len(sites) == len(every) - 1
+    assert rej["value"].tolist() == [
+        'osm:node/369550855 "Kansalliskirjasto" (library) = osm:way/122595247 '
+        '"Kansalliskirjasto", 25 m apart; kept osm'
+    ]
+    assert rej["reason"].iloc[0].startswith("duplicate: a site of the same category within 50 m")
+    assert "osm:way/122595247" in set(sites["site_id"])
+    # offices sharing one address but with different names all stay
+    assert (sites["category"] == "shopfront_office").sum() == (
+        every["category"] == "shopfront_office"
+    ).sum()
+
+
+def test_names_are_compared_folded():
+    from accessibility.duplicates import normalise_name
+
+    names = pd.Series(["Stadt-Bibliothek, Süd", "STADTBIBLIOTHEK SUED", "Bücherei", "Buecherei"])
+    out = normalise_name(names).tolist()
+    assert out == ["stadtbibliotheksued", "stadtbibliotheksued", "buecherei", "buecherei"]
+    assert normalise_name(pd.Series(["Straße 1", "strasse1"])).nunique() == 1
+
+
 # ----------------------------------------------------------------------------- addresses
 
 
