@@ -617,19 +617,20 @@ def test_user_site_replaces_the_same_osm_library(tmp_path, kl_extract, stadtbibl
     assert r["value"].endswith("m apart; kept sites.csv row 1")
 
 
-def test_other_category_at_the_same_place_is_kept(tmp_path, kl_extract, stadtbibliothek):
-    lat, lon = _near(stadtbibliothek.geometry, 0)
-    text = f"id,name,category,lat,lon\nsb,Stadtbibliothek,advice_centre,{lat},{lon}\n"
+@pytest.mark.parametrize(
+    "metres, name, category",
+    [
+        (0, "Stadtbibliothek", "advice_centre"),  # another category at the same place
+        (30, "Kinderbibliothek Am Markt", "library"),  # another library close by
+    ],
+)
+def test_different_sites_close_by_are_both_kept(
+    tmp_path, kl_extract, stadtbibliothek, metres, name, category
+):
+    lat, lon = _near(stadtbibliothek.geometry, metres)
+    text = f"id,name,category,lat,lon\nmine,{name},{category},{lat},{lon}\n"
     sites, rej = _load_both(tmp_path, kl_extract, text)
-    assert {"sb", stadtbibliothek["site_id"]} <= set(sites["site_id"])
-    assert len(rej) == 0
-
-
-def test_differently_named_libraries_close_by_are_both_kept(tmp_path, kl_extract, stadtbibliothek):
-    lat, lon = _near(stadtbibliothek.geometry, 30)
-    text = f"id,name,category,lat,lon\nkb,Kinderbibliothek Am Markt,library,{lat},{lon}\n"
-    sites, rej = _load_both(tmp_path, kl_extract, text)
-    assert {"kb", stadtbibliothek["site_id"]} <= set(sites["site_id"])
+    assert {"mine", stadtbibliothek["site_id"]} <= set(sites["site_id"])
     assert len(rej) == 0
 
 
