@@ -210,7 +210,7 @@ def full_map(
     # Only Leaflet itself is loaded; everything else is inline (offline-safe, small).
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
-    osm_attr = "© OpenStreetMap contributors"
+    osm_attr = "Tiles © OpenStreetMap contributors"
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=osm_attr).add_to(m)
     folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
     w, s, e, n = res.to_crs("EPSG:4326").total_bounds
