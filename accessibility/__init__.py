@@ -27,8 +27,8 @@ __version__ = "0.1.0"
 _API = {
     # inputs
     "load_network": "network", "Network": "network", "load_inputs": "pipeline",
-    "read_zensus": "population", "read_points": "population",
-    "estimate_from_buildings": "population", "load_presets": "sites",
+    "read_zensus": "zensus", "read_points": "population",
+    "estimate_from_buildings": "buildings", "load_presets": "sites",
     "sites_from_osm": "sites", "read_sites": "sites", "combine_sites": "sites",
     "make_geocoder": "geocode",
     # analysis
@@ -95,6 +95,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static tools see the real objects
     from . import isochrones
     from .analysis import Analysis, analyze
+    from .buildings import estimate_from_buildings
     from .errors import (
         AccessibilityError,
         AllRejectedError,
@@ -109,9 +110,10 @@ if TYPE_CHECKING:  # static tools see the real objects
     from .network import Network, load_network
     from .outputs import write_outputs
     from .pipeline import load_inputs, run
-    from .population import estimate_from_buildings, read_points, read_zensus
+    from .population import read_points
     from .ranking import rank_candidates
     from .report import write_report
     from .scenarios import read_scenario, run_scenario
     from .sites import combine_sites, load_presets, read_sites, sites_from_osm
     from .stock import check_stock
+    from .zensus import read_zensus
