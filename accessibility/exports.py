@@ -24,9 +24,7 @@ import shapely
 
 from ._io import atomic_write, write_text
 from .errors import InputError
-
-#: Zensus grid CRS (cell midpoints and squares).
-ZENSUS_CRS = "EPSG:3035"
+from .zensus import ZENSUS_CRS
 
 
 @dataclass
