@@ -198,7 +198,6 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
             a,
             out,
             record,
-            map_title=f"Docking points – {out.name}",
             lang=lang,
             features=inputs.extract.features,
         )

@@ -16,8 +16,10 @@ def _load(folder: str, scenario: str | None):
     return load_folder(folder, scenario=scenario)
 
 
-def _title(data, title: str | None) -> str:
-    return title if title is not None else f"Docking points – {Path(data.folder).resolve().name}"
+def _title(data, title: str | None, lang: str) -> str:
+    from .report import default_title
+
+    return title if title is not None else default_title(Path(data.folder).resolve().name, lang)
 
 
 _LANG = click.option(
@@ -34,7 +36,11 @@ _LANG = click.option(
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/map.html)."
 )
-@click.option("--title", help="Map title (default: 'Docking points – <folder name>').")
+@click.option(
+    "--title",
+    help="Map title (default: 'Andockstellen – <folder name>' in German, "
+    "'Docking points – <folder name>' in English).",
+)
 @click.option(
     "--scenario",
     type=click.Path(exists=True, file_okay=False),
@@ -58,10 +64,10 @@ def map_(folder, out, title, scenario, lang):
 
     t0 = time.perf_counter()
     data = _load(folder, scenario)
+    lang = lang or default_lang(data.record)
     path = full_map(
-        data, out or Path(folder) / "map.html", title=_title(data, title),
-        lang=lang or default_lang(data.record),
-    )  # fmt: skip
+        data, out or Path(folder) / "map.html", title=_title(data, title, lang), lang=lang
+    )
     console.print(
         f"Map: {path}  ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)"
     )
@@ -72,7 +78,7 @@ def map_(folder, out, title, scenario, lang):
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/report.html)."
 )
-@click.option("--title", help="Report title.")
+@click.option("--title", help="Report title (default as for the map).")
 @_LANG
 @_friendly
 def report(folder, out, title, lang):
@@ -89,8 +95,8 @@ def report(folder, out, title, lang):
     from .report import default_lang, write_report
 
     data = _load(folder, None)
+    lang = lang or default_lang(data.record)
     path = write_report(
-        data, out or Path(folder) / "report.html", title=title or "",
-        lang=lang or default_lang(data.record),
-    )  # fmt: skip
+        data, out or Path(folder) / "report.html", title=_title(data, title, lang), lang=lang
+    )
     console.print(f"Report: {path}")

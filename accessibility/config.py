@@ -23,7 +23,10 @@ MAX_ACCESS_LEG_M = 500.0
 
 #: Attribution lines written into every output.
 ATTRIBUTION_OSM = "© OpenStreetMap contributors, ODbL 1.0"
-ATTRIBUTION_ZENSUS = "© Statistisches Bundesamt (Destatis), Zensus 2011/2022, dl-de/by-2-0"
+#: ``{edition}``: 2011 or 2022 (``2011/2022`` when the ids do not tell).
+ATTRIBUTION_ZENSUS = "© Statistisches Bundesamt (Destatis), Zensus {edition}, dl-de/by-2-0"
+#: Reference dates (Stichtag) of the Zensus editions.
+ZENSUS_REFERENCE_DATES = {"2011": "2011-05-09", "2022": "2022-05-15"}
 
 
 def cache_dir() -> Path:

@@ -3,17 +3,21 @@
 Safety: every name from OSM or a user file is HTML-escaped in Python before it
 reaches the page; GeoJSON is embedded with Jinja's ``tojson`` (``<``, ``>``, ``&``
 and ``'`` as ``\\u`` escapes), so neither ``<img onerror=…>`` nor ``</script>`` can
-run. The page loads only Leaflet (JS + CSS) from its CDN: no jQuery, Bootstrap or
-icon fonts, and the legend, title, fullscreen button and site icons are plain
-HTML/CSS, so every data layer renders even when no tile server can be reached.
+run. Offline: Leaflet (JS + CSS, the package's vendored copy in ``vendor/leaflet``) is
+inlined into the page, with no jQuery, Bootstrap or icon fonts; the legend, title,
+fullscreen button and site icons are plain HTML/CSS. The page requests nothing but
+background tiles, so every data layer renders without any network.
 Size: polygons are simplified (:data:`SIMPLIFY_M`) and coordinates rounded to
 :data:`DECIMALS` decimals (≈ 0.1 m).
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import json
+import re
 from pathlib import Path
 
 import branca.colormap as cm
@@ -28,6 +32,8 @@ from jinja2 import Template
 from ._io import write_text
 from .exports import OutputData, district_layer, gaps_layer, resident_layer
 
+#: Leaflet (version folium expects), inlined into every map.
+LEAFLET_DIR = Path(__file__).parent / "vendor" / "leaflet"
 #: Simplification tolerance (metres) for polygons drawn on the map.
 SIMPLIFY_M = 2.0
 #: Decimal places of longitude/latitude on the map.
@@ -156,14 +162,24 @@ class _Attribution(MacroElement):
         self.lines = [_esc(x) for x in lines]
 
 
-def _legend_html(cmap: cm.LinearColormap, title: str, unreached: str) -> str:
+def _legend_html(
+    cmap: cm.LinearColormap, title: str, unreached: str, bands: list[tuple[str, str]] = ()
+) -> str:
+    """Legend: residents' minutes (colour bar), unreached, and the isochrone bands' colours."""
     svg = cmap._repr_html_()
+
+    def swatch(colour: str, label: str, opacity: float = 1.0) -> str:
+        return (f'<span style="display:inline-block;width:12px;height:12px;background:{colour};'
+                f'opacity:{opacity};vertical-align:middle;margin-left:6px"></span> {_esc(label)}')  # fmt: skip
+
+    band_row = "".join(swatch(c, label, 0.6) for label, c in bands)
     return (
-        '<div class="acc-legend" style="position:absolute;z-index:1000;right:10px;bottom:30px;'
+        '<div class="acc-legend" style="position:absolute;z-index:1000;right:10px;bottom:40px;'
         'background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;font:12px sans-serif">'
         f"<div><b>{_esc(title)}</b></div>{svg}"
-        f'<div><span style="display:inline-block;width:12px;height:12px;background:{UNREACHED};'
-        f'vertical-align:middle"></span> {_esc(unreached)}</div></div>'
+        f"<div>{swatch(UNREACHED, unreached)}</div>"
+        + (f'<div class="acc-bands">{band_row}</div>' if bands else "")
+        + "</div>"
     )
 
 
@@ -206,11 +222,8 @@ def full_map(
     minutes = data.minutes or [15.0]
     top = max(minutes)
     res = data.residents
-    m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
-    # Only Leaflet itself is loaded; everything else is inline (offline-safe, small).
-    m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
-    m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
-    osm_attr = "Tiles © OpenStreetMap contributors"
+    m = offline_map(zoom_snap=0.25)
+    osm_attr = "Tiles: OpenStreetMap"  # the data line credits © OpenStreetMap contributors
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=osm_attr).add_to(m)
     folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
     w, s, e, n = res.to_crs("EPSG:4326").total_bounds
@@ -369,7 +382,11 @@ def full_map(
     m.add_child(_Fullscreen(t["fullscreen"]))
     m.add_child(_Attribution(rec.get("attribution") or []))
     root = m.get_root()
-    root.html.add_child(Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top))))
+    bands = [(t["band"].format(m=mm), BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)])
+             for i, mm in enumerate(sorted(minutes))] if iso is not None and len(iso) else []  # fmt: skip
+    root.html.add_child(
+        Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
+    )
     if title:
         root.html.add_child(
             Element(
@@ -380,6 +397,59 @@ def full_map(
         )
     root.header.add_child(Element(f"<title>{_esc(title or 'accessibility')}</title>"))
     return write_text(root.render(), path)
+
+
+def offline_map(**kwargs) -> folium.Map:
+    """A ``folium.Map`` without tiles that loads nothing from a CDN: Leaflet is inlined.
+
+    Only Leaflet's own classes work on it (no jQuery, Bootstrap or awesome-markers
+    icons); keyword arguments go to ``folium.Map``.
+    """
+    m = folium.Map(tiles=None, control_scale=True, **kwargs)
+    m.default_js, m.default_css = [], []
+    m.get_root().header.add_child(Element(_leaflet_inline()), name="leaflet", index=0)
+    return m
+
+
+def circle_layer(
+    m: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    colour: str,
+    text: list[str],
+    radius: float = 4,
+    popup: bool = False,
+) -> None:
+    """Points of ``gdf`` as circles of one colour with a tooltip (and popup) of ``text``.
+
+    ``text`` is one line per point, shown as text (escaped here).
+    """
+    if not len(gdf):
+        return
+    fc = _features(_wgs(gdf), {"text": [_esc(x) for x in text]})
+    folium.GeoJson(
+        fc, name=name,
+        marker=folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.8),
+        style_function=lambda f: {"color": colour, "fillColor": colour},
+        tooltip=folium.GeoJsonTooltip(fields=["text"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["text"], labels=False) if popup else None,
+    ).add_to(m)  # fmt: skip
+
+
+@functools.cache
+def _leaflet_inline() -> str:
+    """Leaflet's stylesheet (images as ``data:`` URIs) and script as inline HTML."""
+
+    def _data_uri(m: re.Match) -> str:
+        png = (LEAFLET_DIR / "images" / m.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", _data_uri,
+                 (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8"))  # fmt: skip
+    # the script text must not close its own element (``<\/`` means ``</`` in a JS string)
+    js = re.sub(r"</(script)", r"<\\/\1", (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8"),
+                flags=re.IGNORECASE)  # fmt: skip
+    return f"<style>{css}</style>\n<script>{js}</script>"
 
 
 def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:

@@ -15,6 +15,7 @@ import functools
 import pickle
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,7 +28,7 @@ from .config import cache_dir
 from .errors import InputError
 
 #: Bump when the extract layout changes, so stale caches are not reused.
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 
 SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf")
 
@@ -108,7 +109,11 @@ class OsmExtract:
     bounds : tuple
         (west, south, east, north) of the file's data.
     stats : dict
-        Counts (nodes, ways, walkable ways, segments skipped for missing nodes, ...).
+        Counts (nodes, ways, walkable ways, segments skipped for missing nodes, ...) and
+        the data's vintage: ``data_timestamp`` (ISO 8601 UTC, or None) and
+        ``data_timestamp_source`` (the file header's replication timestamp, else the
+        newest edit of a node or way in the file; None when the file has neither, as
+        extracts stripped of metadata do).
     """
 
     nodes: pd.DataFrame
@@ -135,6 +140,24 @@ class OsmExtract:
         return b[
             ["osm_type", "osm_id", "building", "levels", "name", "tags", "entrance", "geometry"]
         ]
+
+
+#: Edits before OpenStreetMap began, or past 2100 (an unset unsigned timestamp reads as
+#: 2106), are not real timestamps: extractors that strip metadata leave those.
+_EPOCH = datetime(2004, 8, 9, tzinfo=UTC)
+_NEVER = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _vintage(header_ts: str, newest: datetime) -> dict:
+    """``data_timestamp`` and its source from the header text and the newest edit seen."""
+    if header_ts:
+        return {"data_timestamp": header_ts, "data_timestamp_source": "file header"}
+    if newest > _EPOCH:
+        return {
+            "data_timestamp": newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data_timestamp_source": "newest edit in the file",
+        }
+    return {"data_timestamp": None, "data_timestamp_source": None}
 
 
 def check_path(path: str | Path) -> Path:
@@ -201,9 +224,11 @@ def _parse(path: Path, progress: bool) -> OsmExtract:
     stats = {"nodes": 0, "ways": 0, "relations": 0, "walkable_ways": 0, "missing_node_refs": 0}
     lons: list[float] = []
     lats: list[float] = []
+    newest = _EPOCH
 
     try:
         processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        header_ts = processor.header.get("osmosis_replication_timestamp")
         iterator = processor
         if progress:
             from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -219,6 +244,9 @@ def _parse(path: Path, progress: bool) -> OsmExtract:
                 bar.update(task, description=f"reading {path.name}: {i:,} objects")
             if obj.is_node():
                 stats["nodes"] += 1
+                ts = obj.timestamp
+                if newest < ts < _NEVER:
+                    newest = ts
                 loc = obj.location
                 if not loc.valid():
                     continue
@@ -233,6 +261,9 @@ def _parse(path: Path, progress: bool) -> OsmExtract:
                         feat_wkb.append(shapely.Point(loc.lon, loc.lat))
             elif obj.is_way():
                 stats["ways"] += 1
+                ts = obj.timestamp
+                if newest < ts < _NEVER:
+                    newest = ts
                 if not len(obj.tags):
                     continue
                 tags = {t.k: t.v for t in obj.tags}
@@ -344,6 +375,7 @@ def _parse(path: Path, progress: bool) -> OsmExtract:
         segments=len(segments),
         features=len(features),
         entrances=len(entrances),
+        **_vintage(header_ts, newest),
     )
     return OsmExtract(
         nodes=nodes,

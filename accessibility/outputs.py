@@ -22,7 +22,7 @@ import pandas as pd
 
 from ._io import sha256, write_csv, write_gpkg, write_json
 from .analysis import Analysis
-from .config import ATTRIBUTION_OSM, ATTRIBUTION_ZENSUS
+from .config import ATTRIBUTION_OSM, ATTRIBUTION_ZENSUS, ZENSUS_REFERENCE_DATES
 
 _PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
              "osmnx", "osmium", "networkx", "folium"]  # fmt: skip
@@ -72,12 +72,30 @@ def _finite(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def attributions(population_kind: str | None) -> list[str]:
-    """Attribution lines for the data used."""
+def attributions(population_kind: str | None, zensus_edition: str | None = None) -> list[str]:
+    """Attribution lines for the data used (the Zensus edition named when known)."""
     lines = [ATTRIBUTION_OSM]
     if population_kind and population_kind.startswith("zensus"):
-        lines.append(ATTRIBUTION_ZENSUS)
+        lines.append(ATTRIBUTION_ZENSUS.format(edition=zensus_edition or "2011/2022"))
     return lines
+
+
+def data_vintage(osm_stats: dict, population_attrs: dict) -> dict:
+    """How current the inputs are, for ``run.json`` and the report.
+
+    Returns
+    -------
+    dict
+        ``osm``: ``timestamp`` (ISO 8601 UTC or None) and ``source`` (file header, newest
+        edit in the file, or None when the file carries no timestamps); ``zensus`` (Zensus
+        input only): ``edition`` and ``reference_date`` (Stichtag).
+    """
+    out = {"osm": {"timestamp": osm_stats.get("data_timestamp"),
+                   "source": osm_stats.get("data_timestamp_source")}}  # fmt: skip
+    if str(population_attrs.get("kind") or "").startswith("zensus"):
+        ed = population_attrs.get("edition")
+        out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}
+    return out
 
 
 def write_outputs(
@@ -100,7 +118,8 @@ def write_outputs(
         Inputs and parameters for ``run.json``; timings, versions, counts and
         attributions are added here.
     map_title : str
-        Title of ``map.html`` and ``report.html``.
+        Title of ``map.html`` and ``report.html``; default "Andockstellen – <folder>"
+        (German) or "Docking points – <folder>".
     lang : {"de", "en"}, optional
         Labels of map and report; default German for German data (EPSG:25832
         network or Zensus input), else English.
@@ -191,13 +210,14 @@ def write_outputs(
     paths["run"] = write_json(record, out / "run.json")
     from .exports import load_folder
     from .mapping import full_map
-    from .report import default_lang, write_report
+    from .report import default_lang, default_title, write_report
 
     t0 = time.perf_counter()
     data = load_folder(out)
     lang = lang or default_lang(data.record)
-    paths["map"] = full_map(data, out / "map.html", title=map_title, lang=lang)
-    paths["report"] = write_report(data, out / "report.html", title=map_title, lang=lang)
+    title = map_title or default_title(out.resolve().name, lang)
+    paths["map"] = full_map(data, out / "map.html", title=title, lang=lang)
+    paths["report"] = write_report(data, out / "report.html", title=title, lang=lang)
     record["timings_s"]["map_report"] = round(time.perf_counter() - t0, 4)
     paths["run"] = write_json(record, out / "run.json")
     return paths

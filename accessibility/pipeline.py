@@ -23,7 +23,7 @@ from .duplicates import drop_duplicates
 from .errors import InputError
 from .network import Network, load_network
 from .osm import OsmExtract, read_osm
-from .outputs import attributions, file_record
+from .outputs import attributions, data_vintage, file_record
 from .rejects import Rejects
 
 
@@ -305,7 +305,10 @@ def load_inputs(
     dist = read_districts(districts, district_column) if districts else None
     if districts:
         record["inputs"]["districts"] = file_record(districts)
-    record["attribution"] = attributions(residents.attrs.get("kind"))
+    record["attribution"] = attributions(
+        residents.attrs.get("kind"), residents.attrs.get("edition")
+    )
+    record["data_vintage"] = data_vintage(extract.stats, residents.attrs)
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,

@@ -44,6 +44,10 @@ _T = {
             "parts of partly reached edges) buffered by a {corr:g} m walking corridor."
         ),
         "population_text": "Residents: {method}", "network_text": "Network: {src} ({nodes:,} nodes, {edges:,} edges, {km:,.1f} km).",
+        "short_title": "Docking points – {name}", "vintage": "Data as of: {parts}.",
+        "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unknown (the file carries no timestamps)",
+        "file header": "file header", "newest edit in the file": "newest edit in the file",
+        "zensus_as_of": "Zensus {ed} (reference date {date})", "zensus_unknown": "Zensus edition unknown",
     },
     "de": {
         "title": "Fußläufige Erreichbarkeit von Andockstellen", "headline": "Kennzahlen",
@@ -68,6 +72,10 @@ _T = {
             "Teilstücke von Kanten), gepuffert um einen Gehkorridor von {corr:g} m."
         ),
         "population_text": "Einwohner: {method}", "network_text": "Netz: {src} ({nodes:,} Knoten, {edges:,} Kanten, {km:,.1f} km).",
+        "short_title": "Andockstellen – {name}", "vintage": "Datenstand: {parts}.",
+        "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unbekannt (die Datei enthält keine Zeitstempel)",
+        "file header": "Dateikopf", "newest edit in the file": "jüngste Bearbeitung in der Datei",
+        "zensus_as_of": "Zensus {ed} (Stichtag {date})", "zensus_unknown": "Zensus-Ausgabe unbekannt",
     },
 }  # fmt: skip
 
@@ -75,8 +83,8 @@ _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}
+td.num,th.num{text-align:right}
 .kpi{display:inline-block;margin:0 1.5em 1em 0}.kpi b{display:block;font-size:1.6em}
 img.chart{max-width:100%;height:auto}iframe{width:100%;height:520px;border:1px solid #ccc}
 """
@@ -87,6 +95,28 @@ def default_lang(record: dict) -> str:
     crs = str(record.get("parameters", {}).get("crs", ""))
     kind = str(record.get("population_kind") or "")
     return "de" if crs == "EPSG:25832" or kind.startswith("zensus") else "en"
+
+
+def default_title(name: str, lang: str) -> str:
+    """Title of map and report for an output folder ``name``: "Docking points – name"."""
+    return _T.get(lang, _T["en"])["short_title"].format(name=name)
+
+
+def vintage_text(record: dict, lang: str) -> str:
+    """One sentence on how current the data are (``run.json``'s ``data_vintage``); "" if absent."""
+    v = record.get("data_vintage")
+    if not v:
+        return ""
+    t = _T.get(lang, _T["en"])
+    osm = v.get("osm") or {}
+    ts = str(osm.get("timestamp") or "")
+    parts = [t["osm_as_of"].format(ts=ts[:10], source=t.get(osm.get("source"), osm.get("source")))
+             if ts else t["osm_unknown"]]  # fmt: skip
+    z = v.get("zensus")
+    if z is not None:
+        ed, date = z.get("edition"), z.get("reference_date")
+        parts.append(t["zensus_as_of"].format(ed=ed, date=date) if ed else t["zensus_unknown"])
+    return t["vintage"].format(parts="; ".join(parts))
 
 
 def _e(v: object) -> str:
@@ -177,9 +207,18 @@ def _district_chart(data: OutputData, t: dict) -> str:
 
 
 def _table(df: pd.DataFrame) -> str:
+    """HTML table (escaped); columns of numbers or "n (x %)" cells right-aligned, text left."""
     if df is None or df.empty:
         return ""
-    return df.to_html(index=False, escape=True, border=0, na_rep="–")
+    cells = df.astype(object).where(df.notna(), "–").astype(str)
+    num = [bool(cells[c].str.fullmatch(r"[-–\d,.]+( \([\d.,]+%\))?").all()) for c in df.columns]
+    cls = ["" if not n else ' class="num"' for n in num]
+    head = "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=True))
+    rows = "".join(
+        "<tr>" + "".join(f"<td{k}>{_e(v)}</td>" for v, k in zip(r, cls, strict=True)) + "</tr>"
+        for r in cells.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _summary_table(df: pd.DataFrame, key: str | None, t: dict) -> str:
@@ -249,6 +288,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
         t["network_text"].format(src=Path(str(src)).name, nodes=int(net.get("nodes", 0)),
                                  edges=int(net.get("edges", 0)), km=float(net.get("length_km", 0.0))),
         t["population_text"].format(method=rec.get("population_method", "")),
+        vintage_text(rec, lang),
     ]  # fmt: skip
     rej = data.rejects
     if rej is not None and not rej.empty and {"file", "reason"} <= set(rej.columns):
@@ -276,7 +316,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
         f"<h2>{_e(t['map'])}</h2>",
         f'<p><a href="map.html">{_e(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
         f"<h2>{_e(t['method'])}</h2>", f"<p>{_e(method)}</p>",
-        *[f"<p>{_e(x)}</p>" for x in lines],
+        *[f"<p>{_e(x)}</p>" for x in lines if x],
         f"<h3>{_e(t['rejects'])}</h3>", _table(rc) or f"<p>{_e(t['none'])}</p>",
         f"<h2>{_e(t['data'])}</h2>",
         *[f"<p>{_e(a)}</p>" for a in rec.get("attribution", [])],

@@ -774,48 +774,30 @@ _CHANGE_COLOURS = {
 def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> Path:
     """Plain before/after map: changed sites and the residents gaining or losing coverage.
 
-    Every name is HTML-escaped.
+    Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.
     """
     import folium
 
     from ._io import write_text
+    from .mapping import circle_layer, offline_map
 
     sites = result.site_layer()
-    res = result.before.residents.to_crs("EPSG:4326")
-    w, s, e, n = res.total_bounds
-    m = folium.Map(tiles=None, control_scale=True)
+    w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
+    m = offline_map()
     folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(attribution or [])
+        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(_esc(a) for a in attribution or [])
     ).add_to(m)
     m.fit_bounds([[s, w], [n, e]])
     for gained, label, colour in ((True, "Newly covered", "#1a9850"),
                                   (False, "Losing coverage", "#d73027")):  # fmt: skip
-        layer = folium.FeatureGroup(name=f"{label} residents")
-        g = result.changed_residents(gained).to_crs("EPSG:4326")
-        for x, y, p, b, a in zip(g.geometry.x, g.geometry.y, g["population"],
-                                 g["minutes_before"], g["minutes_after"], strict=True):  # fmt: skip
-            folium.CircleMarker(
-                [round(y, 6), round(x, 6)], radius=4, weight=0, fill=True, fill_color=colour,
-                fill_opacity=0.8,
-                tooltip=_esc(f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min"),
-            ).add_to(layer)  # fmt: skip
-        layer.add_to(m)
+        g = result.changed_residents(gained)
+        text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
+                zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
+        circle_layer(m, g, f"{label} residents", colour, text)
     for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
         sub = sites[sites["change"] == kind]
-        if not len(sub):
-            continue
-        layer = folium.FeatureGroup(name=f"Sites: {kind}")
-        for _, row in sub.iterrows():
-            folium.CircleMarker(
-                [row.geometry.y, row.geometry.x], radius=7, color=_CHANGE_COLOURS[kind],
-                fill=True, fill_opacity=0.9,
-                popup=folium.Popup(
-                    f"<b>{_esc(row['name'])}</b><br>{_esc(row['category'])}<br>{_esc(kind)}",
-                    max_width=300,
-                ),
-                tooltip=folium.Tooltip(_esc(f"{row['name']} ({kind})")),
-            ).add_to(layer)  # fmt: skip
-        layer.add_to(m)
+        text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
+        circle_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
     m.get_root().html.add_child(
         folium.Element(
             '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'

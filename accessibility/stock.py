@@ -594,7 +594,7 @@ def run_stock(
         The check and the run record for ``run.json``.
     """
     from .geocode import make_geocoder
-    from .outputs import attributions, file_record
+    from .outputs import attributions, data_vintage, file_record
     from .pipeline import load_area, load_sites
 
     net, extract, record = load_area(
@@ -628,6 +628,7 @@ def run_stock(
     record["geocoder"] = geocoder
     record["weight"] = buildings.attrs.get("weight")
     record["attribution"] = attributions(None)
+    record["data_vintage"] = data_vintage(extract.stats, {})
     if geocoder == "nominatim":
         record["attribution"].append("Geocoding: Nominatim, © OpenStreetMap contributors")
         record["nominatim_requests"] = getattr(geo, "requests", 0)

@@ -65,6 +65,16 @@ ZENSUS_POPULATION_COLUMN = "Einwohner"
 # --------------------------------------------------------------------------- #
 
 
+def _edition(cell_ids: pd.Series) -> str | None:
+    """Zensus edition of the cell ids: 2011 ``100mN…E…`` (km·10), 2022 ``CRS3035RES100mN…E…``."""
+    ids = cell_ids.astype(str)
+    if len(ids) and ids.str.startswith("CRS3035RES100m").all():
+        return "2022"
+    if len(ids) and ids.str.match(r"100mN\d+E\d+$").all():
+        return "2011"
+    return None
+
+
 def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     """Read one or more Zensus 100 m grid CSVs into resident points at the cell midpoints.
 
@@ -99,7 +109,8 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         EPSG:3035 points at the cell midpoints with ``pid`` (cell id), ``population``
         (persons, float; cells with 0 residents are kept), one float column per group
         (persons) and ``geometry``. ``attrs``: ``kind="zensus_grid"``, ``groups``,
-        ``method``, ``cell_size_m=100``, ``files``, ``population_column``,
+        ``method``, ``cell_size_m=100``, ``files``, ``population_column``, ``edition``
+        (``"2011"`` or ``"2022"`` from the cell ids, None if they fit neither),
         ``suppressed_group_values`` (number of secret group values set to 0),
         ``ignored_columns`` (non-numeric columns per file).
 
@@ -243,6 +254,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         cell_size_m=int(ZENSUS_CELL_SIZE_M),
         files=[str(p) for p in paths],
         population_column=pop_col,
+        edition=_edition(out["pid"]),
         suppressed_group_values=int(sum(suppressed_by_group.values())),
         suppressed_by_group=suppressed_by_group,
         cells_missing_in_attribute_file=missing_cells,

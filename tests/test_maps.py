@@ -1,15 +1,15 @@
 """Map, report and exports on real Kaiserslautern data, checked in a real browser (Chromium).
 
 Browser tests drive Debian's ``/usr/bin/chromium`` with Playwright's Python package.
-There is no internet here: Leaflet (the map's only script) is served from Debian's
-``libjs-leaflet`` through request routing, tile requests get a blank tile (or are
-aborted in the offline test). They skip with a clear reason when Chromium,
-Playwright or the local Leaflet copy is missing.
+The map inlines Leaflet, so the only requests it may make are background tiles: they get
+a blank tile, or are aborted in the offline test, and any other request fails the test.
+The tests skip with a clear reason when Chromium or Playwright is missing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +27,6 @@ HOSTILE = [
     '=HYPERLINK("http://example.invalid","x")',
 ]
 CHROMIUM = Path("/usr/bin/chromium")
-LEAFLET_DIR = Path("/usr/share/javascript/leaflet")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "outputs" / "screenshots"
 # 1×1 transparent PNG served for every tile request
 BLANK_PNG = bytes.fromhex(
@@ -92,6 +91,13 @@ def test_outputs_written_and_names_escaped(kl_out):
         assert "<img src=x" not in text, page
         assert "</script><script>alert(2)" not in text, page
         assert "<b>side</b>" not in text, page
+    # self-contained: no script or stylesheet from elsewhere (Leaflet is inline)
+    page = (kl_out / "map.html").read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\ssrc=|<link[^>]*\shref=", page)
+    assert "Leaflet 1.9.3" in page
+    report = (kl_out / "report.html").read_text(encoding="utf-8")
+    assert "Zensus 2011 (Stichtag 2011-05-09)" in report  # the data's vintage
+    assert "OpenStreetMap unbekannt" in report  # the extract has no timestamps
     size = (kl_out / "map.html").stat().st_size
     assert size < 10e6, f"map.html is {size / 1e6:.1f} MB"
     layers = {n for n, _ in pyogrio.list_layers(kl_out / "layers.gpkg")}
@@ -177,6 +183,11 @@ def test_map_and_report_commands_regenerate_without_network(kl_out, tmp_path):
     assert r.exit_code == 0, r.output
     assert "Walking isochrones" in (folder / "map.html").read_text(encoding="utf-8")
     assert "Kennzahlen" in (folder / "report.html").read_text(encoding="utf-8")
+    # default titles follow the language
+    assert "<title>Docking points – copy</title>" in (folder / "map.html").read_text(
+        encoding="utf-8"
+    )
+    assert "<h1>Andockstellen – copy</h1>" in (folder / "report.html").read_text(encoding="utf-8")
     r = CliRunner().invoke(main, ["map", str(tmp_path)])
     assert r.exit_code == 2 and "not an analysis output folder" in r.output
 
@@ -211,8 +222,6 @@ def test_map_shows_scenario_layers_when_given(kl_out, tmp_path):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install chromium)")
-    if not (LEAFLET_DIR / "leaflet.js").exists():
-        pytest.skip(f"local Leaflet not found in {LEAFLET_DIR} (apt-get install libjs-leaflet)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -226,24 +235,25 @@ def browser():
         b.close()
 
 
-def _route(route, tiles: bool):
+def _is_tile(url: str) -> bool:
+    return "tile.openstreetmap.org" in url or "arcgisonline.com" in url
+
+
+def _route(route, tiles: bool, log: dict):
+    """Pages are local files; tiles get a blank PNG (or fail offline); nothing else may load."""
     url = route.request.url
-    if "leaflet" in url and "/dist/" in url:
-        local = LEAFLET_DIR / url.split("/dist/", 1)[1].split("?")[0]
-        if local.exists():
-            ctype = "text/css" if local.suffix == ".css" else (
-                "image/png" if local.suffix == ".png" else "application/javascript")  # fmt: skip
-            return route.fulfill(status=200, body=local.read_bytes(), content_type=ctype)
-    if url.startswith("file:"):
+    if url.startswith(("file:", "data:")):
         return route.continue_()
-    if tiles and ("tile" in url or "arcgisonline" in url):
+    if not _is_tile(url):
+        log["other_requests"].append(url)
+    elif tiles:
         return route.fulfill(status=200, body=BLANK_PNG, content_type="image/png")
     return route.abort()
 
 
 def _open(browser, path: Path, tiles: bool = True):
     page = browser.new_page(viewport={"width": 1100, "height": 750})
-    log = {"console": [], "pageerror": [], "dialog": []}
+    log = {"console": [], "pageerror": [], "dialog": [], "other_requests": []}
     page.on("console", lambda m: log["console"].append((m.type, m.text)))
     page.on("pageerror", lambda e: log["pageerror"].append(str(e)))
 
@@ -252,7 +262,7 @@ def _open(browser, path: Path, tiles: bool = True):
         d.dismiss()
 
     page.on("dialog", _dialog)
-    page.route("**/*", lambda r: _route(r, tiles))
+    page.route("**/*", lambda r: _route(r, tiles, log))
     page.goto(path.as_uri())
     page.wait_for_selector(".leaflet-control-layers", timeout=20_000)
     page.wait_for_timeout(500)
@@ -305,16 +315,20 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
     page.screenshot(path=str(SCREENSHOTS / "map_kaiserslautern.png"))
     errors = [t for k, t in log["console"] if k == "error"]
     assert not errors and not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
     page.close()
 
 
-def test_data_layers_render_without_tiles(browser, kl_out):
+def test_data_layers_render_offline(browser, kl_out):
+    """No network at all (tiles fail too): Leaflet is inline, every data layer draws."""
     page, log = _open(browser, kl_out / "map.html", tiles=False)
     res = gpd.read_file(kl_out / "residents.gpkg")
     # every resident cell is drawn (plus isochrone bands and gaps)
     assert page.locator("path.leaflet-interactive").count() >= len(res)
     assert page.locator(".acc-site").count() == len(gpd.read_file(kl_out / "sites.gpkg"))
+    assert page.locator(".acc-legend .acc-bands").inner_text().count("min") == 3
     assert not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
     page.close()
 
 
@@ -326,19 +340,48 @@ def test_report_renders_charts(browser, kl_out):
         assert charts.nth(i).evaluate("img => img.complete && img.naturalWidth > 100")
     assert page.locator("table").count() >= 3
     assert "Kategorie" in page.locator("table").first.inner_text()
+    # the embedded map draws too (offline: nothing but tiles is requested)
+    frame = page.frame_locator("iframe")
+    frame.locator(".acc-site").first.wait_for(timeout=20_000)
+    assert frame.locator(".acc-site").count() == len(gpd.read_file(kl_out / "sites.gpkg"))
     page.screenshot(path=str(SCREENSHOTS / "report_kaiserslautern.png"))
     errors = [t for k, t in log["console"] if k == "error"]
     assert not errors and not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
     page.close()
 
 
 def _open_report(browser, path: Path):
     page = browser.new_page(viewport={"width": 1100, "height": 900})
-    log = {"console": [], "pageerror": [], "dialog": []}
+    log = {"console": [], "pageerror": [], "dialog": [], "other_requests": []}
     page.on("console", lambda m: log["console"].append((m.type, m.text)))
     page.on("pageerror", lambda e: log["pageerror"].append(str(e)))
     page.on("dialog", lambda d: (log["dialog"].append(d.message), d.dismiss()))
-    page.route("**/*", lambda r: _route(r, True))
+    page.route("**/*", lambda r: _route(r, True, log))
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
     return page, log
+
+
+def test_scenario_map_draws_offline(browser, helsinki_pbf, tmp_path):
+    """scenario_map.html (the plain before/after map) needs no CDN either."""
+    from accessibility.cli import main
+
+    text = (
+        Path(__file__).parents[1] / "scenarios" / "helsinki_new_advice_centres.yaml"
+    ).read_text()
+    y = tmp_path / "s.yaml"
+    y.write_text(text.replace("name: Two new advice centres", "name: 'Neu <b>1</b>'", 1))
+    r = CliRunner().invoke(main, ["scenario", str(y), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    gained = gpd.read_file(tmp_path / "o" / "newly_covered.gpkg")
+    assert len(gained) > 0
+    page, log = _open(browser, tmp_path / "o" / "scenario_map.html", tiles=False)
+    # one circle per newly covered resident point and per site
+    sites = gpd.read_file(tmp_path / "o" / "scenario_sites.gpkg")
+    assert page.locator("path.leaflet-interactive").count() >= len(gained) + len(sites)
+    assert page.locator("img[src='x']").count() == 0
+    assert "Neu <b>1</b>: before / after" in page.locator("h3").inner_text()
+    assert not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
+    page.close()

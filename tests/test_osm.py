@@ -116,6 +116,25 @@ def test_counts_match_provenance(kl_extract):
     assert kl_extract.stats["ways"] == 21_706
 
 
+def test_data_vintage_from_the_file(kl_extract, helsinki_pbf):
+    """The newest edit in the file; none for an extract stripped of its metadata."""
+    import osmium
+
+    from accessibility.osm import read_osm
+
+    # Kaiserslautern's extractor removed every timestamp (PROVENANCE.md)
+    assert kl_extract.stats["data_timestamp"] is None
+    assert kl_extract.stats["data_timestamp_source"] is None
+    # Helsinki: the newest node or way timestamp, read here with osmium's plain reader
+    newest = max(
+        o.timestamp for o in osmium.FileProcessor(str(helsinki_pbf)) if not o.is_relation()
+    )
+    stats = read_osm(helsinki_pbf).stats
+    assert stats["data_timestamp"] == newest.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert stats["data_timestamp_source"] == "newest edit in the file"
+    assert stats["data_timestamp"].startswith("2019-")
+
+
 def test_network_cache_roundtrip_and_speed(kl_osm, tmp_path, monkeypatch):
     monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path))
     t0 = time.perf_counter()

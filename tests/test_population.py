@@ -106,6 +106,7 @@ def test_read_zensus_joins_origin(cells, raw, origin_csv):
     assert groups[5:] == expected_new  # no clash, so no file-stem prefix
     assert len(gdf) == len(raw)
     assert gdf["population"].sum() == 97925
+    assert gdf.attrs["edition"] == "2011"  # 100mN…E… ids
 
     rej = rejects.frame()
     assert len(rej) == len(only_origin) > 0
@@ -185,6 +186,7 @@ def test_read_zensus_2022_layout(raw, tmp_path):
     assert gdf["population"].sum() == rows.loc[keep, "Einwohner"].sum()
     np.testing.assert_array_equal(gdf.geometry.x.to_numpy(), rows.loc[keep, "x_mp_100m"].to_numpy())
     assert gdf["pid"].str.startswith("CRS3035RES100mN").all()
+    assert gdf.attrs["edition"] == "2022"
 
     rej = rejects.frame()
     in_pop = rej[rej["file"] == str(path)]

@@ -200,7 +200,8 @@ def test_scenario_map_escapes_names(helsinki_pbf, tmp_path):
     assert res.exit_code == 0, res.output
     page = (tmp_path / "o" / "scenario_map.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "<img src=x" not in page
-    assert "&lt;img src=x onerror=alert(2)&gt;" in page
+    # escaped for HTML, then embedded as JSON (``&`` as ``\u0026``)
+    assert "\\u0026lt;img src=x onerror=alert(2)\\u0026gt;" in page
 
 
 def test_scenario_cli_without_file_add_and_remove(helsinki_pbf, tmp_path):
