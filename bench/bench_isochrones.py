@@ -17,7 +17,7 @@ Rows:
 
 Usage::
 
-    python bench/bench_isochrones.py [--repeat 3] [--skip-osmnx]
+    python bench/bench_isochrones.py [--repeat 3] [--skip-osmnx] [--markdown bench/results_isochrones.md]
 """
 
 from __future__ import annotations
@@ -83,7 +83,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-osmnx", action="store_true")
+    ap.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
     con = Console()
     d = shared_data_dir() / "kaiserslautern"
     with con.status("loading Kaiserslautern…"):
@@ -128,13 +130,32 @@ def main() -> None:
         big = [p for p in polys]
         rows.append(("OSMnx notebook: ego_graph + edge buffers + union", t_nb, len(big),
                      f"{np.mean([p.area for p in big]) / 1e6:.2f}"))  # fmt: skip
-    t = Table(title=f"Isochrones, Kaiserslautern: {k} sites × {len(a.minutes)} thresholds "
-                    f"({a.network.n_nodes:,} nodes, {a.network.n_edges:,} edges)")  # fmt: skip
-    for c in ("approach", "seconds (median)", "polygons", "mean site polygon km²"):
+    title = (f"Isochrones, Kaiserslautern: {k} sites × {len(a.minutes)} thresholds "
+             f"({a.network.n_nodes:,} nodes, {a.network.n_edges:,} edges)")  # fmt: skip
+    cols = ("approach", "seconds (median)", "polygons", "mean site polygon km²")
+    t = Table(title=title)
+    for c in cols:
         t.add_column(c, justify="left" if c == "approach" else "right")
     for name, sec, n, area in rows:
         t.add_row(name, f"{sec:.3f}", str(n), area)
     con.print(t)
+    if args.markdown:
+        nb = next((sec for name, sec, *_ in rows if name.startswith("OSMnx")), None)
+        lines = [
+            f"# {title}",
+            "",
+            f"Median of {args.repeat} repeats; {_threads()} CPUs; 1-min load average "
+            f"{load0:.1f} at start, {os.getloadavg()[0]:.1f} at end. "
+            "Target: every site's polygons at three thresholds in well under a second.",
+            "",
+            "| " + " | ".join(cols) + " |",
+            "|" + "---|" * len(cols),
+            *[f"| {name.strip()} | {sec:.3f} | {n} | {area} |" for name, sec, n, area in rows],
+        ]
+        if nb is not None:
+            lines += ["", f"The OSMnx notebook way takes {nb / t_all:.0f}× as long as ours on "
+                          f"{_threads()} CPUs ({nb / t_one if cpus and len(cpus) > 1 else nb / t_all:.0f}× on one CPU)."]  # fmt: skip
+        args.markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
