@@ -65,6 +65,8 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     if "map" in paths:
         console.print(f"Map (before/after): {paths['map']}")
+    if "report" in paths:
+        console.print(f"Report (before/after): {paths['report']}")
 
 
 @main.command()
@@ -85,7 +87,9 @@ def scenario(scenario_file, add, remove, out, **kw):
     `analyze` plus --add and/or --remove. Writes scenario_summary.csv
     (category,minutes,population_covered_before,population_covered_after,gain),
     scenario_summary_districts.csv, scenario_summary_groups.csv, newly_covered.gpkg,
-    lost_coverage.gpkg, scenario_sites.gpkg, scenario_map.html, rejects.csv, run.json.
+    lost_coverage.gpkg, scenario_sites.gpkg, scenario_map.html, rejects.csv, run.json,
+    the state after the changes in after/ (all analyze outputs), a before/after
+    map.html and report.html (gains per category, district and group, changed sites).
 
     \b
     Examples:
@@ -159,26 +163,30 @@ def scenario(scenario_file, add, remove, out, **kw):
 
 
 def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
-    """The full outputs of the 'after' state in ``out_dir/after`` and a rich before/after map.
+    """The full outputs of the 'after' state in ``out_dir/after``, a rich before/after map
+    and the scenario's report.
 
     ``map.html`` in ``out_dir`` shows the after state (isochrones, cells, gaps) with the
-    proposed sites and the residents who gain or lose coverage highlighted.
+    proposed sites and the residents who gain or lose coverage highlighted;
+    ``report.html`` the gains per category, district and group, the changed sites and
+    the before/after curve.
     """
     from .exports import load_folder
     from .mapping import full_map
     from .outputs import write_outputs
     from .report import default_lang
+    from .scenario_report import write_scenario_report
 
-    with console.status("writing the after-state outputs and the before/after map…"):
+    with console.status("writing the after-state outputs, the before/after map and report…"):
         after = write_outputs(
             result.after, out_dir / "after", dict(record), map_title=f"{result.name} (after)",
             features=features,
         )  # fmt: skip
         data = load_folder(out_dir / "after", scenario=out_dir)
-        path = full_map(
-            data, out_dir / "map.html", title=result.name, lang=default_lang(data.record)
-        )
-    return {"map": path, "after_report": after["report"]}
+        lang = default_lang(data.record)
+        path = full_map(data, out_dir / "map.html", title=result.name, lang=lang)
+        report = write_scenario_report(result, out_dir / "report.html", data.record, lang)
+    return {"map": path, "report": report, "after_report": after["report"]}
 
 
 @main.command()

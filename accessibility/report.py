@@ -86,7 +86,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}
 td.num,th.num{text-align:right}
 .kpi{display:inline-block;margin:0 1.5em 1em 0}.kpi b{display:block;font-size:1.6em}
-img.chart{max-width:100%;height:auto}iframe{width:100%;height:520px;border:1px solid #ccc}
+img.chart{max-width:100%;height:auto}iframe{width:100%;height:640px;border:1px solid #ccc}
 """
 
 
@@ -138,16 +138,24 @@ def coverage_curve(data: OutputData) -> pd.DataFrame:
 
     Returns a frame with ``minutes`` and one share column (0–1) per category.
     """
-    top = max(data.minutes or [15.0])
+    return share_curve(data.residents, data.categories, max(data.minutes or [15.0]))
+
+
+def share_curve(residents: pd.DataFrame, categories, top: float) -> pd.DataFrame:
+    """:func:`coverage_curve` of resident rows with ``population`` and ``minutes_<category>``.
+
+    ``x`` runs every 0.25 min from 0 to 1.5 × ``top`` (minutes); categories without a
+    ``minutes_<category>`` column are left out.
+    """
     x = np.arange(0.0, 1.5 * top + 1e-9, 0.25)
-    pop = data.residents["population"].to_numpy(float)
+    pop = residents["population"].to_numpy(float)
     total = pop.sum()
     out = {"minutes": x}
-    for c in data.categories:
+    for c in categories:
         col = f"minutes_{c}"
-        if col not in data.residents:
+        if col not in residents:
             continue
-        mins = data.residents[col].to_numpy(float)
+        mins = residents[col].to_numpy(float)
         mins = np.where(np.isfinite(mins), mins, np.inf)
         order = np.argsort(mins, kind="stable")
         cum = np.concatenate([[0.0], np.cumsum(pop[order])])
@@ -211,7 +219,7 @@ def _table(df: pd.DataFrame) -> str:
     if df is None or df.empty:
         return ""
     cells = df.astype(object).where(df.notna(), "–").astype(str)
-    num = [bool(cells[c].str.fullmatch(r"[-–\d,.]+( \([\d.,]+%\))?").all()) for c in df.columns]
+    num = [bool(cells[c].str.fullmatch(r"[-+–\d,.]+( \([\d.,]+%\))?").all()) for c in df.columns]
     cls = ["" if not n else ' class="num"' for n in num]
     head = "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=True))
     rows = "".join(
@@ -260,8 +268,6 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     """
     t = _T.get(lang, _T["en"])
     rec = data.record
-    p = rec.get("parameters", {})
-    speed = float(p.get("speed_kmh", 4.8))
     res = data.residents
     total = float(res["population"].sum())
     s_all = (
@@ -274,29 +280,6 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
             f'<div class="kpi"><b>{r.share_covered:.1%}</b>{_e(t["within"].format(m=r.minutes))} '
             f"({r.population_covered:,.0f})</div>"
         )
-    net = rec.get("network", {})
-    src = (
-        (rec.get("inputs", {}).get("network") or {}).get("path") or net.get("source") or "download"
-    )
-    method = t["method_text"].format(
-        access=float(p.get("max_access_m", 500.0)),
-        speed=speed,
-        mpm=speed * 1000 / 60,
-        corr=CORRIDOR_M,
-    )
-    lines = [
-        t["network_text"].format(src=Path(str(src)).name, nodes=int(net.get("nodes", 0)),
-                                 edges=int(net.get("edges", 0)), km=float(net.get("length_km", 0.0))),
-        t["population_text"].format(method=rec.get("population_method", "")),
-        vintage_text(rec, lang),
-    ]  # fmt: skip
-    rej = data.rejects
-    if rej is not None and not rej.empty and {"file", "reason"} <= set(rej.columns):
-        rc = rej.groupby(["file", "reason"], sort=False).size().reset_index(name=t["rows"])
-        rc["file"] = rc["file"].map(lambda f: Path(str(f)).name)
-        rc = rc.rename(columns={"file": t["file"], "reason": t["reason"]})
-    else:
-        rc = pd.DataFrame()
     mid = data.minutes[len(data.minutes) // 2] if data.minutes else 10.0
     district_chart = _district_chart(data, t)
     body = [
@@ -315,17 +298,53 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     body += [
         f"<h2>{_e(t['map'])}</h2>",
         f'<p><a href="map.html">{_e(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
+        *method_section(rec, data.rejects, lang),
+    ]  # fmt: skip
+    return write_text(html_page(title or t["title"], body, lang), path)
+
+
+def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> list[str]:
+    """HTML of the report's closing sections: method, data vintage, rejects, attributions."""
+    t = _T.get(lang, _T["en"])
+    p = record.get("parameters", {})
+    speed = float(p.get("speed_kmh", record.get("speed_kmh", 4.8)))
+    net = record.get("network", {})
+    src = (
+        (record.get("inputs", {}).get("network") or {}).get("path")
+        or net.get("source")
+        or "download"
+    )
+    method = t["method_text"].format(
+        access=float(p.get("max_access_m", 500.0)), speed=speed, mpm=speed * 1000 / 60,
+        corr=CORRIDOR_M,
+    )  # fmt: skip
+    lines = [
+        t["network_text"].format(src=Path(str(src)).name, nodes=int(net.get("nodes", 0)),
+                                 edges=int(net.get("edges", 0)), km=float(net.get("length_km", 0.0))),
+        t["population_text"].format(method=record.get("population_method", "")),
+        vintage_text(record, lang),
+    ]  # fmt: skip
+    if rejects is not None and not rejects.empty and {"file", "reason"} <= set(rejects.columns):
+        rc = rejects.groupby(["file", "reason"], sort=False).size().reset_index(name=t["rows"])
+        rc["file"] = rc["file"].map(lambda f: Path(str(f)).name)
+        rc = rc.rename(columns={"file": t["file"], "reason": t["reason"]})
+    else:
+        rc = pd.DataFrame()
+    return [
         f"<h2>{_e(t['method'])}</h2>", f"<p>{_e(method)}</p>",
         *[f"<p>{_e(x)}</p>" for x in lines if x],
         f"<h3>{_e(t['rejects'])}</h3>", _table(rc) or f"<p>{_e(t['none'])}</p>",
         f"<h2>{_e(t['data'])}</h2>",
-        *[f"<p>{_e(a)}</p>" for a in rec.get("attribution", [])],
+        *[f"<p>{_e(a)}</p>" for a in record.get("attribution", [])],
     ]  # fmt: skip
-    page = (
+
+
+def html_page(title: str, body: list[str], lang: str) -> str:
+    """A self-contained HTML page (the report's style) around ``body`` (HTML parts)."""
+    return (
         f'<!DOCTYPE html><html lang="{_e(lang)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title or t['title'])}</title><style>{_CSS}</style></head><body>"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(body)
         + "</body></html>"
     )
-    return write_text(page, path)

@@ -385,3 +385,14 @@ def test_scenario_map_draws_offline(browser, helsinki_pbf, tmp_path):
     assert not log["pageerror"] and not log["dialog"], log
     assert not log["other_requests"], log["other_requests"]
     page.close()
+    # the scenario's report: its chart, and the before/after map embedded
+    page, log = _open_report(browser, tmp_path / "o" / "report.html")
+    assert page.locator("img.chart").count() == 1
+    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth > 100")
+    frame = page.frame_locator("iframe")
+    frame.locator(".acc-site").first.wait_for(timeout=20_000)
+    assert frame.locator(".leaflet-control-layers-overlays").inner_text().count("Scenario:") >= 2
+    errors = [t for k, t in log["console"] if k == "error"]
+    assert not errors and not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
+    page.close()

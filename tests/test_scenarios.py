@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -186,6 +187,15 @@ def test_scenario_cli_writes_the_output_contract(helsinki_pbf, tmp_path):
     assert after.loc[("all", 5.0), "population_covered"] == all5["population_covered_after"]
     page = (out / "map.html").read_text()
     assert "Scenario: residents losing coverage" in page and "Scenario: sites" in page
+    # the before/after report: the summary's figures, every changed site, the map embedded
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for r in s[s["category"] == "all"].itertuples():
+        assert f"<b>{r.gain:+,.0f}</b>" in report
+        assert f"({r.share_before:.1%} → {r.share_after:.1%})" in report
+        assert f"{r.population_covered_before:,.0f} ({r.share_before:.1%})" in report
+    changed = sites[sites["change"] != "unchanged"]
+    assert all(f"<td>{html.escape(n)}</td>" in report for n in changed["name"])
+    assert '<iframe src="map.html"' in report and '<img class="chart"' in report
 
 
 def test_scenario_map_escapes_names(helsinki_pbf, tmp_path):
@@ -198,8 +208,10 @@ def test_scenario_map_escapes_names(helsinki_pbf, tmp_path):
     )
     res = CliRunner().invoke(main, ["scenario", str(y), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
+    for name in ("scenario_map.html", "map.html", "report.html"):
+        page = (tmp_path / "o" / name).read_text(encoding="utf-8")
+        assert "<script>alert(1)" not in page and "<img src=x" not in page, name
     page = (tmp_path / "o" / "scenario_map.html").read_text(encoding="utf-8")
-    assert "<script>alert(1)" not in page and "<img src=x" not in page
     # escaped for HTML, then embedded as JSON (``&`` as ``\u0026``)
     assert "\\u0026lt;img src=x onerror=alert(2)\\u0026gt;" in page
 
