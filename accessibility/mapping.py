@@ -31,6 +31,7 @@ from jinja2 import Template
 
 from ._io import write_text
 from .exports import OutputData, district_layer, gaps_layer, resident_layer
+from .report import category_label
 
 #: Leaflet (version folium expects), inlined into every map.
 LEAFLET_DIR = Path(__file__).parent / "vendor" / "leaflet"
@@ -219,6 +220,10 @@ def full_map(
     """
     t = _T.get(lang, _T["en"])
     rec = data.record
+
+    def label(c: str) -> str:
+        return category_label(rec, c, lang)
+
     minutes = data.minutes or [15.0]
     top = max(minutes)
     res = data.residents
@@ -244,10 +249,10 @@ def full_map(
             order = sorted(set(mins))
             colour = {mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(order)}
             fc = _features(part, {"band": [t["band"].format(m=mm) for mm in mins],
-                                  "category": [_esc(c)] * len(part), "colour": [colour[mm] for mm in mins]})  # fmt: skip
+                                  "category": [_esc(label(c))] * len(part), "colour": [colour[mm] for mm in mins]})  # fmt: skip
             folium.GeoJson(
                 fc,
-                name=t["iso"].format(c=_esc(c)),
+                name=t["iso"].format(c=_esc(label(c))),
                 show=(c == "all"),
                 style_function=lambda f: {
                     "color": f["properties"]["colour"],
@@ -341,7 +346,7 @@ def full_map(
         ).add_to(m)
 
     # Scenario layers (from accessibility.scenarios output files) when present.
-    for key, label, colour in (
+    for key, layer_name, colour in (
         ("newly_covered", t["newly"], "#00a651"),
         ("lost_coverage", t["lost"], "#d7301f"),
     ):
@@ -353,7 +358,7 @@ def full_map(
                   "before": [_fmt(x) for x in sc.get("minutes_before", [np.nan] * len(sc))],
                   "after": [_fmt(x) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
         folium.GeoJson(
-            _features(sg, sprops), name=label,
+            _features(sg, sprops), name=layer_name,
             marker=folium.CircleMarker(radius=5, color=colour, weight=3, fill=False) if is_point else None,
             style_function=lambda f, c=colour: {"color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.5},
             tooltip=_tooltip_fields(["population", "before", "after"], [t["population"], t["before"], t["after"]]),
@@ -375,8 +380,8 @@ def full_map(
             continue
         colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
         letter = (c[:1] or "?").upper()
-        _site_layer(m, _wgs(part), t["sites"].format(c=_esc(c), n=len(part)), colour, letter, t,
-                    (near, minutes))  # fmt: skip
+        _site_layer(m, _wgs(part), t["sites"].format(c=_esc(label(c)), n=len(part)), colour, letter,
+                    t, (near, minutes), label=label)  # fmt: skip
 
     folium.LayerControl(collapsed=False).add_to(m)
     m.add_child(_Fullscreen(t["fullscreen"]))
@@ -467,10 +472,10 @@ def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:
     return out
 
 
-def _site_layer(m, part, name, colour, letter, t, near, change=None) -> None:
+def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str) -> None:
     props = {
         "name": [_esc(x) for x in part["name"]],
-        "category": [_esc(x) for x in part["category"]],
+        "category": [_esc(label(str(x))) for x in part["category"]],
         "source": [_esc(x) for x in part.get("source", [""] * len(part))],
     }
     fields, aliases = ["name", "category", "source"], [t["name"], t["category"], t["source"]]

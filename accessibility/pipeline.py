@@ -198,7 +198,8 @@ def load_sites(
     -------
     (GeoDataFrame, list of str)
         Sites (EPSG:4326) and the categories to report (incl. requested ones
-        without any site).
+        without any site). ``record["category_labels"]`` gets the German and English
+        label of every preset category among them.
     """
     table = sitemod.load_presets(presets)
     if presets:
@@ -222,7 +223,14 @@ def load_sites(
     # rejects name the file as the user gave it; `source` holds only its name
     site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
     site_gdf = drop_duplicates(site_gdf, rejects, extract.features)
-    return site_gdf, list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
+    categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
+    known = table["categories"]
+    record["category_labels"] = {
+        c: {"de": known[c]["label_de"], "en": known[c]["label_en"]}
+        for c in categories
+        if c in known
+    }
+    return site_gdf, categories
 
 
 def load_inputs(

@@ -102,6 +102,14 @@ def default_title(name: str, lang: str) -> str:
     return _T.get(lang, _T["en"])["short_title"].format(name=name)
 
 
+def category_label(record: dict, category: str, lang: str) -> str:
+    """A category's label in ``lang`` (the presets' ``label_de``/``label_en``), else its id."""
+    if category == "all":
+        return _T.get(lang, _T["en"])["all"]
+    labels = (record.get("category_labels") or {}).get(category) or {}
+    return labels.get(lang) or labels.get("en") or category
+
+
 def vintage_text(record: dict, lang: str) -> str:
     """One sentence on how current the data are (``run.json``'s ``data_vintage``); "" if absent."""
     v = record.get("data_vintage")
@@ -164,7 +172,7 @@ def share_curve(residents: pd.DataFrame, categories, top: float) -> pd.DataFrame
     return pd.DataFrame(out)
 
 
-def _curve_chart(data: OutputData, t: dict) -> str:
+def _curve_chart(data: OutputData, t: dict, lang: str) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -174,7 +182,7 @@ def _curve_chart(data: OutputData, t: dict) -> str:
     fig, ax = plt.subplots(figsize=(8, 4))
     for c in cur.columns[1:]:
         ax.plot(cur["minutes"], cur[c], lw=2.5 if c == "all" else 1.3,
-                label=t["all"] if c == "all" else c, color="black" if c == "all" else None)  # fmt: skip
+                label=category_label(data.record, c, lang), color="black" if c == "all" else None)  # fmt: skip
     for mm in data.minutes:
         ax.axvline(mm, color="#999", lw=0.8, ls="--")
     ax.set_xlabel(t["x"])
@@ -229,11 +237,12 @@ def _table(df: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _summary_table(df: pd.DataFrame, key: str | None, t: dict) -> str:
-    """Rows: (key,) category; columns: thresholds with 'covered (share)'."""
+def _summary_table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
+    """Rows: (key,) category (``label(id)`` shown); columns: thresholds with 'covered (share)'."""
     if df is None or df.empty:
         return ""
     d = df.copy()
+    d["category"] = d["category"].astype(str).map(label)
     d["cell"] = [
         f"{c:,.0f} ({s:.1%})"
         for c, s in zip(d["population_covered"], d["share_covered"], strict=True)
@@ -269,6 +278,10 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     t = _T.get(lang, _T["en"])
     rec = data.record
     res = data.residents
+
+    def label(c: str) -> str:
+        return category_label(rec, c, lang)
+
     total = float(res["population"].sum())
     s_all = (
         data.summary[data.summary["category"] == "all"] if not data.summary.empty else data.summary
@@ -285,16 +298,16 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     body = [
         f"<h1>{_e(title or t['title'])}</h1>",
         f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
-        f"<h2>{_e(t['by_cat'])}</h2>", _summary_table(data.summary, None, t),
-        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t),
+        f"<h2>{_e(t['by_cat'])}</h2>", _summary_table(data.summary, None, t, label),
+        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t, lang),
     ]  # fmt: skip
     if not data.summary_districts.empty:
         body += [f"<h2>{_e(t['districts'])}</h2>",
-                 _summary_table(data.summary_districts[data.summary_districts["category"] == "all"], "district", t),
+                 _summary_table(data.summary_districts[data.summary_districts["category"] == "all"], "district", t, label),
                  f"<h3>{_e(t['district_chart'].format(m=mid))}</h3>", district_chart]  # fmt: skip
     if not data.summary_groups.empty:
         sg = data.summary_groups[data.summary_groups["category"] == "all"]
-        body += [f"<h2>{_e(t['groups'])}</h2>", _summary_table(sg, "group", t)]
+        body += [f"<h2>{_e(t['groups'])}</h2>", _summary_table(sg, "group", t, label)]
     body += [
         f"<h2>{_e(t['map'])}</h2>",
         f'<p><a href="map.html">{_e(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',

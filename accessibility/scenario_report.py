@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import write_text
-from .report import _e, _png, _table, html_page, method_section, share_curve
+from .report import _e, _png, _table, category_label, html_page, method_section, share_curve
 from .scenarios import ScenarioResult
 
 _T = {
@@ -25,7 +25,7 @@ _T = {
         "kpi": "residents within {m:g} min", "by_cat": "Residents covered before and after, per category",
         "districts": "Districts (all categories)", "groups": "Population groups (all categories)",
         "curve": "Share of residents within x walking minutes, before (dashed) and after (solid)",
-        "x": "walking minutes (door to door)", "y": "share of residents", "all": "all categories",
+        "x": "walking minutes (door to door)", "y": "share of residents",
         "sites": "Changed docking points", "no_sites": "none", "map": "Map",
         "open_map": "Open the before/after map (map.html)", "plain": "plain map (scenario_map.html)",
         "after_report": "full report of the state after the changes (after/report.html)",
@@ -39,7 +39,7 @@ _T = {
         "kpi": "Einwohner innerhalb {m:g} min", "by_cat": "Versorgte Einwohner vorher und nachher, je Kategorie",
         "districts": "Stadtteile (alle Kategorien)", "groups": "Bevölkerungsgruppen (alle Kategorien)",
         "curve": "Anteil der Einwohner innerhalb x Gehminuten, vorher (gestrichelt) und nachher",
-        "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner", "all": "alle Kategorien",
+        "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner",
         "sites": "Geänderte Andockstellen", "no_sites": "keine", "map": "Karte",
         "open_map": "Vorher-nachher-Karte öffnen (map.html)", "plain": "einfache Karte (scenario_map.html)",
         "after_report": "vollständiger Bericht des Zustands nach den Änderungen (after/report.html)",
@@ -71,6 +71,10 @@ def write_scenario_report(
     """
     t = _T.get(lang, _T["en"])
     title = title or t["title"].format(name=result.name)
+
+    def label(c: str) -> str:
+        return category_label(record, c, lang)
+
     summary = result.summary()
     s_all = summary[summary["category"] == "all"]
     kpis = [
@@ -81,8 +85,8 @@ def write_scenario_report(
     body = [
         f"<h1>{_e(title)}</h1>",
         f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
-        f"<h2>{_e(t['by_cat'])}</h2>", _before_after(summary, None, t),
-        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(result, t),
+        f"<h2>{_e(t['by_cat'])}</h2>", _before_after(summary, None, t, label),
+        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(result, t, label),
     ]  # fmt: skip
     for key, table in (
         ("district", result.summary_districts()),
@@ -90,8 +94,9 @@ def write_scenario_report(
     ):
         if not table.empty:
             body += [f"<h2>{_e(t[key + 's'])}</h2>",
-                     _before_after(table[table["category"] == "all"], key, t)]  # fmt: skip
-    body += [f"<h2>{_e(t['sites'])}</h2>", _sites_table(result, t) or f"<p>{_e(t['no_sites'])}</p>"]
+                     _before_after(table[table["category"] == "all"], key, t, label)]  # fmt: skip
+    sites = _sites_table(result, t, label)
+    body += [f"<h2>{_e(t['sites'])}</h2>", sites or f"<p>{_e(t['no_sites'])}</p>"]
     body += [
         f"<h2>{_e(t['map'])}</h2>",
         f'<p><a href="map.html">{_e(t["open_map"])}</a> · <a href="scenario_map.html">'
@@ -102,8 +107,9 @@ def write_scenario_report(
     return write_text(html_page(title, body, lang), path)
 
 
-def _before_after(df: pd.DataFrame, key: str | None, t: dict) -> str:
-    """Rows (key,) category, minutes; residents, before, after ("n (x %)") and change."""
+def _before_after(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
+    """Rows (key,) category (``label(id)`` shown), minutes; residents, before, after
+    ("n (x %)") and change."""
     if df.empty:
         return ""
     cols = {
@@ -112,6 +118,7 @@ def _before_after(df: pd.DataFrame, key: str | None, t: dict) -> str:
         "minutes": t["minutes"],
     }
     out = df[list(cols)].rename(columns=cols)
+    out[t["category"]] = df["category"].astype(str).map(label)
     out[t["minutes"]] = df["minutes"].map("{:g}".format)
     out[t["population"]] = df["population"].map("{:,.0f}".format)
     for k in ("before", "after"):
@@ -121,7 +128,7 @@ def _before_after(df: pd.DataFrame, key: str | None, t: dict) -> str:
     return _table(out)
 
 
-def _sites_table(result: ScenarioResult, t: dict) -> str:
+def _sites_table(result: ScenarioResult, t: dict, label) -> str:
     sites = result.site_layer()
     sites = sites[sites["change"].astype(str) != "unchanged"]
     if sites.empty:
@@ -131,13 +138,13 @@ def _sites_table(result: ScenarioResult, t: dict) -> str:
             t["change"]: [t.get(c, c) for c in sites["change"].astype(str)],
             t["id"]: sites["site_id"].astype(str),
             t["name"]: sites["name"].astype(str),
-            t["category"]: sites["category"].astype(str),
+            t["category"]: sites["category"].astype(str).map(label),
         }
     )
     return _table(out)
 
 
-def _curve_chart(result: ScenarioResult, t: dict) -> str:
+def _curve_chart(result: ScenarioResult, t: dict, label) -> str:
     """Share covered vs minutes, before (dashed) and after (solid), for ``all`` and every
     category whose coverage changes."""
     import matplotlib
@@ -156,9 +163,8 @@ def _curve_chart(result: ScenarioResult, t: dict) -> str:
     for i, c in enumerate(shown):
         colour = "black" if c == "all" else f"C{i - 1}"
         lw = 2.5 if c == "all" else 1.3
-        label = t["all"] if c == "all" else c
         ax.plot(before["minutes"], before[c], ls="--", lw=lw, color=colour)
-        ax.plot(after["minutes"], after[c], lw=lw, color=colour, label=label)
+        ax.plot(after["minutes"], after[c], lw=lw, color=colour, label=label(c))
     for mm in result.minutes:
         ax.axvline(mm, color="#999", lw=0.8, ls=":")
     ax.set_xlabel(t["x"])

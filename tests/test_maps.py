@@ -98,6 +98,11 @@ def test_outputs_written_and_names_escaped(kl_out):
     report = (kl_out / "report.html").read_text(encoding="utf-8")
     assert "Zensus 2011 (Stichtag 2011-05-09)" in report  # the data's vintage
     assert "OpenStreetMap unbekannt" in report  # the extract has no timestamps
+    # categories by their German labels from the presets; ids stay in the CSVs
+    run = json.loads((kl_out / "run.json").read_text())
+    assert run["category_labels"]["library"] == {"de": "Bibliothek", "en": "Library"}
+    assert "<td>Bibliothek</td>" in report and "<td>library</td>" not in report
+    assert "library" in set(pd.read_csv(kl_out / "summary.csv")["category"])
     size = (kl_out / "map.html").stat().st_size
     assert size < 10e6, f"map.html is {size / 1e6:.1f} MB"
     layers = {n for n, _ in pyogrio.list_layers(kl_out / "layers.gpkg")}
@@ -280,9 +285,15 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
     page, log = _open(browser, kl_out / "map.html")
     labels = _overlay_labels(page)
     sites = gpd.read_file(kl_out / "sites.gpkg")
-    expected = [f"Andockstellen: {c} ({n})" for c, n in sites["category"].value_counts().items()]
+    # categories by their German preset labels (presets.yaml), not their ids
+    from accessibility.presets import load_presets
+
+    de = {c: v["label_de"] for c, v in load_presets()["categories"].items()}
+    counts = sites["category"].value_counts().items()
+    expected = [f"Andockstellen: {de[c]} ({n})" for c, n in counts]
+    expected += [f"Fußweg-Isochronen: {de[c]}" for c in set(sites["category"])]
     for name in [*expected, "Bewohner nach Gehminuten", "Lücken: Bewohner über 15 min",
-                 "Fußweg-Isochronen: all", "Stadtteile: Anteil ≤ 10 min"]:  # fmt: skip
+                 "Fußweg-Isochronen: alle Kategorien", "Stadtteile: Anteil ≤ 10 min"]:  # fmt: skip
         assert name in labels, (name, labels)
     # every overlay toggles: the number of drawn features changes
     boxes = page.locator(".leaflet-control-layers-overlays input")
