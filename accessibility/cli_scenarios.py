@@ -315,7 +315,8 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
     before it. Writes ranking.csv (rank,name,gain,cumulative_covered, then
     candidate_id, category, share_covered, reach, lat, lon, visibility, betweenness,
     shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
-    greedy-vs-optimal gap in run.json; rejects.csv.
+    greedy-vs-optimal gap in run.json; rejects.csv; ranking_map.html (the picks
+    numbered, the residents each newly covers, existing sites, other candidates).
 
     \b
     Examples:
@@ -375,6 +376,11 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
                             visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
     write_csv(r.table, out / "ranking.csv")
     inputs.rejects.write(out / "rejects.csv")
+    from .mapping import ranking_map
+    from .report import default_lang
+
+    lang = default_lang({**inputs.record, "parameters": {"crs": a.network.crs}})
+    map_path = ranking_map(r, a, out / "ranking_map.html", inputs.record, lang=lang)
     rec = {**inputs.record, "command": " ".join(sys.argv),
            "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
                           "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
@@ -408,6 +414,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
     write_json(rec, out / "run.json")
     print_rejects(inputs.rejects, out / "rejects.csv")
     console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+    console.print(f"Map: {map_path}")
 
 
 @main.command()

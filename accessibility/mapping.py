@@ -30,6 +30,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from ._io import write_text
+from .analysis import ALL
 from .exports import OutputData, district_layer, gaps_layer, resident_layer
 from .report import category_label
 
@@ -64,6 +65,13 @@ _T = {
         "lost": "Scenario: residents losing coverage", "ssites": "Scenario: sites ({c})",
         "change": "Change", "before": "Minutes before", "after": "Minutes after", "fullscreen": "Full screen",
         "unreachable": "unreachable", "light": "Light grey (Esri)",
+        "rank_title": "Best {k} of {n} candidates ({m:g} min)",
+        "pick_layer": "#{j} {name}: {gain:,.0f} newly covered", "already": "Covered by existing sites",
+        "still": "Not covered within {m:g} min", "existing": "Existing docking points",
+        "others": "Other candidates", "picks": "Chosen candidates (greedy order)",
+        "rank": "Rank", "gain": "Newly covered", "cumulative": "Covered with #1…#{j}",
+        "reach": "Residents within {m:g} min", "visibility": "Visibility (0–1)",
+        "res_text": "{p:,.0f} residents", "cand_text": "{name}: {reach:,.0f} residents within {m:g} min",
     },
     "de": {
         "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
@@ -77,6 +85,13 @@ _T = {
         "lost": "Szenario: Bewohner mit Verlust", "ssites": "Szenario: Standorte ({c})",
         "change": "Änderung", "before": "Minuten vorher", "after": "Minuten nachher", "fullscreen": "Vollbild",
         "unreachable": "nicht erreichbar", "light": "Hellgrau (Esri)",
+        "rank_title": "Die besten {k} von {n} Kandidaten ({m:g} min)",
+        "pick_layer": "#{j} {name}: {gain:,.0f} neu versorgt", "already": "Durch bestehende Stellen versorgt",
+        "still": "Nicht versorgt innerhalb {m:g} min", "existing": "Bestehende Andockstellen",
+        "others": "Weitere Kandidaten", "picks": "Gewählte Kandidaten (Reihenfolge des Greedy-Verfahrens)",
+        "rank": "Rang", "gain": "Neu versorgt", "cumulative": "Versorgt mit #1…#{j}",
+        "reach": "Einwohner innerhalb {m:g} min", "visibility": "Sichtbarkeit (0–1)",
+        "res_text": "{p:,.0f} Einwohner", "cand_text": "{name}: {reach:,.0f} Einwohner innerhalb {m:g} min",
     },
 }  # fmt: skip
 
@@ -392,15 +407,7 @@ def full_map(
     root.html.add_child(
         Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
     )
-    if title:
-        root.html.add_child(
-            Element(
-                '<div class="acc-title" style="position:absolute;z-index:1000;left:50%;top:8px;pointer-events:none;'
-                "transform:translateX(-50%);background:rgba(255,255,255,.9);padding:4px 12px;"
-                f'border-radius:4px;font:bold 16px sans-serif">{_esc(title)}</div>'
-            )
-        )
-    root.header.add_child(Element(f"<title>{_esc(title or 'accessibility')}</title>"))
+    _add_title(m, title)
     return write_text(root.render(), path)
 
 
@@ -416,7 +423,7 @@ def offline_map(**kwargs) -> folium.Map:
     return m
 
 
-def circle_layer(
+def simple_layer(
     m: folium.Map,
     gdf: gpd.GeoDataFrame,
     name: str,
@@ -424,18 +431,21 @@ def circle_layer(
     text: list[str],
     radius: float = 4,
     popup: bool = False,
+    show: bool = True,
 ) -> None:
-    """Points of ``gdf`` as circles of one colour with a tooltip (and popup) of ``text``.
+    """``gdf`` in one colour (points as circles, polygons filled) with a tooltip of ``text``.
 
-    ``text`` is one line per point, shown as text (escaped here).
+    ``text`` is one line per row, shown as text (escaped here); with ``popup`` also
+    in a popup on click. Empty frames add no layer.
     """
     if not len(gdf):
         return
     fc = _features(_wgs(gdf), {"text": [_esc(x) for x in text]})
     folium.GeoJson(
-        fc, name=name,
+        fc, name=name, show=show,
         marker=folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.8),
-        style_function=lambda f: {"color": colour, "fillColor": colour},
+        style_function=lambda f: {"color": colour, "fillColor": colour, "weight": 1,
+                                  "fillOpacity": 0.6},
         tooltip=folium.GeoJsonTooltip(fields=["text"], labels=False),
         popup=folium.GeoJsonPopup(fields=["text"], labels=False) if popup else None,
     ).add_to(m)  # fmt: skip
@@ -455,6 +465,102 @@ def _leaflet_inline() -> str:
     js = re.sub(r"</(script)", r"<\\/\1", (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8"),
                 flags=re.IGNORECASE)  # fmt: skip
     return f"<style>{css}</style>\n<script>{js}</script>"
+
+
+def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "en") -> Path:
+    """``ranking_map.html``: the greedy picks numbered, the residents each newly covers.
+
+    Parameters
+    ----------
+    result : accessibility.ranking.RankResult
+    analysis : Analysis
+        The baseline analysis the ranking was computed on (its residents and sites).
+    path : path
+        Output HTML file.
+    record : dict
+        Run record (attributions; Zensus input draws residents as 100 m cells).
+    lang : {"en", "de"}
+
+    Every resident newly covered by pick ``#j`` is in the layer of ``#j`` (its
+    population adds up to that pick's gain when ranking by residents), residents the
+    existing sites cover and those still uncovered have layers of their own.
+    """
+    t = _T.get(lang, _T["en"])
+    res = analysis.residents
+    mins = result.limit_m / (analysis.speed_kmh * 1000 / 60)
+    covered0 = res[f"metres_{result.category}"].to_numpy(float) <= result.limit_m
+    pick = result.pick_of_resident(covered0)
+    cells = resident_layer(res, record)
+    pop = res["population"].to_numpy(float)
+    table = result.table
+    m = offline_map(zoom_snap=0.25)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr="Tiles: OpenStreetMap").add_to(m)
+    folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
+    w, s, e, n = res.to_crs("EPSG:4326").total_bounds
+    m.fit_bounds([[s, w], [n, e]])
+
+    def text(mask: np.ndarray) -> list[str]:
+        return [t["res_text"].format(p=x) for x in pop[mask]]
+
+    simple_layer(m, cells[covered0], t["already"], UNREACHED, text(covered0))
+    still = ~covered0 & (pick == 0) & (pop > 0)
+    simple_layer(m, cells[still], t["still"].format(m=mins), "#b2182b", text(still), show=False)
+    for r in table.itertuples():
+        mask = pick == r.rank
+        simple_layer(m, cells[mask], t["pick_layer"].format(j=r.rank, name=r.name, gain=r.gain),
+                     CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)], text(mask))  # fmt: skip
+    sites = analysis.sites
+    if result.category != ALL:
+        sites = sites[sites["category"].astype(str) == result.category]
+    simple_layer(m, sites, t["existing"], "#333333", list(sites["name"].astype(str)), radius=6)
+    cand = result.candidates
+    others = np.setdiff1d(np.arange(len(cand)), result.greedy.chosen)
+    reach = result.reach if result.reach is not None else np.full(len(cand), np.nan)
+    simple_layer(m, cand.iloc[others], t["others"], "#000000",
+                 [t["cand_text"].format(name=nm, reach=x, m=mins) for nm, x in
+                  zip(cand["name"].astype(str).to_numpy()[others], reach[others], strict=True)],
+                 radius=3)  # fmt: skip
+    group = folium.FeatureGroup(name=t["picks"]).add_to(m)
+    chosen = cand.iloc[result.greedy.chosen].reset_index(drop=True)
+    chosen_wgs = _wgs(chosen)
+    for i, r in enumerate(table.itertuples()):
+        colour = CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)]
+        props = {"rank": [str(r.rank)], "name": [_esc(r.name)], "gain": [_fmt(r.gain, 0)],
+                 "cumulative": [f"{_fmt(r.cumulative_covered, 0)} ({r.share_covered:.1%})"],
+                 "reach": [_fmt(r.reach, 0)]}  # fmt: skip
+        aliases = [t["rank"], t["name"], t["gain"], t["cumulative"].format(j=r.rank),
+                   t["reach"].format(m=mins)]  # fmt: skip
+        if "visibility" in table:
+            props["visibility"] = [_fmt(r.visibility, 2)]
+            aliases.append(t["visibility"])
+        folium.GeoJson(
+            _features(chosen_wgs.iloc[[i]], props),
+            marker=folium.Marker(icon=folium.DivIcon(
+                html=_icon_html(str(r.rank), colour), icon_size=(26, 26), icon_anchor=(13, 13),
+                class_name="acc-pick")),
+            popup=folium.GeoJsonPopup(fields=list(props), aliases=aliases, labels=True),
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(group)  # fmt: skip
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(_Fullscreen(t["fullscreen"]))
+    m.add_child(_Attribution(record.get("attribution") or []))
+    title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
+    _add_title(m, title)
+    return write_text(m.get_root().render(), path)
+
+
+def _add_title(m: folium.Map, title: str) -> None:
+    """The title box at the top of the map and the page's ``<title>`` (escaped)."""
+    root = m.get_root()
+    if title:
+        root.html.add_child(
+            Element(
+                '<div class="acc-title" style="position:absolute;z-index:1000;left:50%;top:8px;pointer-events:none;'
+                "transform:translateX(-50%);background:rgba(255,255,255,.9);padding:4px 12px;"
+                f'border-radius:4px;font:bold 16px sans-serif">{_esc(title)}</div>'
+            )
+        )
+    root.header.add_child(Element(f"<title>{_esc(title or 'accessibility')}</title>"))
 
 
 def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:

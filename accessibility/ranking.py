@@ -490,6 +490,25 @@ class RankResult:
     visibility: pd.DataFrame | None = None
     category: str = "all"
 
+    def pick_of_resident(self, covered0: np.ndarray) -> np.ndarray:
+        """For each resident (matrix column): the rank (1…k) of the greedy pick that newly
+        covers it, 0 if none does.
+
+        Parameters
+        ----------
+        covered0 : ndarray of bool (r,)
+            Residents covered by the existing sites (``metres_<category> <= limit_m``).
+        """
+        covers = self.matrix.covers()
+        out = np.zeros(covers.shape[1], dtype=np.int64)
+        covered = np.asarray(covered0, dtype=bool).copy()
+        for j, c in enumerate(self.greedy.chosen, start=1):  # k picks, each vectorised
+            idx = covers.indices[covers.indptr[c] : covers.indptr[c + 1]]
+            new = idx[~covered[idx]]
+            out[new] = j
+            covered[idx] = True
+        return out
+
     def exact_table(self) -> pd.DataFrame:
         """The optimal set (``--exact``) in the layout of the ranking table."""
         if self.exact is None:

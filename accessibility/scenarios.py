@@ -779,7 +779,7 @@ def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> 
     import folium
 
     from ._io import write_text
-    from .mapping import circle_layer, offline_map
+    from .mapping import offline_map, simple_layer
 
     sites = result.site_layer()
     w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
@@ -793,11 +793,11 @@ def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> 
         g = result.changed_residents(gained)
         text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
                 zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
-        circle_layer(m, g, f"{label} residents", colour, text)
+        simple_layer(m, g, f"{label} residents", colour, text)
     for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
         sub = sites[sites["change"] == kind]
         text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
-        circle_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
+        simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
     m.get_root().html.add_child(
         folium.Element(
             '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'

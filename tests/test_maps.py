@@ -407,3 +407,26 @@ def test_scenario_map_draws_offline(browser, helsinki_pbf, tmp_path):
     assert not errors and not log["pageerror"] and not log["dialog"], log
     assert not log["other_requests"], log["other_requests"]
     page.close()
+
+
+def test_ranking_map_draws_offline(browser, helsinki_pbf, tmp_path):
+    """ranking_map.html: the k picks numbered, a popup per pick, drawn without a network."""
+    from accessibility.cli import main
+
+    out = tmp_path / "rank"
+    r = CliRunner().invoke(main, ["rank", "--network", str(helsinki_pbf), "--candidates-from-streets",
+                                  "40", "--k", "3", "--minutes", "5", "--out", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(out / "ranking.csv")
+    page, log = _open(browser, out / "ranking_map.html", tiles=False)
+    picks = page.locator(".acc-pick")
+    assert picks.count() == len(table) == 3
+    assert [picks.nth(i).inner_text() for i in range(3)] == ["1", "2", "3"]
+    picks.nth(0).dispatch_event("click")
+    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    assert str(table.loc[0, "name"]) in page.locator(".leaflet-popup-content").inner_text()
+    labels = _overlay_labels(page)
+    assert len({x for x in labels if x.startswith("#")}) == 3, labels
+    assert not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
+    page.close()

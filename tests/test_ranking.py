@@ -169,6 +169,21 @@ def test_ranking_table_contract(kl, base, cands):
     assert list(r.exact_table().columns[:4]) == ["rank", "name", "gain", "cumulative_covered"]
 
 
+def test_pick_of_resident_adds_up_to_each_gain(kl, base, cands):
+    """The residents the map draws under pick #j are exactly its greedy gain."""
+    r = rank_candidates(base, cands, 4, MIN, with_visibility=False)
+    covered0 = base.residents["metres_all"].to_numpy(float) <= r.limit_m
+    pick = r.pick_of_resident(covered0)
+    pop = base.residents["population"].to_numpy(float)
+    assert set(np.unique(pick)) <= set(range(5))
+    assert not (pick[covered0] > 0).any()  # the existing sites' residents are not anybody's gain
+    for row in r.table.itertuples():
+        assert pop[pick == row.rank].sum() == pytest.approx(row.gain)
+    # everything covered after the picks is what a full re-analysis with them finds
+    full = _cov_full(kl, base, r.candidates.iloc[r.greedy.chosen])
+    assert pop[covered0 | (pick > 0)].sum() == pytest.approx(full)
+
+
 def test_critical_loss_equals_reanalysis_without_the_site(kl):
     a = analyze(kl.network, kl.sites, kl.residents, minutes=[5, 10], categories=kl.categories)
     sites, red = critical_table(a)
@@ -301,6 +316,9 @@ def test_rank_cli(kl_osm, kl_zensus, tmp_path):
     assert run["exact"]["gap"] >= 0
     rej = pd.read_csv(out / "rejects.csv")
     assert ((rej["file"] == "cands.csv") & (rej["row"] == 4)).any()  # the far candidate
+    page = (out / "ranking_map.html").read_text(encoding="utf-8")
+    assert "<b>Laden A</b>" not in page and "Laden B" in page
+    assert "Die besten 2 von 3 Kandidaten (5 min)" in page  # German data, German labels
 
 
 @pytest.mark.parametrize(
