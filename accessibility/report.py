@@ -47,6 +47,7 @@ _T = {
         "short_title": "Docking points – {name}", "vintage": "Data as of: {parts}.",
         "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unknown (the file carries no timestamps)",
         "file header": "file header", "newest edit in the file": "newest edit in the file",
+        "Overpass database": "Overpass database",
         "zensus_as_of": "Zensus {ed} (reference date {date})", "zensus_unknown": "Zensus edition unknown",
     },
     "de": {
@@ -75,6 +76,7 @@ _T = {
         "short_title": "Andockstellen – {name}", "vintage": "Datenstand: {parts}.",
         "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unbekannt (die Datei enthält keine Zeitstempel)",
         "file header": "Dateikopf", "newest edit in the file": "jüngste Bearbeitung in der Datei",
+        "Overpass database": "Datenstand der Overpass-Datenbank",
         "zensus_as_of": "Zensus {ed} (Stichtag {date})", "zensus_unknown": "Zensus-Ausgabe unbekannt",
     },
 }  # fmt: skip
@@ -173,18 +175,26 @@ def share_curve(residents: pd.DataFrame, categories, top: float) -> pd.DataFrame
 
 
 def _curve_chart(data: OutputData, t: dict, lang: str) -> str:
+    cur = coverage_curve(data)
+    lines = [(cur["minutes"], cur[c], {"lw": 2.5 if c == "all" else 1.3,
+              "label": category_label(data.record, c, lang), "color": "black" if c == "all" else None})
+             for c in cur.columns[1:]]  # fmt: skip
+    return share_chart(lines, data.minutes, t)
+
+
+def share_chart(lines: list[tuple], minutes, t: dict) -> str:
+    """``<img>`` (PNG) of share-covered curves: ``(x, y, plot keyword arguments)`` per line,
+    thresholds (minutes) as dotted verticals, axes labelled with ``t["x"]`` and ``t["y"]``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cur = coverage_curve(data)
     fig, ax = plt.subplots(figsize=(8, 4))
-    for c in cur.columns[1:]:
-        ax.plot(cur["minutes"], cur[c], lw=2.5 if c == "all" else 1.3,
-                label=category_label(data.record, c, lang), color="black" if c == "all" else None)  # fmt: skip
-    for mm in data.minutes:
-        ax.axvline(mm, color="#999", lw=0.8, ls="--")
+    for x, y, kw in lines:
+        ax.plot(x, y, **kw)
+    for mm in minutes:
+        ax.axvline(mm, color="#999", lw=0.8, ls=":")
     ax.set_xlabel(t["x"])
     ax.set_ylabel(t["y"])
     ax.set_ylim(0, 1)

@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from ._io import write_text
-from .report import _e, _png, _table, category_label, html_page, method_section, share_curve
+from .report import (
+    _e,
+    _table,
+    category_label,
+    html_page,
+    method_section,
+    share_chart,
+    share_curve,
+)
 from .scenarios import ScenarioResult
 
 _T = {
@@ -147,11 +155,6 @@ def _sites_table(result: ScenarioResult, t: dict, label) -> str:
 def _curve_chart(result: ScenarioResult, t: dict, label) -> str:
     """Share covered vs minutes, before (dashed) and after (solid), for ``all`` and every
     category whose coverage changes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     top = max(result.minutes)
     cats = result.before.categories
     before = share_curve(result.before.residents, cats, top)
@@ -159,18 +162,9 @@ def _curve_chart(result: ScenarioResult, t: dict, label) -> str:
     shown = ["all"] + [
         c for c in cats if c != "all" and c in before and not np.allclose(before[c], after[c])
     ]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    lines = []
     for i, c in enumerate(shown):
-        colour = "black" if c == "all" else f"C{i - 1}"
-        lw = 2.5 if c == "all" else 1.3
-        ax.plot(before["minutes"], before[c], ls="--", lw=lw, color=colour)
-        ax.plot(after["minutes"], after[c], lw=lw, color=colour, label=label(c))
-    for mm in result.minutes:
-        ax.axvline(mm, color="#999", lw=0.8, ls=":")
-    ax.set_xlabel(t["x"])
-    ax.set_ylabel(t["y"])
-    ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+        kw = {"color": "black" if c == "all" else f"C{i - 1}", "lw": 2.5 if c == "all" else 1.3}
+        lines += [(before["minutes"], before[c], {**kw, "ls": "--"}),
+                  (after["minutes"], after[c], {**kw, "label": label(c)})]  # fmt: skip
+    return share_chart(lines, result.minutes, t)
