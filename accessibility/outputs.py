@@ -80,18 +80,34 @@ def attributions(population_kind: str | None, zensus_edition: str | None = None)
     return lines
 
 
-def data_vintage(osm_stats: dict, population_attrs: dict) -> dict:
+def data_vintage(osm_stats: dict, population_attrs: dict, download: dict | None = None) -> dict:
     """How current the inputs are, for ``run.json`` and the report.
+
+    Parameters
+    ----------
+    osm_stats : dict
+        ``OsmExtract.stats`` (``data_timestamp``, ``data_timestamp_source``).
+    population_attrs : dict
+        ``attrs`` of the residents (``kind``, ``edition``).
+    download : dict, optional
+        The download record of an online area (:func:`download.download_record`):
+        its Overpass ``osm_base`` (the database state served) is the vintage then.
 
     Returns
     -------
     dict
-        ``osm``: ``timestamp`` (ISO 8601 UTC or None) and ``source`` (file header, newest
-        edit in the file, or None when the file carries no timestamps); ``zensus`` (Zensus
-        input only): ``edition`` and ``reference_date`` (Stichtag).
+        ``osm``: ``timestamp`` (ISO 8601 UTC or None) and ``source`` (Overpass database,
+        file header, newest edit in the file, or None when the file carries no
+        timestamps); ``zensus`` (Zensus input only): ``edition`` and ``reference_date``
+        (Stichtag).
     """
-    out = {"osm": {"timestamp": osm_stats.get("data_timestamp"),
-                   "source": osm_stats.get("data_timestamp_source")}}  # fmt: skip
+    base = (download or {}).get("osm_base") or []
+    if base:
+        osm = {"timestamp": max(base), "source": "Overpass database"}
+    else:
+        osm = {"timestamp": osm_stats.get("data_timestamp"),
+               "source": osm_stats.get("data_timestamp_source")}  # fmt: skip
+    out = {"osm": osm}
     if str(population_attrs.get("kind") or "").startswith("zensus"):
         ed = population_attrs.get("edition")
         out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}

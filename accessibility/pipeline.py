@@ -316,7 +316,9 @@ def load_inputs(
     record["attribution"] = attributions(
         residents.attrs.get("kind"), residents.attrs.get("edition")
     )
-    record["data_vintage"] = data_vintage(extract.stats, residents.attrs)
+    record["data_vintage"] = data_vintage(
+        extract.stats, residents.attrs, record["inputs"].get("download")
+    )
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,

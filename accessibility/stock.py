@@ -628,7 +628,7 @@ def run_stock(
     record["geocoder"] = geocoder
     record["weight"] = buildings.attrs.get("weight")
     record["attribution"] = attributions(None)
-    record["data_vintage"] = data_vintage(extract.stats, {})
+    record["data_vintage"] = data_vintage(extract.stats, {}, record["inputs"].get("download"))
     if geocoder == "nominatim":
         record["attribution"].append("Geocoding: Nominatim, © OpenStreetMap contributors")
         record["nominatim_requests"] = getattr(geo, "requests", 0)

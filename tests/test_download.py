@@ -365,6 +365,30 @@ def test_fetch_osm_uses_the_cache_without_network(
         dl.download_record(tmp_path / "elsewhere.osm")
 
 
+def test_online_run_takes_its_vintage_from_overpass(
+    kl_converted, osmnx_settings, monkeypatch, tmp_path
+):
+    """load_inputs(bbox=...) on a cached download: run.json names Overpass' database state."""
+    from accessibility.config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH
+    from accessibility.pipeline import load_inputs
+
+    monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(osmnx_settings, "overpass_url", DEAD_URL)  # no request may succeed
+    buffer_m = max(DEFAULT_MINUTES) * DEFAULT_SPEED_KMH * 1000 / 60
+    area = dl.buffer_area(dl.study_area(bbox=KL_BBOX), buffer_m)
+    cached = _prefill_cache(area, kl_converted)
+    rec = json.loads(cached.with_suffix(".json").read_text())
+    rec["osm_base"] = ["2013-04-24T00:00:00Z"]
+    cached.with_suffix(".json").write_text(json.dumps(rec))
+    inputs = load_inputs(bbox=KL_BBOX)
+    assert inputs.record["inputs"]["download"]["osm_base"] == ["2013-04-24T00:00:00Z"]
+    assert inputs.record["data_vintage"]["osm"] == {
+        "timestamp": "2013-04-24T00:00:00Z", "source": "Overpass database"
+    }  # fmt: skip
+    # the same file read as a local extract has no timestamps (the extractor removed them)
+    assert load_inputs(network=cached).record["data_vintage"]["osm"]["timestamp"] is None
+
+
 class _OverpassHandler(http.server.BaseHTTPRequestHandler):
     """A local server speaking the Overpass API: /status and /interpreter (POST)."""
 
