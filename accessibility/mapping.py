@@ -199,10 +199,32 @@ def _legend_html(
     )
 
 
+def _letters(labels: list[str]) -> list[str]:
+    """Marker letters: each label's initial, or its first two letters where taken."""
+    out: list[str] = []
+    for lab in labels:
+        if not lab:
+            out.append("")
+            continue
+        one = lab[:1].upper()
+        two = one + lab[1:2].lower()
+        out.append(one if one not in out else two if two not in out else str(len(out) + 1))
+    return out
+
+
+def _badge_html(letter: str, colour: str) -> str:
+    """A small inline copy of a site marker (for the layer control)."""
+    return (
+        f'<span class="acc-badge" style="display:inline-block;background:{colour};color:#fff;'
+        "border-radius:50%;min-width:16px;height:16px;text-align:center;"
+        f'font:bold 9px/16px sans-serif;vertical-align:middle">{_esc(letter)}</span>'
+    )
+
+
 def _icon_html(letter: str, colour: str) -> str:
     return (
         f'<div style="background:{colour};color:#fff;border:2px solid #fff;border-radius:50%;'
-        "width:22px;height:22px;line-height:22px;text-align:center;font:bold 12px sans-serif;"
+        "width:22px;height:22px;text-align:center;font:bold 12px/22px sans-serif;"
         f'box-shadow:0 0 3px #000">{_esc(letter)}</div>'
     )
 
@@ -389,14 +411,18 @@ def full_map(
     near = _near_counts(res, minutes)
     cats = [c for c in data.categories if c != "all"]
     cats += [c for c in dict.fromkeys(sites["category"].astype(str)) if c not in cats]
+    present = set(sites["category"].astype(str))
+    letters = _letters([label(c) if c in present else "" for c in cats])  # only drawn ones count
     for i, c in enumerate(cats):
         part = sites[sites["category"].astype(str) == c]
         if part.empty:
             continue
         colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
-        letter = (c[:1] or "?").upper()
-        _site_layer(m, _wgs(part), t["sites"].format(c=_esc(label(c)), n=len(part)), colour, letter,
-                    t, (near, minutes), label=label)  # fmt: skip
+        # the layer control shows each category's marker, so it is the markers' legend too
+        name = (
+            f"{_badge_html(letters[i], colour)} {t['sites'].format(c=_esc(label(c)), n=len(part))}"
+        )
+        _site_layer(m, _wgs(part), name, colour, letters[i], t, (near, minutes), label=label)
 
     folium.LayerControl(collapsed=False).add_to(m)
     m.add_child(_Fullscreen(t["fullscreen"]))
@@ -555,8 +581,8 @@ def _add_title(m: folium.Map, title: str) -> None:
     if title:
         root.html.add_child(
             Element(
-                '<div class="acc-title" style="position:absolute;z-index:1000;left:50%;top:8px;pointer-events:none;'
-                "transform:translateX(-50%);background:rgba(255,255,255,.9);padding:4px 12px;"
+                '<div class="acc-title" style="position:absolute;z-index:1000;left:56px;top:10px;'
+                "max-width:40%;pointer-events:none;background:rgba(255,255,255,.9);padding:4px 12px;"
                 f'border-radius:4px;font:bold 16px sans-serif">{_esc(title)}</div>'
             )
         )

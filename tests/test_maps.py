@@ -275,10 +275,13 @@ def _open(browser, path: Path, tiles: bool = True):
 
 
 def _overlay_labels(page) -> list[str]:
-    return [
-        s.strip()
-        for s in page.locator(".leaflet-control-layers-overlays label span").all_inner_texts()
-    ]
+    """The overlay names as shown, one per layer (marker badges left out)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+            .map(l => { const c = l.cloneNode(true);
+                        c.querySelectorAll('.acc-badge').forEach(b => b.remove());
+                        return c.textContent.trim(); })"""
+    )
 
 
 def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
@@ -304,6 +307,12 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
         after = page.locator(".leaflet-interactive").count()
         assert after != before, labels[i]
         boxes.nth(i).click()
+    # each site layer's badge in the layer control shows its markers' letter
+    badges = page.locator(".leaflet-control-layers-overlays .acc-badge").all_inner_texts()
+    assert len(badges) == sites["category"].nunique()
+    letters = set(page.locator(".acc-site").all_inner_texts())
+    # Bibliothek, Stadtteil- und Begegnungszentrum, Beratungsstelle (B taken: Be)
+    assert set(badges) == letters == {"B", "S", "Be"}
     # hostile names: the popup shows the raw text, nothing runs
     markers = page.locator(".acc-site")
     seen = set()
@@ -426,7 +435,7 @@ def test_ranking_map_draws_offline(browser, helsinki_pbf, tmp_path):
     page.wait_for_selector(".leaflet-popup-content", timeout=5000)
     assert str(table.loc[0, "name"]) in page.locator(".leaflet-popup-content").inner_text()
     labels = _overlay_labels(page)
-    assert len({x for x in labels if x.startswith("#")}) == 3, labels
+    assert sum(x.startswith("#") for x in labels) == 3, labels
     assert not log["pageerror"] and not log["dialog"], log
     assert not log["other_requests"], log["other_requests"]
     page.close()
