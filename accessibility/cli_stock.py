@@ -102,11 +102,14 @@ def _stock_map(check, out: Path, record: dict) -> Path:
     minutes, with docking points, isochrone bands and gaps (uncovered buildings).
     """
     from .outputs import write_outputs
+    from .report import default_lang
 
+    lang = default_lang({**record, "parameters": {"crs": check.analysis.network.crs}})
+    title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(out.name)
     with console.status("drawing the stock map…"):
         paths = write_outputs(
-            check.analysis, out / "stock_map", {**record, "stock_map": True},
-            map_title=f"Housing stock – {out.name}",
+            check.analysis, out / "stock_map", {**record, "stock_map": True}, map_title=title,
+            lang=lang,
         )  # fmt: skip
     return paths["map"]
 
