@@ -433,7 +433,9 @@ def critical(category, weight, out, **kw):
     it) and loss_<m> (residents covered by this site alone, who lose coverage if it
     closes). Writes critical_sites.csv (sorted by loss at the first threshold),
     redundancy.csv (category, minutes, population, covered, covered_by_1,
-    covered_by_2plus, share_2plus), rejects.csv and run.json.
+    covered_by_2plus, share_2plus), rejects.csv, run.json and critical_map.html
+    (at the first threshold: residents covered by one site only, by 2+ sites, not
+    covered; the sites numbered by their loss).
 
     \b
     Example:
@@ -459,6 +461,12 @@ def critical(category, weight, out, **kw):
     inputs.rejects.write(out / "rejects.csv")
     write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
                 "weight": weight or "population"}, out / "run.json")  # fmt: skip
+    from .mapping import critical_map
+    from .report import default_lang
+
+    lang = default_lang({**inputs.record, "parameters": {"crs": a.network.crs}})
+    map_path = critical_map(a, sites, min(kw["minutes"]), category, out / "critical_map.html",
+                            inputs.record, lang=lang)  # fmt: skip
     t = Table(title=f"Residents losing coverage if one site closes ({first})")
     t.add_column("site")
     t.add_column("category")
@@ -474,3 +482,4 @@ def critical(category, weight, out, **kw):
             f"({r.share_2plus:.1%}), {r.covered_by_1:,.0f} by exactly one"
         )
     console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+    console.print(f"Map: {map_path}")

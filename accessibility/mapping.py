@@ -72,6 +72,10 @@ _T = {
         "rank": "Rank", "gain": "Newly covered", "cumulative": "Covered with #1…#{j}",
         "reach": "Residents within {m:g} min", "visibility": "Visibility (0–1)",
         "res_text": "{p:,.0f} residents", "cand_text": "{name}: {reach:,.0f} residents within {m:g} min",
+        "critical_title": "Who loses coverage if a site closes ({m:g} min)",
+        "only_one": "Covered by one site only (≤ {m:g} min)", "only_text": "{p:,.0f} residents, only by {name}",
+        "two_plus": "Covered by 2+ sites (≤ {m:g} min)", "two_text": "{p:,.0f} residents, by {n} sites",
+        "critical": "Sites by loss if closed (1 = largest)", "loss": "Residents losing coverage (≤ {m:g} min)",
     },
     "de": {
         "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
@@ -92,6 +96,10 @@ _T = {
         "rank": "Rang", "gain": "Neu versorgt", "cumulative": "Versorgt mit #1…#{j}",
         "reach": "Einwohner innerhalb {m:g} min", "visibility": "Sichtbarkeit (0–1)",
         "res_text": "{p:,.0f} Einwohner", "cand_text": "{name}: {reach:,.0f} Einwohner innerhalb {m:g} min",
+        "critical_title": "Wer die Versorgung verliert, wenn eine Stelle schließt ({m:g} min)",
+        "only_one": "Nur von einer Stelle versorgt (≤ {m:g} min)", "only_text": "{p:,.0f} Einwohner, nur von {name}",
+        "two_plus": "Von 2+ Stellen versorgt (≤ {m:g} min)", "two_text": "{p:,.0f} Einwohner, von {n} Stellen",
+        "critical": "Stellen nach Verlust bei Schließung (1 = größter)", "loss": "Einwohner mit Verlust (≤ {m:g} min)",
     },
 }  # fmt: skip
 
@@ -519,11 +527,7 @@ def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "e
     cells = resident_layer(res, record)
     pop = res["population"].to_numpy(float)
     table = result.table
-    m = offline_map(zoom_snap=0.25)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr="Tiles: OpenStreetMap").add_to(m)
-    folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
-    w, s, e, n = res.to_crs("EPSG:4326").total_bounds
-    m.fit_bounds([[s, w], [n, e]])
+    m = _base_map(res, t)
 
     def text(mask: np.ndarray) -> list[str]:
         return [t["res_text"].format(p=x) for x in pop[mask]]
@@ -559,18 +563,99 @@ def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "e
         if "visibility" in table:
             props["visibility"] = [_fmt(r.visibility, 2)]
             aliases.append(t["visibility"])
-        folium.GeoJson(
-            _features(chosen_wgs.iloc[[i]], props),
-            marker=folium.Marker(icon=folium.DivIcon(
-                html=_icon_html(str(r.rank), colour), icon_size=(26, 26), icon_anchor=(13, 13),
-                class_name="acc-pick")),
-            popup=folium.GeoJsonPopup(fields=list(props), aliases=aliases, labels=True),
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        ).add_to(group)  # fmt: skip
+        _numbered_marker(group, chosen_wgs.iloc[[i]], r.rank, colour, props, aliases, "acc-pick")
+    title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
+    return _finish(m, title, record, t, path)
+
+
+def critical_map(
+    analysis, sites: pd.DataFrame, minutes: float, category: str, path: str | Path,
+    record: dict, lang: str = "en",
+) -> Path:  # fmt: skip
+    """``critical_map.html``: who loses coverage if a site closes, and who is covered twice.
+
+    Parameters
+    ----------
+    analysis : Analysis
+    sites : DataFrame
+        :func:`accessibility.ranking.critical_table` rows (``site_id``, ``loss_<m>``,
+        ``reach_<m>``), most critical first: the markers are numbered in this order.
+    minutes : float
+        The threshold shown.
+    category : str
+        The sites assessed (``all`` or one category).
+    path : path
+    record : dict
+        Run record (attributions; Zensus input draws residents as 100 m cells).
+    lang : {"en", "de"}
+
+    Residents covered by exactly one site are one layer, each with that site's name
+    (per site they add up to its ``loss``); residents covered by two or more sites and
+    those not covered have layers of their own.
+    """
+    from .ranking import critical_residents
+
+    t = _T.get(lang, _T["en"])
+    res = analysis.residents
+    n_cov, sole = critical_residents(analysis, minutes, category)
+    cells = resident_layer(res, record)
+    pop = res["population"].to_numpy(float)
+    idx = {sid: i for i, sid in enumerate(analysis.sites["site_id"].astype(str))}
+    names = analysis.sites["name"].astype(str).to_numpy()
+    m = _base_map(res, t)
+    one = n_cov == 1
+    simple_layer(m, cells[one], t["only_one"].format(m=minutes), "#e6550d",
+                 [t["only_text"].format(p=x, name=names[j]) for x, j in zip(pop[one], sole[one],
+                                                                            strict=True)])  # fmt: skip
+    two = n_cov >= 2
+    simple_layer(m, cells[two], t["two_plus"].format(m=minutes), "#31a354",
+                 [t["two_text"].format(p=x, n=k) for x, k in zip(pop[two], n_cov[two], strict=True)])  # fmt: skip
+    none = (n_cov == 0) & (pop > 0)
+    simple_layer(m, cells[none], t["still"].format(m=minutes), UNREACHED,
+                 [t["res_text"].format(p=x) for x in pop[none]], show=False)  # fmt: skip
+    group = folium.FeatureGroup(name=t["critical"].format(m=minutes)).add_to(m)
+    wgs = _wgs(analysis.sites)
+    for rank, r in enumerate(sites.itertuples(), start=1):
+        i = idx[str(r.site_id)]
+        loss, reach = getattr(r, f"loss_{minutes:g}"), getattr(r, f"reach_{minutes:g}")
+        props = {"rank": [str(rank)], "name": [_esc(r.name)],
+                 "category": [_esc(category_label(record, str(r.category), lang))],
+                 "loss": [_fmt(loss, 0)], "reach": [_fmt(reach, 0)]}  # fmt: skip
+        aliases = [t["rank"], t["name"], t["category"], t["loss"].format(m=minutes),
+                   t["reach"].format(m=minutes)]  # fmt: skip
+        colour = "#b2182b" if loss > 0 else "#555555"
+        _numbered_marker(group, wgs.iloc[[i]], rank, colour, props, aliases, "acc-critical")
+    return _finish(m, t["critical_title"].format(m=minutes), record, t, path)
+
+
+def _base_map(res: gpd.GeoDataFrame, t: dict) -> folium.Map:
+    """An offline map with the two base layers, fitted to the residents."""
+    m = offline_map(zoom_snap=0.25)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr="Tiles: OpenStreetMap").add_to(m)
+    folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
+    w, s, e, n = res.to_crs("EPSG:4326").total_bounds
+    m.fit_bounds([[s, w], [n, e]])
+    return m
+
+
+def _numbered_marker(group, row, number: int, colour: str, props: dict, aliases: list,
+                     class_name: str) -> None:  # fmt: skip
+    """One numbered marker (``row``: a one-row EPSG:4326 frame) with a popup of ``props``."""
+    folium.GeoJson(
+        _features(row, props),
+        marker=folium.Marker(icon=folium.DivIcon(
+            html=_icon_html(str(number), colour), icon_size=(26, 26), icon_anchor=(13, 13),
+            class_name=class_name)),
+        popup=folium.GeoJsonPopup(fields=list(props), aliases=aliases, labels=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    ).add_to(group)  # fmt: skip
+
+
+def _finish(m: folium.Map, title: str, record: dict, t: dict, path: str | Path) -> Path:
+    """Layer control, fullscreen button, attributions and title; write the page."""
     folium.LayerControl(collapsed=False).add_to(m)
     m.add_child(_Fullscreen(t["fullscreen"]))
     m.add_child(_Attribution(record.get("attribution") or []))
-    title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
     _add_title(m, title)
     return write_text(m.get_root().render(), path)
 

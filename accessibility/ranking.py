@@ -349,6 +349,37 @@ def critical_sites(covers: sp.csr_matrix, weight: np.ndarray) -> tuple[np.ndarra
     return n_cov, loss
 
 
+def critical_residents(
+    analysis, minutes: float, category: str = "all"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per resident: how many sites cover it within ``minutes``, and the only one.
+
+    Returns
+    -------
+    n_covering : ndarray of int (r,)
+        Sites (of ``category``; ``all`` = every site) within ``minutes`` minutes.
+    sole : ndarray of int (r,)
+        Row in ``analysis.sites`` of the one site covering the resident, -1 where none
+        or several do.
+    """
+    from .analysis import metres_per_minute
+
+    sites = analysis.sites
+    idx = (
+        np.arange(len(sites)) if category == "all"
+        else np.flatnonzero(sites["category"].astype(str).to_numpy() == category)
+    )  # fmt: skip
+    limit = float(minutes) * metres_per_minute(analysis.speed_kmh)
+    cm = coverage_matrix(analysis.network, analysis.resident_snap, analysis.site_snap.subset(idx),
+                         limit)  # fmt: skip
+    by_res = cm.covers().T.tocsr()
+    n_cov = np.diff(by_res.indptr)
+    sole = np.full(len(n_cov), -1, dtype=np.int64)
+    one = n_cov == 1
+    sole[one] = idx[by_res.indices[by_res.indptr[:-1][one]]]
+    return n_cov.astype(np.int64), sole
+
+
 # --------------------------------------------------------------------------- candidates
 
 

@@ -439,3 +439,23 @@ def test_ranking_map_draws_offline(browser, helsinki_pbf, tmp_path):
     assert not log["pageerror"] and not log["dialog"], log
     assert not log["other_requests"], log["other_requests"]
     page.close()
+
+
+def test_critical_map_draws_offline(browser, helsinki_pbf, tmp_path):
+    """critical_map.html: every site numbered by its loss, the residents' layers drawn."""
+    from accessibility.cli import main
+
+    r = CliRunner().invoke(main, ["critical", "--network", str(helsinki_pbf), "--minutes", "5",
+                                  "--out", str(tmp_path)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    sites = pd.read_csv(tmp_path / "critical_sites.csv")
+    page, log = _open(browser, tmp_path / "critical_map.html", tiles=False)
+    markers = page.locator(".acc-critical")
+    assert markers.count() == len(sites)
+    numbers = sorted(int(x) for x in markers.all_inner_texts())
+    assert numbers == list(range(1, len(sites) + 1))
+    labels = _overlay_labels(page)
+    assert any(x.startswith("Covered by one site only") for x in labels), labels
+    assert not log["pageerror"] and not log["dialog"], log
+    assert not log["other_requests"], log["other_requests"]
+    page.close()

@@ -19,6 +19,7 @@ from accessibility.pipeline import load_inputs
 from accessibility.ranking import (
     candidates_from_osm,
     coverage_matrix,
+    critical_residents,
     critical_table,
     evaluate,
     greedy,
@@ -199,6 +200,15 @@ def test_critical_loss_equals_reanalysis_without_the_site(kl):
         assert r.loc[m, "covered"] == before[("all", m)]
         assert r.loc[m, "covered_by_1"] + r.loc[m, "covered_by_2plus"] == r.loc[m, "covered"]
     assert sites["loss_5"].max() > 0
+    # the critical map's residents: per site, those it alone covers are its loss
+    pop = a.residents["population"].to_numpy(float)
+    for m in (5, 10):
+        n_cov, sole = critical_residents(a, m)
+        assert (sole >= 0).sum() == (n_cov == 1).sum()
+        for i, sid in enumerate(sites["site_id"]):
+            row = int(np.flatnonzero(a.sites["site_id"].to_numpy() == sid)[0])
+            assert pop[sole == row].sum() == pytest.approx(sites[f"loss_{m}"].iloc[i])
+        assert pop[n_cov >= 2].sum() == pytest.approx(r.loc[m, "covered_by_2plus"])
 
 
 def test_candidates_from_osm_are_vacant_shops(kl):
@@ -346,6 +356,9 @@ def test_critical_cli(kl_osm, kl_zensus, tmp_path):
     assert {"site_id", "name", "reach_5", "loss_5"} <= set(s.columns)
     assert (s["loss_5"] <= s["reach_5"]).all()
     assert s["loss_5"].is_monotonic_decreasing
+    page = (tmp_path / "critical_map.html").read_text(encoding="utf-8")
+    assert page.count("acc-critical") >= len(s)  # one numbered marker per site
+    assert "Wer die Versorgung verliert" in page
 
 
 def test_candidates_from_streets_pick_the_busiest_edge_per_cell(kl):
