@@ -331,8 +331,25 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
     assert page.locator(".acc-fullscreen").count() == 1
     assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
     assert "Zensus" in page.locator(".leaflet-control-attribution").inner_text()
+    # screenshots for the README: the map, then the popup of the '</script>' site (as text)
+    page.mouse.move(5, 300)  # no tooltip left over from the clicks
+    page.wait_for_timeout(300)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "map_kaiserslautern.png"))
+    for i in range(markers.count()):
+        markers.nth(i).dispatch_event("click")
+        page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+        if page.locator(".leaflet-popup-content td").first.text_content() == HOSTILE[1]:
+            break
+        page.locator(".leaflet-popup-close-button").dispatch_event("click")
+        page.wait_for_selector(".leaflet-popup", state="detached", timeout=5000)
+    page.evaluate(  # fold the layer list away so it does not cover the popup
+        "document.querySelector('.leaflet-control-layers')"
+        ".classList.remove('leaflet-control-layers-expanded')"
+    )
+    page.mouse.move(5, 300)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / "map_popup_kaiserslautern.png"))
     errors = [t for k, t in log["console"] if k == "error"]
     assert not errors and not log["pageerror"] and not log["dialog"], log
     assert not log["other_requests"], log["other_requests"]
