@@ -376,7 +376,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
                             visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
     write_csv(r.table, out / "ranking.csv")
     inputs.rejects.write(out / "rejects.csv")
-    from .mapping import ranking_map
+    from .rank_maps import ranking_map
     from .report import default_lang
 
     lang = default_lang({**inputs.record, "parameters": {"crs": a.network.crs}})
@@ -461,7 +461,7 @@ def critical(category, weight, out, **kw):
     inputs.rejects.write(out / "rejects.csv")
     write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
                 "weight": weight or "population"}, out / "run.json")  # fmt: skip
-    from .mapping import critical_map
+    from .rank_maps import critical_map
     from .report import default_lang
 
     lang = default_lang({**inputs.record, "parameters": {"crs": a.network.crs}})

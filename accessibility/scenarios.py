@@ -779,7 +779,7 @@ def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> 
     import folium
 
     from ._io import write_text
-    from .mapping import offline_map, simple_layer
+    from ._leaflet import offline_map, simple_layer
 
     sites = result.site_layer()
     w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
