@@ -379,7 +379,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
     from .rank_maps import ranking_map
     from .report import default_lang
 
-    lang = default_lang({**inputs.record, "parameters": {"crs": a.network.crs}})
+    lang = default_lang(inputs.record, a.network.crs)
     map_path = ranking_map(r, a, out / "ranking_map.html", inputs.record, lang=lang)
     rec = {**inputs.record, "command": " ".join(sys.argv),
            "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
@@ -464,7 +464,7 @@ def critical(category, weight, out, **kw):
     from .rank_maps import critical_map
     from .report import default_lang
 
-    lang = default_lang({**inputs.record, "parameters": {"crs": a.network.crs}})
+    lang = default_lang(inputs.record, a.network.crs)
     map_path = critical_map(a, sites, min(kw["minutes"]), category, out / "critical_map.html",
                             inputs.record, lang=lang)  # fmt: skip
     t = Table(title=f"Residents losing coverage if one site closes ({first})")

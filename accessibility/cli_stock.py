@@ -104,7 +104,7 @@ def _stock_map(check, out: Path, record: dict) -> Path:
     from .outputs import write_outputs
     from .report import default_lang
 
-    lang = default_lang({**record, "parameters": {"crs": check.analysis.network.crs}})
+    lang = default_lang(record, check.analysis.network.crs)
     title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(out.name)
     with console.status("drawing the stock map…"):
         paths = write_outputs(

@@ -139,9 +139,14 @@ def full_map(
     res = data.residents
     m = base_map(res, t)
 
-    # Isochrone bands (category unions), largest first so smaller bands draw on top.
+    # Isochrone bands (category unions), largest first so smaller bands draw on top; the
+    # colour of a band is that of its threshold, as in the legend.
     iso = data.isochrones
-    if iso is not None and len(iso):
+    has_iso = iso is not None and len(iso) > 0
+    band_colour = {
+        mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
+    }
+    if has_iso:
         iso = iso[iso["kind"] == "category"]
         cats = [c for c in data.categories if c in set(iso["category"])]
         show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category_isochrones else [])
@@ -151,10 +156,8 @@ def full_map(
                 continue
             part = to_wgs(part.sort_values("minutes", ascending=False), SIMPLIFY_M)
             mins = part["minutes"].to_numpy(float)
-            order = sorted(set(mins))
-            colour = {mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(order)}
             fc = features(part, {"band": [t["band"].format(m=mm) for mm in mins],
-                                  "category": [esc(label(c))] * len(part), "colour": [colour[mm] for mm in mins]})  # fmt: skip
+                                  "category": [esc(label(c))] * len(part), "colour": [band_colour[mm] for mm in mins]})  # fmt: skip
             folium.GeoJson(
                 fc,
                 name=t["iso"].format(c=esc(label(c))),
@@ -294,8 +297,7 @@ def full_map(
     m.add_child(Fullscreen(t["fullscreen"]))
     m.add_child(Attribution(rec.get("attribution") or []))
     root = m.get_root()
-    bands = [(t["band"].format(m=mm), BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)])
-             for i, mm in enumerate(sorted(minutes))] if iso is not None and len(iso) else []  # fmt: skip
+    bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
     root.html.add_child(
         Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
     )

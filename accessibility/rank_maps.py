@@ -23,7 +23,7 @@ from ._leaflet import (
     simple_layer,
     to_wgs,
 )
-from .analysis import ALL
+from .analysis import ALL, metres_per_minute
 from .exports import resident_layer
 from .report import category_label
 
@@ -79,7 +79,7 @@ def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "e
     """
     t = _T.get(lang, _T["en"])
     res = analysis.residents
-    mins = result.limit_m / (analysis.speed_kmh * 1000 / 60)
+    mins = result.limit_m / metres_per_minute(analysis.speed_kmh)
     covered0 = res[f"metres_{result.category}"].to_numpy(float) <= result.limit_m
     pick = result.pick_of_resident(covered0)
     cells = resident_layer(res, record)

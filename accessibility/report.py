@@ -92,9 +92,13 @@ img.chart{max-width:100%;height:auto}iframe{width:100%;height:640px;border:1px s
 """
 
 
-def default_lang(record: dict) -> str:
-    """``de`` for German data (EPSG:25832 network or Zensus population), else ``en``."""
-    crs = str(record.get("parameters", {}).get("crs", ""))
+def default_lang(record: dict, crs: str | None = None) -> str:
+    """``de`` for German data (EPSG:25832 network or Zensus population), else ``en``.
+
+    ``crs`` is the network's CRS where the record does not hold it yet
+    (``parameters.crs`` is added when the outputs are written).
+    """
+    crs = str(crs or record.get("parameters", {}).get("crs", ""))
     kind = str(record.get("population_kind") or "")
     return "de" if crs == "EPSG:25832" or kind.startswith("zensus") else "en"
 
