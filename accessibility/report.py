@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import write_text
+from .analysis import metres_per_minute
 from .exports import OutputData
 from .isochrones import CORRIDOR_M
 
@@ -178,10 +179,10 @@ def share_curve(residents: pd.DataFrame, categories, top: float) -> pd.DataFrame
     return pd.DataFrame(out)
 
 
-def _curve_chart(data: OutputData, t: dict, lang: str) -> str:
+def _curve_chart(data: OutputData, t: dict, label) -> str:
     cur = coverage_curve(data)
     lines = [(cur["minutes"], cur[c], {"lw": 2.5 if c == "all" else 1.3,
-              "label": category_label(data.record, c, lang), "color": "black" if c == "all" else None})
+              "label": label(c), "color": "black" if c == "all" else None})
              for c in cur.columns[1:]]  # fmt: skip
     return share_chart(lines, data.minutes, t)
 
@@ -313,7 +314,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
         f"<h1>{_e(title or t['title'])}</h1>",
         f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
         f"<h2>{_e(t['by_cat'])}</h2>", _summary_table(data.summary, None, t, label),
-        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t, lang),
+        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t, label),
     ]  # fmt: skip
     if not data.summary_districts.empty:
         body += [f"<h2>{_e(t['districts'])}</h2>",
@@ -342,7 +343,7 @@ def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> lis
         or "download"
     )
     method = t["method_text"].format(
-        access=float(p.get("max_access_m", 500.0)), speed=speed, mpm=speed * 1000 / 60,
+        access=float(p.get("max_access_m", 500.0)), speed=speed, mpm=metres_per_minute(speed),
         corr=CORRIDOR_M,
     )  # fmt: skip
     lines = [
