@@ -82,13 +82,48 @@ def area_options(fn):
     """Options that choose the walking network (one of them)."""
     opts = [
         click.option("--network", type=click.Path(dir_okay=False), help="Local OSM file: .osm, .osm.gz, .osm.bz2 or .osm.pbf."),
-        click.option("--place", help='Place to download with osmnx, e.g. "Nordstadt, Dortmund, Germany".'),
-        click.option("--bbox", callback=_bbox, help="Area to download: W,S,E,N in degrees."),
-        click.option("--polygon", type=click.Path(exists=True, dir_okay=False), help="Area to download: polygon file (GeoJSON/GPKG)."),
+        click.option("--place", help='Study area to download (geocoded with Nominatim), e.g. "Nordstadt, Dortmund, Germany"; only its residents are counted.'),
+        click.option("--bbox", callback=_bbox, help="Study area W,S,E,N in degrees: downloaded, or with --network only restricting the residents counted."),
+        click.option("--polygon", type=click.Path(exists=True, dir_okay=False), help="Study area to download: polygon file (GeoJSON/GPKG); only its residents are counted."),
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)
     return fn
+
+
+def online_options(fn):
+    """``--area``, ``--refresh`` and the server options of commands that may download."""
+    opts = [
+        click.option("--area", type=click.Path(exists=True, dir_okay=False), help="Study area polygon file (GeoJSON/GPKG): only residents inside are counted; without --network it is downloaded like --polygon."),
+        click.option("--refresh", is_flag=True, help="Download the area again even if it is in the download cache."),
+        click.option("--overpass-url", help="Overpass API base URL, e.g. http://localhost:12345/api (env ACCESSIBILITY_OVERPASS_URL; default https://overpass-api.de/api)."),
+        click.option("--nominatim-url", help="Nominatim base URL for --place and --geocoder nominatim (env ACCESSIBILITY_NOMINATIM_URL; default https://nominatim.openstreetmap.org/)."),
+        click.option("--timeout", type=float, help="Seconds per server request and Overpass query timeout (env ACCESSIBILITY_TIMEOUT; default 180)."),
+        click.option("--overpass-attempts", type=int, help="Requests per Overpass query before giving up on a busy server (env ACCESSIBILITY_OVERPASS_ATTEMPTS; default 5)."),
+        click.option("--overpass-max-wait", type=float, help="Seconds of waiting for a busy Overpass server in all before giving up (env ACCESSIBILITY_OVERPASS_MAX_WAIT; default 900)."),
+    ]  # fmt: skip
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+_SERVER_OPTIONS = {
+    "overpass_url": "overpass_url",
+    "nominatim_url": "nominatim_url",
+    "timeout": "timeout_s",
+    "overpass_attempts": "max_attempts",
+    "overpass_max_wait": "max_wait_s",
+}
+
+
+def _servers(kw: dict):
+    """Pop the server options from ``kw``; a Servers value if any was given, else None."""
+    given = {field: kw.pop(opt, None) for opt, field in _SERVER_OPTIONS.items()}
+    if all(v is None for v in given.values()):
+        return None
+    from .servers import Servers
+
+    return Servers.from_env(**given)
 
 
 def geocoder_option(fn):
@@ -149,8 +184,8 @@ def print_rejects(rejects, path) -> None:
         console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
 
 
-def print_summary(a, paths: dict, seconds: float) -> None:
-    """Print the headline table, the rejects and where the outputs are."""
+def print_summary(a, paths: dict, seconds: float, record: dict | None = None) -> None:
+    """Print the headline table, the residents left out, the rejects and where the outputs are."""
     s = a.summary()
     t = Table(title="Residents within walking minutes of a docking point")
     t.add_column("category")
@@ -163,6 +198,12 @@ def print_summary(a, paths: dict, seconds: float) -> None:
     console.print(t)
     pop = a.residents["population"].sum()
     console.print(f"{len(a.sites)} sites, {pop:,.0f} residents in {len(a.residents):,} points.")
+    area = (record or {}).get("study_area") or {}
+    if area.get("resident_points_outside"):
+        console.print(
+            f"{area['residents_outside']:,.0f} residents ({area['resident_points_outside']:,} points) "
+            "outside the study area are not counted (the walking network and sites around it are used)."
+        )
     frag = a.residents.loc[a.residents["fragment"], "population"].sum()
     if frag > 0:
         console.print(
@@ -180,6 +221,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     from .pipeline import load_inputs, run, run_name
 
     t0 = time.perf_counter()
+    kw["servers"] = _servers(kw)
     with console.status("loading inputs…"):
         inputs = load_inputs(
             minutes=minutes, speed_kmh=speed, use_cache=not no_cache, progress=progress, **kw
@@ -201,12 +243,13 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
             lang=lang,
             features=inputs.extract.features,
         )
-    print_summary(a, paths, time.perf_counter() - t0)
+    print_summary(a, paths, time.perf_counter() - t0, record)
     return a, paths
 
 
 @main.command()
 @area_options
+@online_options
 @input_options
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/)."
@@ -233,8 +276,13 @@ def analyze(**kw):
       # your own sites plus OSM libraries, 5 and 10 minutes at 4 km/h:
       accessibility analyze --network city.osm.pbf --sites sites.csv \\
           --osm-categories library --minutes 5,10 --speed 4
-      # online (osmnx download, buffered and cached):
+      # online (Overpass download, buffered and cached); residents of the place only:
       accessibility analyze --place "Nordstadt, Dortmund, Germany"
+      # a local extract, counting only the residents inside a bbox:
+      accessibility analyze --network kaiserslautern.osm.gz --bbox 7.75,49.43,7.78,49.45
+      # your own Overpass server, patient with a busy one:
+      accessibility analyze --bbox 7.75,49.43,7.78,49.45 \\
+          --overpass-url http://overpass.example.org/api --overpass-attempts 10
     """
     _analyze(**kw)
 
@@ -271,7 +319,7 @@ def demo(out, minutes, speed, max_access, lang):
 
 
 # Commands of the other concerns live in their own CLI modules; importing them registers them.
-from . import cli_reports, cli_scenarios, cli_stock  # noqa: E402, F401
+from . import cli_cache, cli_reports, cli_scenarios, cli_stock  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

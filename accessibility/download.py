@@ -1,16 +1,19 @@
-"""Study area and OpenStreetMap download (Nominatim + Overpass through osmnx).
+"""Study area and OpenStreetMap download (Nominatim via osmnx, Overpass directly).
 
 The online path ends in exactly the same processing as the offline one: the
 Overpass answer is written to a real OSM XML file in the cache, and everything
 downstream reads that file with :func:`accessibility.osm.read_osm` /
 :func:`accessibility.network.load_network`, as it would read a user's extract.
+The query asks for exactly what the offline path reads
+(:func:`accessibility.osm_keys.feature_keys` plus osmnx's walking ways).
 
-Requests go through osmnx's own machinery (``osmnx._overpass`` and
-``osmnx.geocoder``), so osmnx's settings apply: ``overpass_url``,
-``nominatim_url``, ``requests_timeout``, ``overpass_memory``, rate limiting
-(``overpass_rate_limit``), the HTTP user agent and the response cache
-(``use_cache``/``cache_folder``; while osmnx's folder is left at its default
-``./cache`` it is redirected to ``cache_dir()/"osmnx"``).
+Servers, timeouts, retries and the user agent come from
+:class:`accessibility.servers.Servers` (options, ``ACCESSIBILITY_*`` environment
+variables, osmnx's settings). Place names are geocoded with the public
+``osmnx.geocode_to_gdf`` (its Nominatim answers cached in
+``cache_dir()/"osmnx"`` while osmnx's cache folder is at its default ``./cache``);
+Overpass queries are sent here, with visible, bounded retries, and only complete
+answers are stored, once, as ``cache_dir()/"downloads"/<key>.osm``.
 
 All geometries here are in WGS 84 (EPSG:4326), coordinates ``(lon, lat)`` in
 degrees; buffer distances are in metres.
@@ -23,34 +26,26 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from ._io import atomic_write, sha256, write_json
 from .config import ATTRIBUTION_OSM, cache_dir
 from .errors import InputError, NetworkError
+from .osm_keys import feature_keys
+from .servers import Servers
 
-#: Tag keys of the features the analysis needs (sites, buildings, entrances,
-#: addresses). Every node, way and relation carrying one of them is downloaded,
-#: with the nodes of its ways and the members of its relations.
-FEATURE_KEYS = (
-    "amenity",
-    "office",
-    "shop",
-    "social_facility",
-    "building",
-    "entrance",
-    "healthcare",
-    "leisure",
-    "addr:housenumber",
-    "addr:interpolation",
-    "disused:shop",
-)
+#: Tag keys of the features the packaged presets and the base steps need (kept for
+#: old imports; the run's own set is ``feature_keys(presets)``).
+FEATURE_KEYS = feature_keys(None)
 
 #: Polygons with more exterior vertices than this are simplified (outwards, so
 #: nothing inside is lost) before they go into the Overpass ``poly`` filter.
@@ -68,6 +63,7 @@ def study_area(
     place: str | None = None,
     bbox: Sequence[float] | str | None = None,
     polygon: str | Path | None = None,
+    servers: Servers | None = None,
 ) -> Polygon | MultiPolygon:
     """The study area as a (Multi)Polygon in EPSG:4326, from exactly one source.
 
@@ -84,6 +80,9 @@ def study_area(
         A GeoJSON, GeoPackage or Shapefile; all its geometries are unioned and
         reprojected to EPSG:4326 (a file without CRS is taken as EPSG:4326 if its
         coordinates fit degrees).
+    servers : Servers, optional
+        The Nominatim server, timeout and user agent for ``place``; default
+        :meth:`Servers.from_env`.
 
     Returns
     -------
@@ -109,20 +108,23 @@ def study_area(
             f"or a polygon file (got {', '.join(given) or 'none'})"
         )
     if place is not None:
-        return _geocode_area(place)
+        return _geocode_area(place, servers or Servers.from_env())
     if bbox is not None:
         return _bbox_area(bbox)
     return _polygon_file_area(polygon)
 
 
-def _geocode_area(place: str) -> Polygon | MultiPolygon:
+def _geocode_area(place: str, servers: Servers) -> Polygon | MultiPolygon:
     import osmnx as ox
 
-    hint = f"could not geocode {place!r} (no network? misspelt?) — give --bbox or --network FILE"
+    hint = (
+        f"could not geocode {place!r} at {servers.nominatim_url} (no network? misspelt?) — "
+        "give --bbox or --network FILE"
+    )
     if not str(place).strip():
         raise InputError("the place name is empty; " + hint)
     try:
-        with _osmnx_cache():
+        with _osmnx_cache(), servers.osmnx():
             gdf = ox.geocode_to_gdf(str(place))
     except Exception as exc:  # requests errors, osmnx InsufficientResponseError, TypeError...
         raise NetworkError(f"{hint} [{type(exc).__name__}: {exc}]") from exc
@@ -285,21 +287,25 @@ def _apply(transformer, xy):
 
 
 # -- the query -------------------------------------------------------------------------
-def overpass_queries(area: Polygon | MultiPolygon) -> list[str]:
-    """The Overpass QL queries for the area, one per sub-polygon.
+def overpass_queries(
+    area: Polygon | MultiPolygon,
+    keys: Sequence[str] | None = None,
+    servers: Servers | None = None,
+) -> list[str]:
+    """Overpass QL queries for the area, one per sub-polygon.
 
-    The area is cut like osmnx does (``osmnx._overpass._make_overpass_polygon_coord_strs``:
+    The area is cut like osmnx does (:func:`accessibility._osmnx.polygon_coord_strs`:
     a MultiPolygon becomes its convex hull, areas larger than
-    ``osmnx.settings.max_query_area_size`` are cut into squares by
-    ``osmnx._utils_geo._consolidate_subdivide_geometry``), so small areas need a
-    single query.
+    ``osmnx.settings.max_query_area_size`` are cut into squares), so small areas
+    need a single query.
 
-    Each query selects (``[out:json]`` with osmnx's ``settings.overpass_settings``
-    timeout and maxsize), inside the sub-polygon's ``poly`` filter:
+    Each query selects (``[out:json]``, the server's timeout and osmnx's
+    ``settings.overpass_memory``), inside the sub-polygon's ``poly`` filter:
 
-    * every way passing osmnx's ``network_type="walk"`` filter
-      (``osmnx._overpass._get_network_filter("walk")``), as osmnx itself does;
-    * every node, way and relation tagged with one of :data:`FEATURE_KEYS`;
+    * every way passing osmnx's ``network_type="walk"`` filter, as osmnx itself does;
+    * every node, way and relation carrying one of ``keys``
+      (:func:`accessibility.osm_keys.feature_keys`: what the presets, the building
+      estimate, the geocoder and the shopfront steps read);
 
     then recurses down (``>;``: the nodes of the ways, the members of the
     relations and their nodes) and prints everything with ``out body;``.
@@ -308,26 +314,44 @@ def overpass_queries(area: Polygon | MultiPolygon) -> list[str]:
     ----------
     area : Polygon or MultiPolygon
         EPSG:4326. Interior rings (holes) are ignored, as in osmnx.
+    keys : sequence of str, optional
+        Feature tag keys; default ``feature_keys()`` of the packaged presets.
+    servers : Servers, optional
+        For the query timeout; default :meth:`Servers.from_env`.
 
     Returns
     -------
     list of str
     """
-    from osmnx import _overpass
+    from osmnx import settings
 
+    from . import _osmnx
+
+    servers = servers or Servers.from_env()
+    keys = tuple(sorted(set(feature_keys(None) if keys is None else keys)))
     area = _query_polygon(_check_area(area))
-    head = _overpass._make_overpass_settings()
-    walk = _overpass._get_network_filter("walk")
+    maxsize = "" if settings.overpass_memory is None else f"[maxsize:{settings.overpass_memory}]"
+    head = f"[out:json][timeout:{servers.timeout_s:g}]{maxsize}"
+    walk = _osmnx.walk_filter_text()
     queries = []
-    for coords in _overpass._make_overpass_polygon_coord_strs(area):
+    for coords in _osmnx.polygon_coord_strs(area):
         poly = f'(poly:"{coords}")'
-        parts = [f"way{walk}{poly};"] + [f'nwr["{key}"]{poly};' for key in FEATURE_KEYS]
+        parts = [f"way{walk}{poly};"] + [f'nwr["{_ql(key)}"]{poly};' for key in keys]
         queries.append(f"{head};({''.join(parts)});(._;>;);out body;")
     return queries
 
 
-def overpass_query(area: Polygon | MultiPolygon) -> str:
-    """The full Overpass QL text for the area (what the download cache is keyed on).
+def _ql(key: str) -> str:
+    """A tag key as an Overpass QL string literal body."""
+    return str(key).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def overpass_query(
+    area: Polygon | MultiPolygon,
+    keys: Sequence[str] | None = None,
+    servers: Servers | None = None,
+) -> str:
+    """The full Overpass QL text for the area (part of the download cache key).
 
     Usually a single query; a large area needing several (see
     :func:`overpass_queries`) gives one query per line.
@@ -336,12 +360,14 @@ def overpass_query(area: Polygon | MultiPolygon) -> str:
     ----------
     area : Polygon or MultiPolygon
         EPSG:4326.
+    keys, servers
+        As in :func:`overpass_queries`.
 
     Returns
     -------
     str
     """
-    return "\n".join(overpass_queries(area))
+    return "\n".join(overpass_queries(area, keys, servers))
 
 
 def _query_polygon(area: Polygon | MultiPolygon) -> Polygon | MultiPolygon:
@@ -458,30 +484,48 @@ def _write_osm(
 
 
 # -- cached download -------------------------------------------------------------------
-def download_path(area: Polygon | MultiPolygon) -> Path:
-    """Where :func:`fetch_osm` keeps the download of this area.
+def download_path(
+    area: Polygon | MultiPolygon,
+    keys: Sequence[str] | None = None,
+    servers: Servers | None = None,
+) -> Path:
+    """Where :func:`fetch_osm` keeps the download of this area from this server.
 
-    ``cache_dir()/"downloads"/<sha256 of overpass_query(area)>.osm``; the
-    sidecar record is the same name with ``.json``.
+    ``cache_dir()/"downloads"/<sha256 of the server URL and the query>.osm``;
+    the sidecar record is the same name with ``.json``. The same area asked of
+    another server is another download.
     """
-    return _download_path(overpass_queries(area))
+    servers = servers or Servers.from_env()
+    return _download_path(servers, overpass_queries(area, keys, servers))
 
 
-def _download_path(queries: list[str]) -> Path:
-    key = hashlib.sha256("\n".join(queries).encode("utf-8")).hexdigest()
+def _download_path(servers: Servers, queries: list[str]) -> Path:
+    text = servers.overpass_url.rstrip("/") + "\n" + "\n".join(queries)
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return cache_dir() / "downloads" / f"{key}.osm"
 
 
-def fetch_osm(area: Polygon | MultiPolygon, refresh: bool = False, progress: bool = False) -> Path:
+def fetch_osm(
+    area: Polygon | MultiPolygon,
+    refresh: bool = False,
+    progress: bool = False,
+    *,
+    keys: Sequence[str] | None = None,
+    servers: Servers | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Path:
     """Download the OSM data of the study area from Overpass into a cached ``.osm`` file.
 
     If the file and its record already exist (and not ``refresh``), they are
     returned without any network access. Otherwise the queries of
-    :func:`overpass_queries` are sent one by one through
-    ``osmnx._overpass._overpass_request`` (rate limiting, osmnx response cache,
-    timeouts, user agent), the answers merged and written with
+    :func:`overpass_queries` are sent one by one (waiting for a free slot and
+    retrying a busy server within the limits of ``servers``, see
+    :func:`overpass_request`), the answers checked, merged and written with
     :func:`overpass_json_to_osm`, and a record written next to it (see
-    :func:`download_record`). Read the result with
+    :func:`download_record`). Only a complete download is stored: it must hold
+    walkable ways, reach every side of the area and carry no Overpass
+    ``remark`` (which marks a partial answer). The download is stored once, as
+    this file; no raw answers are kept. Read it with
     :func:`accessibility.osm.read_osm` / :func:`accessibility.network.load_network`.
 
     Parameters
@@ -489,10 +533,15 @@ def fetch_osm(area: Polygon | MultiPolygon, refresh: bool = False, progress: boo
     area : Polygon or MultiPolygon
         Study area in EPSG:4326, usually already grown with :func:`buffer_area`.
     refresh : bool
-        Download again even if cached (osmnx's cached responses for these
-        queries are dropped too). A failed refresh leaves the old file in place.
+        Download again even if cached. A failed refresh leaves the old file in place.
     progress : bool
         Show a spinner while downloading.
+    keys : sequence of str, optional
+        Feature tag keys (:func:`accessibility.osm_keys.feature_keys` of the run's presets).
+    servers : Servers, optional
+        Server and limits; default :meth:`Servers.from_env`.
+    say : callable, optional
+        Receives one-line messages (waiting, retrying); default prints to stderr.
 
     Returns
     -------
@@ -502,45 +551,44 @@ def fetch_osm(area: Polygon | MultiPolygon, refresh: bool = False, progress: boo
     Raises
     ------
     NetworkError
-        The download failed (no connection, HTTP error, Overpass runtime error
-        such as a timeout or out-of-memory, empty answer).
+        The download failed (no connection, HTTP error, still busy after the
+        allowed attempts, invalid JSON, Overpass runtime error, an empty or
+        incomplete answer). Nothing is cached then.
     """
     area = _check_area(area)
-    queries = overpass_queries(area)
-    path = _download_path(queries)
+    servers = servers or Servers.from_env()
+    keys = tuple(sorted(set(feature_keys(None) if keys is None else keys)))
+    queries = overpass_queries(area, keys, servers)
+    path = _download_path(servers, queries)
     record_path = path.with_suffix(".json")
     if not refresh and path.exists() and record_path.exists():
         return path
 
-    from osmnx import settings
-
+    budget = _Budget(servers.max_wait_s)
     responses = []
-    with _osmnx_cache(), _spinner(progress) as update:
-        _check_reachable(settings.overpass_url)
+    with _spinner(progress) as update:
+        notify = say or _say
         for i, query in enumerate(queries, 1):
-            update(f"downloading OpenStreetMap data from Overpass ({i}/{len(queries)})")
-            responses.append(_request(query, refresh))
+            update(
+                f"downloading OpenStreetMap data from {servers.overpass_url} ({i}/{len(queries)})"
+            )
+            responses.append(overpass_request(query, servers, say=notify, budget=budget))
     merged = _merge_elements(responses)
-    counts = {f"{kind}s": len(els) for kind, els in merged.items()}
-    if counts["nodes"] == 0:
-        raise NetworkError(
-            f"Overpass returned no OpenStreetMap data inside the study area (bounds {area.bounds}, "
-            "west, south, east, north); is the area right (a bbox is west, south, east, north)?"
-        )
+    counts = _check_complete(merged, area, servers)
     _write_osm(merged, path, bounds=area.bounds)
-    remarks = [r["remark"] for r in responses if r.get("remark")]
     record = {
         "source": "overpass",
         "downloaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "overpass_url": settings.overpass_url,
+        "overpass_url": servers.overpass_url,
         "query": "\n".join(queries),
+        "feature_keys": list(keys),
         "n_queries": len(queries),
         "area_bounds": list(area.bounds),
         "osm_base": sorted(
             {r.get("osm3s", {}).get("timestamp_osm_base") for r in responses} - {None}
         ),
         "generator": sorted({r.get("generator") for r in responses} - {None}),
-        "remarks": remarks,
+        "remarks": [],
         "elements": counts,
         "file": path.name,
         "sha256": sha256(path),
@@ -562,9 +610,9 @@ def download_record(path: str | Path) -> dict[str, Any]:
     -------
     dict
         ``downloaded_at`` (UTC, ISO 8601), ``overpass_url``, ``query``,
-        ``area_bounds`` (west, south, east, north, degrees), ``elements`` (counts
-        of nodes, ways, relations), ``osm_base`` (Overpass data timestamps),
-        ``sha256`` of the file, ``license`` and ``remarks``.
+        ``feature_keys``, ``area_bounds`` (west, south, east, north, degrees),
+        ``elements`` (counts of nodes, ways, walkable ways, relations),
+        ``osm_base`` (Overpass data timestamps), ``sha256`` of the file and ``license``.
     """
     record_path = Path(path).with_suffix(".json")
     if not record_path.exists():
@@ -572,85 +620,243 @@ def download_record(path: str | Path) -> dict[str, Any]:
     return json.loads(record_path.read_text(encoding="utf-8"))
 
 
-def _request(query: str, refresh: bool) -> dict[str, Any]:
-    """One Overpass request through osmnx, errors turned into NetworkError."""
-    import requests
-    from osmnx import _http, _overpass, settings
-    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
+class _Budget:
+    """Seconds of waiting left for one download (shared by its queries)."""
 
-    data = OrderedDict(data=query)
-    if refresh:  # drop osmnx's cached response so the request really goes out
-        url = settings.overpass_url.rstrip("/") + "/interpreter"
-        prepared = str(requests.Request("GET", url, params=data).prepare().url)
-        _http._resolve_cache_filepath(prepared).unlink(missing_ok=True)
-    try:
-        response = _overpass._overpass_request(data)
-    except (
-        requests.RequestException,
-        InsufficientResponseError,
-        ResponseStatusCodeError,
-        OSError,
-        ValueError,
-    ) as exc:
-        detail = " ".join(str(exc).split())
-        detail = detail if len(detail) <= 300 else detail[:300] + "…"
-        raise NetworkError(
-            f"Overpass download failed: {type(exc).__name__}: {detail}; {_HINT}"
-        ) from exc
-    _check_response(response)
-    return response
+    def __init__(self, seconds: float):
+        self.total = float(seconds)
+        self.waited = 0.0
+
+    @property
+    def left(self) -> float:
+        return max(self.total - self.waited, 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        seconds = min(max(seconds, 0.0), self.left)
+        time.sleep(seconds)
+        self.waited += seconds
 
 
-def _check_response(response: dict[str, Any]) -> None:
-    """Raise NetworkError for answers Overpass marks as failed (they may be partial)."""
-    if not isinstance(response, dict) or not isinstance(response.get("elements"), list):
-        raise NetworkError(f"Overpass download failed: unexpected answer; {_HINT}")
-    remark = str(response.get("remark") or "")
-    if "error" in remark.lower():
-        raise NetworkError(
-            f"Overpass download failed: the server reported {remark!r} (the answer would be "
-            "incomplete); try a smaller area, a larger osmnx.settings.requests_timeout / "
-            f"overpass_memory, or {_HINT}"
-        )
+#: HTTP answers of a busy or overloaded Overpass server: worth waiting and retrying.
+_BUSY = {429: "too many requests", 503: "service unavailable", 504: "gateway timeout"}
 
 
-def _check_reachable(base_url: str) -> None:
-    """Fail fast if the Overpass server cannot be reached at all.
+def overpass_request(
+    query: str,
+    servers: Servers,
+    say: Callable[[str], None] | None = None,
+    budget: _Budget | None = None,
+) -> dict[str, Any]:
+    """Send one Overpass query, patiently and visibly, and return its JSON answer.
 
-    osmnx's rate limiter waits 60 s when the status endpoint is unreachable
-    before trying the query itself; a dead connection is reported at once instead.
+    Before each attempt the server's ``/status`` is asked for a free slot (if
+    ``servers.rate_limit``), and the wait it names is announced and kept. A busy
+    answer (HTTP 429, 503, 504) or a timeout is retried after the server's
+    ``Retry-After`` or ``servers.retry_wait_s`` seconds, announced as e.g.
+    "Overpass busy (HTTP 429 too many requests), retrying in 55 s (attempt 2 of 5)",
+    up to ``servers.max_attempts`` requests and ``servers.max_wait_s`` seconds of
+    waiting in all.
+
+    Parameters
+    ----------
+    query : str
+        Overpass QL with ``[out:json]``.
+    servers : Servers
+    say : callable, optional
+        Receives the messages; default prints to stderr.
+    budget : optional
+        Shared waiting budget of a download with several queries.
+
+    Returns
+    -------
+    dict
+        The parsed answer (``elements`` is a list).
+
+    Raises
+    ------
+    NetworkError
+        Unreachable server, still busy after the allowed attempts or waiting
+        time, another HTTP error (with the server's message), invalid JSON, or
+        an answer that is not an Overpass JSON answer.
     """
     import requests
-    from osmnx import _http, settings
 
-    if not settings.overpass_rate_limit:
-        return  # osmnx does not call the status endpoint; the request fails fast itself
-    url = base_url.rstrip("/") + "/status"
+    say = say or _say
+    budget = budget or _Budget(servers.max_wait_s)
+    url = servers.interpreter_url
+    last = ""
+    for attempt in range(1, servers.max_attempts + 1):
+        if servers.rate_limit:
+            pause = _slot_wait(servers)
+            if pause > 0:
+                if pause > budget.left:
+                    break
+                say(
+                    f"Overpass has no free slot, waiting {pause:.0f} s "
+                    f"(attempt {attempt} of {servers.max_attempts})"
+                )
+                budget.sleep(pause)
+        try:
+            response = requests.post(
+                url, data={"data": query}, headers=servers.headers(), timeout=servers.timeout_s
+            )
+        except requests.Timeout as exc:
+            last = f"no answer within {servers.timeout_s:g} s ({type(exc).__name__})"
+            wait = servers.retry_wait_s
+        except requests.RequestException as exc:
+            raise NetworkError(
+                f"Overpass download failed: cannot reach {servers.overpass_url} "
+                f"({type(exc).__name__}: {_short(exc)}); {_HINT}"
+            ) from exc
+        else:
+            if response.status_code == 200:
+                return _parse_answer(response, servers)
+            if response.status_code not in _BUSY:
+                raise NetworkError(
+                    f"Overpass download failed: {servers.overpass_url} answered HTTP "
+                    f"{response.status_code} {response.reason}: {_server_message(response)}; "
+                    + (
+                        "the query was rejected (bad filter in the presets?)"
+                        if response.status_code == 400
+                        else _HINT
+                    )
+                )
+            last = f"HTTP {response.status_code} {_BUSY[response.status_code]}"
+            wait = _retry_after(response, servers.retry_wait_s)
+        if attempt == servers.max_attempts or wait > budget.left:
+            break
+        say(
+            f"Overpass busy ({last}), retrying in {wait:.0f} s "
+            f"(attempt {attempt + 1} of {servers.max_attempts})"
+        )
+        budget.sleep(wait)
+    raise NetworkError(
+        f"Overpass download failed: {servers.overpass_url} is still busy after {attempt} "
+        f"attempt(s) and {budget.waited:.0f} s of waiting ({last or 'no free slot'}); try again "
+        "later, allow more patience (--overpass-attempts / --overpass-max-wait, or "
+        "$ACCESSIBILITY_OVERPASS_ATTEMPTS / $ACCESSIBILITY_OVERPASS_MAX_WAIT), use another "
+        "server (--overpass-url or $ACCESSIBILITY_OVERPASS_URL), or download an extract "
+        "(e.g. from Geofabrik/BBBike) and pass --network FILE"
+    )
+
+
+def _parse_answer(response, servers: Servers) -> dict[str, Any]:
     try:
-        requests.get(
-            url,
-            headers=_http._get_http_headers(),
-            timeout=min(float(settings.requests_timeout), 30.0),
-            **settings.requests_kwargs,
+        answer = response.json()
+    except ValueError:
+        raise NetworkError(
+            f"Overpass download failed: invalid JSON from {servers.overpass_url} "
+            f"({len(response.content):,} bytes starting {response.text[:80]!r}); the server may "
+            "be overloaded or not an Overpass API; try again later or another server"
+        ) from None
+    if not isinstance(answer, dict) or not isinstance(answer.get("elements"), list):
+        raise NetworkError(
+            f"Overpass download failed: {servers.overpass_url} sent JSON without an 'elements' "
+            "list, not an Overpass answer; check the URL (it ends in /api)"
+        )
+    remark = " ".join(str(answer.get("remark") or "").split())
+    if remark:
+        raise NetworkError(
+            f"Overpass download failed: {servers.overpass_url} reported {remark!r}; the answer "
+            "is incomplete and was not stored. Try a smaller area, a longer --timeout, "
+            f"another server, or {_HINT}"
+        )
+    return answer
+
+
+def _check_complete(
+    merged: dict[str, list[dict[str, Any]]], area, servers: Servers
+) -> dict[str, int]:
+    """Element counts of a download, or NetworkError if it is not complete enough to cache."""
+    from .osm import is_walkable, walk_filter
+
+    clauses = walk_filter()
+    counts = {f"{kind}s": len(els) for kind, els in merged.items()}
+    if counts["nodes"] == 0:
+        raise NetworkError(
+            f"Overpass returned no OpenStreetMap data inside the study area (bounds {area.bounds}, "
+            "west, south, east, north); is the area right (a bbox is west, south, east, north)?"
+        )
+    walkable = [w for w in merged["way"] if is_walkable(w.get("tags") or {}, clauses)]
+    counts["walkable_ways"] = len(walkable)
+    if not walkable:
+        raise NetworkError(
+            f"the answer of {servers.overpass_url} has no walkable ways ({counts['nodes']:,} "
+            f"nodes, {counts['ways']:,} ways), so no walking network; it was not stored. Is the "
+            "area right, and does the server hold data for it?"
+        )
+    # every side of the area must be reached by the walkable network: a server whose
+    # database covers only part of the area (a regional extract) gives a cut network
+    lonlat = {el["id"]: (el.get("lon"), el.get("lat")) for el in merged["node"]}
+    xy = np.array(
+        [lonlat[r] for w in walkable for r in w.get("nodes", []) if r in lonlat], dtype=float
+    )
+    w, s, e, n = area.bounds
+    if len(xy):
+        gx, gy = (e - w) * _COVER_TOLERANCE, (n - s) * _COVER_TOLERANCE
+        x0, y0 = np.nanmin(xy, axis=0)
+        x1, y1 = np.nanmax(xy, axis=0)
+        if x0 > w + gx or x1 < e - gx or y0 > s + gy or y1 < n - gy:
+            raise NetworkError(
+                f"the answer of {servers.overpass_url} covers only lon {x0:.4f}..{x1:.4f}, lat "
+                f"{y0:.4f}..{y1:.4f} of the area (lon {w:.4f}..{e:.4f}, lat {s:.4f}..{n:.4f}); "
+                "the server's database may not cover the whole area (a regional extract?). "
+                "It was not stored; use a server covering the area or pass --network FILE"
+            )
+    return counts
+
+
+#: A complete download's walkable network reaches within this share of the
+#: area's width/height of each side of its bounds.
+_COVER_TOLERANCE = 0.25
+
+
+def _slot_wait(servers: Servers) -> float:
+    """Seconds until Overpass has a free slot for us, from ``/status`` (0 if unknown)."""
+    import requests
+
+    try:
+        r = requests.get(
+            servers.status_url, headers=servers.headers(), timeout=min(servers.timeout_s, 30.0)
         )
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise NetworkError(
-            f"Overpass download failed: cannot reach {base_url} ({type(exc).__name__}); {_HINT}"
+            f"Overpass download failed: cannot reach {servers.overpass_url} "
+            f"({type(exc).__name__}); {_HINT}"
         ) from exc
+    except requests.RequestException:
+        return 0.0
+    if r.status_code != 200:
+        return 0.0  # a server without /status: do not wait
+    text = r.text
+    if re.search(r"^\s*[1-9]\d* slots? available now", text, re.M):
+        return 0.0
+    waits = [int(x) for x in re.findall(r"Slot available after: \S+, in (-?\d+) seconds", text)]
+    return float(max(min(waits), 0)) if waits else 0.0
 
 
-@contextlib.contextmanager
-def _osmnx_cache() -> Iterator[None]:
-    """Point osmnx's response cache into our cache folder while it is at its default."""
-    from osmnx import settings
-
-    old = settings.cache_folder
-    if str(old) == _OSMNX_DEFAULT_CACHE:
-        settings.cache_folder = str(cache_dir() / "osmnx")
+def _retry_after(response, default: float) -> float:
     try:
-        yield
-    finally:
-        settings.cache_folder = old
+        return max(float(response.headers.get("Retry-After", "")), 0.0)
+    except ValueError:
+        return default
+
+
+def _server_message(response) -> str:
+    """The error text of an Overpass answer (its HTML ``<p>`` lines), shortened."""
+    text = response.text or ""
+    found = re.findall(r"<strong[^>]*>\s*Error\s*</strong>:?(.*?)</p>", text, re.S)
+    text = " ".join(found) if found else re.sub(r"<[^>]+>", " ", text)
+    return _short(text) or "(no message)"
+
+
+def _short(text, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -662,3 +868,17 @@ def _spinner(progress: bool) -> Iterator[Any]:
 
     with Console(stderr=True).status("downloading") as status:
         yield lambda text: status.update(text)
+
+
+@contextlib.contextmanager
+def _osmnx_cache() -> Iterator[None]:
+    """Point osmnx's response cache (Nominatim answers) into our cache folder while at its default."""
+    from osmnx import settings
+
+    old = settings.cache_folder
+    if str(old) == _OSMNX_DEFAULT_CACHE:
+        settings.cache_folder = str(cache_dir() / "osmnx")
+    try:
+        yield
+    finally:
+        settings.cache_folder = old

@@ -55,6 +55,7 @@ _T = {
         "lost": "Scenario: residents losing coverage", "ssites": "Scenario: sites ({c})",
         "change": "Change", "before": "Minutes before", "after": "Minutes after", "fullscreen": "Full screen",
         "unreachable": "unreachable", "light": "Light grey (Esri)",
+        "area": "Study area (residents counted inside)",
     },
     "de": {
         "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
@@ -68,6 +69,7 @@ _T = {
         "lost": "Szenario: Bewohner mit Verlust", "ssites": "Szenario: Standorte ({c})",
         "change": "Änderung", "before": "Minuten vorher", "after": "Minuten nachher", "fullscreen": "Vollbild",
         "unreachable": "nicht erreichbar", "light": "Hellgrau (Esri)",
+        "area": "Untersuchungsgebiet (gezählte Einwohner)",
     },
 }  # fmt: skip
 
@@ -293,6 +295,7 @@ def full_map(
         name = f"{badge_html(letters[i], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
         _site_layer(m, to_wgs(part), name, colour, letters[i], t, (near, minutes), label=label)
 
+    _area_outline(m, rec, t)
     folium.LayerControl(collapsed=False).add_to(m)
     m.add_child(Fullscreen(t["fullscreen"]))
     m.add_child(Attribution(rec.get("attribution") or []))
@@ -303,6 +306,24 @@ def full_map(
     )
     add_title(m, title)
     return write_text(root.render(), path)
+
+
+def _area_outline(m, rec: dict, t: dict) -> None:
+    """The study area's outline (``run.json`` ``study_area.geometry``, EPSG:4326), if the run had one."""
+    geom = (rec.get("study_area") or {}).get("geometry")
+    if not geom:
+        return
+    import shapely.geometry
+
+    area = shapely.geometry.shape(geom)
+    outline = gpd.GeoDataFrame(geometry=[area], crs="EPSG:4326")
+    folium.GeoJson(
+        features(to_wgs(outline, SIMPLIFY_M), {}),
+        name=t["area"],
+        style_function=lambda f: {"color": "#222222", "weight": 2.5, "dashArray": "8 4",
+                                  "fill": False, "fillOpacity": 0},
+        interactive=False,
+    ).add_to(m)  # fmt: skip
 
 
 def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:

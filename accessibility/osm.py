@@ -65,9 +65,9 @@ def _walk_filter_text() -> str:
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
-    from osmnx import _overpass
+    from ._osmnx import walk_filter_text
 
-    text = _overpass._get_network_filter("walk")
+    text = walk_filter_text()
     with contextlib.suppress(OSError):  # a read-only cache only costs the import next time
         atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     return text

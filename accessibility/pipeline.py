@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
+import shapely.geometry
 
 from . import population as pop
 from . import sites as sitemod
@@ -42,18 +45,28 @@ class Inputs:
     geocoder_kind: str = "offline"
     user_agent: str | None = None
     _geocoder: object = field(default=None, repr=False)
+    servers: object = None
 
     def geocoder(self):
         """The geocoder for address rows in further files (scenario additions, candidates)."""
         if self._geocoder is None:
-            self._geocoder = _make_geocoder(self.geocoder_kind, self.extract, self.user_agent)
+            self._geocoder = _make_geocoder(
+                self.geocoder_kind, self.extract, self.user_agent, self.servers
+            )
         return self._geocoder
 
 
-def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None):
+def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None, servers=None):
+    """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
     from .geocode import make_geocoder
 
-    kw = {"user_agent": user_agent} if user_agent and kind == "nominatim" else {}
+    kw: dict = {}
+    if kind == "nominatim":
+        from .servers import Servers
+
+        kw = (servers or Servers.from_env()).geopy_kwargs()
+        if user_agent:
+            kw["user_agent"] = user_agent
     return make_geocoder(kind, extract, **kw)
 
 
@@ -128,43 +141,90 @@ def load_area(
     place: str | None = None,
     bbox: Sequence[float] | None = None,
     polygon: str | Path | None = None,
+    area: str | Path | None = None,
     minutes: Sequence[float] = DEFAULT_MINUTES,
     speed_kmh: float = DEFAULT_SPEED_KMH,
     use_cache: bool = True,
     progress: bool = False,
+    presets: str | Path | None = None,
+    servers=None,
+    refresh: bool = False,
 ) -> tuple[Network, OsmExtract, dict]:
     """The walking network and OSM extract of a local file or a downloaded area.
 
-    Exactly one of ``network`` (a local OSM file), ``place``, ``bbox`` (west,
-    south, east, north in degrees) or ``polygon`` (a file). Downloaded areas are
-    buffered by the largest walking distance (max(minutes) × speed, metres).
+    Without ``network``, exactly one of ``place``, ``bbox`` (west, south, east,
+    north in degrees) or ``polygon``/``area`` (a polygon file) gives the study
+    area, which is downloaded buffered by the largest walking distance
+    (max(minutes) × speed, metres), so walks and sites across its border count.
+    With ``network`` (a local OSM file), one of them may be given as well: it
+    then only defines the study area (whose residents are counted, see
+    :func:`residents_in_area`).
+
+    Parameters
+    ----------
+    presets : path, optional
+        The run's preset file; the download asks for the features its
+        categories need (:func:`accessibility.osm_keys.feature_keys`).
+    servers : Servers, optional
+        Overpass/Nominatim servers and limits; default
+        :meth:`accessibility.servers.Servers.from_env` when one is needed.
+    refresh : bool
+        Download again even if the area is in the download cache.
 
     Returns
     -------
     (Network, OsmExtract, dict)
-        The run record so far: ``inputs`` (file or download record), ``timings_s``
-        and ``osm_stats``.
+        The run record so far: ``inputs`` (file or download record), ``timings_s``,
+        ``osm_stats``, ``study_area`` (with ``geometry``, GeoJSON EPSG:4326; absent
+        without a study area) and ``servers`` (when a server was asked).
     """
     record: dict = {"inputs": {}, "timings_s": {}}
-    if sum(x is not None for x in (network, place, bbox, polygon)) != 1:
+    if polygon is not None and area is not None:
+        raise InputError("give the study area polygon once: --area FILE (or --polygon FILE)")
+    polygon = polygon if polygon is not None else area
+    given = sum(x is not None for x in (place, bbox, polygon))
+    if (network is None and given != 1) or given > 1:
         raise InputError(
-            "give exactly one of --network FILE, --place NAME, --bbox W,S,E,N or --polygon FILE"
+            "give exactly one of --network FILE, --place NAME, --bbox W,S,E,N or --polygon FILE "
+            "(with --network, --bbox/--area/--place only restrict the residents counted)"
         )
     t0 = time.perf_counter()
-    if network is None:
+    study = None
+    if given:
         from . import download
+        from .servers import Servers
 
-        area = download.study_area(place=place, bbox=bbox, polygon=polygon)
+        if place is not None or network is None:
+            servers = servers or Servers.from_env()
+        study = download.study_area(place=place, bbox=bbox, polygon=polygon, servers=servers)
+        record["study_area"] = {
+            "source": "place" if place is not None else "bbox" if bbox is not None else "polygon",
+            "place": place, "bbox": list(bbox) if bbox is not None else None,
+            "polygon": file_record(polygon), "bounds": list(study.bounds),
+            "geometry": shapely.geometry.mapping(study),
+        }  # fmt: skip
+    if network is None:
+        from .osm_keys import feature_keys
+        from .presets import load_presets
+
         buffer_m = max(minutes) * speed_kmh * 1000 / 60
-        osm_path = download.fetch_osm(download.buffer_area(area, buffer_m), progress=progress)
+        keys = feature_keys(load_presets(presets))
+        with servers.osmnx():
+            osm_path = download.fetch_osm(
+                download.buffer_area(study, buffer_m), refresh=refresh, progress=progress,
+                keys=keys, servers=servers,
+            )  # fmt: skip
         record["inputs"]["download"] = {
             **download.download_record(osm_path),
             "place": place, "bbox": list(bbox) if bbox else None,
             "polygon": file_record(polygon), "buffer_m": buffer_m,
         }  # fmt: skip
+        record["study_area"]["buffer_m"] = buffer_m
     else:
         osm_path = Path(network)
         record["inputs"]["network"] = file_record(osm_path)
+    if servers is not None:
+        record["servers"] = servers.record()
     net = load_network(osm_path, use_cache=use_cache)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -172,6 +232,58 @@ def load_area(
     record["timings_s"]["osm_features"] = time.perf_counter() - t0
     record["osm_stats"] = extract.stats
     return net, extract, record
+
+
+def residents_in_area(
+    residents: gpd.GeoDataFrame, area
+) -> tuple[gpd.GeoDataFrame, dict[str, float | int]]:
+    """The residents of the study area, and how many were left out.
+
+    A resident point counts if it lies inside or on the border of ``area``
+    (polygons and cells by their representative point, the point the analysis
+    snaps). Those outside are not rejected rows: they are simply not the study
+    area's residents, and only counted.
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Resident points (any CRS) with ``population``.
+    area : Polygon or MultiPolygon
+        Study area, EPSG:4326.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The residents inside (``attrs`` kept) and ``residents_inside``,
+        ``resident_points_inside``, ``residents_outside``, ``resident_points_outside``.
+
+    Raises
+    ------
+    InputError
+        No resident lies inside the area.
+    """
+    geom = residents.geometry
+    if not geom.geom_type.eq("Point").all():
+        geom = geom.representative_point()
+    pts = geom.to_crs("EPSG:4326").to_numpy()
+    shapely.prepare(area)
+    inside = np.asarray(shapely.covers(area, pts), dtype=bool)
+    pop_ = residents["population"].to_numpy(float)
+    stats = {
+        "residents_inside": float(pop_[inside].sum()),
+        "resident_points_inside": int(inside.sum()),
+        "residents_outside": float(pop_[~inside].sum()),
+        "resident_points_outside": int((~inside).sum()),
+    }
+    if not inside.any():
+        raise InputError(
+            f"none of the {len(residents):,} resident points lies inside the study area "
+            f"(bounds {tuple(round(b, 5) for b in area.bounds)}, west, south, east, north); "
+            "is the area right, and does the population data cover it?"
+        )
+    out = residents.loc[inside].copy()
+    out.attrs = dict(residents.attrs)
+    return out, stats
 
 
 def load_sites(
@@ -239,6 +351,7 @@ def load_inputs(
     place: str | None = None,
     bbox: Sequence[float] | None = None,
     polygon: str | Path | None = None,
+    area: str | Path | None = None,
     sites: str | Path | None = None,
     sites_crs: str | None = None,
     osm_categories: Sequence[str] | None = None,
@@ -255,6 +368,8 @@ def load_inputs(
     progress: bool = False,
     geocoder: str = "offline",
     user_agent: str | None = None,
+    servers=None,
+    refresh: bool = False,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -262,17 +377,27 @@ def load_inputs(
     (west, south, east, north in degrees) or ``polygon`` (a file) gives the area.
     Site rows given by address are geocoded with ``geocoder`` (``"offline"``: the
     extract's OSM addresses only; ``"nominatim"``: then Nominatim, rate-limited, cached).
-    Online areas are buffered by the largest walking distance
-    (max(minutes) × speed) so residents near the boundary are not cut off.
+    Online areas are downloaded buffered by the largest walking distance
+    (max(minutes) × speed), so walks and sites across the border count; the
+    residents counted are those inside the study area (``place``, ``bbox``,
+    ``polygon``/``area``; with ``network`` too), the others are left out and
+    counted in ``record["study_area"]`` (see :func:`residents_in_area`).
+    ``servers`` (:class:`accessibility.servers.Servers`) names the Overpass and
+    Nominatim servers; ``refresh`` downloads the area again.
     """
     rejects = Rejects()
+    if geocoder == "nominatim" and servers is None:
+        from .servers import Servers
+
+        servers = Servers.from_env()
     net, extract, record = load_area(
-        network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
-        speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+        network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
+        speed_kmh=speed_kmh, use_cache=use_cache, progress=progress, presets=presets,
+        servers=servers, refresh=refresh,
     )  # fmt: skip
     timings = record["timings_s"]
     t0 = time.perf_counter()
-    geo = _make_geocoder(geocoder, extract, user_agent) if sites is not None else None
+    geo = _make_geocoder(geocoder, extract, user_agent, servers) if sites is not None else None
     site_gdf, categories = load_sites(
         extract, rejects, record, sites=sites, sites_crs=sites_crs,
         osm_categories=osm_categories, presets=presets, geocoder=geo,
@@ -304,6 +429,10 @@ def load_inputs(
         residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
     if spread_to_buildings and residents.attrs.get("kind") != "zensus_grid_spread_to_buildings":
         raise InputError("--spread-to-buildings needs Zensus grid CSV input (--population)")
+    if "study_area" in record:
+        study = shapely.geometry.shape(record["study_area"]["geometry"])
+        residents, outside = residents_in_area(residents, study)
+        record["study_area"].update(outside)
     record["inputs"]["population"] = [file_record(p) for p in population] or None
     record["population_method"] = residents.attrs.get("method", "")
     record["population_kind"] = residents.attrs.get("kind", "")
@@ -322,7 +451,7 @@ def load_inputs(
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
-        user_agent=user_agent, _geocoder=geo,
+        user_agent=user_agent, _geocoder=geo, servers=servers,
     )  # fmt: skip
 
 
