@@ -692,7 +692,7 @@ def overpass_request(
                 if pause > budget.left:
                     break
                 say(
-                    f"Overpass has no free slot, waiting {pause:.0f} s "
+                    f"Overpass has no free slot, waiting {_secs(pause)} s "
                     f"(attempt {attempt} of {servers.max_attempts})"
                 )
                 budget.sleep(pause)
@@ -726,7 +726,7 @@ def overpass_request(
         if attempt == servers.max_attempts or wait > budget.left:
             break
         say(
-            f"Overpass busy ({last}), retrying in {wait:.0f} s "
+            f"Overpass busy ({last}), retrying in {_secs(wait)} s "
             f"(attempt {attempt + 1} of {servers.max_attempts})"
         )
         budget.sleep(wait)
@@ -848,6 +848,11 @@ def _server_message(response) -> str:
     found = re.findall(r"<strong[^>]*>\s*Error\s*</strong>:?(.*?)</p>", text, re.S)
     text = " ".join(found) if found else re.sub(r"<[^>]+>", " ", text)
     return _short(text) or "(no message)"
+
+
+def _secs(seconds: float) -> str:
+    """Seconds for a message: ``55``, ``0.2``."""
+    return f"{round(seconds, 1):g}"
 
 
 def _short(text, limit: int = 300) -> str:

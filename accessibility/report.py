@@ -350,6 +350,7 @@ def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> lis
         t["network_text"].format(src=Path(str(src)).name, nodes=int(net.get("nodes", 0)),
                                  edges=int(net.get("edges", 0)), km=float(net.get("length_km", 0.0))),
         t["population_text"].format(method=record.get("population_method", "")),
+        study_area_text(record, lang),
         vintage_text(record, lang),
     ]  # fmt: skip
     if rejects is not None and not rejects.empty and {"file", "reason"} <= set(rejects.columns):
@@ -365,6 +366,36 @@ def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> lis
         f"<h2>{_e(t['data'])}</h2>",
         *[f"<p>{_e(a)}</p>" for a in record.get("attribution", [])],
     ]  # fmt: skip
+
+
+def study_area_text(record: dict, lang: str) -> str:
+    """Who is counted: the study area and the residents left out (``run.json`` ``study_area``)."""
+    area = record.get("study_area") or {}
+    if "residents_inside" not in area:
+        return ""
+    what = (
+        area.get("place")
+        or (", ".join(f"{v:g}" for v in area["bbox"]) if area.get("bbox") else "")
+        or Path(str((area.get("polygon") or {}).get("path", ""))).name
+    )
+    buffer_m = area.get("buffer_m")
+    if lang == "de":
+        text = (
+            f"Untersuchungsgebiet: {what}. Gezählt werden die {area['residents_inside']:,.0f} "
+            f"Einwohner darin; {area['residents_outside']:,.0f} Einwohner "
+            f"({area['resident_points_outside']:,} Punkte) außerhalb werden nicht gezählt."
+        )
+        if buffer_m:
+            text += f" Wegenetz und Standorte reichen {buffer_m:,.0f} m über die Grenze hinaus."
+        return text
+    text = (
+        f"Study area: {what}. The {area['residents_inside']:,.0f} residents inside are counted; "
+        f"{area['residents_outside']:,.0f} residents ({area['resident_points_outside']:,} points) "
+        "outside are not."
+    )
+    if buffer_m:
+        text += f" The walking network and sites reach {buffer_m:,.0f} m beyond its border."
+    return text
 
 
 def html_page(title: str, body: list[str], lang: str) -> str:

@@ -2,15 +2,13 @@
 
 The download itself is exercised through its offline equivalents: the real
 Kaiserslautern extract turned into exactly what Overpass returns for ``out body;``,
-served by a local HTTP server speaking the Overpass API (status + interpreter),
-and real failed requests to an unroutable local port.
+and real failed requests to an unroutable local port. Downloads through a local
+Overpass/Nominatim stand-in are tested in ``test_online.py``.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -305,7 +303,9 @@ def test_study_area_place_without_network(osmnx_settings, monkeypatch):
     with pytest.raises(NetworkError) as err:
         dl.study_area(place="Kaiserslautern, Germany")
     msg = str(err.value)
-    assert "could not geocode 'Kaiserslautern, Germany' (no network? misspelt?)" in msg
+    assert (
+        f"could not geocode 'Kaiserslautern, Germany' at {DEAD_URL} (no network? misspelt?)" in msg
+    )
     assert "--bbox or --network FILE" in msg
 
 
@@ -389,92 +389,37 @@ def test_online_run_takes_its_vintage_from_overpass(
     assert load_inputs(network=cached).record["data_vintage"]["osm"]["timestamp"] is None
 
 
-class _OverpassHandler(http.server.BaseHTTPRequestHandler):
-    """A local server speaking the Overpass API: /status and /interpreter (POST)."""
+# -- osmnx dependency ------------------------------------------------------------------
+def test_osmnx_private_names_are_where_they_are_expected(monkeypatch):
+    """Fails when an osmnx upgrade moves the private names the download relies on."""
+    import osmnx._overpass
 
-    body: bytes = b""
-    queries: list[str] = []
+    from accessibility import _osmnx
 
-    def do_GET(self):  # noqa: N802
-        if self.path.endswith("/status"):
-            text = (
-                "Connected as: 1\nCurrent time: 2024-01-01T00:00:00Z\nAnnounced endpoint: none\n"
-                "Rate limit: 2\n2 slots available now.\n"
-                "Currently running queries (pid, space limit, time limit, start time):\n"
-            )
-            self._send(text.encode(), "text/plain")
-        else:
-            self.send_error(404)
-
-    def do_POST(self):  # noqa: N802
-        from urllib.parse import parse_qs
-
-        length = int(self.headers["Content-Length"])
-        form = parse_qs(self.rfile.read(length).decode())
-        type(self).queries.append(form["data"][0])
-        self._send(type(self).body, "application/json")
-
-    def _send(self, body: bytes, ctype: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def test_fetch_osm_from_a_local_overpass_server(kl_elements, osmnx_settings, monkeypatch, tmp_path):
-    monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path / "cache"))
-    served = kl_elements[::3]  # a third of the real file keeps the test fast
-    _OverpassHandler.body = json.dumps(overpass_response(served)).encode()
-    _OverpassHandler.queries = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OverpassHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    assert _osmnx.check_private_names() == {
+        "osmnx._overpass": ["_get_network_filter", "_make_overpass_polygon_coord_strs"]
+    }
+    assert _osmnx.is_tested_version()  # the installed osmnx is one the pin allows
+    assert _osmnx.walk_filter_text().startswith('["highway"]["area"!~"yes"]')
+    assert _osmnx.polygon_coord_strs(shapely.box(*KL_BBOX)) == [
+        "49.418000 7.821000 49.457000 7.821000 49.457000 7.717000 49.418000 7.717000 "
+        "49.418000 7.821000"
+    ]
+    assert [_osmnx.is_tested_version(v) for v in ("2.0.1", "2.0.2", "2.1.9", "2.2.0")] == [
+        False, True, True, False
+    ]  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    pin = f"osmnx{_osmnx.TESTED[0]},{_osmnx.TESTED[1]}"
+    assert f'"{pin}"' in (root / "pyproject.toml").read_text()
+    assert f"- {pin}\n" in (root / "environment.yml").read_text()
+    # a moved name gives a clear error naming the versions, not an AttributeError deep down
+    _osmnx._private.cache_clear()
+    monkeypatch.delattr(osmnx._overpass, "_get_network_filter")
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/api"
-        monkeypatch.setattr(osmnx_settings, "overpass_url", url)
-        area = dl.study_area(bbox=KL_BBOX)
-        path = dl.fetch_osm(area, progress=True)
-        assert _OverpassHandler.queries == [dl.overpass_query(area)]
-        assert path == dl.download_path(area)
-        expected = dl.overpass_json_to_osm([served], tmp_path / "expected.osm", bounds=KL_BBOX)
-        assert path.read_bytes() == expected.read_bytes()
-        assert (
-            b'<bounds minlat="49.418" minlon="7.717" maxlat="49.457" maxlon="7.821"/>'
-            in (path.read_bytes()[:300])
-        )
-        rec = dl.download_record(path)
-        assert rec["overpass_url"] == url and rec["query"] == dl.overpass_query(area)
-        assert rec["area_bounds"] == list(KL_BBOX)
-        counts = {
-            f"{k}s": sum(el["type"] == k for el in served) for k in ("node", "way", "relation")
-        }
-        assert rec["elements"] == counts and counts["relations"] > 50
-        assert rec["osm_base"] == ["2013-04-24T00:00:00Z"]
-        assert pd.Timestamp(rec["downloaded_at"]).tzinfo is not None
-
-        # second call: from the cache, no request
-        assert dl.fetch_osm(area) == path and len(_OverpassHandler.queries) == 1
-        # refresh: a new request (osmnx's own response cache is bypassed), new data
-        newer = [el for el in kl_elements if el["type"] == "node"][:500]
-        _OverpassHandler.body = json.dumps(overpass_response(newer)).encode()
-        assert dl.fetch_osm(area, refresh=True) == path and len(_OverpassHandler.queries) == 2
-        assert dl.download_record(path)["elements"] == {"nodes": 500, "ways": 0, "relations": 0}
-        assert path.read_bytes().count(b"<node ") == 500
-
-        # Overpass runtime errors come with partial data: never cached as a download
-        _OverpassHandler.body = json.dumps(
-            {**overpass_response(kl_elements[:10]), "remark": "runtime error: Query timed out"}
-        ).encode()
-        with pytest.raises(NetworkError, match="Query timed out.*smaller area"):
-            dl.fetch_osm(dl.study_area(bbox=(7.7, 49.4, 7.71, 49.41)))
-        # an empty answer (e.g. an area at sea) is an error, not an empty network
-        _OverpassHandler.body = json.dumps(overpass_response([])).encode()
-        with pytest.raises(NetworkError, match="no OpenStreetMap data inside the study area"):
-            dl.fetch_osm(dl.study_area(bbox=(7.6, 49.3, 7.61, 49.31)))
+        with pytest.raises(RuntimeError, match=r"has no osmnx\._overpass\._get_network_filter.*"
+                           r"pip install 'osmnx>=2\.0\.2,<2\.2'"):  # fmt: skip
+            _osmnx.walk_filter_text()
     finally:
-        server.shutdown()
-        server.server_close()
+        monkeypatch.undo()
+        _osmnx._private.cache_clear()
+    assert _osmnx.walk_filter_text()
