@@ -785,11 +785,11 @@ def _check_complete(
             f"nodes, {counts['ways']:,} ways), so no walking network; it was not stored. Is the "
             "area right, and does the server hold data for it?"
         )
-    # every side of the area must be reached by the walkable network: a server whose
-    # database covers only part of the area (a regional extract) gives a cut network
-    lonlat = {el["id"]: (el.get("lon"), el.get("lat")) for el in merged["node"]}
-    xy = np.array(
-        [lonlat[r] for w in walkable for r in w.get("nodes", []) if r in lonlat], dtype=float
+    # the data must reach every side of the area: a server whose database covers only
+    # part of it (a regional extract) gives a cut network. Lenient, so that an area
+    # with sea or forest along one side is not refused.
+    xy = np.array([(el.get("lon"), el.get("lat")) for el in merged["node"]], dtype=float).reshape(
+        -1, 2
     )
     w, s, e, n = area.bounds
     if len(xy):
@@ -806,9 +806,9 @@ def _check_complete(
     return counts
 
 
-#: A complete download's walkable network reaches within this share of the
-#: area's width/height of each side of its bounds.
-_COVER_TOLERANCE = 0.25
+#: A complete download's nodes reach within this share of the area's width/height
+#: of each side of its bounds.
+_COVER_TOLERANCE = 0.35
 
 
 def _slot_wait(servers: Servers) -> float:

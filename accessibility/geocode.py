@@ -738,10 +738,18 @@ class NominatimGeocoder:
 
 
 def make_geocoder(kind: str, extract, **kw) -> OfflineGeocoder | NominatimGeocoder:
-    """``"offline"`` or ``"nominatim"`` (offline first, then Nominatim) over an extract."""
+    """``"offline"`` or ``"nominatim"`` (offline first, then Nominatim) over an extract.
+
+    Nominatim's server, timeout, rate and user agent default to
+    :meth:`accessibility.servers.Servers.from_env` (``ACCESSIBILITY_NOMINATIM_URL`` ...);
+    keyword arguments of :class:`NominatimGeocoder` given here win.
+    """
     offline = OfflineGeocoder.from_extract(extract)
     if kind == "offline":
         return offline
     if kind == "nominatim":
+        from .servers import Servers
+
+        kw = {**Servers.from_env().geopy_kwargs(), **{k: v for k, v in kw.items() if v is not None}}
         return NominatimGeocoder(offline, bounds=extract.bounds, **kw)
     raise InputError(f"unknown geocoder {kind!r}; use 'offline' or 'nominatim'")

@@ -326,6 +326,12 @@ def test_geopy_nominatim_uses_the_configured_server(online, kl_extract, tmp_path
     assert searches and searches[-1]["q"].startswith(f"{street} {number}")
     x, y = online.extract.address(street, number)
     assert out.loc[0, "lon"] == pytest.approx(x) and out.loc[0, "lat"] == pytest.approx(y)
+    # every command's geocoder takes the server from the environment
+    from accessibility.geocode import make_geocoder
+
+    made = make_geocoder("nominatim", kl_extract, user_agent="test (t@example.org)")
+    assert f"{made.scheme}://{made.domain}/" == online.nominatim_url
+    assert made.user_agent == "test (t@example.org)"
 
 
 def test_servers_from_env_validates_and_respects_public_policy(monkeypatch):
