@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import population as pop
 from . import sites as sitemod
+from ._tables import read_header
 from .analysis import Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .duplicates import drop_duplicates
@@ -72,13 +73,11 @@ def run_name(network: str | None, place: str | None) -> str:
 
 
 def is_zensus(path: str | Path) -> bool:
-    """True if a CSV's header names a Zensus grid cell id column."""
+    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column."""
     p = Path(path)
-    if p.suffix.lower() not in (".csv", ".txt"):
+    if p.suffix.lower() not in (".csv", ".txt", ".zip"):
         return False
-    with open(p, "rb") as f:
-        head = f.readline().decode("utf-8-sig", errors="replace").lower()
-    return "gitter_id" in head
+    return "gitter_id" in read_header(p).lower()
 
 
 def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
