@@ -246,6 +246,7 @@ def load_inputs(
     population_column: str | None = None,
     population_crs: str | None = None,
     spread_to_buildings: bool = False,
+    population_total: float | None = None,
     districts: str | Path | None = None,
     district_column: str | None = None,
     minutes: Sequence[float] = DEFAULT_MINUTES,
@@ -263,6 +264,11 @@ def load_inputs(
     extract's OSM addresses only; ``"nominatim"``: then Nominatim, rate-limited, cached).
     Online areas are buffered by the largest walking distance
     (max(minutes) × speed) so residents near the boundary are not cut off.
+
+    Zensus cells coarser than 100 m (1 km) are always spread over residential buildings
+    or streets (:func:`accessibility.spread.spread_cells`); ``population_total``
+    rescales the residents (and groups) to that official total
+    (:func:`accessibility.population.scale_to_total`).
     """
     rejects = Rejects()
     net, extract, record = load_area(
@@ -286,7 +292,15 @@ def load_inputs(
         residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
     elif all(is_zensus(p) for p in population):
         residents = pop.read_zensus(population, rejects)
-        if spread_to_buildings:
+        if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
+            # Coarse cells (1 km: ~12 minutes across) are always spread out.
+            from .spread import spread_cells
+
+            residents = spread_cells(
+                residents, extract.buildings, extract.segments, extract.nodes, rejects,
+                areas=extract.features,
+            )  # fmt: skip
+        elif spread_to_buildings:
             residents = pop.spread_to_buildings(
                 residents, extract.buildings, areas=extract.features
             )
@@ -301,12 +315,19 @@ def load_inputs(
                 "give --population-column: which column holds the residents", population[0]
             )
         residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
-    if spread_to_buildings and residents.attrs.get("kind") != "zensus_grid_spread_to_buildings":
+    if spread_to_buildings and residents.attrs.get("kind") not in (
+        "zensus_grid_spread_to_buildings", "zensus_grid_spread",
+    ):  # fmt: skip
         raise InputError("--spread-to-buildings needs Zensus grid CSV input (--population)")
+    if population_total is not None:
+        residents = pop.scale_to_total(residents, population_total)
+        record["population_scaling"] = residents.attrs["scaling"]
     record["inputs"]["population"] = [file_record(p) for p in population] or None
     record["population_method"] = residents.attrs.get("method", "")
     record["population_kind"] = residents.attrs.get("kind", "")
     record["cell_size_m"] = residents.attrs.get("cell_size_m")
+    if "spread" in residents.attrs:
+        record["population_spread"] = residents.attrs["spread"]
     timings["population"] = time.perf_counter() - t0
 
     dist = read_districts(districts, district_column) if districts else None

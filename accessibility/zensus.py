@@ -345,7 +345,11 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         groups=group_names,
         method=(
             f"Zensus {_size_label(size)} grid ({p0.name}): the '{pop_col}' count of each cell is "
-            f"placed at the cell midpoint (EPSG:3035)"
+            + (
+                "placed at the cell midpoint (EPSG:3035)"
+                if size <= ZENSUS_CELL_SIZE_M
+                else "taken as the cell's total (EPSG:3035)"
+            )
             + (
                 f", joined on the cell id with {n_attr} attribute file(s) for the groups."
                 if n_attr

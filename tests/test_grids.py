@@ -9,9 +9,11 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from accessibility import config
 from accessibility.errors import InputError
@@ -115,3 +117,193 @@ def test_grids_of_different_sizes_are_not_joined(rn_age):
     kl = _data("kaiserslautern", "zensus2011_100m_kaiserslautern.csv")
     with pytest.raises(InputError, match="different cell sizes"):
         read_zensus([kl, rn_age], Rejects())
+
+
+# --------------------------------------------------------------------------- #
+# Spreading 1 km cells
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="module")
+def rn_extract():
+    from accessibility.osm import read_osm
+
+    return read_osm(_data("rhein-neckar", "rnv-2016-12.osm.pbf"))
+
+
+@pytest.fixture(scope="module")
+def rn_spread(rn_csv, rn_age, rn_extract):
+    from accessibility.spread import spread_cells
+
+    rejects = Rejects()
+    cells = read_zensus([rn_csv, rn_age], rejects)
+    e = rn_extract
+    spread = spread_cells(cells, e.buildings, e.segments, e.nodes, rejects, areas=e.features)
+    return cells, spread, rejects
+
+
+def _ways_3035(extract, classes=None) -> gpd.GeoDataFrame:
+    """Walkable ways as EPSG:3035 lines built from the extract's node pairs (independent of spread)."""
+    seg = extract.segments
+    if classes is not None:
+        seg = seg[seg["highway"].isin(classes)]
+    xy = extract.nodes.set_index("osmid")[["lon", "lat"]]
+    a, b = xy.loc[seg["u"]].to_numpy(), xy.loc[seg["v"]].to_numpy()
+    lines = shapely.linestrings(np.stack([a, b], axis=1))
+    g = gpd.GeoDataFrame({"way_id": seg["way_id"].to_numpy()}, geometry=lines, crs=4326)
+    return g.to_crs(3035)
+
+
+def test_rhein_neckar_spread_along_streets_keeps_every_total(rn_spread, rn_raw, rn_extract):
+    cells, spread, rejects = rn_spread
+    groups = ["population", "unter18", "ab65"]
+    n = spread.attrs["spread"]
+    assert spread.attrs["kind"] == "zensus_grid_spread" and spread.crs.to_epsg() == 3035
+    assert spread["pid"].is_unique
+    # The extract has only roads: no cell is spread onto buildings.
+    assert n["cells_on_buildings"] == 0 and set(spread["spread"]) <= {
+        "residential streets", "walkable streets"
+    }  # fmt: skip
+    assert n["cells_on_residential_streets"] > 700 and n["cells_on_walkable_streets"] > 0
+
+    # Every placed cell keeps its residents and groups exactly (float rounding only).
+    totals = spread.groupby("cell_id")[groups].sum()
+    original = cells.set_index("pid")[groups]
+    np.testing.assert_allclose(
+        totals.to_numpy(), original.loc[totals.index].to_numpy(), rtol=1e-12, atol=1e-6
+    )
+    # Placed + rejected = the whole table, and each rejected cell is one reject row.
+    rej = rejects.frame()
+    assert len(rej) == n["cells_rejected"] > 0
+    rej_ids = rej["value"].str.split(" ").str[0]
+    assert set(rej_ids).isdisjoint(totals.index)
+    assert set(rej_ids) | set(totals.index) == set(rn_raw["Gitter_ID_1km"])
+    raw = rn_raw.set_index("Gitter_ID_1km")
+    assert raw.loc[rej_ids, "Einwohner"].sum() == pytest.approx(n["residents_rejected"])
+    assert spread["population"].sum() + n["residents_rejected"] == pytest.approx(
+        1_638_599, abs=1e-6
+    )
+    # Rows name the data row of the population file.
+    np.testing.assert_array_equal(
+        raw.index.get_indexer(rej_ids) + 1, rej["row"].to_numpy(dtype=int)
+    )
+    assert set(rej["reason"].str.contains("outside the area covered")) == {True, False}
+
+    # Every point lies in (or on the border of) its cell.
+    mid = original.index.get_indexer(spread["cell_id"])
+    cx = cells.geometry.x.to_numpy()[mid]
+    cy = cells.geometry.y.to_numpy()[mid]
+    assert (np.abs(spread.geometry.x - cx) <= 500 + 1e-6).all()
+    assert (np.abs(spread.geometry.y - cy) <= 500 + 1e-6).all()
+
+
+def test_street_weights_match_clipped_way_lengths(rn_spread, rn_extract):
+    """Independent check: geopandas' clip of each way to the cell gives the same shares."""
+    cells, spread, _ = rn_spread
+    res_ways = _ways_3035(rn_extract, ["residential", "living_street"])
+    all_ways = _ways_3035(rn_extract)
+    byid = cells.set_index("pid")
+    picks = {
+        "residential streets": spread.loc[spread["spread"] == "residential streets", "cell_id"],
+        "walkable streets": spread.loc[spread["spread"] == "walkable streets", "cell_id"],
+    }
+    for how, ids in picks.items():
+        for cid in ids.value_counts().index[[0, len(ids.unique()) // 2, -1]]:
+            p = byid.geometry[cid]
+            box = shapely.box(p.x - 500, p.y - 500, p.x + 500, p.y + 500)
+            clipped_res = gpd.clip(res_ways, box)
+            if how == "walkable streets":  # no residential street at all in the cell
+                assert clipped_res.length.sum() == pytest.approx(0, abs=1e-6)
+                clipped = gpd.clip(all_ways, box)
+            else:
+                clipped = clipped_res
+            want = clipped.length.groupby(clipped["way_id"]).sum()
+            want = want[want > 0] / want.sum()
+            part = spread[spread["cell_id"] == cid]
+            got = part["population"].groupby(part["pid"].str.split("/").str[2].astype(int)).sum()
+            got = got / byid.loc[cid, "population"]
+            np.testing.assert_allclose(got.sort_index(), want.sort_index(), rtol=1e-6, atol=1e-9)
+
+
+def test_rejected_cells_have_nothing_to_spread_onto(rn_spread, rn_extract):
+    cells, spread, rejects = rn_spread
+    rej = rejects.frame()
+    inside = rej[~rej["reason"].str.contains("outside")]["value"].str.split(" ").str[0]
+    all_ways = _ways_3035(rn_extract)
+    p = cells.set_index("pid").geometry.loc[inside]
+    boxes = shapely.box(p.x - 500, p.y - 500, p.x + 500, p.y + 500)
+    # No walkable way has a piece of positive length in any of them.
+    li, ci = shapely.STRtree(boxes).query(all_ways.geometry.to_numpy(), predicate="intersects")
+    lengths = shapely.length(shapely.intersection(all_ways.geometry.to_numpy()[li], boxes[ci]))
+    assert (lengths == 0).all()
+
+
+@pytest.fixture(scope="module")
+def kl_1km(tmp_path_factory) -> Path:
+    """Kaiserslautern's 100 m cells summed into their 1 km cells, in the official 1 km layout."""
+    src = _data("kaiserslautern", "zensus2011_100m_kaiserslautern.csv")
+    t = pd.read_csv(src, sep=";")
+    e = (t["x_mp_100m"] // 1000).astype(int)
+    n = (t["y_mp_100m"] // 1000).astype(int)
+    t["Gitter_ID_1km"] = "1kmN" + n.astype(str) + "E" + e.astype(str)
+    t["x_mp_1km"] = e * 1000 + 500
+    t["y_mp_1km"] = n * 1000 + 500
+    agg = t.groupby(["Gitter_ID_1km", "x_mp_1km", "y_mp_1km"], as_index=False)[
+        ["Einwohner", "alter_unter18", "alter_65plus"]
+    ].sum()
+    p = tmp_path_factory.mktemp("kl1km") / "zensus2011_1km_kaiserslautern.csv"
+    agg.to_csv(p, sep=";", index=False)
+    return p
+
+
+def test_kaiserslautern_1km_spread_onto_buildings(kl_1km, kl_extract):
+    from accessibility.spread import spread_cells
+
+    rejects = Rejects()
+    cells = read_zensus([kl_1km], rejects)
+    assert cells.attrs["cell_size_m"] == 1000 and cells["population"].sum() == 97925
+    b = kl_extract.buildings
+    spread = spread_cells(cells, b, kl_extract.segments, kl_extract.nodes, rejects,
+                          areas=kl_extract.features)  # fmt: skip
+    n = spread.attrs["spread"]
+    assert n["cells_on_buildings"] > 20 and n["buildings_used"] > 5000
+    # A cell without mapped homes in the extract falls back to its streets.
+    assert n["cells_on_residential_streets"] + n["cells_on_walkable_streets"] >= 1
+    on_b = spread[spread["spread"] == "buildings"]
+    # Building points: "<cell>/<osm_type>/<osm_id>", in the cell they take residents from.
+    kind = on_b["pid"].str.split("/").str[1]
+    assert kind.isin(["way", "relation"]).all()
+    ce = on_b["cell_id"].str.extract(r"1kmN(\d+)E(\d+)").astype(int)
+    assert (np.floor(on_b.geometry.x / 1000).astype(int).to_numpy() == ce[1].to_numpy()).all()
+    assert (np.floor(on_b.geometry.y / 1000).astype(int).to_numpy() == ce[0].to_numpy()).all()
+    # Totals preserved per cell (population and both groups) and overall.
+    cols = ["population", "alter_unter18", "alter_65plus"]
+    totals = spread.groupby("cell_id")[cols].sum()
+    original = cells.set_index("pid")[cols]
+    np.testing.assert_allclose(
+        totals.to_numpy(), original.loc[totals.index].to_numpy(), rtol=1e-12, atol=1e-6
+    )
+    assert spread["population"].sum() + n["residents_rejected"] == pytest.approx(97925, abs=1e-6)
+    assert len(rejects) == n["cells_rejected"]
+    assert "buildings" in spread.attrs["method"]
+
+
+# --------------------------------------------------------------------------- #
+# End to end
+# --------------------------------------------------------------------------- #
+
+
+def test_load_inputs_spreads_1km_cells_always(kl_osm, kl_1km):
+    """No flag needed: 1 km input is spread; run.json's record names the method and counts."""
+    from accessibility.pipeline import load_inputs
+
+    inputs = load_inputs(network=kl_osm, population=[kl_1km], osm_categories=["library"])
+    res = inputs.residents
+    assert res.attrs["kind"] == "zensus_grid_spread"
+    sp = inputs.record["population_spread"]
+    assert sp["cells_on_buildings"] > 20
+    assert "spread" in inputs.record["population_method"]
+    assert inputs.record["cell_size_m"] == 1000
+    rej = inputs.rejects.frame()
+    assert (rej["file"] == str(kl_1km)).sum() == sp["cells_rejected"]
+    assert res["population"].sum() + sp["residents_rejected"] == pytest.approx(97925, abs=1e-6)
