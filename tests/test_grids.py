@@ -6,6 +6,7 @@ and the Kaiserslautern 100 m grid and OSM extract (aggregated here into its 1 km
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -307,3 +308,72 @@ def test_load_inputs_spreads_1km_cells_always(kl_osm, kl_1km):
     rej = inputs.rejects.frame()
     assert (rej["file"] == str(kl_1km)).sum() == sp["cells_rejected"]
     assert res["population"].sum() + sp["residents_rejected"] == pytest.approx(97925, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- #
+# --population-total
+# --------------------------------------------------------------------------- #
+
+
+def test_scale_building_estimate_to_official_total(kl_extract):
+    from accessibility.population import estimate_from_buildings, scale_to_total
+
+    est = estimate_from_buildings(kl_extract.buildings, None, kl_extract.features)
+    before = est["population"].sum()
+    scaled = scale_to_total(est, 120_000)
+    assert scaled["population"].sum() == pytest.approx(120_000, rel=1e-12)
+    f = scaled.attrs["scaling"]["factor"]
+    assert f == pytest.approx(120_000 / before)
+    np.testing.assert_allclose(scaled["population"], est["population"] * f, rtol=1e-12)
+    assert scaled.attrs["scaling"]["distribution"] == "estimated from OSM buildings"
+    assert "estimated from OSM buildings" in scaled.attrs["method"]
+    assert est["population"].sum() == before  # the input is not changed
+
+
+def test_scale_keeps_group_shares(rn_csv, rn_age):
+    from accessibility.population import scale_to_total
+
+    cells = read_zensus([rn_csv, rn_age], Rejects())
+    scaled = scale_to_total(cells, 2_000_000)
+    f = 2_000_000 / 1_638_599
+    np.testing.assert_allclose(scaled[["unter18", "ab65"]], cells[["unter18", "ab65"]] * f)
+    assert scaled.attrs["scaling"]["distribution"] == "as read"
+
+
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), "viele"])
+def test_population_total_must_be_positive_and_finite(kl_extract, bad):
+    from accessibility.population import estimate_from_buildings, scale_to_total
+
+    est = estimate_from_buildings(kl_extract.buildings)
+    with pytest.raises(InputError, match="positive, finite number"):
+        scale_to_total(est, bad)
+
+
+def test_cli_population_total_in_run_json(kl_osm, tmp_path):
+    from click.testing import CliRunner
+
+    from accessibility.cli import main
+
+    out = tmp_path / "kl"
+    args = ["analyze", "--network", str(kl_osm), "--osm-categories", "library",
+            "--minutes", "5,10", "--population-total", "100000", "--out", str(out)]  # fmt: skip
+    r = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    run = json.loads((out / "run.json").read_text())
+    sc = run["population_scaling"]
+    assert sc["total"] == 100000 and sc["distribution"] == "estimated from OSM buildings"
+    assert sc["factor"] == pytest.approx(100000 / sc["estimated_total"])
+    assert "rescaled" in r.output.lower()
+    # The residents analysed sum to the official total (less any rejected at the access leg).
+    used = pd.read_csv(out / "residents.csv")["population"].sum()
+    assert used == pytest.approx(run["counts"]["population_used"])
+    if pd.read_csv(out / "rejects.csv").empty:
+        assert used == pytest.approx(100000, rel=1e-9)
+    else:
+        assert used <= 100000 * (1 + 1e-9)
+    report = (out / "report.html").read_text()
+    assert "estimated from OSM buildings" in report
+    # Bad values stop with a clear message (exit code 2).
+    for bad in ("0", "nan"):
+        r = CliRunner().invoke(main, [*args[:-2], "--population-total", bad, "--out", str(out)])
+        assert r.exit_code == 2 and "--population-total" in r.output
