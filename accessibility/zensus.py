@@ -70,8 +70,9 @@ _GRID_ID = re.compile(r"^gitter_id_(\d+)(m|km)$", re.IGNORECASE)
 #: Attribute columns that are not counts of persons, by the Zensus naming rules:
 #: ``<name>_A`` (2011) or ``Anteil<name>`` (2022) is a share in % of the cell's
 #: residents, ``<name>_D`` or ``Durchschnitt<name>`` a mean (e.g. ``Alter_D``, mean age).
-_SHARE = re.compile(r"^(?P<base>.+)_A$|^Anteil_?(?P<base2>.+)$", re.IGNORECASE)
-_MEAN = re.compile(r"^.+_D$|^Durchschnitt", re.IGNORECASE)
+#: The suffixes are matched in upper case only, as Destatis writes them.
+_SHARE = re.compile(r"^(?P<base>.+)_A$|^(?i:anteil)_?(?P<base2>.+)$")
+_MEAN = re.compile(r"^.+_D$|^(?i:durchschnitt)")
 
 # --------------------------------------------------------------------------- #
 # Zensus grid

@@ -218,10 +218,15 @@ def test_street_weights_match_clipped_way_lengths(rn_spread, rn_extract):
                 clipped = gpd.clip(all_ways, box)
             else:
                 clipped = clipped_res
-            want = clipped.length.groupby(clipped["way_id"]).sum()
-            want = want[want > 0] / want.sum()
+            metres = clipped.length.groupby(clipped["way_id"]).sum()
+            metres = metres[metres > 0]
+            want = metres / metres.sum()
             part = spread[spread["cell_id"] == cid]
-            got = part["population"].groupby(part["pid"].str.split("/").str[2].astype(int)).sum()
+            way = part["pid"].str.split("/").str[2].astype(int)
+            # One point per started 100 m of each way in the cell (runs of pieces).
+            n = way.value_counts().reindex(metres.index)
+            assert (n >= 1).all() and (n <= np.floor(metres / 100) + 1).all()
+            got = part["population"].groupby(way).sum()
             got = got / byid.loc[cid, "population"]
             np.testing.assert_allclose(got.sort_index(), want.sort_index(), rtol=1e-6, atol=1e-9)
 
