@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +74,17 @@ def run_name(network: str | None, place: str | None) -> str:
 
 
 def is_zensus(path: str | Path) -> bool:
-    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column."""
+    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column.
+
+    A ``.zip`` without any CSV/TXT table (e.g. a zipped shapefile) is not Zensus input.
+    """
     p = Path(path)
     if p.suffix.lower() not in (".csv", ".txt", ".zip"):
         return False
+    if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as zf:
+            if not any(n.lower().endswith((".csv", ".txt")) for n in zf.namelist()):
+                return False
     return "gitter_id" in read_header(p).lower()
 
 

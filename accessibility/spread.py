@@ -17,8 +17,10 @@ and groups (persons), keeping every cell's totals exactly:
 3. otherwise along **any walkable street** in the cell (every edge of the walking
    network, e.g. a village along a ``tertiary`` through road), by length as in 2;
 4. otherwise the cell's residents are **rejected** (``rejects.csv``, with the reason
-   and the number of residents): the cell lies outside the extract, or holds neither a
-   residential building nor a walkable street.
+   and the number of residents): the cell lies outside the area covered by the network
+   (its square misses the convex hull of the extract's walkable ways; checked first, so
+   a national table costs little), or holds neither a residential building nor a
+   walkable street.
 
 Geometry is computed in the cells' CRS (EPSG:3035, metres, equal-area); cells are
 half-open squares around their midpoints for buildings (as in
@@ -244,12 +246,16 @@ def spread_cells(
     cell_pid = cells["pid"].astype(str).to_numpy()
     cx, cy = cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy()
 
+    # Cells beyond the network's area are rejected up front (national tables: most cells).
+    outside = _outside_network(cx, cy, size, nodes, cells.crs)
+    todo = nonempty & ~outside
+
     # 1. Residential buildings.
     parts: list[gpd.GeoDataFrame] = []
     on_buildings = np.zeros(len(cells), dtype=bool)
     n_buildings = 0
-    if buildings is not None and len(buildings) and nonempty.any():
-        sub = cells.loc[nonempty]
+    if buildings is not None and len(buildings) and todo.any():
+        sub = cells.loc[todo]
         sub.attrs = {**cells.attrs, "groups": groups}
         b = spread_to_buildings(sub, buildings, cell_size_m=size, areas=areas)
         b = b[b["pid"] != b["cell_id"]]  # cells without a building stay at the centre there
@@ -258,7 +264,7 @@ def spread_cells(
         parts.append(b.assign(spread=SPREAD_BUILDINGS, _order=_positions(cell_pid, b["cell_id"])))
 
     # 2./3. Streets, by length: residential classes first, else any walkable edge.
-    want = np.flatnonzero(nonempty & ~on_buildings)
+    want = np.flatnonzero(todo & ~on_buildings)
     pieces = street_pieces(cx[want], cy[want], size, segments, nodes, cells.crs)
     pieces["cell"] = want[pieces["cell"].to_numpy()]
     res_cells = np.zeros(len(cells), dtype=bool)
@@ -297,7 +303,7 @@ def spread_cells(
     # 4. Nothing to spread onto: rejected, with the reason.
     lost = nonempty & ~on_buildings & ~on_streets
     if rejects is not None and lost.any():
-        _reject_cells(rejects, cells, lost, size, nodes)
+        _reject_cells(rejects, cells, lost, outside, size)
 
     out = pd.concat(parts, ignore_index=True)
     out = out.iloc[np.argsort(out["_order"].to_numpy(), kind="stable")]
@@ -362,21 +368,24 @@ def _method_text(read_method: str, size: float, n: dict) -> str:
     return (read_method.rstrip() + " " + text).strip()
 
 
-def _reject_cells(
-    rejects: Rejects, cells: gpd.GeoDataFrame, lost: np.ndarray, size: float, nodes: pd.DataFrame
-) -> None:
-    """One reject row per cell that could not be placed: outside the extract, or empty of homes."""
-    file = cells.attrs.get("population_file") or (cells.attrs.get("files") or ["Zensus grid"])[0]
+def _outside_network(
+    x: np.ndarray, y: np.ndarray, size: float, nodes: pd.DataFrame, crs
+) -> np.ndarray:
+    """Cells (midpoints ``x``, ``y``) whose square misses the convex hull of the network's nodes."""
+    if not len(nodes):
+        return np.ones(len(x), dtype=bool)
+    to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    nx, ny = to_xy.transform(nodes["lon"].to_numpy(float), nodes["lat"].to_numpy(float))
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([nx, ny])))
     half = size / 2.0
-    x, y = cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy()
-    if len(nodes):
-        # The area covered: the convex hull of the network's nodes (as for resident points).
-        to_xy = Transformer.from_crs("EPSG:4326", cells.crs, always_xy=True)
-        nx, ny = to_xy.transform(nodes["lon"].to_numpy(float), nodes["lat"].to_numpy(float))
-        hull = shapely.convex_hull(shapely.multipoints(np.column_stack([nx, ny])))
-        outside = ~shapely.intersects(hull, shapely.box(x - half, y - half, x + half, y + half))
-    else:
-        outside = np.ones(len(cells), dtype=bool)
+    return ~shapely.intersects(hull, shapely.box(x - half, y - half, x + half, y + half))
+
+
+def _reject_cells(
+    rejects: Rejects, cells: gpd.GeoDataFrame, lost: np.ndarray, outside: np.ndarray, size: float
+) -> None:
+    """One reject row per cell that could not be placed: outside the network, or empty of homes."""
+    file = cells.attrs.get("population_file") or (cells.attrs.get("files") or ["Zensus grid"])[0]
     rows = cells["row"].to_numpy() if "row" in cells.columns else np.full(len(cells), None)
     pop = cells["population"].to_numpy(float)
     pid = cells["pid"].astype(str).to_numpy()

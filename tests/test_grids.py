@@ -299,20 +299,30 @@ def test_kaiserslautern_1km_spread_onto_buildings(kl_1km, kl_extract):
 # --------------------------------------------------------------------------- #
 
 
-def test_load_inputs_spreads_1km_cells_always(kl_osm, kl_1km):
-    """No flag needed: 1 km input is spread; run.json's record names the method and counts."""
+def test_load_inputs_spreads_national_zip_on_a_city(kl_osm):
+    """The national 1 km zips on the Kaiserslautern extract: no flag needed, 1 km is spread;
+    the cells beyond the network are rejected with their reason, every resident accounted for."""
     from accessibility.pipeline import load_inputs
 
-    inputs = load_inputs(network=kl_osm, population=[kl_1km], osm_categories=["library"])
+    pop = [_data("germany", "csv_Zensus2011_Bevoelkerung_1km-Gitter.zip"),
+           _data("germany", "csv_Zensus2011_Alter_1km-Gitter.zip")]  # fmt: skip
+    inputs = load_inputs(network=kl_osm, population=pop, osm_categories=["library"])
     res = inputs.residents
     assert res.attrs["kind"] == "zensus_grid_spread"
+    assert res.attrs["groups"] == ["unter18", "ab65"]
     sp = inputs.record["population_spread"]
-    assert sp["cells_on_buildings"] > 20
+    assert sp["cells"] == 214_633 and sp["cells_on_buildings"] > 20
     assert "spread" in inputs.record["population_method"]
     assert inputs.record["cell_size_m"] == 1000
     rej = inputs.rejects.frame()
-    assert (rej["file"] == str(kl_1km)).sum() == sp["cells_rejected"]
-    assert res["population"].sum() + sp["residents_rejected"] == pytest.approx(97925, abs=1e-6)
+    assert (rej["file"] == str(pop[0])).sum() == sp["cells_rejected"]
+    assert rej["reason"].str.contains("outside the area covered").sum() > 214_000
+    assert res["population"].sum() + sp["residents_rejected"] == pytest.approx(80_212_528)
+    # The placed cells are the ones around Kaiserslautern, each with its national count.
+    national = read_zensus(pop[:1], Rejects()).set_index("pid")["population"]
+    placed = res.groupby("cell_id")["population"].sum()
+    np.testing.assert_allclose(placed, national.loc[placed.index], rtol=1e-12)
+    assert placed.index.str.match(r"1kmN29[12]\dE41[56]\d$").all()
 
 
 # --------------------------------------------------------------------------- #
@@ -382,3 +392,8 @@ def test_cli_population_total_in_run_json(kl_osm, tmp_path):
     for bad in ("0", "nan"):
         r = CliRunner().invoke(main, [*args[:-2], "--population-total", bad, "--out", str(out)])
         assert r.exit_code == 2 and "--population-total" in r.output
+
+
+def test_zipped_shapefile_is_not_taken_for_zensus(tmp_path):
+    """A zip without a CSV (e.g. the municipalities' shapefile) goes to the vector reader."""
+    assert not is_zensus(_data("germany", "VG250_GEM_simplified.zip"))
