@@ -397,3 +397,15 @@ def test_cli_population_total_in_run_json(kl_osm, tmp_path):
 def test_zipped_shapefile_is_not_taken_for_zensus(tmp_path):
     """A zip without a CSV (e.g. the municipalities' shapefile) goes to the vector reader."""
     assert not is_zensus(_data("germany", "VG250_GEM_simplified.zip"))
+
+
+def test_scenario_file_takes_population_total(kl_osm, tmp_path):
+    from accessibility.errors import ScenarioError
+    from accessibility.scenarios import read_scenario
+
+    f = tmp_path / "s.yaml"
+    f.write_text(f"network: {kl_osm}\npopulation_total: 100000\nchanges: []\n")
+    assert read_scenario(f).inputs["population_total"] == 100000.0
+    f.write_text(f"network: {kl_osm}\npopulation_total: -3\nchanges: []\n")
+    with pytest.raises(ScenarioError, match="line 2: 'population_total' must be a positive"):
+        read_scenario(f)
