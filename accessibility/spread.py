@@ -101,9 +101,16 @@ def street_pieces(
         ``residential`` (highway in :data:`RESIDENTIAL_STREETS`), ``length_m``, and
         ``x``, ``y`` of the piece's middle (in ``crs``).
     """
-    cols = ["cell", "segment", "way_id", "residential", "length_m", "x", "y"]
     if not len(segments) or not len(cells_x):
-        return pd.DataFrame({c: [] for c in cols})
+        return pd.DataFrame(
+            {
+                "cell": np.zeros(0, dtype=np.int64),
+                "segment": np.zeros(0, dtype=np.int64),
+                "way_id": np.zeros(0, dtype=np.int64),
+                "residential": np.zeros(0, dtype=bool),
+                **{c: np.zeros(0) for c in ("length_m", "x", "y")},
+            }
+        )
     to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     nx, ny = to_xy.transform(nodes["lon"].to_numpy(float), nodes["lat"].to_numpy(float))
     index = pd.Index(nodes["osmid"].to_numpy())
