@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,10 @@ _ID_LIKE = re.compile(
 def _read_table(path: Path) -> pd.DataFrame:
     """Read a delimited text file; sniff ``;``/``,``/tab and the encoding.
 
+    A ``.zip`` holding one ``.csv``/``.txt`` table (the form of the official Zensus
+    downloads) is read directly, without unpacking it to disk; row numbers then
+    count the rows of that table.
+
     Clean numeric columns come back as numbers (parsed by pandas' C reader), all
     other columns as text; identifier columns (cell ids, ``id``, ``plz``, ...) are
     always text. Row ``i`` of the result is data row ``i + 1`` of the file: blank
@@ -46,7 +52,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     """
     if not path.exists():
         raise InputError("file not found", path)
-    with path.open("rb") as f:
+    with _open_table(path) as f:
         head = f.read(65536)
     if not head.strip():
         raise InputError("the file is empty (no header, no data rows)", path)
@@ -60,16 +66,18 @@ def _read_table(path: Path) -> pd.DataFrame:
     table = None
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            header = pd.read_csv(path, nrows=0, encoding=encoding, **options).columns
+            with _open_table(path) as f:
+                header = pd.read_csv(f, nrows=0, encoding=encoding, **options).columns
             text_cols = {c: str for c in header if _is_id_column(str(c))}
-            table = pd.read_csv(
-                path,
-                dtype=text_cols,
-                skip_blank_lines=False,
-                low_memory=False,
-                encoding=encoding,
-                **options,
-            )
+            with _open_table(path) as f:
+                table = pd.read_csv(
+                    f,
+                    dtype=text_cols,
+                    skip_blank_lines=False,
+                    low_memory=False,
+                    encoding=encoding,
+                    **options,
+                )
             break
         except UnicodeDecodeError:
             continue
@@ -92,6 +100,37 @@ def _read_table(path: Path) -> pd.DataFrame:
             f"the file has a header ({', '.join(table.columns)}) but no data rows", path
         )
     return table
+
+
+def read_header(path: str | Path) -> str:
+    """The first line of a text table or of the one table in a ``.zip`` (decoded leniently)."""
+    with _open_table(Path(path)) as f:
+        return f.readline().decode("utf-8-sig", errors="replace")
+
+
+@contextmanager
+def _open_table(path: Path):
+    """Binary stream of a text table; for a ``.zip``, of the one CSV/TXT table inside it."""
+    if path.suffix.lower() != ".zip":
+        with path.open("rb") as f:
+            yield f
+        return
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"not a readable zip file ({exc})", path) from exc
+    with zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        tables = [n for n in names if n.lower().endswith((".csv", ".txt"))]
+        if len(tables) != 1:
+            found = ", ".join(names) or "nothing"
+            raise InputError(
+                f"the zip file must hold exactly one .csv table, it holds {found}; "
+                "unpack it and pass the table you mean",
+                path,
+            )
+        with zf.open(tables[0]) as f:
+            yield f
 
 
 def _is_id_column(name: str) -> bool:

@@ -150,10 +150,11 @@ def input_options(fn):
         click.option("--sites-crs", help="CRS of x,y columns in --sites, e.g. EPSG:25832."),
         click.option("--osm-categories", callback=_csv_list, help="OSM preset categories to use, e.g. library,advice_centre (default: all presets when --sites is not given)."),
         click.option("--presets", type=click.Path(exists=True, dir_okay=False), help="YAML file overriding/adding category presets."),
-        click.option("--population", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Residents: Zensus 100 m grid CSV (repeat to join attribute tables by cell id), or a points/polygons file with --population-column. Default: estimated from OSM buildings."),
+        click.option("--population", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Residents: Zensus 100 m or 1 km grid CSV or the official .zip (repeat to join attribute tables by cell id; 1 km cells are always spread over buildings or residential streets), or a points/polygons file with --population-column. Default: estimated from OSM buildings."),
         click.option("--population-column", help="Column with residents in a points/polygons population file."),
         click.option("--population-crs", help="CRS of x,y columns in a CSV population file."),
         click.option("--spread-to-buildings", is_flag=True, help="Distribute each grid cell's residents over its residential buildings (footprint × levels)."),
+        click.option("--population-total", type=float, help="Official number of residents: rescale the residents (e.g. the building estimate) to this total; the factor goes to run.json."),
         click.option("--districts", type=click.Path(exists=True, dir_okay=False), help="District polygons for per-district results."),
         click.option("--district-column", help="Name column of --districts (default: name)."),
         click.option("--no-cache", is_flag=True, help="Parse the network again instead of using the cache."),
@@ -216,6 +217,31 @@ def print_summary(a, paths: dict, seconds: float, record: dict | None = None) ->
         console.print(f"Report: {paths['report']}")
 
 
+def print_population(record: dict) -> None:
+    """Say how coarse Zensus cells were placed and whether the residents were rescaled."""
+    sp = record.get("population_spread")
+    if sp:
+        size = float(record.get("cell_size_m") or 0)
+        label = f"{size / 1000:g} km" if size >= 1000 else f"{size:g} m"
+        console.print(
+            f"Residents: {sp['cells']:,} Zensus {label} cells spread onto residential buildings "
+            f"({sp['cells_on_buildings']:,} cells), along residential streets "
+            f"({sp['cells_on_residential_streets']:,}) or other walkable streets "
+            f"({sp['cells_on_walkable_streets']:,}); each cell's total kept."
+        )
+        if sp["cells_rejected"]:
+            console.print(
+                f"[yellow]{sp['cells_rejected']:,} cells ({sp['residents_rejected']:,.0f} residents) "
+                "have nothing to spread onto and are rejected (rejects.csv).[/]"
+            )
+    sc = record.get("population_scaling")
+    if sc:
+        console.print(
+            f"Residents rescaled by {sc['factor']:.4f} to the official total {sc['total']:,.0f} "
+            f"(before: {sc['estimated_total']:,.0f}); distribution {sc['distribution']}."
+        )
+
+
 def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True, **kw):
     from .outputs import write_outputs
     from .pipeline import load_inputs, run, run_name
@@ -244,6 +270,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
             features=inputs.extract.features,
         )
     print_summary(a, paths, time.perf_counter() - t0, record)
+    print_population(record)
     return a, paths
 
 
@@ -273,6 +300,11 @@ def analyze(**kw):
       # offline, Zensus grid joined with its country-of-birth table, OSM presets:
       accessibility analyze --network kaiserslautern.osm.gz \\
           --population zensus2011_100m.csv --population zensus2011_100m_origin.csv
+      # a region from the Zensus 1 km grid, spread along residential streets:
+      accessibility analyze --network rnv-2016-12.osm.pbf \\
+          --population zensus2011_1km_rhein-neckar.csv --sites sites.csv
+      # buildings estimate rescaled to the official total:
+      accessibility analyze --network malta.osm.pbf --population-total 440000
       # your own sites plus OSM libraries, 5 and 10 minutes at 4 km/h:
       accessibility analyze --network city.osm.pbf --sites sites.csv \\
           --osm-categories library --minutes 5,10 --speed 4

@@ -15,7 +15,7 @@ from .errors import InputError
 
 _INPUT_KEYS = ("network", "place", "bbox", "polygon", "sites", "sites_crs", "osm_categories",
                "presets", "population", "population_column", "population_crs",
-               "spread_to_buildings", "districts", "district_column")  # fmt: skip
+               "spread_to_buildings", "population_total", "districts", "district_column")  # fmt: skip
 
 
 def _load(kw: dict, minutes, speed, no_cache: bool):

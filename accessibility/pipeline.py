@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import shapely.geometry
 
 from . import population as pop
 from . import sites as sitemod
+from ._tables import read_header
 from .analysis import Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .duplicates import drop_duplicates
@@ -85,13 +87,18 @@ def run_name(network: str | None, place: str | None) -> str:
 
 
 def is_zensus(path: str | Path) -> bool:
-    """True if a CSV's header names a Zensus grid cell id column."""
+    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column.
+
+    A ``.zip`` without any CSV/TXT table (e.g. a zipped shapefile) is not Zensus input.
+    """
     p = Path(path)
-    if p.suffix.lower() not in (".csv", ".txt"):
+    if p.suffix.lower() not in (".csv", ".txt", ".zip"):
         return False
-    with open(p, "rb") as f:
-        head = f.readline().decode("utf-8-sig", errors="replace").lower()
-    return "gitter_id" in head
+    if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as zf:
+            if not any(n.lower().endswith((".csv", ".txt")) for n in zf.namelist()):
+                return False
+    return "gitter_id" in read_header(p).lower()
 
 
 def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
@@ -360,6 +367,7 @@ def load_inputs(
     population_column: str | None = None,
     population_crs: str | None = None,
     spread_to_buildings: bool = False,
+    population_total: float | None = None,
     districts: str | Path | None = None,
     district_column: str | None = None,
     minutes: Sequence[float] = DEFAULT_MINUTES,
@@ -384,6 +392,11 @@ def load_inputs(
     counted in ``record["study_area"]`` (see :func:`residents_in_area`).
     ``servers`` (:class:`accessibility.servers.Servers`) names the Overpass and
     Nominatim servers; ``refresh`` downloads the area again.
+
+    Zensus cells coarser than 100 m (1 km) are always spread over residential buildings
+    or streets (:func:`accessibility.spread.spread_cells`); ``population_total``
+    rescales the counted residents (and groups; after the study-area clip) to that official total
+    (:func:`accessibility.population.scale_to_total`).
     """
     rejects = Rejects()
     if geocoder == "nominatim" and servers is None:
@@ -412,7 +425,15 @@ def load_inputs(
         residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
     elif all(is_zensus(p) for p in population):
         residents = pop.read_zensus(population, rejects)
-        if spread_to_buildings:
+        if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
+            # Coarse cells (1 km: ~12 minutes across) are always spread out.
+            from .spread import spread_cells
+
+            residents = spread_cells(
+                residents, extract.buildings, extract.segments, extract.nodes, rejects,
+                areas=extract.features,
+            )  # fmt: skip
+        elif spread_to_buildings:
             residents = pop.spread_to_buildings(
                 residents, extract.buildings, areas=extract.features
             )
@@ -427,16 +448,23 @@ def load_inputs(
                 "give --population-column: which column holds the residents", population[0]
             )
         residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
-    if spread_to_buildings and residents.attrs.get("kind") != "zensus_grid_spread_to_buildings":
+    if spread_to_buildings and residents.attrs.get("kind") not in (
+        "zensus_grid_spread_to_buildings", "zensus_grid_spread",
+    ):  # fmt: skip
         raise InputError("--spread-to-buildings needs Zensus grid CSV input (--population)")
     if "study_area" in record:
         study = shapely.geometry.shape(record["study_area"]["geometry"])
         residents, outside = residents_in_area(residents, study)
         record["study_area"].update(outside)
+    if population_total is not None:
+        residents = pop.scale_to_total(residents, population_total)
+        record["population_scaling"] = residents.attrs["scaling"]
     record["inputs"]["population"] = [file_record(p) for p in population] or None
     record["population_method"] = residents.attrs.get("method", "")
     record["population_kind"] = residents.attrs.get("kind", "")
     record["cell_size_m"] = residents.attrs.get("cell_size_m")
+    if "spread" in residents.attrs:
+        record["population_spread"] = residents.attrs["spread"]
     timings["population"] = time.perf_counter() - t0
 
     dist = read_districts(districts, district_column) if districts else None

@@ -10,7 +10,8 @@ Every reader returns a GeoDataFrame of **resident points** with the columns
 ``pid``
     Unique text id: the Zensus cell id, ``<file stem>:<row>`` for point files,
     ``<osm_type>/<osm_id>`` for buildings, ``<cell id>/<osm_type>/<osm_id>`` for
-    Zensus cells spread to buildings.
+    Zensus cells spread to buildings, ``<cell id>/way/<way_id>/<k>`` for coarse
+    cells spread along streets.
 ``population``
     Residents at the point (float, persons).
 one float column per population group
@@ -20,9 +21,11 @@ one float column per population group
     Point.
 
 ``gdf.attrs`` describes the run: ``kind`` (``"zensus_grid"``, ``"points"``,
-``"buildings_estimate"`` or ``"zensus_grid_spread_to_buildings"``), ``groups``,
-``method`` (one sentence for the run record), ``cell_size_m`` (100, Zensus only)
-and ``files`` (the paths read).
+``"buildings_estimate"``, ``"zensus_grid_spread_to_buildings"`` or
+``"zensus_grid_spread"`` for coarse cells spread by :mod:`accessibility.spread`),
+``groups``, ``method`` (one sentence for the run record), ``cell_size_m`` (100 or
+1000, Zensus only) and ``files`` (the paths read); after :func:`scale_to_total`
+also ``scaling``.
 
 Rows that cannot be used are recorded in a :class:`~accessibility.rejects.Rejects`
 collector with file, 1-based data row (header not counted), reason and value.
@@ -34,6 +37,8 @@ CRS; building estimates are EPSG:4326.
 
 from __future__ import annotations
 
+import copy
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -97,6 +102,7 @@ __all__ = [
     "estimate_from_buildings",
     "read_points",
     "read_zensus",
+    "scale_to_total",
     "spread_to_buildings",
 ]
 
@@ -281,3 +287,78 @@ def _points_from_vector(
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
     ok = ok.reset_index(drop=True)
     return table, np.asarray(points.to_numpy()), file_crs, ok
+
+
+# --------------------------------------------------------------------------- #
+# Official totals
+# --------------------------------------------------------------------------- #
+
+
+def scale_to_total(residents: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
+    """Rescale residents (and every group) so that they sum to an official total.
+
+    Meant for the building estimate (:func:`estimate_from_buildings`), which is tuned
+    on one German city and far off elsewhere (all of Malta: 179,110 estimated, about
+    440,000 real): the official total fixes the level, the buildings only give the
+    distribution. Works on any residents (point files, spread Zensus cells).
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Resident points with ``population`` and the groups of ``attrs["groups"]``.
+    total : float
+        The official number of residents (persons), finite and > 0.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with ``population`` and groups × factor; ``attrs["scaling"]``:
+        ``total``, ``estimated_total`` (before), ``factor``, ``distribution``
+        (``"estimated from OSM buildings"`` for the building estimate, else
+        ``"as read"``); ``attrs["method"]`` says so.
+
+    Raises
+    ------
+    InputError
+        ``total`` is not a finite number > 0, or the residents sum to 0.
+    """
+    try:
+        n = float(total)
+    except (TypeError, ValueError):
+        n = math.nan
+    if not (math.isfinite(n) and n > 0):
+        raise InputError(
+            f"--population-total must be a positive, finite number of residents "
+            f"(e.g. 440000), got {total!r}"
+        )
+    before = float(residents["population"].sum())
+    if not (math.isfinite(before) and before > 0):
+        raise InputError(
+            f"cannot rescale to --population-total {n:,.0f}: the residents read sum to "
+            f"{before:g}, so there is no distribution to scale"
+        )
+    factor = n / before
+    groups = [g for g in residents.attrs.get("groups", []) if g in residents.columns]
+    out = residents.copy()
+    out[["population", *groups]] = out[["population", *groups]].to_numpy(dtype=float) * factor
+    out.attrs = copy.deepcopy(residents.attrs)
+    buildings = residents.attrs.get("kind") == "buildings_estimate"
+    distribution = "estimated from OSM buildings" if buildings else "as read"
+    out.attrs["scaling"] = {
+        "total": n,
+        "estimated_total": before,
+        "factor": factor,
+        "distribution": distribution,
+    }
+    out.attrs["method"] = (
+        str(residents.attrs.get("method", "")).rstrip()
+        + f" Rescaled by the factor {factor:.4f} to the official total of {n:,.0f} residents "
+        f"(before: {before:,.0f})"
+        + (
+            "; only the total is official, the distribution over buildings is estimated "
+            "from OSM buildings."
+            if buildings
+            else "."
+        )
+    ).strip()
+    return out

@@ -43,6 +43,7 @@ TOP_KEYS = {
     "population_column": "residents column of a points/polygons population file",
     "population_crs": "CRS of x,y columns in a CSV population file",
     "spread_to_buildings": "true to spread Zensus cells over buildings",
+    "population_total": "official number of residents to rescale the residents to",
     "sites": "your sites file (CSV/GeoJSON/GPKG)",
     "sites_crs": "CRS of x,y columns in the sites file",
     "osm_categories": "list of OSM preset categories",
@@ -187,6 +188,14 @@ def read_scenario(path: str | Path) -> Scenario:
         if not isinstance(data["spread_to_buildings"], bool):
             err("'spread_to_buildings' must be true or false", "spread_to_buildings")
         inputs["spread_to_buildings"] = data["spread_to_buildings"]
+    total = data.get("population_total")
+    if total is not None:
+        if isinstance(total, bool) or not isinstance(total, int | float) or not total > 0:
+            err(
+                f"'population_total' must be a positive number of residents, got {total!r}",
+                "population_total",
+            )
+        inputs["population_total"] = float(total)
     cats = data.get("osm_categories")
     if cats is not None:
         if isinstance(cats, str):
