@@ -27,7 +27,7 @@ OUTSIDE_DISTRICTS = "(outside all districts)"
 
 def metres_per_minute(speed_kmh: float) -> float:
     """Walking speed in metres per minute."""
-    if not speed_kmh > 0:
+    if not 0 < speed_kmh < np.inf:
         raise InputError(f"walking speed must be positive, got {speed_kmh} km/h")
     return speed_kmh * 1000.0 / 60.0
 
@@ -199,8 +199,12 @@ def analyze(
     timings: dict[str, float] = {}
     rejects = rejects if rejects is not None else Rejects()
     minutes = tuple(sorted({float(m) for m in minutes}))
-    if not minutes or min(minutes) <= 0:
-        raise InputError(f"--minutes must be positive numbers, got {minutes}")
+    if not minutes or not all(0 < m < np.inf for m in minutes):
+        raise InputError(f"--minutes must be positive finite numbers, got {list(minutes)}")
+    if not 0 < max_access_m < np.inf:
+        raise InputError(
+            f"--max-access must be a positive finite number of metres, got {max_access_m}"
+        )
     mpm = metres_per_minute(speed_kmh)
     groups = [g for g in residents.attrs.get("groups", []) if g in residents.columns]
 
@@ -220,15 +224,10 @@ def analyze(
         residents["pid"].astype(str), max_access_m,
     )  # fmt: skip
     if len(res_used) == 0:
-        raise AllRejectedError(
-            "no resident point lies within reach of the walking network: the population file "
-            "and the network do not overlap (different area or CRS?)",
-            res_file,
-        )
+        raise AllRejectedError(_none_in_reach(network, residents, "resident point", max_access_m),
+                               res_file)  # fmt: skip
     if len(sites_used) == 0 and len(sites):
-        raise AllRejectedError(
-            "no site lies within reach of the walking network (different area, swapped lat/lon?)"
-        )
+        raise AllRejectedError(_none_in_reach(network, sites, "site", max_access_m))
     timings["snap"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -275,6 +274,27 @@ def analyze(
         site_snap=site_snap,
         resident_snap=res_snap,
         nearest={c: found[c][1] for c in cats},
+    )
+
+
+def _none_in_reach(net: Network, gdf: gpd.GeoDataFrame, what: str, max_access_m: float) -> str:
+    """Why no ``what`` is usable: outside the network's area, or only beyond ``max_access_m``."""
+    if len(gdf) == 0:
+        return f"there is no {what} to use (the input has no usable rows)"
+    geom = gdf.to_crs(net.crs).geometry
+    xy = shapely.get_coordinates(geom.representative_point().to_numpy())
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    pad = max(max_access_m, 1000.0)
+    inside = ((xy >= lo - pad) & (xy <= hi + pad)).all(axis=1)
+    if inside.any():
+        return (
+            f"no {what} has a walkable edge within --max-access {max_access_m:,.0f} m although "
+            f"{int(inside.sum()):,} lie in the network's area; raise --max-access (e.g. the "
+            f"default {MAX_ACCESS_LEG_M:g} m) or check the coordinates"
+        )
+    return (
+        f"no {what} lies within reach of the walking network: the input and the network do not "
+        "overlap (different area, swapped lat/lon or wrong CRS?)"
     )
 
 

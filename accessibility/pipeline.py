@@ -18,9 +18,9 @@ import pandas as pd
 from . import population as pop
 from . import sites as sitemod
 from .analysis import Analysis, analyze
-from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M, MINUTES_RANGE
 from .duplicates import drop_duplicates
-from .errors import InputError
+from .errors import AllRejectedError, InputError
 from .network import Network, load_network
 from .osm import OsmExtract, read_osm
 from .outputs import attributions, data_vintage, file_record
@@ -57,6 +57,18 @@ def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None):
     return make_geocoder(kind, extract, **kw)
 
 
+class _Lazy:
+    """Builds the geocoder on first use: a sites file without address rows never needs it."""
+
+    def __init__(self, make):
+        self._make, self._obj = make, None
+
+    def __getattr__(self, name):
+        if self._obj is None:
+            self._obj = self._make()
+        return getattr(self._obj, name)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
 
@@ -79,6 +91,21 @@ def is_zensus(path: str | Path) -> bool:
     with open(p, "rb") as f:
         head = f.readline().decode("utf-8-sig", errors="replace").lower()
     return "gitter_id" in head
+
+
+def _check_not_empty(path: Path) -> None:
+    """Refuse an empty population file with a message saying so."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", path) from exc
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise InputError(
+            "the population file is empty; give a Zensus grid CSV (Gitter_ID_100m;x_mp_100m;"
+            "y_mp_100m;Einwohner) or a points/polygons file with --population-column",
+            path,
+        )
 
 
 def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
@@ -272,7 +299,9 @@ def load_inputs(
     )  # fmt: skip
     timings = record["timings_s"]
     t0 = time.perf_counter()
-    geo = _make_geocoder(geocoder, extract, user_agent) if sites is not None else None
+    geo = (
+        _Lazy(lambda: _make_geocoder(geocoder, extract, user_agent)) if sites is not None else None
+    )
     site_gdf, categories = load_sites(
         extract, rejects, record, sites=sites, sites_crs=sites_crs,
         osm_categories=osm_categories, presets=presets, geocoder=geo,
@@ -283,10 +312,12 @@ def load_inputs(
 
     t0 = time.perf_counter()
     population = [Path(p) for p in population]
+    for p in population:
+        _check_not_empty(p)
     if not population:
         residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
     elif all(is_zensus(p) for p in population):
-        residents = pop.read_zensus(population, rejects)
+        residents = pop.drop_implausible(pop.read_zensus(population, rejects), rejects)
         if spread_to_buildings:
             residents = pop.spread_to_buildings(
                 residents, extract.buildings, areas=extract.features
@@ -302,6 +333,10 @@ def load_inputs(
                 "give --population-column: which column holds the residents", population[0]
             )
         residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
+    if len(residents) == 0 and population:
+        reasons = rejects.counts()
+        why = f" (e.g. {reasons['reason'].iloc[0]})" if len(reasons) else ""
+        raise AllRejectedError(f"no usable resident row{why}", population[0])
     if spread_to_buildings and residents.attrs.get("kind") != "zensus_grid_spread_to_buildings":
         raise InputError("--spread-to-buildings needs Zensus grid CSV input (--population)")
     record["inputs"]["population"] = [file_record(p) for p in population] or None
@@ -348,8 +383,11 @@ def parse_minutes(text: str) -> list[float]:
         raise InputError(
             f"--minutes must be comma-separated numbers like 5,10,15, got {text!r}"
         ) from exc
-    if not values or any(v <= 0 for v in values):
-        raise InputError(f"--minutes must be positive numbers like 5,10,15, got {text!r}")
+    lo, hi = MINUTES_RANGE
+    if not values or not all(lo < v <= hi for v in values):  # also refuses nan and inf
+        raise InputError(
+            f"--minutes must be numbers above {lo:g} up to {hi:g} like 5,10,15, got {text!r}"
+        )
     return values
 
 

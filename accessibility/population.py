@@ -62,6 +62,7 @@ from .buildings import (
     estimate_from_buildings,
     spread_to_buildings,
 )
+from .config import MAX_RESIDENTS_PER_CELL, MAX_RESIDENTS_PER_POINT
 from .errors import InputError
 from .rejects import Rejects
 from .zensus import (
@@ -170,6 +171,9 @@ def read_points(
     bad = ok & (values < 0)
     _reject(rejects, path, bad, f"negative population '{col}'", table[col])
     ok &= ~bad
+    bad = ok & ~(values <= MAX_RESIDENTS_PER_POINT)  # also inf
+    _reject(rejects, path, bad, _implausible(col, MAX_RESIDENTS_PER_POINT, "point"), table[col])
+    ok &= ~bad
 
     exclude = {col} | coord_cols | {c for c in table.columns if _ID_LIKE.search(str(c))}
     num, text = _split_numeric_columns(table, exclude=exclude)
@@ -203,6 +207,42 @@ def read_points(
         ignored_columns=[str(c) for c in text],
     )
     return gdf
+
+
+def _implausible(column: str, bound: float, what: str) -> str:
+    return (
+        f"population '{column}' above {bound:,.0f} residents per {what} (not a plausible count: "
+        "a unit or decimal-separator mix-up?); correct the value"
+    )
+
+
+def drop_implausible(
+    residents: gpd.GeoDataFrame, rejects: Rejects, bound: float = MAX_RESIDENTS_PER_CELL,
+    what: str = "100 m cell",
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """Resident points whose ``population`` is finite and at most ``bound``; the rest rejected.
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Reader output (``pid``, ``row``, ``population``; ``attrs["files"]``).
+    rejects : Rejects
+        Receives each dropped row (file = the first file of ``attrs["files"]``).
+    bound : float
+        Residents per row at most (persons); :data:`config.MAX_RESIDENTS_PER_CELL`
+        for a 100 m Zensus cell.
+    """
+    v = residents["population"].to_numpy(float)
+    bad = ~(np.isfinite(v) & (v <= bound))
+    if not bad.any():
+        return residents
+    files = residents.attrs.get("files") or ["population"]
+    rows = residents["row"].to_numpy()[bad] if "row" in residents else [None] * int(bad.sum())
+    col = residents.attrs.get("population_column", "Einwohner")
+    rejects.add_many(files[0], rows, _implausible(col, bound, what), v[bad].tolist())
+    out = residents.loc[~bad].copy()
+    out.attrs = dict(residents.attrs)
+    return out
 
 
 def _points_from_csv(
