@@ -367,9 +367,9 @@ def _check_bounds(bounds: Iterable[float]) -> tuple[float, float, float, float]:
         raise InputError(
             f"bounds must be (west, south, east, north) numbers, got {bounds!r}"
         ) from exc
-    if not (w < e and s < n):
+    if not (w <= e and s <= n):  # a single straight street has a flat box
         raise InputError(
-            f"bounds must be (west, south, east, north) with west<east, south<north, got {bounds!r}"
+            f"bounds must be (west, south, east, north) with west<=east, south<=north, got {bounds!r}"
         )
     return w, s, e, n
 
