@@ -246,6 +246,20 @@ def print_rejects(rejects, path) -> None:
         console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
 
 
+def print_new_categories(record: dict) -> None:
+    """Note the categories of the sites file that are not presets (see run.json new_categories)."""
+    new = record.get("new_categories") or []
+    if new:
+        listed = ", ".join(
+            f"{d['category']} ({d['sites']})"
+            + (f" – did you mean {d['did_you_mean']}?" if d.get("did_you_mean") else "")
+            for d in new
+        )
+        console.print(
+            f"[yellow]Note: categories not among the presets, used as new ones:[/] {escape(listed)}"
+        )
+
+
 def print_summary(a, paths: dict, seconds: float) -> None:
     """Print the headline table, the rejects and where the outputs are."""
     s = a.summary()
@@ -255,7 +269,11 @@ def print_summary(a, paths: dict, seconds: float) -> None:
         t.add_column(f"≤ {m:g} min", justify="right")
     for cat, df in s.groupby("category", sort=False):
         t.add_row(
-            cat, *[f"{r.population_covered:,.0f} ({r.share_covered:.1%})" for r in df.itertuples()]
+            cat,
+            *[
+                r.note if r.note else f"{r.population_covered:,.0f} ({r.share_covered:.1%})"
+                for r in df.itertuples()
+            ],
         )
     console.print(t)
     pop = a.residents["population"].sum()
@@ -266,6 +284,7 @@ def print_summary(a, paths: dict, seconds: float) -> None:
             f"[yellow]{frag:,.0f} residents are snapped onto small network fragments (see residents.gpkg, column fragment).[/]"
         )
     print_rejects(a.rejects, paths["rejects"])
+    print_new_categories(getattr(a, "record", {}) or {})
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     console.print(f"Map: {paths['map']}")
     if "report" in paths:
@@ -298,6 +317,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
             features=inputs.extract.features,
         )
         paths = final_paths(paths, tmp, out)
+    a.record = record
     print_summary(a, paths, time.perf_counter() - t0)
     return a, paths
 

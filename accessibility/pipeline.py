@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import population as pop
@@ -20,7 +22,7 @@ from . import sites as sitemod
 from .analysis import Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M, MINUTES_RANGE
 from .duplicates import drop_duplicates
-from .errors import AllRejectedError, InputError
+from .errors import AccessibilityWarning, AllRejectedError, InputError
 from .network import Network, load_network
 from .osm import OsmExtract, read_osm
 from .outputs import attributions, data_vintage, file_record
@@ -142,6 +144,25 @@ def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
         raise InputError("districts must be polygons", path)
     if gdf.crs is None:
         raise InputError("the districts file has no CRS; save it with one (e.g. EPSG:25832)", path)
+    names = gdf[column].astype(str)
+    if gdf[column].isna().any() or (names.str.strip() == "").any():
+        rows = np.flatnonzero(gdf[column].isna().to_numpy() | (names.str.strip() == "").to_numpy())
+        raise InputError(
+            f"district names missing in column {column!r} (features {', '.join(str(r + 1) for r in rows[:10])}); "
+            "give every district a name",
+            path,
+        )
+    dup = names[names.duplicated(keep=False)]
+    if len(dup):
+        listed = "; ".join(
+            f"{n!r} (features {', '.join(str(i + 1) for i in idx[:5])})"
+            for n, idx in dup.groupby(dup, sort=False).groups.items()
+        )
+        raise InputError(
+            f"district names must be unique, but these occur more than once: {listed}; rename "
+            "them, or dissolve the parts of one district into one (multi)polygon",
+            path,
+        )
     return gpd.GeoDataFrame(
         {"district": gdf[column].astype(str).to_numpy()},
         geometry=gdf.geometry.to_numpy(),
@@ -252,12 +273,53 @@ def load_sites(
     site_gdf = drop_duplicates(site_gdf, rejects, extract.features)
     categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
     known = table["categories"]
+    if sites is not None:
+        record["new_categories"] = new_categories(site_gdf, known, sites)
     record["category_labels"] = {
         c: {"de": known[c]["label_de"], "en": known[c]["label_en"]}
         for c in categories
         if c in known
     }
     return site_gdf, categories
+
+
+def new_categories(sites: pd.DataFrame, known, file: str | Path) -> list[dict]:
+    """Categories of the user's sites file that are not presets; near-misses are warned about.
+
+    A category that differs from a preset id only in spelling (``Library``,
+    ``advice centre``, ``libary``) gets a warning with the preset it probably means; it is
+    still used as given (a new category). Every new category is listed in ``run.json``
+    (``new_categories``) and noted in the printed summary.
+
+    Returns
+    -------
+    list of dict
+        ``category``, ``sites`` (count) and ``did_you_mean`` (preset id or None).
+    """
+    import difflib
+
+    presets = list(known)
+    out = []
+    counts = sites["category"].astype(str).value_counts(sort=False)
+    for cat, n in counts.items():
+        if cat in presets:
+            continue
+        norm = re.sub(r"[\s\-]+", "_", cat.strip().lower())
+        guess = (
+            norm
+            if norm in presets
+            else next(iter(difflib.get_close_matches(norm, presets, n=1, cutoff=0.8)), None)
+        )
+        out.append({"category": cat, "sites": int(n), "did_you_mean": guess})
+        if guess:
+            warnings.warn(
+                f"{Path(file).name}: category {cat!r} ({n} sites) is not a preset category; did "
+                f"you mean {guess!r}? It is used as a new category of its own: correct the "
+                "spelling to count these sites with the preset",
+                AccessibilityWarning,
+                stacklevel=2,
+            )
+    return out
 
 
 def load_inputs(
