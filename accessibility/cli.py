@@ -271,11 +271,13 @@ def print_summary(a, paths: dict, seconds: float) -> None:
         t.add_row(
             cat,
             *[
-                r.note if r.note else f"{r.population_covered:,.0f} ({r.share_covered:.1%})"
+                "–" if r.note else f"{r.population_covered:,.0f} ({r.share_covered:.1%})"
                 for r in df.itertuples()
             ],
         )
     console.print(t)
+    for cat in a.categories_without_site():
+        console.print(f"[yellow]{escape(cat)}: no docking point of this category[/]")
     pop = a.residents["population"].sum()
     console.print(f"{len(a.sites)} sites, {pop:,.0f} residents in {len(a.residents):,} points.")
     frag = a.residents.loc[a.residents["fragment"], "population"].sum()

@@ -258,8 +258,8 @@ def _points_from_csv(
         xcol, ycol, out_crs = lon, lat, "EPSG:4326"
     elif x is not None and y is not None:
         raise InputError(
-            f"the coordinates are in columns '{x}'/'{y}' but no CRS was given; pass the CRS "
-            "of these coordinates (e.g. EPSG:25832) or use 'lat'/'lon' columns in WGS 84",
+            f"the coordinates are in columns '{x}'/'{y}' but no CRS was given; pass their CRS "
+            "with --population-crs (e.g. EPSG:25832) or use 'lat'/'lon' columns in WGS 84",
             path,
         )
     else:
@@ -302,7 +302,7 @@ def _points_from_vector(
         raise InputError("the file holds no features", path)
     file_crs = gdf.crs if gdf.crs is not None else crs
     if file_crs is None:
-        raise InputError("the file has no CRS; pass the CRS of its coordinates", path)
+        raise InputError("the file has no CRS; pass --population-crs with the CRS of its coordinates", path)
     geom = gdf.geometry
     types = geom.geom_type.fillna("")
     empty = geom.isna() | geom.is_empty
