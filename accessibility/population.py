@@ -302,7 +302,9 @@ def _points_from_vector(
         raise InputError("the file holds no features", path)
     file_crs = gdf.crs if gdf.crs is not None else crs
     if file_crs is None:
-        raise InputError("the file has no CRS; pass --population-crs with the CRS of its coordinates", path)
+        raise InputError(
+            "the file has no CRS; pass --population-crs with the CRS of its coordinates", path
+        )
     geom = gdf.geometry
     types = geom.geom_type.fillna("")
     empty = geom.isna() | geom.is_empty

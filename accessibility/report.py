@@ -260,7 +260,11 @@ def _summary_table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
         return ""
     d = df.copy()
     d["category"] = d["category"].astype(str).map(label)
-    notes = d["note"].astype(object).fillna("").astype(str) if "note" in d else pd.Series("", index=d.index)
+    notes = (
+        d["note"].astype(object).fillna("").astype(str)
+        if "note" in d
+        else pd.Series("", index=d.index)
+    )
     d["cell"] = [
         t.get("no_site", n) if n else f"{c:,.0f} ({s:.1%})"
         for c, s, n in zip(d["population_covered"], d["share_covered"], notes, strict=True)

@@ -205,7 +205,7 @@ def test_formula_site_names_are_neutralised_in_every_csv(grid, tmp_path):
             cells = pd.read_csv(csv, dtype=str, keep_default_na=False).to_numpy().ravel()
             assert not any(c.startswith(("=", "+", "@")) for c in cells), csv
     res = pd.read_csv(tmp_path / "A" / "residents.csv")
-    assert "'=HYPERLINK(\"http://x\")" in set(res["nearest_site_name"])
+    assert '\'=HYPERLINK("http://x")' in set(res["nearest_site_name"])
     crit = pd.read_csv(tmp_path / "C" / "critical_sites.csv")
     assert "'+cmd|' /C calc'!A0" in set(crit["name"])
 
@@ -494,7 +494,9 @@ def test_compare_names_that_collide_get_their_own_folders(grid, tmp_path):
     add = (f"  - add: {{name: Neu, category: library, lat: {_small.LAT0 + 4 * _small.DLAT}, "
            f"lon: {_small.LON0 + _small.DLON}}}\n")  # fmt: skip
     a = _scenario(tmp_path / "a.yaml", tmp_path, "'Plan A!'", add)
-    b = _scenario(tmp_path / "b.yaml", tmp_path, "'plan a?'", "  - remove: {name: Beratung Mitte}\n")
+    b = _scenario(
+        tmp_path / "b.yaml", tmp_path, "'plan a?'", "  - remove: {name: Beratung Mitte}\n"
+    )
     out = tmp_path / "cmp"
     r = _run("compare", a, b, "--out", out)
     assert r.exit_code == 0, r.output
