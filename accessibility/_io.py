@@ -39,10 +39,21 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None], suffix: str =
         tmp_path.unlink()  # some writers (GPKG) refuse to overwrite
         writer(tmp_path)
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         tmp_path.unlink(missing_ok=True)
+        if type(exc).__module__.split(".")[0] in ("pyogrio", "sqlite3"):
+            # GDAL reports a full disk or a size limit as a failed insert
+            raise OutputError(
+                f"cannot write {path} ({_one_line(exc)}); is the disk full or the folder not "
+                "writable?"
+            ) from exc
         raise
     return path
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def write_text(text: str, path: str | Path) -> Path:
@@ -194,6 +205,7 @@ def output_error(exc: OSError, path: Path) -> OutputError:
     why = {
         errno.ENOSPC: "the disk is full",
         errno.EDQUOT: "the disk quota is exhausted",
+        errno.EFBIG: "a file exceeds the size limit",
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
         errno.EROFS: "the file system is read-only",

@@ -568,3 +568,27 @@ def test_site_errors_name_the_real_options(tmp_path):
     with pytest.raises(InputError) as e:
         read_sites(f, Rejects())
     assert "--crs" not in str(e.value).replace("--sites-crs", "").replace("--stock-crs", "")
+
+
+def test_full_disk_is_one_line_and_keeps_the_old_folder(grid, tmp_path):
+    """A file-size limit (RLIMIT_FSIZE) makes writes fail as on a full disk."""
+    import resource
+    import subprocess
+    import sys
+
+    out = tmp_path / "X"
+    assert _run(*grid, "--out", out).exit_code == 0
+    before = _snapshot(out)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "accessibility.cli", *grid, "--minutes", "3", "--out", str(out)],
+        preexec_fn=limit, capture_output=True, text=True, env=os.environ, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1
+    assert "disk is full" in r.stderr or "disk full" in r.stderr or "size limit" in r.stderr
+    assert _snapshot(out) == before
+    assert list(tmp_path.glob(".X.staging-*")) == []
