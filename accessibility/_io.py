@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import hashlib
 import json
 import math
@@ -21,6 +20,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import OutputError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock between runs there
+    fcntl = None
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None], suffix: str = "") -> Path:
@@ -261,7 +265,8 @@ def output_folder(
         raise output_error(exc, out) from exc
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             msg = f"another run is writing {out}"
             if not wait:

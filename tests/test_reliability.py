@@ -385,6 +385,12 @@ def test_networks_without_blocks_work(tmp_path, monkeypatch, shape):
     s = pd.read_csv(out / "summary.csv")
     assert s.loc[s["category"] == "library", "population"].iloc[0] == 50
     assert json.loads((out / "run.json").read_text())["complete"] is True
+    from accessibility.blocks import network_blocks
+    from accessibility.network import load_network
+
+    net = load_network(osm)  # from the cache the run wrote, blocks included
+    assert net.meta["cached"] is True
+    assert network_blocks(net).n_faces == 0
 
 
 def test_category_without_site_says_so(grid, tmp_path):
