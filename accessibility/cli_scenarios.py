@@ -169,12 +169,26 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
         record["remove"] = remove or []
     record["command"] = " ".join(sys.argv)
     _check_changes(result)
+    _warn_new_categories(result, record, scenario_file or add)
     out_dir = _out(out, default)
     with staged(out_dir, no_wait) as tmp:
         paths = write_scenario(result, tmp, record, inputs.extract.features)
         paths.update(_scenario_full_map(result, tmp, record, inputs.extract.features))
         paths = final_paths(paths, tmp, out_dir)
     _print_scenario(result, paths, time.perf_counter() - t0)
+
+
+def _warn_new_categories(result, record: dict, file) -> None:
+    """Warn about added or re-categorised sites whose category looks like a misspelt preset."""
+    from .pipeline import new_categories
+    from .scenarios import ADDED, RECATEGORISED
+    from .sites import load_presets
+
+    presets = record.get("inputs", {}).get("presets") or {}
+    table = load_presets(presets.get("path"))
+    changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
+    if len(changed) and file:
+        record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
 
 
 def _check_changes(result) -> None:

@@ -598,3 +598,18 @@ def test_full_disk_is_one_line_and_keeps_the_old_folder(grid, tmp_path):
     assert "disk is full" in r.stderr or "disk full" in r.stderr or "size limit" in r.stderr
     assert _snapshot(out) == before
     assert list(tmp_path.glob(".X.staging-*")) == []
+
+
+def test_scenario_warns_about_a_misspelt_category(grid, tmp_path):
+    add = (f"  - add: {{name: Neu, category: Libary, lat: {_small.LAT0 + 4 * _small.DLAT}, "
+           f"lon: {_small.LON0 + _small.DLON}}}\n")  # fmt: skip
+    sc = _scenario(tmp_path / "s.yaml", tmp_path, "neu", add)
+    out = tmp_path / "S"
+    r = _run("scenario", sc, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "category 'Libary' (1 sites) is not a preset category; did you mean 'library'?" in (
+        r.output
+    )
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["new_categories_in_changes"][0]["did_you_mean"] == "library"
+    assert json.loads((out / "after" / "run.json").read_text())["complete"] is True
