@@ -289,6 +289,8 @@ def output_folder(
                 yield new
             except OSError as exc:
                 raise output_error(exc, out) from exc
+            except OutputError as exc:  # name the folder the user gave, not the staging one
+                raise OutputError(str(exc).replace(str(new), str(out))) from exc
             try:
                 _swap_into_place(new, out, stage)
             except OSError as exc:

@@ -126,6 +126,9 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
                 "into the scenario file"
             )
         sc = read_scenario(scenario_file)
+        from ._io import check_output_folder
+
+        check_output_folder(_out(out, f"scenario-{Path(scenario_file).stem}"))
         with console.status("loading inputs…"):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
                                  use_cache=not kw["no_cache"], progress=True, **sc.inputs)  # fmt: skip

@@ -596,6 +596,7 @@ def test_full_disk_is_one_line_and_keeps_the_old_folder(grid, tmp_path):
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1
     assert "disk is full" in r.stderr or "disk full" in r.stderr or "size limit" in r.stderr
+    assert ".staging" not in r.stderr and str(out / "residents.gpkg") in r.stderr
     assert _snapshot(out) == before
     assert list(tmp_path.glob(".X.staging-*")) == []
 
