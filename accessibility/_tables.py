@@ -88,12 +88,13 @@ def _read_table(path: Path) -> pd.DataFrame:
     if table is None:  # pragma: no cover - latin-1 decodes every byte
         raise InputError("cannot decode the file (tried UTF-8, cp1252, latin-1)", path)
     table.columns = [str(c).strip().lstrip("\ufeff") for c in table.columns]
-    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    if len(text) == len(table.columns) and len(table):
+    cols = [table.iloc[:, i] for i in range(table.shape[1])]  # by position: names may repeat
+    text = [c for c in cols if not pd.api.types.is_numeric_dtype(c)]
+    if len(text) == len(cols) and len(table):
         # A blank line turns every column into text, so only then can blank rows exist.
-        blank = np.logical_and.reduce(
-            [table[c].astype("string").fillna("").str.strip().eq("").to_numpy() for c in text]
-        )
+        blank = np.ones(len(table), dtype=bool)
+        for c in text:
+            blank &= c.astype("string").fillna("").str.strip().eq("").to_numpy()
         table = table.loc[~blank]
     if table.empty:
         raise InputError(

@@ -6,6 +6,7 @@ Works in the network's metric CRS; inputs in any CRS are projected on entry.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import shapely
 
 from . import coverage
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
-from .errors import AllRejectedError, InputError
+from .errors import AccessibilityWarning, AllRejectedError, InputError
 from .network import Network, Snap
 from .rejects import Rejects
 from .routing import nearest_by_category, site_graph
@@ -27,7 +28,7 @@ OUTSIDE_DISTRICTS = "(outside all districts)"
 
 def metres_per_minute(speed_kmh: float) -> float:
     """Walking speed in metres per minute."""
-    if not speed_kmh > 0:
+    if not 0 < speed_kmh < np.inf:
         raise InputError(f"walking speed must be positive, got {speed_kmh} km/h")
     return speed_kmh * 1000.0 / 60.0
 
@@ -75,21 +76,29 @@ class Analysis:
     site_snap: Snap | None = None
     resident_snap: Snap | None = None
     nearest: dict[str, np.ndarray] = field(default_factory=dict)
+    district_members: pd.DataFrame | None = None
 
     def minutes_by_category(self) -> dict[str, np.ndarray]:
         return {c: self.residents[f"minutes_{c}"].to_numpy(float) for c in self.categories}
 
+    def categories_without_site(self) -> list[str]:
+        """Categories reported although no docking point of them is used (``all`` if none is)."""
+        have = set(self.sites["category"].astype(str)) if len(self.sites) else set()
+        return [c for c in self.categories if (c not in have and c != ALL) or not have]
+
     def summary(self) -> pd.DataFrame:
-        """``summary.csv`` table."""
+        """``summary.csv`` table (``note`` says when a category has no docking point)."""
         return coverage.summary(
-            self.residents["population"].to_numpy(float), self.minutes_by_category(), self.minutes
-        )
+            self.residents["population"].to_numpy(float), self.minutes_by_category(), self.minutes,
+            self.categories_without_site(),
+        )  # fmt: skip
 
     def summary_groups(self) -> pd.DataFrame:
         """``summary_groups.csv`` table (empty if there are no groups)."""
         return coverage.summary_groups(
-            self.residents[self.groups], self.minutes_by_category(), self.minutes
-        )
+            self.residents[self.groups], self.minutes_by_category(), self.minutes,
+            self.categories_without_site(),
+        )  # fmt: skip
 
     def summary_districts(self) -> pd.DataFrame:
         """``summary_districts.csv`` table (empty without districts)."""
@@ -101,6 +110,7 @@ class Analysis:
         return coverage.summary_districts(
             self.residents["district"].to_numpy(object), names,
             self.residents["population"].to_numpy(float), self.minutes_by_category(), self.minutes,
+            self.categories_without_site(), self.district_members,
         )  # fmt: skip
 
 
@@ -199,8 +209,12 @@ def analyze(
     timings: dict[str, float] = {}
     rejects = rejects if rejects is not None else Rejects()
     minutes = tuple(sorted({float(m) for m in minutes}))
-    if not minutes or min(minutes) <= 0:
-        raise InputError(f"--minutes must be positive numbers, got {minutes}")
+    if not minutes or not all(0 < m < np.inf for m in minutes):
+        raise InputError(f"--minutes must be positive finite numbers, got {list(minutes)}")
+    if not 0 < max_access_m < np.inf:
+        raise InputError(
+            f"--max-access must be a positive finite number of metres, got {max_access_m}"
+        )
     mpm = metres_per_minute(speed_kmh)
     groups = [g for g in residents.attrs.get("groups", []) if g in residents.columns]
 
@@ -220,15 +234,10 @@ def analyze(
         residents["pid"].astype(str), max_access_m,
     )  # fmt: skip
     if len(res_used) == 0:
-        raise AllRejectedError(
-            "no resident point lies within reach of the walking network: the population file "
-            "and the network do not overlap (different area or CRS?)",
-            res_file,
-        )
+        raise AllRejectedError(_none_in_reach(network, residents, "resident point", max_access_m),
+                               res_file)  # fmt: skip
     if len(sites_used) == 0 and len(sites):
-        raise AllRejectedError(
-            "no site lies within reach of the walking network (different area, swapped lat/lon?)"
-        )
+        raise AllRejectedError(_none_in_reach(network, sites, "site", max_access_m))
     timings["snap"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -253,14 +262,12 @@ def analyze(
     )
     timings["distances"] = time.perf_counter() - t0
 
-    dist_gdf = None
+    dist_gdf, members = None, None
     if districts is not None:
         dist_gdf = districts.to_crs(network.crs)[["district", "geometry"]].reset_index(drop=True)
-        hit = gpd.sjoin(res_used[["geometry"]], dist_gdf, how="left", predicate="within")
-        hit = hit[~hit.index.duplicated(keep="first")]
-        res_used["district"] = (
-            hit["district"].reindex(res_used.index).fillna(OUTSIDE_DISTRICTS).to_numpy(object)
-        )
+        members = district_members(res_used, dist_gdf)
+        first = members[~members["resident"].duplicated(keep="first")].set_index("resident")
+        res_used["district"] = first["district"].reindex(res_used.index).to_numpy(object)
     return Analysis(
         network=network,
         sites=sites_used,
@@ -275,6 +282,79 @@ def analyze(
         site_snap=site_snap,
         resident_snap=res_snap,
         nearest={c: found[c][1] for c in cats},
+        district_members=members,
+    )
+
+
+def district_members(residents: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Which district(s) each resident point lies in.
+
+    A point inside several overlapping districts is listed once per district (it
+    counts in each of them); a point in none is listed with :data:`OUTSIDE_DISTRICTS`.
+    Overlapping district pairs are warned about (one warning naming up to ten pairs).
+
+    Returns
+    -------
+    DataFrame
+        ``resident`` (row position in ``residents``) and ``district`` (name), sorted by
+        resident, districts in file order.
+    """
+    _warn_overlaps(districts)
+    pts = residents.geometry.to_numpy()
+    r, d = shapely.STRtree(districts.geometry.to_numpy()).query(pts, predicate="within")
+    order = np.lexsort((d, r))
+    r, d = r[order], d[order]
+    outside = np.setdiff1d(np.arange(len(residents)), r)
+    names = districts["district"].to_numpy(object)
+    out = pd.DataFrame(
+        {"resident": np.r_[r, outside].astype(np.int64),
+         "district": np.r_[names[d], np.full(len(outside), OUTSIDE_DISTRICTS, dtype=object)]}
+    )  # fmt: skip
+    return out.sort_values("resident", kind="stable").reset_index(drop=True)
+
+
+def _warn_overlaps(districts: gpd.GeoDataFrame, min_area_m2: float = 1.0) -> None:
+    """Warn when district polygons overlap by more than ``min_area_m2`` (network CRS)."""
+    geoms = districts.geometry.to_numpy()
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = i < j
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return
+    area = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+    big = area > min_area_m2
+    if not big.any():
+        return
+    names = districts["district"].astype(str).to_numpy()
+    pairs = [f"{names[a]!r} & {names[b]!r}" for a, b in zip(i[big], j[big], strict=True)]
+    more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
+    warnings.warn(
+        f"{len(pairs)} pairs of districts overlap ({', '.join(pairs[:10])}{more}); a resident "
+        "in an overlap counts in each of its districts, so district totals add up to more than "
+        "the whole",
+        AccessibilityWarning,
+        stacklevel=3,
+    )
+
+
+def _none_in_reach(net: Network, gdf: gpd.GeoDataFrame, what: str, max_access_m: float) -> str:
+    """Why no ``what`` is usable: outside the network's area, or only beyond ``max_access_m``."""
+    if len(gdf) == 0:
+        return f"there is no {what} to use (the input has no usable rows)"
+    geom = gdf.to_crs(net.crs).geometry
+    xy = shapely.get_coordinates(geom.representative_point().to_numpy())
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    pad = max(max_access_m, 1000.0)
+    inside = ((xy >= lo - pad) & (xy <= hi + pad)).all(axis=1)
+    if inside.any():
+        return (
+            f"no {what} has a walkable edge within --max-access {max_access_m:,.0f} m although "
+            f"{int(inside.sum()):,} lie in the network's area; raise --max-access (e.g. the "
+            f"default {MAX_ACCESS_LEG_M:g} m) or check the coordinates"
+        )
+    return (
+        f"no {what} lies within reach of the walking network: the input and the network do not "
+        "overlap (different area, swapped lat/lon or wrong CRS?)"
     )
 
 

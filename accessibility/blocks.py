@@ -22,11 +22,11 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 
-from ._io import atomic_write
+from . import _cache
 from .network import Network
 
 #: Layout version of the on-disk cache (bump when the way blocks are computed changes).
-_VERSION = 1
+_VERSION = 2
 _REVERSE = {"ax": "bx", "ay": "by", "bx": "ax", "by": "ay"}
 
 
@@ -99,11 +99,14 @@ def network_blocks(net: Network) -> Blocks:
     """
     if net._blocks is None:
         path = None if net._cache_file is None else net._cache_file.with_suffix(".blocks.npz")
-        if path is not None and path.exists():
-            try:
-                net._blocks = _load(path)
-            except (OSError, ValueError, KeyError):  # damaged or from another version
-                net._blocks = None
+        if path is not None:
+            # a damaged entry is discarded with a warning (accessibility._cache) and rebuilt
+            arrays = _cache.load_arrays(path, kind="blocks", version=_VERSION)
+            if arrays is not None:
+                try:
+                    net._blocks = _from_arrays(arrays)
+                except (KeyError, ValueError, shapely.errors.ShapelyError) as exc:
+                    _cache.discard(path, f"{type(exc).__name__}: {exc}")
         if net._blocks is None:
             net._blocks = _build(net)
             if path is not None:
@@ -111,25 +114,33 @@ def network_blocks(net: Network) -> Blocks:
     return net._blocks
 
 
-def _save(b: Blocks, path: Path) -> None:
-    _, coords, (rings, polys) = shapely.to_ragged_array(b.faces)
-
-    def _w(p: Path) -> None:
-        with open(p, "wb") as f:
-            np.savez(f, version=_VERSION, coords=coords, rings=rings, polys=polys,
-                     piece_edge=b.piece_edge, left=b.left, right=b.right)  # fmt: skip
-
-    atomic_write(path, _w, suffix=".npz")
+def _save(b: Blocks, path: Path) -> Path | None:
+    """Cache the blocks; a network without any enclosed block (a tree, one street) has none."""
+    if len(b.faces):
+        _, coords, (rings, polys) = shapely.to_ragged_array(b.faces)
+    else:
+        coords, rings, polys = np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int64)
+    arrays = dict(coords=coords, rings=rings, polys=polys, piece_edge=b.piece_edge, left=b.left,
+                  right=b.right)  # fmt: skip
+    return _cache.save_arrays(path, arrays, kind="blocks", version=_VERSION)
 
 
 def _load(path: Path) -> Blocks:
-    with np.load(path, allow_pickle=False) as z:
-        if int(z["version"]) != _VERSION:
-            raise ValueError(f"{path}: blocks cache of another version")
+    """Read a blocks cache entry; ValueError if it is missing or unusable."""
+    arrays = _cache.load_arrays(path, kind="blocks", version=_VERSION)
+    if arrays is None:
+        raise ValueError(f"{path}: no usable blocks cache entry")
+    return _from_arrays(arrays)
+
+
+def _from_arrays(z: dict) -> Blocks:
+    if len(z["coords"]):
         faces = shapely.from_ragged_array(
             shapely.GeometryType.POLYGON, z["coords"], (z["rings"], z["polys"])
         )
-        return Blocks(faces, z["piece_edge"], z["left"], z["right"])
+    else:
+        faces = np.empty(0, dtype=object)
+    return Blocks(faces, z["piece_edge"], z["left"], z["right"])
 
 
 def _build(net: Network) -> Blocks:

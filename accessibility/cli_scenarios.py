@@ -10,7 +10,18 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from .cli import _csv_list, _friendly, area_options, console, input_options, main, print_rejects
+from .cli import (
+    _csv_list,
+    _friendly,
+    area_options,
+    console,
+    final_paths,
+    input_options,
+    main,
+    no_wait_option,
+    print_rejects,
+    staged,
+)
 from .errors import InputError
 
 _INPUT_KEYS = ("network", "place", "bbox", "polygon", "sites", "sites_crs", "osm_categories",
@@ -32,7 +43,7 @@ def _out(out: str | None, default: str) -> Path:
 
 
 def _read_new_sites(path, inputs, crs, out: Path, what: str):
-    """Read candidate/added sites; if every row is bad, write rejects.csv and say which rows."""
+    """Read candidate/added sites; if every row is bad, say which rows and why (``out`` untouched)."""
     from .errors import AllRejectedError
     from .sites import read_sites
 
@@ -43,11 +54,11 @@ def _read_new_sites(path, inputs, crs, out: Path, what: str):
     except AllRejectedError as exc:
         rej = inputs.rejects.frame()
         rej = rej[rej["file"] == str(path)]
-        rows = ", ".join(str(r) for r in rej["row"].head(10))
-        inputs.rejects.write(out / "rejects.csv")
-        raise InputError(
-            f"no usable {what}: {exc} (rows {rows}; all listed in {out / 'rejects.csv'})"
-        ) from exc
+        why = "; ".join(
+            f"rows {', '.join(str(r) for r in g['row'].head(5))}: {reason}"
+            for reason, g in list(rej.groupby("reason", sort=False))[:3]
+        )
+        raise InputError(f"no usable {what}: {exc} ({why})") from exc
 
 
 def _print_scenario(result, paths: dict, seconds: float) -> None:
@@ -79,8 +90,9 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
               help="Site ids to close, comma-separated (ids as in sites.gpkg, column site_id).")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/scenario-<name>/).")  # fmt: skip
+@no_wait_option
 @_friendly
-def scenario(scenario_file, add, remove, out, **kw):
+def scenario(scenario_file, add, remove, out, no_wait, **kw):
     """Before/after coverage of a scenario: new sites, closures, moves, re-categorisations.
 
     Give a scenario YAML file (format: scenarios/README.md), or the inputs as for
@@ -114,6 +126,9 @@ def scenario(scenario_file, add, remove, out, **kw):
                 "into the scenario file"
             )
         sc = read_scenario(scenario_file)
+        from ._io import check_output_folder
+
+        check_output_folder(_out(out, f"scenario-{Path(scenario_file).stem}"))
         with console.status("loading inputs…"):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
                                  use_cache=not kw["no_cache"], progress=True, **sc.inputs)  # fmt: skip
@@ -156,10 +171,53 @@ def scenario(scenario_file, add, remove, out, **kw):
             record["inputs"]["add"] = file_record(add)
         record["remove"] = remove or []
     record["command"] = " ".join(sys.argv)
+    _check_changes(result)
+    _warn_new_categories(result, record, scenario_file or add)
     out_dir = _out(out, default)
-    paths = write_scenario(result, out_dir, record, inputs.extract.features)
-    paths.update(_scenario_full_map(result, out_dir, record, inputs.extract.features))
+    with staged(out_dir, no_wait) as tmp:
+        paths = write_scenario(result, tmp, record, inputs.extract.features)
+        paths.update(_scenario_full_map(result, tmp, record, inputs.extract.features))
+        paths = final_paths(paths, tmp, out_dir)
     _print_scenario(result, paths, time.perf_counter() - t0)
+
+
+def _warn_new_categories(result, record: dict, file) -> None:
+    """Warn about added or re-categorised sites whose category looks like a misspelt preset."""
+    from .pipeline import new_categories
+    from .scenarios import ADDED, RECATEGORISED
+    from .sites import load_presets
+
+    presets = record.get("inputs", {}).get("presets") or {}
+    table = load_presets(presets.get("path"))
+    changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
+    if len(changed) and file:
+        record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
+
+
+def _check_changes(result) -> None:
+    """A scenario none of whose changes takes effect is an error (nothing to compare).
+
+    Compares the sites actually used before and after (id, category, place): a change
+    whose site was rejected (e.g. too far from the network) takes no effect.
+    """
+
+    def used(a):
+        s = a.sites
+        return set(zip(s["site_id"].astype(str), s["category"].astype(str),
+                       s.geometry.x.round(2), s.geometry.y.round(2), strict=True))  # fmt: skip
+
+    if used(result.before) != used(result.after):
+        return
+    rej = result.before.rejects.frame()
+    why = "; ".join(
+        f"{Path(str(r.file)).name}" + (f" row {r.row}" if pd.notna(r.row) else "") + f": {r.reason}"
+        for r in rej.tail(3).itertuples()
+    )
+    raise InputError(
+        f"scenario {result.name!r}: no change takes effect, so there is nothing to compare "
+        f"(every change was rejected or changes nothing{'; ' + why if why else ''}); correct the "
+        "changes"
+    )
 
 
 def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
@@ -196,8 +254,9 @@ def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
 @click.option(
     "--no-cache", is_flag=True, help="Parse the network again instead of using the cache."
 )
+@no_wait_option
 @_friendly
-def compare(scenario_files, out, no_cache):
+def compare(scenario_files, out, no_cache, no_wait):
     """Compare several scenarios side by side against the same baseline.
 
     All files must share the base inputs (network, population, sites, districts,
@@ -224,31 +283,39 @@ def compare(scenario_files, out, no_cache):
                 "needs one shared baseline: give every file the same network, population, sites, "
                 "districts, minutes and speed"
             )
-    names = [s.name for s in scs]
-    if len(set(names)) < len(names):
-        names = [Path(s.file).stem for s in scs]
+    names = _unique_names(scs)
     with console.status("loading inputs…"):
         inputs = load_inputs(minutes=scs[0].minutes, speed_kmh=scs[0].speed_kmh,
                              use_cache=not no_cache, progress=True, **scs[0].inputs)  # fmt: skip
-    out = _out(out, "compare")
+    final = _out(out, "compare")
+    from ._io import check_output_folder
+
+    check_output_folder(final)
     tables, dtables = [], []
+    results = []
     for s, name in zip(scs, names, strict=True):
         with console.status(f"scenario {name}…"):
             rejects = Rejects()  # the load-time rejects plus this scenario's own
             rejects.extend(inputs.rejects)
             r = run_scenario_inputs(inputs, s, rejects)
-        record = {**inputs.record, "scenario_file": s.file, "command": " ".join(sys.argv)}
-        write_scenario(r, out / _slug(name), record, inputs.extract.features)
+        _check_changes(r)
+        results.append((s, name, r))
         tables.append((name, r.summary()))
         dtables.append((name, r.summary_districts()))
     table = _side_by_side(tables, [])
     from ._io import write_csv, write_json
 
-    write_csv(table, out / "comparison.csv")
-    write_csv(_side_by_side(dtables, ["district"]), out / "comparison_districts.csv")
-    write_json({"scenarios": [s.file for s in scs], "names": names, "command": " ".join(sys.argv),
-                **{k: v for k, v in inputs.record.items() if k != "timings_s"}},
-               out / "run.json")  # fmt: skip
+    with staged(final, no_wait) as out:
+        for s, name, r in results:
+            record = {**inputs.record, "scenario_file": s.file, "command": " ".join(sys.argv)}
+            write_scenario(r, out / _slug(name), record, inputs.extract.features)
+        write_csv(table, out / "comparison.csv")
+        write_csv(_side_by_side(dtables, ["district"]), out / "comparison_districts.csv")
+        write_json({"scenarios": [s.file for s in scs], "names": names,
+                    "folders": [_slug(n) for n in names], "command": " ".join(sys.argv),
+                    **{k: v for k, v in inputs.record.items() if k != "timings_s"}},
+                   out / "run.json")  # fmt: skip
+    out = final
     t = Table(title="Scenarios compared: residents covered (gain against the baseline)")
     t.add_column("category")
     t.add_column("minutes", justify="right")
@@ -267,6 +334,29 @@ def _slug(text: str) -> str:
     from .pipeline import _slug as slug
 
     return slug(text)
+
+
+def _unique_names(scs) -> list[str]:
+    """Scenario names whose folder names (:func:`_slug`) differ.
+
+    Names are the scenarios' own; where two give the same folder (``Plan A!`` and
+    ``plan a?`` both give ``plan-a``) the file names are used instead; if those collide
+    too, it is an error naming the files.
+    """
+    for names in ([s.name for s in scs], [Path(s.file).stem for s in scs]):
+        slugs = [_slug(n) for n in names]
+        if len(set(slugs)) == len(slugs):
+            return names
+    seen: dict[str, str] = {}
+    for s in scs:
+        key = _slug(s.name)
+        if key in seen:
+            raise InputError(
+                f"scenarios {seen[key]} and {s.file} would both be written to the folder "
+                f"{key!r}; give them different names (the 'name' key)"
+            )
+        seen[key] = s.file
+    raise InputError("scenario names collide; give every scenario its own name")
 
 
 def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
@@ -305,9 +395,10 @@ def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd
 @click.option("--no-visibility", is_flag=True, help="Skip the visibility score.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/rank/).")  # fmt: skip
+@no_wait_option
 @_friendly
 def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_from_streets, k,
-         category, weight, exact, visibility_weight, no_visibility, out, **kw):  # fmt: skip
+         category, weight, exact, visibility_weight, no_visibility, out, no_wait, **kw):  # fmt: skip
     """Rank candidate locations by how many residents they newly cover.
 
     Greedy: each pick is the candidate covering the most residents not yet covered
@@ -342,8 +433,12 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
             "and/or --candidates-from-streets N"
         )
     minutes = kw["minutes"][0]
+    final = _out(out, "rank")
+    from ._io import check_output_folder
+
+    check_output_folder(final)
     inputs = _load(kw, [minutes], kw["speed"], kw["no_cache"])
-    out = _out(out, "rank")
+    out = final
     frames = []
     if candidates:
         frames.append(_read_new_sites(candidates, inputs, kw.get("sites_crs"), out, "candidates"))
@@ -374,44 +469,49 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
         r = rank_candidates(a, cand, k, minutes, category, weight, exact,
                             features=inputs.extract.features, with_visibility=not no_visibility,
                             visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
-    write_csv(r.table, out / "ranking.csv")
-    inputs.rejects.write(out / "rejects.csv")
-    from .rank_maps import ranking_map
-    from .report import default_lang
+    with staged(final, no_wait) as out:
+        write_csv(r.table, out / "ranking.csv")
+        inputs.rejects.write(out / "rejects.csv")
+        from .rank_maps import ranking_map
+        from .report import default_lang
 
-    lang = default_lang(inputs.record, a.network.crs)
-    map_path = ranking_map(r, a, out / "ranking_map.html", inputs.record, lang=lang)
-    rec = {**inputs.record, "command": " ".join(sys.argv),
-           "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
-                          "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
-                          "visibility_weight": visibility_weight},
-           "candidates": len(cand), "candidates_used": len(r.candidates),
-           "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
-           "timings_s": {**inputs.record.get("timings_s", {}), "matrix": r.matrix.seconds,
-                         "greedy": r.greedy.seconds}}  # fmt: skip
-    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
-    for col in ("rank", "name", "gain", "cumulative"):
-        t.add_column(col, justify="left" if col == "name" else "right")
-    for row in r.table.itertuples():
-        t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
-                  f"{row.cumulative_covered:,.0f}")  # fmt: skip
-    console.print(t)
-    console.print(f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}")
-    if r.exact is not None:
-        ex = r.exact
-        write_csv(r.exact_table(), out / "ranking_exact.csv")
-        gap = ex.covered - r.greedy.covered
-        rec["exact"] = {
-            "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
-            "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
-            if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
-            "solver": "HiGHS via scipy.optimize.milp",
-        }  # fmt: skip
+        lang = default_lang(inputs.record, a.network.crs)
+        map_path = ranking_map(r, a, out / "ranking_map.html", inputs.record, lang=lang)
+        rec = {**inputs.record, "command": " ".join(sys.argv),
+               "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
+                              "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
+                              "visibility_weight": visibility_weight},
+               "candidates": len(cand), "candidates_used": len(r.candidates),
+               "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
+               "timings_s": {**inputs.record.get("timings_s", {}), "matrix": r.matrix.seconds,
+                             "greedy": r.greedy.seconds}}  # fmt: skip
+        t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
+        for col in ("rank", "name", "gain", "cumulative"):
+            t.add_column(col, justify="left" if col == "name" else "right")
+        for row in r.table.itertuples():
+            t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
+                      f"{row.cumulative_covered:,.0f}")  # fmt: skip
+        console.print(t)
         console.print(
-            f"exact (MCLP): {ex.covered:,.0f} covered; greedy {r.greedy.covered:,.0f}; "
-            f"gap {gap:,.0f} ({rec['exact']['gap_share_of_optimal_gain']:.1%} of the optimal gain)"
+            f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}"
         )
-    write_json(rec, out / "run.json")
+        if r.exact is not None:
+            ex = r.exact
+            write_csv(r.exact_table(), out / "ranking_exact.csv")
+            gap = ex.covered - r.greedy.covered
+            rec["exact"] = {
+                "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
+                "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
+                if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
+                "solver": "HiGHS via scipy.optimize.milp",
+            }  # fmt: skip
+            console.print(
+                f"exact (MCLP): {ex.covered:,.0f} covered; greedy {r.greedy.covered:,.0f}; "
+                f"gap {gap:,.0f} ({rec['exact']['gap_share_of_optimal_gain']:.1%} of the optimal gain)"
+            )
+        write_json(rec, out / "run.json")
+        map_path = final_paths({"m": map_path}, out, final)["m"]
+    out = final
     print_rejects(inputs.rejects, out / "rejects.csv")
     console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
     console.print(f"Map: {map_path}")
@@ -425,8 +525,9 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
 @click.option("--weight", help="Count a population group column instead of all residents.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/critical/).")  # fmt: skip
+@no_wait_option
 @_friendly
-def critical(category, weight, out, **kw):
+def critical(category, weight, out, no_wait, **kw):
     """Critical sites and redundancy: who loses coverage if a site closes.
 
     For every existing site and threshold: reach_<m> (residents within m minutes of
@@ -447,6 +548,10 @@ def critical(category, weight, out, **kw):
     from .ranking import critical_table
 
     t0 = time.perf_counter()
+    final = _out(out, "critical")
+    from ._io import check_output_folder
+
+    check_output_folder(final)
     inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
     with console.status("analysis…"):
         a = run(inputs, minutes=kw["minutes"], speed_kmh=kw["speed"], max_access_m=kw["max_access"])
@@ -455,18 +560,20 @@ def critical(category, weight, out, **kw):
     sites, red = critical_table(a, kw["minutes"], category, weight)
     first = f"loss_{min(kw['minutes']):g}"
     sites = sites.sort_values(first, ascending=False, kind="stable")
-    out = _out(out, "critical")
-    write_csv(sites, out / "critical_sites.csv")
-    write_csv(red, out / "redundancy.csv")
-    inputs.rejects.write(out / "rejects.csv")
-    write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
-                "weight": weight or "population"}, out / "run.json")  # fmt: skip
-    from .rank_maps import critical_map
-    from .report import default_lang
+    with staged(final, no_wait) as out:
+        write_csv(sites, out / "critical_sites.csv")
+        write_csv(red, out / "redundancy.csv")
+        inputs.rejects.write(out / "rejects.csv")
+        write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
+                    "weight": weight or "population"}, out / "run.json")  # fmt: skip
+        from .rank_maps import critical_map
+        from .report import default_lang
 
-    lang = default_lang(inputs.record, a.network.crs)
-    map_path = critical_map(a, sites, min(kw["minutes"]), category, out / "critical_map.html",
-                            inputs.record, lang=lang)  # fmt: skip
+        lang = default_lang(inputs.record, a.network.crs)
+        map_path = critical_map(a, sites, min(kw["minutes"]), category, out / "critical_map.html",
+                                inputs.record, lang=lang)  # fmt: skip
+        map_path = final_paths({"m": map_path}, out, final)["m"]
+    out = final
     t = Table(title=f"Residents losing coverage if one site closes ({first})")
     t.add_column("site")
     t.add_column("category")

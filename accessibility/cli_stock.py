@@ -14,9 +14,12 @@ from .cli import (
     _friendly,
     area_options,
     console,
+    final_paths,
     geocoder_option,
     main,
+    no_wait_option,
     print_rejects,
+    staged,
     walk_options,
 )
 
@@ -57,8 +60,9 @@ from .cli import (
     type=click.Path(file_okay=False),
     help="Output folder (default outputs/stock-<stock file name>/).",
 )
+@no_wait_option
 @_friendly
-def stock(out, minutes, speed, max_access, no_cache, **kw):  # fmt: skip
+def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: skip
     """Housing stock check: walking minutes from each building to the nearest docking point.
 
     Addresses are matched offline against the OSM extract's addresses (spelling
@@ -79,18 +83,22 @@ def stock(out, minutes, speed, max_access, no_cache, **kw):  # fmt: skip
       accessibility stock --stock bestand.xlsx --network city.osm.pbf \\
           --geocoder nominatim --user-agent "wohnbau-kl (it@example.org)"
     """
+    from ._io import check_output_folder
     from .stock import run_stock, write_stock
 
     t0 = time.perf_counter()
+    out = Path(out) if out else Path("outputs") / f"stock-{Path(kw['stock']).stem}"
+    check_output_folder(out)
     with console.status("checking the housing stock…"):
         check, record = run_stock(
             minutes=minutes, speed_kmh=speed, max_access_m=max_access, use_cache=not no_cache,
             stock_crs=kw.pop("stock_crs"), **kw,
         )  # fmt: skip
-    out = Path(out) if out else Path("outputs") / f"stock-{Path(kw['stock']).stem}"
     record["command"] = " ".join(sys.argv)
-    paths = write_stock(check, out, record)
-    paths["map"] = _stock_map(check, out, record)
+    with staged(out, no_wait) as tmp:
+        paths = write_stock(check, tmp, record)
+        paths["map"] = _stock_map(check, tmp, record)
+        paths = final_paths(paths, tmp, out)
     _print_stock(check, paths, time.perf_counter() - t0)
 
 

@@ -6,6 +6,7 @@ the local UTM zone elsewhere).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,6 +21,27 @@ DEFAULT_MINUTES = (5, 10, 15)
 #: longer than this (metres) are rejected: the point is far outside the network
 #: (swapped coordinates, wrong CRS) or the network does not cover it.
 MAX_ACCESS_LEG_M = 500.0
+
+#: Accepted ranges of the walking options: ``--speed`` above the first value up to the
+#: second (km/h), ``--max-access`` (metres), ``--minutes`` (each threshold).
+SPEED_RANGE_KMH = (0.0, 30.0)
+MAX_ACCESS_RANGE_M = (0.0, 10_000.0)
+MINUTES_RANGE = (0.0, 600.0)
+
+#: Residents one input row may hold at most; a larger (or negative, NaN, infinite)
+#: value is a rejected row. A 100 m Zensus cell: the densest German cells hold about
+#: 1,500 persons, so 10,000 is generous. A point or polygon of a points/polygons file
+#: (a building, an address, a statistical block): 100,000. Coarser Zensus cells scale
+#: the 100 m bound with their area, capped at the point bound (a 1 km cell: 100,000;
+#: the densest German 1 km cells hold about 30,000): see :func:`max_residents_per_cell`.
+MAX_RESIDENTS_PER_CELL = 10_000
+MAX_RESIDENTS_PER_POINT = 100_000
+
+
+def max_residents_per_cell(cell_size_m: float = 100.0) -> float:
+    """Most residents a Zensus cell of ``cell_size_m`` metres may hold (persons)."""
+    return float(min(MAX_RESIDENTS_PER_CELL * (cell_size_m / 100.0) ** 2, MAX_RESIDENTS_PER_POINT))
+
 
 #: Attribution lines written into every output.
 ATTRIBUTION_OSM = "© OpenStreetMap contributors, ODbL 1.0"
@@ -36,7 +58,9 @@ def cache_dir() -> Path:
     """
     root = os.environ.get("ACCESSIBILITY_CACHE")
     path = Path(root) if root else Path.home() / ".cache" / "accessibility"
-    path.mkdir(parents=True, exist_ok=True)
+    # an unwritable cache is not fatal: the cache writers warn and go on uncached
+    with contextlib.suppress(OSError):
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

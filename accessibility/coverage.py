@@ -6,7 +6,7 @@ population weights and are vectorised over residents and thresholds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,11 @@ SUMMARY_COLUMNS = [
     "population_covered",
     "share_covered",
     "median_minutes",
+    "note",
 ]
+
+#: ``note`` of a category without any docking point (share and median are left empty).
+NO_SITE_NOTE = "no docking point of this category"
 
 
 def covered(weight: np.ndarray, minutes: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
@@ -63,12 +67,19 @@ def _table(
     minutes: dict[str, np.ndarray],
     thresholds: Sequence[float],
     keys: dict[str, object] | None = None,
+    no_site: Collection[str] = (),
 ) -> list[dict]:
     rows = []
     pop = float(np.sum(weight))
     for cat, mins in minutes.items():
         cov = covered(weight, mins, thresholds)
         med = weighted_median(mins, weight)
+        if cat in no_site:
+            for m in thresholds:
+                rows.append({**(keys or {}), "category": cat, "minutes": m, "population": pop,
+                             "population_covered": 0.0, "share_covered": float("nan"),
+                             "median_minutes": float("nan"), "note": NO_SITE_NOTE})  # fmt: skip
+            continue
         for m, c in zip(thresholds, cov, strict=True):
             rows.append(
                 {
@@ -79,20 +90,32 @@ def _table(
                     "population_covered": float(c),
                     "share_covered": float(c / pop) if pop > 0 else float("nan"),
                     "median_minutes": med,
+                    "note": "",
                 }
             )
     return rows
 
 
 def summary(
-    weight: np.ndarray, minutes: dict[str, np.ndarray], thresholds: Sequence[float]
+    weight: np.ndarray,
+    minutes: dict[str, np.ndarray],
+    thresholds: Sequence[float],
+    no_site: Collection[str] = (),
 ) -> pd.DataFrame:
-    """``summary.csv``: one row per category (incl. ``all``) and threshold."""
-    return pd.DataFrame(_table(weight, minutes, thresholds), columns=SUMMARY_COLUMNS)
+    """``summary.csv``: one row per category (incl. ``all``) and threshold.
+
+    Categories in ``no_site`` (no docking point at all) get ``note`` =
+    :data:`NO_SITE_NOTE`, ``population_covered`` 0 and empty share and median.
+    """
+    return pd.DataFrame(_table(weight, minutes, thresholds, no_site=no_site),
+                        columns=SUMMARY_COLUMNS)  # fmt: skip
 
 
 def summary_groups(
-    groups: pd.DataFrame, minutes: dict[str, np.ndarray], thresholds: Sequence[float]
+    groups: pd.DataFrame,
+    minutes: dict[str, np.ndarray],
+    thresholds: Sequence[float],
+    no_site: Collection[str] = (),
 ) -> pd.DataFrame:
     """``summary_groups.csv``: the summary for each population group column.
 
@@ -100,7 +123,7 @@ def summary_groups(
     """
     rows = []
     for g in groups.columns:
-        rows += _table(groups[g].to_numpy(float), minutes, thresholds, {"group": g})
+        rows += _table(groups[g].to_numpy(float), minutes, thresholds, {"group": g}, no_site)
     return pd.DataFrame(rows, columns=["group", *SUMMARY_COLUMNS])
 
 
@@ -110,16 +133,25 @@ def summary_districts(
     weight: np.ndarray,
     minutes: dict[str, np.ndarray],
     thresholds: Sequence[float],
+    no_site: Collection[str] = (),
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``summary_districts.csv``: the summary per district, every district listed.
 
-    Districts without residents or without coverage appear with zeros.
+    Districts without residents or without coverage appear with zeros. With
+    ``members`` (columns ``resident``: row index into ``weight``, ``district``: name)
+    a resident counts in every district listed for it (overlapping districts);
+    otherwise in ``district[i]`` only.
     """
     rows = []
     district = np.asarray(district, dtype=object)
     for name in all_districts:
-        m = district == name
+        if members is not None:
+            m = members.loc[members["district"] == name, "resident"].to_numpy(np.int64)
+        else:
+            m = np.flatnonzero(district == name)
         rows += _table(
-            weight[m], {c: v[m] for c, v in minutes.items()}, thresholds, {"district": name}
-        )
+            weight[m], {c: v[m] for c, v in minutes.items()}, thresholds, {"district": name},
+            no_site,
+        )  # fmt: skip
     return pd.DataFrame(rows, columns=["district", *SUMMARY_COLUMNS])

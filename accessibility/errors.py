@@ -47,3 +47,11 @@ class ScenarioError(InputError):
 
 class AllRejectedError(InputError):
     """Every row of an input was rejected, so there is nothing to compute."""
+
+
+class OutputError(AccessibilityError):
+    """An output folder or file cannot be written (permissions, disk full, locked)."""
+
+
+class AccessibilityWarning(UserWarning):
+    """Something the user should know about that does not stop the run (printed as one line)."""

@@ -96,7 +96,14 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
             "give the --out folder of `accessibility analyze`",
             folder,
         )
-    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    try:
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"run.json cannot be read ({exc}); run the analysis again", folder
+        ) from exc
+    if not isinstance(record, dict):
+        raise InputError("run.json is not a JSON object; run the analysis again", folder)
     iso = folder / "isochrones.gpkg"
     layers = folder / "layers.gpkg"
     districts = None

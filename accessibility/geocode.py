@@ -288,7 +288,7 @@ class OfflineGeocoder:
         self._postcodes: set[str] = set()
         self._cities: dict[str, str] = {}
         self._network_streets: dict[str, str] = {}
-        for name in street_names or ():
+        for name in () if street_names is None else street_names:
             if isinstance(name, str) and name.strip():
                 self._network_streets.setdefault(normalise_street(name), name)
         self._add_points(features)

@@ -304,12 +304,34 @@ class Network:
 
     @classmethod
     def load(cls, path: str | Path) -> Network:
-        """Load a network saved with :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            return cls(
-                crs=str(z["crs"]), node_xy=z["node_xy"], node_osmid=z["node_osmid"], u=z["u"],
-                v=z["v"], length=z["length"], way_id=z["way_id"], meta=json.loads(str(z["meta"])),
-            )  # fmt: skip
+        """Load a network saved with :meth:`save` (or a checksummed cache entry).
+
+        Raises
+        ------
+        NetworkError
+            The file is not a readable network (truncated, damaged, another format).
+        """
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return cls._from_arrays({k: z[k] for k in z.files})
+        except Exception as exc:  # zipfile, zlib, ValueError, KeyError, OSError ...
+            raise NetworkError(
+                f"{path}: not a readable network file ({type(exc).__name__}: {exc}); save it again"
+            ) from exc
+
+    @classmethod
+    def _from_arrays(cls, z: dict) -> Network:
+        return cls(
+            crs=str(z["crs"]), node_xy=z["node_xy"], node_osmid=z["node_osmid"], u=z["u"],
+            v=z["v"], length=z["length"], way_id=z["way_id"], meta=json.loads(str(z["meta"])),
+        )  # fmt: skip
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return dict(
+            node_xy=self.node_xy, node_osmid=self.node_osmid, u=self.u, v=self.v,
+            length=self.length, way_id=self.way_id, crs=np.array(self.crs),
+            meta=np.array(json.dumps(self.meta, default=str)),
+        )  # fmt: skip
 
 
 @dataclass
@@ -349,6 +371,7 @@ def load_network(path: str | Path, crs: str | None = None, use_cache: bool = Tru
     use_cache : bool
         Cache key: the file's SHA-256, the CRS and the walking filter.
     """
+    from . import _cache
     from ._io import sha256
     from .config import cache_dir
     from .osm import check_path, read_osm, walk_filter
@@ -358,13 +381,27 @@ def load_network(path: str | Path, crs: str | None = None, use_cache: bool = Tru
     fkey = hashlib.sha256(repr([(k, o, r and r.pattern) for k, o, r in walk_filter()]).encode())
     key = f"{digest}-{(crs or 'auto').replace(':', '')}-{fkey.hexdigest()[:12]}"
     cache = cache_dir() / "network" / f"{key}.npz"
-    if use_cache and cache.exists():
-        net = Network.load(cache)
-        net.meta["source"] = str(path)
-        net.meta["cached"] = True
-        net._cache_file = cache
-        return net
+    # a damaged entry is discarded with a warning and rebuilt; an unwritable cache warns once
+    arrays = (
+        _cache.load_arrays(cache, kind="network", version=_CACHE_VERSION) if use_cache else None
+    )
+    if arrays is not None:
+        try:
+            net = Network._from_arrays(arrays)
+        except (KeyError, ValueError) as exc:
+            _cache.discard(cache, f"{type(exc).__name__}: {exc}")
+        else:
+            net.meta["source"] = str(path)
+            net.meta["cached"] = True
+            net._cache_file = cache
+            return net
     net = Network.from_extract(read_osm(path, use_cache=use_cache), crs=crs)
     if use_cache:
-        net._cache_file = net.save(cache)
+        net._cache_file = _cache.save_arrays(
+            cache, net._arrays(), kind="network", version=_CACHE_VERSION
+        )
     return net
+
+
+#: Version of the network cache entries (:mod:`accessibility._cache`).
+_CACHE_VERSION = 1

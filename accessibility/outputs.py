@@ -235,6 +235,8 @@ def write_outputs(
     paths["map"] = full_map(data, out / "map.html", title=title, lang=lang)
     paths["report"] = write_report(data, out / "report.html", title=title, lang=lang)
     record["timings_s"]["map_report"] = round(time.perf_counter() - t0, 4)
+    # written last: `map`/`report DIR` refuse a folder whose run.json is not complete
+    record["complete"] = True
     paths["run"] = write_json(record, out / "run.json")
     return paths
 

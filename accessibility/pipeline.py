@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,9 +24,15 @@ from . import population as pop
 from . import sites as sitemod
 from ._tables import read_header
 from .analysis import Analysis, analyze
-from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from .config import (
+    DEFAULT_MINUTES,
+    DEFAULT_SPEED_KMH,
+    MAX_ACCESS_LEG_M,
+    MINUTES_RANGE,
+    max_residents_per_cell,
+)
 from .duplicates import drop_duplicates
-from .errors import InputError
+from .errors import AccessibilityWarning, AllRejectedError, InputError
 from .network import Network, load_network
 from .osm import OsmExtract, read_osm
 from .outputs import attributions, data_vintage, file_record
@@ -72,6 +79,18 @@ def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None, serve
     return make_geocoder(kind, extract, **kw)
 
 
+class _Lazy:
+    """Builds the geocoder on first use: a sites file without address rows never needs it."""
+
+    def __init__(self, make):
+        self._make, self._obj = make, None
+
+    def __getattr__(self, name):
+        if self._obj is None:
+            self._obj = self._make()
+        return getattr(self._obj, name)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
 
@@ -99,6 +118,21 @@ def is_zensus(path: str | Path) -> bool:
             if not any(n.lower().endswith((".csv", ".txt")) for n in zf.namelist()):
                 return False
     return "gitter_id" in read_header(p).lower()
+
+
+def _check_not_empty(path: Path) -> None:
+    """Refuse an empty population file with a message saying so."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", path) from exc
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise InputError(
+            "the population file is empty; give a Zensus grid CSV (Gitter_ID_100m;x_mp_100m;"
+            "y_mp_100m;Einwohner) or a points/polygons file with --population-column",
+            path,
+        )
 
 
 def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
@@ -135,6 +169,25 @@ def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
         raise InputError("districts must be polygons", path)
     if gdf.crs is None:
         raise InputError("the districts file has no CRS; save it with one (e.g. EPSG:25832)", path)
+    names = gdf[column].astype(str)
+    if gdf[column].isna().any() or (names.str.strip() == "").any():
+        rows = np.flatnonzero(gdf[column].isna().to_numpy() | (names.str.strip() == "").to_numpy())
+        raise InputError(
+            f"district names missing in column {column!r} (features {', '.join(str(r + 1) for r in rows[:10])}); "
+            "give every district a name",
+            path,
+        )
+    dup = names[names.duplicated(keep=False)]
+    if len(dup):
+        listed = "; ".join(
+            f"{n!r} (features {', '.join(str(i + 1) for i in idx[:5])})"
+            for n, idx in dup.groupby(dup, sort=False).groups.items()
+        )
+        raise InputError(
+            f"district names must be unique, but these occur more than once: {listed}; rename "
+            "them, or dissolve the parts of one district into one (multi)polygon",
+            path,
+        )
     return gpd.GeoDataFrame(
         {"district": gdf[column].astype(str).to_numpy()},
         geometry=gdf.geometry.to_numpy(),
@@ -344,12 +397,53 @@ def load_sites(
     site_gdf = drop_duplicates(site_gdf, rejects, extract.features)
     categories = list(dict.fromkeys([*wanted, *site_gdf["category"].astype(str)]))
     known = table["categories"]
+    if sites is not None:
+        record["new_categories"] = new_categories(site_gdf, known, sites)
     record["category_labels"] = {
         c: {"de": known[c]["label_de"], "en": known[c]["label_en"]}
         for c in categories
         if c in known
     }
     return site_gdf, categories
+
+
+def new_categories(sites: pd.DataFrame, known, file: str | Path) -> list[dict]:
+    """Categories of the user's sites file that are not presets; near-misses are warned about.
+
+    A category that differs from a preset id only in spelling (``Library``,
+    ``advice centre``, ``libary``) gets a warning with the preset it probably means; it is
+    still used as given (a new category). Every new category is listed in ``run.json``
+    (``new_categories``) and noted in the printed summary.
+
+    Returns
+    -------
+    list of dict
+        ``category``, ``sites`` (count) and ``did_you_mean`` (preset id or None).
+    """
+    import difflib
+
+    presets = list(known)
+    out = []
+    counts = sites["category"].astype(str).value_counts(sort=False)
+    for cat, n in counts.items():
+        if cat in presets:
+            continue
+        norm = re.sub(r"[\s\-]+", "_", cat.strip().lower())
+        guess = (
+            norm
+            if norm in presets
+            else next(iter(difflib.get_close_matches(norm, presets, n=1, cutoff=0.8)), None)
+        )
+        out.append({"category": cat, "sites": int(n), "did_you_mean": guess})
+        if guess:
+            warnings.warn(
+                f"{Path(file).name}: category {cat!r} ({n} sites) is not a preset category; did "
+                f"you mean {guess!r}? It is used as a new category of its own: correct the "
+                "spelling to count these sites with the preset",
+                AccessibilityWarning,
+                stacklevel=2,
+            )
+    return out
 
 
 def load_inputs(
@@ -410,7 +504,11 @@ def load_inputs(
     )  # fmt: skip
     timings = record["timings_s"]
     t0 = time.perf_counter()
-    geo = _make_geocoder(geocoder, extract, user_agent, servers) if sites is not None else None
+    geo = (
+        _Lazy(lambda: _make_geocoder(geocoder, extract, user_agent, servers))
+        if sites is not None
+        else None
+    )
     site_gdf, categories = load_sites(
         extract, rejects, record, sites=sites, sites_crs=sites_crs,
         osm_categories=osm_categories, presets=presets, geocoder=geo,
@@ -421,10 +519,16 @@ def load_inputs(
 
     t0 = time.perf_counter()
     population = [Path(p) for p in population]
+    for p in population:
+        _check_not_empty(p)
     if not population:
         residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
     elif all(is_zensus(p) for p in population):
         residents = pop.read_zensus(population, rejects)
+        size = float(residents.attrs.get("cell_size_m") or pop.ZENSUS_CELL_SIZE_M)
+        residents = pop.drop_implausible(
+            residents, rejects, max_residents_per_cell(size), f"{size:g} m cell"
+        )
         if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
             # Coarse cells (1 km: ~12 minutes across) are always spread out.
             from .spread import spread_cells
@@ -448,6 +552,10 @@ def load_inputs(
                 "give --population-column: which column holds the residents", population[0]
             )
         residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
+    if len(residents) == 0 and population:
+        reasons = rejects.counts()
+        why = f" (e.g. {reasons['reason'].iloc[0]})" if len(reasons) else ""
+        raise AllRejectedError(f"no usable resident row{why}", population[0])
     if spread_to_buildings and residents.attrs.get("kind") not in (
         "zensus_grid_spread_to_buildings", "zensus_grid_spread",
     ):  # fmt: skip
@@ -505,8 +613,11 @@ def parse_minutes(text: str) -> list[float]:
         raise InputError(
             f"--minutes must be comma-separated numbers like 5,10,15, got {text!r}"
         ) from exc
-    if not values or any(v <= 0 for v in values):
-        raise InputError(f"--minutes must be positive numbers like 5,10,15, got {text!r}")
+    lo, hi = MINUTES_RANGE
+    if not values or not all(lo < v <= hi for v in values):  # also refuses nan and inf
+        raise InputError(
+            f"--minutes must be numbers above {lo:g} up to {hi:g} like 5,10,15, got {text!r}"
+        )
     return values
 
 

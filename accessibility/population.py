@@ -67,6 +67,7 @@ from .buildings import (
     estimate_from_buildings,
     spread_to_buildings,
 )
+from .config import MAX_RESIDENTS_PER_CELL, MAX_RESIDENTS_PER_POINT
 from .errors import InputError
 from .rejects import Rejects
 from .zensus import (
@@ -176,6 +177,9 @@ def read_points(
     bad = ok & (values < 0)
     _reject(rejects, path, bad, f"negative population '{col}'", table[col])
     ok &= ~bad
+    bad = ok & ~(values <= MAX_RESIDENTS_PER_POINT)  # also inf
+    _reject(rejects, path, bad, _implausible(col, MAX_RESIDENTS_PER_POINT, "point"), table[col])
+    ok &= ~bad
 
     exclude = {col} | coord_cols | {c for c in table.columns if _ID_LIKE.search(str(c))}
     num, text = _split_numeric_columns(table, exclude=exclude)
@@ -211,6 +215,42 @@ def read_points(
     return gdf
 
 
+def _implausible(column: str, bound: float, what: str) -> str:
+    return (
+        f"population '{column}' above {bound:,.0f} residents per {what} (not a plausible count: "
+        "a unit or decimal-separator mix-up?); correct the value"
+    )
+
+
+def drop_implausible(
+    residents: gpd.GeoDataFrame, rejects: Rejects, bound: float = MAX_RESIDENTS_PER_CELL,
+    what: str = "100 m cell",
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """Resident points whose ``population`` is finite and at most ``bound``; the rest rejected.
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Reader output (``pid``, ``row``, ``population``; ``attrs["files"]``).
+    rejects : Rejects
+        Receives each dropped row (file = the first file of ``attrs["files"]``).
+    bound : float
+        Residents per row at most (persons); :data:`config.MAX_RESIDENTS_PER_CELL`
+        for a 100 m Zensus cell.
+    """
+    v = residents["population"].to_numpy(float)
+    bad = ~(np.isfinite(v) & (v <= bound))
+    if not bad.any():
+        return residents
+    files = residents.attrs.get("files") or ["population"]
+    rows = residents["row"].to_numpy()[bad] if "row" in residents else [None] * int(bad.sum())
+    col = residents.attrs.get("population_column", "Einwohner")
+    rejects.add_many(files[0], rows, _implausible(col, bound, what), v[bad].tolist())
+    out = residents.loc[~bad].copy()
+    out.attrs = dict(residents.attrs)
+    return out
+
+
 def _points_from_csv(
     path: Path, rejects: Rejects, crs: str | None
 ) -> tuple[pd.DataFrame, np.ndarray, str, pd.Series, set[str]]:
@@ -224,8 +264,8 @@ def _points_from_csv(
         xcol, ycol, out_crs = lon, lat, "EPSG:4326"
     elif x is not None and y is not None:
         raise InputError(
-            f"the coordinates are in columns '{x}'/'{y}' but no CRS was given; pass the CRS "
-            "of these coordinates (e.g. EPSG:25832) or use 'lat'/'lon' columns in WGS 84",
+            f"the coordinates are in columns '{x}'/'{y}' but no CRS was given; pass their CRS "
+            "with --population-crs (e.g. EPSG:25832) or use 'lat'/'lon' columns in WGS 84",
             path,
         )
     else:
@@ -268,7 +308,9 @@ def _points_from_vector(
         raise InputError("the file holds no features", path)
     file_crs = gdf.crs if gdf.crs is not None else crs
     if file_crs is None:
-        raise InputError("the file has no CRS; pass the CRS of its coordinates", path)
+        raise InputError(
+            "the file has no CRS; pass --population-crs with the CRS of its coordinates", path
+        )
     geom = gdf.geometry
     types = geom.geom_type.fillna("")
     empty = geom.isna() | geom.is_empty

@@ -190,7 +190,47 @@ def load_yaml(
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise error_cls(invalid.format(where=where, problem=problem), file) from exc
+    except RecursionError as exc:
+        raise error_cls(
+            "nested too deeply (or a recursive alias); simplify the file", file
+        ) from exc
+    if _expanded_size(data, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+        raise error_cls(
+            f"the file expands to more than {MAX_YAML_VALUES:,} values (YAML aliases '*' "
+            "repeating large anchors '&'?); write the values out or remove the aliases",
+            file,
+        )
     return (data, node) if with_node else data
+
+
+#: Values (scalars, list items, mapping entries) a presets or scenario YAML file may
+#: expand to, counting each alias use again: a guard against "billion laughs" files.
+MAX_YAML_VALUES = 100_000
+
+
+def _expanded_size(data: object, limit: int) -> int:
+    """Number of values in ``data`` counting shared (aliased) parts each time; stops past ``limit``."""
+    n, stack = 0, [data]
+    while stack and n <= limit:
+        v = stack.pop()
+        n += 1
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+    return n
+
+
+def short(value: object, limit: int = 200) -> str:
+    """``repr(value)`` for a message, at most ``limit`` characters, never built in full."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxtuple, r.maxset = 3, 10, 10, 10, 10
+    r.maxstring, r.maxother, r.maxlong = limit, limit, 40
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _read_preset_file(path: Path) -> dict:

@@ -32,6 +32,7 @@ _T = {
         "district_chart": "Share of residents within {m:g} min, per district",
         "map": "Map", "open_map": "Open the interactive map (map.html)", "method": "Method",
         "data": "Data and attribution", "category": "category", "threshold": "minutes",
+        "no_site": "no docking point of this category",
         "population": "residents", "covered": "covered", "share": "share", "median": "median minutes",
         "district": "district", "group": "group", "rejects": "Rejected input rows",
         "reason": "reason", "rows": "rows", "file": "file", "none": "none",
@@ -61,6 +62,7 @@ _T = {
         "district_chart": "Anteil der Einwohner innerhalb {m:g} min je Stadtteil",
         "map": "Karte", "open_map": "Interaktive Karte öffnen (map.html)", "method": "Methode",
         "data": "Daten und Quellen", "category": "Kategorie", "threshold": "Minuten",
+        "no_site": "keine Andockstelle dieser Kategorie",
         "population": "Einwohner", "covered": "versorgt", "share": "Anteil", "median": "Median Minuten",
         "district": "Stadtteil", "group": "Gruppe", "rejects": "Verworfene Eingabezeilen",
         "reason": "Grund", "rows": "Zeilen", "file": "Datei", "none": "keine",
@@ -258,9 +260,14 @@ def _summary_table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
         return ""
     d = df.copy()
     d["category"] = d["category"].astype(str).map(label)
+    notes = (
+        d["note"].astype(object).fillna("").astype(str)
+        if "note" in d
+        else pd.Series("", index=d.index)
+    )
     d["cell"] = [
-        f"{c:,.0f} ({s:.1%})"
-        for c, s in zip(d["population_covered"], d["share_covered"], strict=True)
+        t.get("no_site", n) if n else f"{c:,.0f} ({s:.1%})"
+        for c, s, n in zip(d["population_covered"], d["share_covered"], notes, strict=True)
     ]
     d["col"] = d["minutes"].map(lambda mm: f"≤ {mm:g} min")
     idx = ([key] if key else []) + ["category"]

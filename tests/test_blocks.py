@@ -9,6 +9,7 @@ import shapely
 from accessibility import blocks as blk
 from accessibility import isochrones as iso
 from accessibility.blocks import network_blocks
+from accessibility.errors import AccessibilityWarning
 from accessibility.network import load_network
 from accessibility.routing import site_graph
 
@@ -111,9 +112,10 @@ def test_blocks_are_cached_next_to_the_network(kl_osm, monkeypatch):
     for k in ("piece_edge", "left", "right"):
         assert np.array_equal(getattr(cached, k), getattr(built, k))
     monkeypatch.undo()
-    path.write_bytes(b"not a cache")  # damaged: rebuilt and written again
+    path.write_bytes(b"not a cache")  # damaged: discarded with a warning, rebuilt, written again
     third = load_network(kl_osm)
-    assert network_blocks(third).n_faces == built.n_faces
+    with pytest.warns(AccessibilityWarning, match="discarded and rebuilt"):
+        assert network_blocks(third).n_faces == built.n_faces
     assert blk._load(path).n_faces == built.n_faces
 
 

@@ -462,7 +462,7 @@ def test_bad_rows_are_rejected_with_reasons(tmp_path):
     assert by_row[7][0].startswith("empty category") and by_row[7][1] == "Ohne Kategorie"
     assert "duplicate id" in by_row[8][0] and by_row[8][1] == "s1 (first in row 1)"
     assert "look swapped" in by_row[10][0] and "lat=7.77374, lon=49.44601" in by_row[10][1]
-    assert "projected coordinates" in by_row[11][0] and "--crs" in by_row[11][0]
+    assert "projected coordinates" in by_row[11][0] and "--sites-crs" in by_row[11][0]
     assert by_row[13][0] == "lon is empty; give both lat and lon"
     assert "more fields than the header" in by_row[14][0] and "double quotes" in by_row[14][0]
 
