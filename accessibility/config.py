@@ -21,6 +21,10 @@ DEFAULT_MINUTES = (5, 10, 15)
 #: (swapped coordinates, wrong CRS) or the network does not cover it.
 MAX_ACCESS_LEG_M = 500.0
 
+#: Island pruning: residents and sites snap only onto network components with at
+#: least this many nodes (the largest always counts); ``--min-component``.
+DEFAULT_MIN_COMPONENT = 40
+
 #: Attribution lines written into every output.
 ATTRIBUTION_OSM = "© OpenStreetMap contributors, ODbL 1.0"
 #: ``{edition}``: 2011 or 2022 (``2011/2022`` when the ids do not tell).

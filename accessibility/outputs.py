@@ -200,6 +200,7 @@ def write_outputs(
             "length_km": round(float(a.network.length.sum()) / 1000, 3),
             "components": int(a.network.components().max() + 1),
             **a.network.meta,
+            "pruning": a.pruning,
         },
         "counts": {
             "sites_used": len(a.sites),

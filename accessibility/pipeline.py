@@ -21,7 +21,7 @@ from .analysis import Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .duplicates import drop_duplicates
 from .errors import InputError
-from .network import Network, load_network
+from .network import DEFAULT_MIN_COMPONENT, Network, load_network
 from .osm import OsmExtract, read_osm
 from .outputs import attributions, data_vintage, file_record
 from .rejects import Rejects
@@ -132,12 +132,17 @@ def load_area(
     speed_kmh: float = DEFAULT_SPEED_KMH,
     use_cache: bool = True,
     progress: bool = False,
+    min_component: int = DEFAULT_MIN_COMPONENT,
+    presets: str | Path | None = None,
 ) -> tuple[Network, OsmExtract, dict]:
     """The walking network and OSM extract of a local file or a downloaded area.
 
     Exactly one of ``network`` (a local OSM file), ``place``, ``bbox`` (west,
     south, east, north in degrees) or ``polygon`` (a file). Downloaded areas are
     buffered by the largest walking distance (max(minutes) × speed, metres).
+    ``min_component`` is the island threshold in nodes (points snap only onto
+    components at least that large); ``presets`` (a YAML file) adds the tag keys
+    its categories need to the features read (:func:`accessibility.osm_keys.feature_keys`).
 
     Returns
     -------
@@ -165,10 +170,17 @@ def load_area(
     else:
         osm_path = Path(network)
         record["inputs"]["network"] = file_record(osm_path)
-    net = load_network(osm_path, use_cache=use_cache)
+    net = load_network(
+        osm_path, use_cache=use_cache, progress=progress, min_component=min_component
+    )
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    extract = read_osm(osm_path, use_cache=use_cache, progress=progress)
+    keys = None
+    if presets is not None:
+        from .osm_keys import feature_keys
+
+        keys = feature_keys(sitemod.load_presets(presets))
+    extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)
     record["timings_s"]["osm_features"] = time.perf_counter() - t0
     record["osm_stats"] = extract.stats
     return net, extract, record
@@ -255,6 +267,7 @@ def load_inputs(
     progress: bool = False,
     geocoder: str = "offline",
     user_agent: str | None = None,
+    min_component: int = DEFAULT_MIN_COMPONENT,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -264,11 +277,13 @@ def load_inputs(
     extract's OSM addresses only; ``"nominatim"``: then Nominatim, rate-limited, cached).
     Online areas are buffered by the largest walking distance
     (max(minutes) × speed) so residents near the boundary are not cut off.
+    ``min_component``: island threshold in nodes (see :func:`load_area`).
     """
     rejects = Rejects()
     net, extract, record = load_area(
         network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
         speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+        min_component=min_component, presets=presets,
     )  # fmt: skip
     timings = record["timings_s"]
     t0 = time.perf_counter()

@@ -70,7 +70,7 @@ def test_kaiserslautern_with_user_sites_and_rejects(kl_osm, kl_zensus, tmp_path)
     assert set(site_rej["row"]) == {3, 4, 5, 6}
     reasons = " ".join(site_rej["reason"]).lower()
     assert "duplicate" in reasons and "swapped" in reasons and "coordinates" in reasons
-    assert "outside the area of the walking network" in reasons
+    assert "outside the area covered by the network" in reasons
     used = gpd.read_file(out / "sites.gpkg")
     assert set(used.loc[used["category"] == "advice_centre", "site_id"]) == {"a1", "a2"}
     assert (used["category"] == "library").sum() == 5
