@@ -142,6 +142,7 @@ def snap_points(
         xy = np.zeros((len(gdf), 2))
     snap = net.snap(np.where(bad_geom[:, None], 0.0, xy))
     far = (snap.access > max_access_m) | bad_geom
+    outside = bad_geom
     if far.any():
         outside = ~shapely.contains_xy(net.hull(), xy[:, 0], xy[:, 1]) | bad_geom
         files = (
@@ -170,7 +171,7 @@ def snap_points(
     keep = ~far
     out = gdf.loc[keep].copy()
     out = out.set_geometry(gpd.GeoSeries(shapely.points(xy[keep]), index=out.index, crs=net.crs))
-    out.attrs["island_rejected"] = int((far & snap.island & ~bad_geom).sum())
+    out.attrs["island_rejected"] = int((far & snap.island & ~outside).sum())
     snap = snap.subset(keep)
     out["access_m"] = snap.access
     out["fragment"] = net.components()[net.u[snap.edge]] != 0

@@ -196,17 +196,22 @@ def print_summary(a, paths: dict, seconds: float) -> None:
         console.print(f"Report: {paths['report']}")
 
 
-def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True, **kw):
+def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True,
+             profile=None, **kw):  # fmt: skip
     from .outputs import write_outputs
     from .pipeline import load_inputs, run, run_name
+    from .profiles import parse_profiles
 
     t0 = time.perf_counter()
+    profiles = parse_profiles(profile)
+    first = profiles[0]
     with console.status("loading inputs…"):
         inputs = load_inputs(
-            minutes=minutes, speed_kmh=speed, use_cache=not no_cache, progress=progress, **kw
-        )
+            minutes=minutes, speed_kmh=first.speed(speed), use_cache=not no_cache,
+            progress=progress, profile=first, **kw,
+        )  # fmt: skip
     with console.status("computing walking distances…"):
-        a = run(inputs, minutes=minutes, speed_kmh=speed, max_access_m=max_access)
+        a = run(inputs, minutes=minutes, speed_kmh=first.speed(speed), max_access_m=max_access)
     out = (
         Path(out)
         if out
@@ -214,6 +219,10 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     )
     record = {**inputs.record, "command": " ".join(sys.argv)}
     record["parameters"] = {"max_access_m": max_access, "min_component": a.network.min_component}
+    record["profiles"] = {p.name: p.rules(speed) for p in profiles}
+    if len(profiles) > 1:
+        with console.status("other walking profiles…"):
+            _write_profiles(a, inputs, profiles, speed, max_access, out)
     with console.status("writing tables, isochrones, map and report…"):
         paths = write_outputs(
             a,
@@ -226,6 +235,27 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     return a, paths
 
 
+def _write_profiles(a, inputs, profiles, speed, max_access, out) -> None:
+    """``summary_profiles.csv``: the summary of every profile, ``profile`` column first."""
+    import pandas as pd
+
+    from ._io import write_csv
+    from .analysis import analyze
+    from .rejects import Rejects
+
+    frames = [a.summary().assign(profile=profiles[0].name)]
+    for p in profiles[1:]:
+        b = analyze(
+            inputs.network_for(p), inputs.sites, inputs.residents, minutes=a.minutes,
+            speed_kmh=p.speed(speed), districts=inputs.districts, rejects=Rejects(),
+            max_access_m=max_access, categories=inputs.categories,
+        )  # fmt: skip
+        frames.append(b.summary().assign(profile=p.name))
+    table = pd.concat(frames, ignore_index=True)
+    table = table[["profile", *[c for c in table.columns if c != "profile"]]]
+    write_csv(table, Path(out) / "summary_profiles.csv")
+
+
 @main.command()
 @area_options
 @input_options
@@ -233,6 +263,15 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     "--out", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/)."
 )
 @click.option("--name", help="Run name for the default output folder.")
+@click.option(
+    "--profile",
+    default="adult",
+    show_default=True,
+    help="Walking profile(s), comma-separated: adult (--speed), senior (3.3 km/h, TCRP Report "
+    "112), wheelchair and pram (--speed; avoid steps, wheelchair=no and raised kerbs), or a "
+    "YAML file (name, speed_kmh, avoid). With several, summary_profiles.csv compares them; "
+    "the other files use the first.",
+)
 @click.option(
     "--lang",
     type=click.Choice(["de", "en"]),
@@ -256,6 +295,8 @@ def analyze(**kw):
           --osm-categories library --minutes 5,10 --speed 4
       # online (osmnx download, buffered and cached):
       accessibility analyze --place "Nordstadt, Dortmund, Germany"
+      # who is cut off in a wheelchair or with a pram? (summary_profiles.csv)
+      accessibility analyze --network city.osm.pbf --profile adult,wheelchair,senior
     """
     _analyze(**kw)
 

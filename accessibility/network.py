@@ -180,10 +180,12 @@ class Network:
         )
 
     @classmethod
-    def from_extract(cls, extract, crs: str | None = None) -> Network:
+    def from_extract(cls, extract, crs: str | None = None, profile=None) -> Network:
         """Build from an :class:`accessibility.osm.OsmExtract` (or :func:`~accessibility.osm.read_ways`).
 
         Closed barriers (``extract.node_tags["closed"]``) are split per incident edge.
+        A :class:`accessibility.profiles.Profile` drops the segments and blocks the
+        nodes it avoids (:func:`accessibility.profiles.restrictions`).
         """
         get = extract.get if isinstance(extract, dict) else lambda k: getattr(extract, k)
         n, s, nt = get("nodes"), get("segments"), get("node_tags")
@@ -193,10 +195,19 @@ class Network:
             "filter": "osmnx network_type='walk' highway classes; OSM foot access hierarchy",
         }
         blocked = nt.loc[nt["closed"].to_numpy(bool), "osmid"].to_numpy(np.int64)
+        keep = np.ones(len(s), dtype=bool)
+        if profile is not None and profile.restricts:
+            from .profiles import restrictions
+
+            drop, more = restrictions(extract, profile)
+            keep = ~drop
+            blocked = np.union1d(blocked, more)
+            meta["profile"] = profile.name
+            meta["profile_segments_dropped"] = int(drop.sum())
         return cls.from_segments(
             n["osmid"].to_numpy(), n["lon"].to_numpy(), n["lat"].to_numpy(),
-            s["u"].to_numpy(), s["v"].to_numpy(), s["way_id"].to_numpy(), crs=crs, meta=meta,
-            blocked=blocked,
+            s["u"].to_numpy()[keep], s["v"].to_numpy()[keep], s["way_id"].to_numpy()[keep],
+            crs=crs, meta=meta, blocked=blocked,
         )  # fmt: skip
 
     @classmethod
@@ -476,6 +487,7 @@ def load_network(
     use_cache: bool = True,
     progress: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
+    profile=None,
 ) -> Network:
     """Read the walking network of a local OSM file, from the cache if parsed before.
 
@@ -493,6 +505,8 @@ def load_network(
         Show a spinner while parsing.
     min_component : int
         Island threshold in nodes (:meth:`Network.set_min_component`).
+    profile : accessibility.profiles.Profile, optional
+        Leave out what the profile avoids (steps, ``wheelchair=no``, raised kerbs).
     """
     from . import _npzcache
     from ._io import sha256
@@ -501,6 +515,8 @@ def load_network(
     path = check_path(path)
     digest = sha256(path)
     key = f"{digest}-{(crs or 'auto').replace(':', '')}-{rules_key()}"
+    if profile is not None and profile.restricts:
+        key += "-" + "-".join(sorted(profile.avoid))
     cache = _cache_file(f"{key}.npz", "network") if use_cache else None
     if cache is not None:
         hit = _npzcache.load(cache, _NETWORK_CACHE_VERSION)
@@ -511,7 +527,7 @@ def load_network(
             net._cache_file = cache
             return net.set_min_component(min_component)
     ways = read_ways(path, use_cache=use_cache, progress=progress, digest=digest)
-    net = Network.from_extract({**ways, "source": str(path)}, crs=crs)
+    net = Network.from_extract({**ways, "source": str(path)}, crs=crs, profile=profile)
     if cache is not None:
         arrays = {
             "node_xy": net.node_xy, "node_osmid": net.node_osmid, "u": net.u, "v": net.v,

@@ -42,6 +42,20 @@ class Inputs:
     geocoder_kind: str = "offline"
     user_agent: str | None = None
     _geocoder: object = field(default=None, repr=False)
+    osm_path: Path | None = None
+
+    def network_for(self, profile) -> Network:
+        """The walking network of this run's OSM file for another walking profile.
+
+        Same CRS and island threshold as :attr:`network`; ``profile`` is an
+        :class:`accessibility.profiles.Profile`.
+        """
+        if profile is None or not profile.restricts:
+            return self.network
+        return load_network(
+            self.osm_path, crs=self.network.crs, min_component=self.network.min_component,
+            profile=profile, use_cache=self.network._cache_file is not None,
+        )  # fmt: skip
 
     def geocoder(self):
         """The geocoder for address rows in further files (scenario additions, candidates)."""
@@ -134,6 +148,7 @@ def load_area(
     progress: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
     presets: str | Path | None = None,
+    profile=None,
 ) -> tuple[Network, OsmExtract, dict]:
     """The walking network and OSM extract of a local file or a downloaded area.
 
@@ -142,7 +157,9 @@ def load_area(
     buffered by the largest walking distance (max(minutes) × speed, metres).
     ``min_component`` is the island threshold in nodes (points snap only onto
     components at least that large); ``presets`` (a YAML file) adds the tag keys
-    its categories need to the features read (:func:`accessibility.osm_keys.feature_keys`).
+    its categories need to the features read (:func:`accessibility.osm_keys.feature_keys`);
+    ``profile`` (:class:`accessibility.profiles.Profile`) leaves out what it avoids.
+    ``record["osm_path"]`` is the OSM file read.
 
     Returns
     -------
@@ -171,8 +188,10 @@ def load_area(
         osm_path = Path(network)
         record["inputs"]["network"] = file_record(osm_path)
     net = load_network(
-        osm_path, use_cache=use_cache, progress=progress, min_component=min_component
-    )
+        osm_path, use_cache=use_cache, progress=progress, min_component=min_component,
+        profile=profile,
+    )  # fmt: skip
+    record["osm_path"] = str(osm_path)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     keys = None
@@ -268,6 +287,7 @@ def load_inputs(
     geocoder: str = "offline",
     user_agent: str | None = None,
     min_component: int = DEFAULT_MIN_COMPONENT,
+    profile=None,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -283,8 +303,9 @@ def load_inputs(
     net, extract, record = load_area(
         network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
         speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
-        min_component=min_component, presets=presets,
+        min_component=min_component, presets=presets, profile=profile,
     )  # fmt: skip
+    osm_path = Path(record.pop("osm_path"))
     timings = record["timings_s"]
     t0 = time.perf_counter()
     geo = _make_geocoder(geocoder, extract, user_agent) if sites is not None else None
@@ -337,7 +358,7 @@ def load_inputs(
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
-        user_agent=user_agent, _geocoder=geo,
+        user_agent=user_agent, _geocoder=geo, osm_path=osm_path,
     )  # fmt: skip
 
 

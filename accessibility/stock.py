@@ -605,6 +605,7 @@ def run_stock(
         min_component=min_component, presets=presets,
     )  # fmt: skip
     timings = record.pop("timings_s")
+    record.pop("osm_path", None)
 
     t0 = time.perf_counter()
     kw = {"user_agent": user_agent} if (geocoder == "nominatim" and user_agent) else {}
