@@ -55,6 +55,7 @@ _T = {
         "lost": "Scenario: residents losing coverage", "ssites": "Scenario: sites ({c})",
         "change": "Change", "before": "Minutes before", "after": "Minutes after", "fullscreen": "Full screen",
         "unreachable": "unreachable", "light": "Light grey (Esri)",
+        "islands": "Network islands (pruned: nothing snaps here)",
     },
     "de": {
         "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
@@ -68,6 +69,7 @@ _T = {
         "lost": "Szenario: Bewohner mit Verlust", "ssites": "Szenario: Standorte ({c})",
         "change": "Änderung", "before": "Minuten vorher", "after": "Minuten nachher", "fullscreen": "Vollbild",
         "unreachable": "nicht erreichbar", "light": "Hellgrau (Esri)",
+        "islands": "Netz-Inseln (ausgeschlossen: hier wird nicht angebunden)",
     },
 }  # fmt: skip
 
@@ -229,6 +231,15 @@ def full_map(
         },  # fmt: skip
         tooltip=tooltip_fields(rfields, raliases),
     ).add_to(m)
+
+    # Pruned network islands: shown for checking the OSM data; nothing snaps onto them.
+    if data.islands is not None and len(data.islands):
+        folium.GeoJson(
+            features(to_wgs(data.islands), {}),
+            name=t["islands"],
+            show=True,
+            style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "opacity": 0.8},
+        ).add_to(m)
 
     # Gaps: populated cells beyond the largest threshold.
     gaps = gaps_layer(res, top)

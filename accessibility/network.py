@@ -146,9 +146,11 @@ class Network:
         a, b, way = a[keep], b[keep], np.asarray(seg_way, dtype=np.int64)[keep]
         length = np.hypot(*(xy[b] - xy[a]).T)
         # parallel edges: keep the shortest
-        df = pd.DataFrame({"u": a, "v": b, "length": length, "way": way})
-        df = df.sort_values(["u", "v", "length"], kind="stable").drop_duplicates(["u", "v"])
-        ends = np.concatenate([df["u"].to_numpy(), df["v"].to_numpy()])
+        order = np.lexsort((length, b, a))  # stable: by u, v, then length
+        a, b, length, way = a[order], b[order], length[order], way[order]
+        first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+        a, b, length, way = a[first], b[first], length[first], way[first]
+        ends = np.concatenate([a, b])
         meta = dict(meta or {})
         if blocked is not None and len(blocked):
             is_b = np.zeros(len(node_osmid), dtype=bool)
@@ -166,7 +168,7 @@ class Network:
         used = np.unique(ends)
         remap = np.full(len(node_osmid), -1, dtype=np.int64)
         remap[used] = np.arange(len(used))
-        m = len(df)
+        m = len(a)
         a, b = remap[ends[:m]], remap[ends[m:]]
         return cls(
             crs=str(crs),
@@ -174,8 +176,8 @@ class Network:
             node_osmid=node_osmid[used],
             u=np.minimum(a, b).astype(np.int32),
             v=np.maximum(a, b).astype(np.int32),
-            length=df["length"].to_numpy(dtype=float),
-            way_id=df["way"].to_numpy(dtype=np.int64),
+            length=length.astype(float),
+            way_id=way.astype(np.int64),
             meta=meta,
         )
 

@@ -362,12 +362,15 @@ def _parse_ways(path: Path, progress: bool) -> tuple[dict, dict]:
             .with_filter(KeyFilter(*NETWORK_NODE_KEYS).enable_for(osmium.osm.NODE))
             .with_filter(KeyFilter("highway").enable_for(osmium.osm.WAY))
         )
+        # only the keys the rules read: a dict of every tag costs 2-3x as much
+        keys = tuple(dict.fromkeys([k for k, _, _ in full] + ["name", *_WAY_EXTRA]))
         add_ref, add_x, add_y = refs.append, xs.append, ys.append
         add_hw, add_name = way_cols["highway"].append, way_cols["name"].append
         for obj in fp:
             if obj.is_way():
                 stats["highway_ways"] += 1
-                tags = dict(obj.tags)
+                get = obj.tags.get
+                tags = {k: v for k in keys if (v := get(k)) is not None}
                 if not _passes(tags, classes):
                     continue
                 if is_closed(tags):
