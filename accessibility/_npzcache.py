@@ -11,6 +11,7 @@ one warning per folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import warnings
@@ -100,7 +101,8 @@ def load(path: Path, version: int) -> tuple[dict[str, np.ndarray], dict] | None:
             CacheWarning,
             stacklevel=2,
         )
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only cache keeps it; we rebuild anyway
+            path.unlink(missing_ok=True)
         return None
     if meta.get("version") != version:
         return None
