@@ -8,7 +8,11 @@ Every entry is one ``.npz`` file read with ``allow_pickle=False``. It carries a
 - A damaged, truncated, foreign or outdated entry is a miss too: it is deleted with a
   warning (:class:`~accessibility.errors.AccessibilityWarning`) and the caller rebuilds it.
 - An entry that cannot be written (read-only or full cache folder) is skipped with one
-  warning per folder; the run goes on uncached.
+  warning per cache root (``$ACCESSIBILITY_CACHE``); the run goes on uncached.
+
+Variable-length data is never put into fixed-width arrays: texts are one UTF-8 byte
+blob plus offsets (:func:`pack_bytes`), dictionaries and lists are JSON text
+(:func:`pack_json`).
 
 Plain API for every cache of the package::
 
@@ -46,6 +50,14 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+def _root_of(path: Path) -> str:
+    """The cache root that holds ``path`` (one warning per root), else its folder."""
+    from .config import cache_dir
+
+    root = cache_dir()
+    return str(root) if root in path.parents else str(path.parent)
 
 
 def _warn(message: str) -> None:
@@ -89,8 +101,9 @@ def save_arrays(
         return atomic_write(path, _w, suffix=".npz")
     except OSError as exc:
         folder = str(path.parent)
-        if folder not in _warned_dirs:
-            _warned_dirs.add(folder)
+        root = _root_of(path)
+        if root not in _warned_dirs:
+            _warned_dirs.add(root)
             _warn(
                 f"the cache folder {folder} cannot be written ({exc.strerror or exc}); going on "
                 "without caching (set ACCESSIBILITY_CACHE to a writable folder to speed up reruns)"
@@ -150,3 +163,47 @@ def writable(folder: str | Path) -> bool:
     except OSError:
         return False
     return os.access(folder, os.W_OK)
+
+
+def pack_json(obj: object) -> np.ndarray:
+    """JSON text of ``obj`` as a uint8 array (UTF-8), for :func:`save_arrays`."""
+    return np.frombuffer(json.dumps(obj, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_json(a: np.ndarray) -> object:
+    """Inverse of :func:`pack_json`."""
+    return json.loads(a.tobytes().decode("utf-8"))
+
+
+def pack_bytes(items: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-length byte strings as one uint8 blob and int64 offsets (n + 1)."""
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in items], out=offsets[1:])
+    return np.frombuffer(b"".join(items), dtype=np.uint8), offsets
+
+
+def unpack_bytes(blob: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+    """Inverse of :func:`pack_bytes`."""
+    raw = blob.tobytes()
+    o = offsets.tolist()
+    return [raw[a:b] for a, b in zip(o[:-1], o[1:], strict=True)]
+
+
+def save_entry(path: Path, arrays: dict[str, np.ndarray], meta: dict, *, kind: str,
+               version: int) -> Path | None:  # fmt: skip
+    """:func:`save_arrays` with a JSON-serialisable ``meta`` record stored beside the arrays."""
+    return save_arrays(path, {**arrays, "meta_json": pack_json(meta)}, kind=kind, version=version)
+
+
+def load_entry(path: Path, *, kind: str, version: int) -> tuple[dict[str, np.ndarray], dict] | None:
+    """Read an entry written by :func:`save_entry`: ``(arrays, meta)``, or None (see
+    :func:`load_arrays`)."""
+    arrays = load_arrays(path, kind=kind, version=version)
+    if arrays is None:
+        return None
+    try:
+        meta = unpack_json(arrays.pop("meta_json"))
+    except (KeyError, ValueError) as exc:
+        discard(path, f"{type(exc).__name__}: {exc}")
+        return None
+    return arrays, meta

@@ -58,6 +58,12 @@ class Analysis:
     rejects : Rejects
     timings : dict
         Seconds per stage.
+    pruning : dict
+        Island pruning (:meth:`Network.pruning`) plus the sites and residents that
+        would have snapped onto an island: ``sites_off_islands``,
+        ``resident_points_off_islands``, ``residents_off_islands`` (persons), each
+        snapped onto the kept network instead, and ``*_rejected_near_islands``
+        (no kept edge within ``--max-access``).
     nearest : dict
         Category (and ``all``) → index into ``sites`` of each resident's nearest site,
         ``-1`` where none is reachable.
@@ -73,6 +79,7 @@ class Analysis:
     districts: gpd.GeoDataFrame | None
     rejects: Rejects
     timings: dict = field(default_factory=dict)
+    pruning: dict = field(default_factory=dict)
     site_snap: Snap | None = None
     resident_snap: Snap | None = None
     nearest: dict[str, np.ndarray] = field(default_factory=dict)
@@ -126,10 +133,14 @@ def snap_points(
 ) -> tuple[gpd.GeoDataFrame, Snap]:
     """Project points to the network CRS and snap them; reject points too far from any edge.
 
-    Points outside the network's area, or whose access leg exceeds
-    ``max_access_m`` metres, are written to ``rejects`` with the distance found.
-    Returns the kept rows (network CRS) with ``access_m`` and ``fragment`` columns
-    and their snaps.
+    Points snap onto the nearest edge of a kept component (island pruning,
+    :meth:`Network.snap`). A point whose access leg exceeds ``max_access_m`` metres
+    is written to ``rejects`` with the distance found and the reason: outside the
+    network's convex hull → "outside the area covered by the network" (the edge of
+    the extract); inside it → no walkable edge within reach (naming a pruned island
+    if one was nearer). Returns the kept rows (network CRS) with ``access_m``,
+    ``fragment`` (snapped onto a kept component that is not the largest) and
+    ``island`` (would have snapped onto a pruned island) columns, and their snaps.
     """
     gdf = gdf.to_crs(net.crs)
     geom = gdf.geometry
@@ -137,11 +148,13 @@ def snap_points(
         geom = geom.representative_point()
     xy = shapely.get_coordinates(geom.to_numpy())
     bad_geom = ~np.isfinite(xy).all(axis=1) if len(xy) == len(gdf) else np.ones(len(gdf), bool)
+    if bad_geom.all() and len(xy) != len(gdf):
+        xy = np.zeros((len(gdf), 2))
     snap = net.snap(np.where(bad_geom[:, None], 0.0, xy))
     far = (snap.access > max_access_m) | bad_geom
+    outside = bad_geom
     if far.any():
-        lo, hi = net.node_xy.min(axis=0) - max_access_m, net.node_xy.max(axis=0) + max_access_m
-        outside = ~((xy >= lo) & (xy <= hi)).all(axis=1) | bad_geom
+        outside = ~shapely.contains_xy(net.hull(), xy[:, 0], xy[:, 1]) | bad_geom
         files = (
             file_of[far]
             if isinstance(file_of, pd.Series)
@@ -149,10 +162,17 @@ def snap_points(
         )
         reasons = np.where(
             outside[far],
-            f"{what} lies outside the area of the walking network (the input covers more than the "
-            "network, or its coordinates/CRS are wrong); give a larger network to include it",
-            f"{what} has no walkable edge within {max_access_m:,.0f} m (wrong or swapped coordinates, "
-            "or a gap in the OSM data); check the coordinates or raise --max-access",
+            f"{what} lies outside the area covered by the network (beyond the edge of the OSM "
+            "extract, or wrong coordinates/CRS); give a larger network to include it",
+            np.where(
+                snap.island[far],
+                f"{what} has no walkable edge of the connected network within "
+                f"{max_access_m:,.0f} m: its nearest way is an island of fewer than "
+                f"{net.min_component} nodes (not linked to the streets in OSM); lower "
+                "--min-component or fix the OSM data",
+                f"{what} has no walkable edge within {max_access_m:,.0f} m (wrong or swapped "
+                "coordinates, or a gap in the OSM data); check the coordinates or raise --max-access",
+            ),
         )
         for f, r, lab, d, why in zip(
             files, row_of[far], label_of[far], snap.access[far], reasons, strict=True
@@ -161,9 +181,11 @@ def snap_points(
     keep = ~far
     out = gdf.loc[keep].copy()
     out = out.set_geometry(gpd.GeoSeries(shapely.points(xy[keep]), index=out.index, crs=net.crs))
+    out.attrs["island_rejected"] = int((far & snap.island & ~outside).sum())
     snap = snap.subset(keep)
     out["access_m"] = snap.access
     out["fragment"] = net.components()[net.u[snap.edge]] != 0
+    out["island"] = snap.island
     return out, snap
 
 
@@ -238,6 +260,14 @@ def analyze(
                                res_file)  # fmt: skip
     if len(sites_used) == 0 and len(sites):
         raise AllRejectedError(_none_in_reach(network, sites, "site", max_access_m))
+    pruning = {
+        **network.pruning(),
+        "sites_off_islands": int(sites_used["island"].sum()),
+        "sites_rejected_near_islands": sites_used.attrs.get("island_rejected", 0),
+        "resident_points_off_islands": int(res_used["island"].sum()),
+        "residents_off_islands": float(res_used.loc[res_used["island"], "population"].sum()),
+        "resident_points_rejected_near_islands": res_used.attrs.get("island_rejected", 0),
+    }
     timings["snap"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -279,6 +309,7 @@ def analyze(
         districts=dist_gdf,
         rejects=rejects,
         timings=timings,
+        pruning=pruning,
         site_snap=site_snap,
         resident_snap=res_snap,
         nearest={c: found[c][1] for c in cats},

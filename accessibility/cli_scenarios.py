@@ -33,6 +33,8 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
     from .pipeline import load_inputs
 
     args = {k: kw[k] for k in _INPUT_KEYS if k in kw}
+    if "min_component" in kw:
+        args["min_component"] = kw["min_component"]
     with console.status("loading inputs…"):
         return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
                            progress=True, **args)  # fmt: skip
@@ -131,7 +133,8 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
         check_output_folder(_out(out, f"scenario-{Path(scenario_file).stem}"))
         with console.status("loading inputs…"):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
-                                 use_cache=not kw["no_cache"], progress=True, **sc.inputs)  # fmt: skip
+                                 use_cache=not kw["no_cache"], progress=True,
+                                 min_component=kw["min_component"], **sc.inputs)  # fmt: skip
         with console.status("computing before and after…"):
             result = run_scenario_inputs(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"
@@ -480,7 +483,9 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
         rec = {**inputs.record, "command": " ".join(sys.argv),
                "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
                               "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
-                              "visibility_weight": visibility_weight},
+                              "visibility_weight": visibility_weight,
+                              "min_component": kw["min_component"]},
+               "network_pruning": a.pruning,
                "candidates": len(cand), "candidates_used": len(r.candidates),
                "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
                "timings_s": {**inputs.record.get("timings_s", {}), "matrix": r.matrix.seconds,
@@ -565,7 +570,8 @@ def critical(category, weight, out, no_wait, **kw):
         write_csv(red, out / "redundancy.csv")
         inputs.rejects.write(out / "rejects.csv")
         write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
-                    "weight": weight or "population"}, out / "run.json")  # fmt: skip
+                    "weight": weight or "population", "network_pruning": a.pruning,
+                    "parameters": {"min_component": kw["min_component"]}}, out / "run.json")  # fmt: skip
         from .rank_maps import critical_map
         from .report import default_lang
 

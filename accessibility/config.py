@@ -43,6 +43,10 @@ def max_residents_per_cell(cell_size_m: float = 100.0) -> float:
     return float(min(MAX_RESIDENTS_PER_CELL * (cell_size_m / 100.0) ** 2, MAX_RESIDENTS_PER_POINT))
 
 
+#: Island pruning: residents and sites snap only onto network components with at
+#: least this many nodes (the largest always counts); ``--min-component``.
+DEFAULT_MIN_COMPONENT = 40
+
 #: Attribution lines written into every output.
 ATTRIBUTION_OSM = "© OpenStreetMap contributors, ODbL 1.0"
 #: ``{edition}``: 2011 or 2022 (``2011/2022`` when the ids do not tell).

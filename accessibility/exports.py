@@ -45,6 +45,8 @@ class OutputData:
     rejects : DataFrame
     scenario : dict
         Scenario layers found (``newly_covered``, ``lost_coverage``, ``scenario_sites``).
+    islands : GeoDataFrame or None
+        Network edges on pruned islands (``layers.gpkg``, layer ``islands``).
     """
 
     folder: Path
@@ -58,6 +60,7 @@ class OutputData:
     districts: gpd.GeoDataFrame | None = None
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenario: dict = field(default_factory=dict)
+    islands: gpd.GeoDataFrame | None = None
 
     @property
     def minutes(self) -> list[float]:
@@ -106,12 +109,15 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         raise InputError("run.json is not a JSON object; run the analysis again", folder)
     iso = folder / "isochrones.gpkg"
     layers = folder / "layers.gpkg"
-    districts = None
+    districts = islands = None
     if layers.exists():
         import pyogrio
 
-        if "districts" in [n for n, _ in pyogrio.list_layers(layers)]:
+        names = [n for n, _ in pyogrio.list_layers(layers)]
+        if "districts" in names:
             districts = gpd.read_file(layers, layer="districts")
+        if "islands" in names:
+            islands = gpd.read_file(layers, layer="islands")
     scen: dict = {}
     for d in [x for x in (Path(scenario) if scenario else None, folder) if x is not None]:
         for name in ("newly_covered", "lost_coverage", "scenario_sites"):
@@ -129,6 +135,7 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         districts=districts,
         rejects=_read_csv(folder / "rejects.csv"),
         scenario=scen,
+        islands=islands,
     )
 
 

@@ -56,6 +56,7 @@ _T = {
         "change": "Change", "before": "Minutes before", "after": "Minutes after", "fullscreen": "Full screen",
         "unreachable": "unreachable", "light": "Light grey (Esri)",
         "area": "Study area (residents counted inside)",
+        "islands": "Network islands (pruned: nothing snaps here)",
     },
     "de": {
         "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
@@ -70,6 +71,7 @@ _T = {
         "change": "Änderung", "before": "Minuten vorher", "after": "Minuten nachher", "fullscreen": "Vollbild",
         "unreachable": "nicht erreichbar", "light": "Hellgrau (Esri)",
         "area": "Untersuchungsgebiet (gezählte Einwohner)",
+        "islands": "Netz-Inseln (ausgeschlossen: hier wird nicht angebunden)",
     },
 }  # fmt: skip
 
@@ -231,6 +233,15 @@ def full_map(
         },  # fmt: skip
         tooltip=tooltip_fields(rfields, raliases),
     ).add_to(m)
+
+    # Pruned network islands: shown for checking the OSM data; nothing snaps onto them.
+    if data.islands is not None and len(data.islands):
+        folium.GeoJson(
+            features(to_wgs(data.islands), {}),
+            name=t["islands"],
+            show=True,
+            style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "opacity": 0.8},
+        ).add_to(m)
 
     # Gaps: populated cells beyond the largest threshold.
     gaps = gaps_layer(res, top)

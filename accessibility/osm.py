@@ -1,9 +1,23 @@
 """Read a local OpenStreetMap file: walkable ways, tagged features, buildings.
 
 One reader (pyosmium) serves ``.osm``, ``.osm.gz``, ``.osm.bz2`` and ``.osm.pbf``,
-so the same data gives the same network whatever the format. The walking filter
-is osmnx's own ``network_type="walk"`` definition, parsed from osmnx at run time,
-so the online (osmnx/Overpass) and offline paths select exactly the same ways.
+so the same data gives the same network whatever the format. The highway classes
+are osmnx's own ``network_type="walk"`` definition, parsed from osmnx at run time;
+access is decided by the OSM foot access hierarchy (:func:`is_closed`: ``foot=*``
+overrides ``access=*``), and ``barrier=*`` nodes closed by the same rule block
+passage (:mod:`accessibility.network` splits them).
+
+The file is read in two streaming passes, each filtered by libosmium in C++ so that
+Python sees only what a step uses (cost linear in the file):
+
+- the *network* pass: ``highway=*`` ways and ``barrier``/``kerb`` nodes, with node
+  locations (:func:`read_ways`, what :func:`accessibility.network.load_network` needs);
+- the *feature* pass: elements carrying one of :func:`accessibility.osm_keys.feature_keys`
+  (points and areas; area geometries are built only for them, multipolygon relations
+  without such a key are never assembled) and ``addr:interpolation`` ways.
+
+Both results are cached per file (SHA-256) as ``.npz`` without pickles
+(:mod:`accessibility._cache`); the feature cache key includes the key set.
 
 Coordinates here are WGS 84 (EPSG:4326); :mod:`accessibility.network` projects.
 """
@@ -12,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import pickle
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,17 +37,27 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _cache
 from ._io import atomic_write, sha256
 from .config import cache_dir
 from .errors import InputError
 
 #: Bump when the extract layout changes, so stale caches are not reused.
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5
 
 SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf")
 
-#: Tags that alone do not make a node a feature worth keeping.
-_TRIVIAL_TAGS = {"created_by", "source", "note", "fixme", "FIXME", "attribution"}
+#: Effective foot access values that close a way or a barrier to walkers.
+CLOSED_ACCESS = frozenset({"no", "private"})
+
+#: Keys of the osmnx walk filter that the foot access hierarchy decides instead.
+_ACCESS_KEYS = ("access", "foot")
+
+#: Node keys the network pass keeps (barriers and kerbs on walkable ways).
+NETWORK_NODE_KEYS = ("barrier", "kerb")
+
+#: Way tags kept per network segment besides ``highway`` and ``name``.
+_WAY_EXTRA = ("wheelchair",)
 
 
 def walk_filter() -> list[tuple[str, str | None, re.Pattern | None]]:
@@ -60,22 +84,50 @@ def _walk_filter_text() -> str:
     """The Overpass filter text of osmnx's ``walk`` network (cached per osmnx version)."""
     from importlib.metadata import version
 
-    path = cache_dir() / f"osmnx-{version('osmnx')}-walk-filter.txt"
+    path = None
     try:
+        path = cache_dir() / f"osmnx-{version('osmnx')}-walk-filter.txt"
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
     from ._osmnx import walk_filter_text
 
     text = walk_filter_text()
-    with contextlib.suppress(OSError):  # a read-only cache only costs the import next time
-        atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    if path is not None:
+        with contextlib.suppress(OSError):  # a read-only cache only costs the import next time
+            atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     return text
 
 
-def is_walkable(tags: dict, clauses=None) -> bool:
-    """True if a way with these tags passes the osmnx walking filter."""
-    for key, op, rx in clauses or walk_filter():
+def foot_access(tags: dict) -> str | None:
+    """The effective foot access value of a way or node: ``foot=*``, else ``access=*``.
+
+    ``None`` when neither is tagged (open by default). Values are lower-cased and stripped.
+    """
+    value = tags.get("foot")
+    if value is None:
+        value = tags.get("access")
+    return None if value is None else str(value).strip().lower()
+
+
+def is_closed(tags: dict) -> bool:
+    """True if the foot access hierarchy closes this way or node to walkers.
+
+    ``foot=*`` overrides ``access=*``; the effective value ``no`` or ``private`` closes
+    it. So ``access=no`` + ``foot=yes|designated|permissive`` is open and ``access=no``
+    alone is closed. Conditional restrictions (``access:conditional``) are not
+    evaluated: the unconditional value decides.
+    """
+    return foot_access(tags) in CLOSED_ACCESS
+
+
+def walk_class_filter(clauses=None) -> list[tuple[str, str | None, re.Pattern | None]]:
+    """The osmnx walk clauses that decide highway classes: all but ``access`` and ``foot``."""
+    return [c for c in (clauses or walk_filter()) if c[0] not in _ACCESS_KEYS]
+
+
+def _passes(tags: dict, clauses) -> bool:
+    for key, op, rx in clauses:
         value = tags.get(key)
         if op is None:
             if value is None:
@@ -88,6 +140,15 @@ def is_walkable(tags: dict, clauses=None) -> bool:
     return True
 
 
+def is_walkable(tags: dict, clauses=None) -> bool:
+    """True if a way with these tags is walkable.
+
+    osmnx's walk filter decides the highway classes (:func:`walk_class_filter`) and
+    the foot access hierarchy (:func:`is_closed`) decides access.
+    """
+    return _passes(tags, walk_class_filter(clauses)) and not is_closed(tags)
+
+
 @dataclass
 class OsmExtract:
     """What the analysis needs from an OSM file (EPSG:4326).
@@ -98,16 +159,22 @@ class OsmExtract:
         Network nodes: ``osmid``, ``lon``, ``lat`` (every node of a walkable way).
     segments : DataFrame
         One row per consecutive node pair of a walkable way: ``u``, ``v`` (OSM node
-        ids), ``way_id``, ``highway``, ``name``. Directionless.
+        ids), ``way_id``, ``highway``, ``name``, ``wheelchair`` (the way's tag or
+        None). Directionless. Ways closed by the foot access hierarchy are left out.
     features : GeoDataFrame
-        Every tagged node and every tagged area: ``osm_type``, ``osm_id``, ``name``,
-        ``tags`` (dict), ``entrance`` (Point of an ``entrance=*`` node on the
-        outline, or None), geometry (Point or (Multi)Polygon).
+        Every node and area carrying a feature key
+        (:func:`accessibility.osm_keys.feature_keys`): ``osm_type``, ``osm_id``,
+        ``name``, ``tags`` (dict), ``entrance`` (Point of an ``entrance=*`` node on
+        the outline, or None), geometry (Point or (Multi)Polygon).
     interpolations : GeoDataFrame
         ``addr:interpolation`` ways as LineStrings with ``osm_id``, ``tags`` and
         ``node_ids`` (list of node ids along the way).
     bounds : tuple
-        (west, south, east, north) of the file's data.
+        (west, south, east, north) of the data read (network nodes and features).
+    node_tags : DataFrame
+        Tagged nodes of walkable ways that routing rules read: ``osmid``,
+        ``barrier``, ``kerb``, ``wheelchair``, ``access`` (effective foot access,
+        :func:`foot_access`) and ``closed`` (a ``barrier=*`` closed to walkers).
     stats : dict
         Counts (nodes, ways, walkable ways, segments skipped for missing nodes, ...) and
         the data's vintage: ``data_timestamp`` (ISO 8601 UTC, or None) and
@@ -124,6 +191,7 @@ class OsmExtract:
     source: str = ""
     sha256: str = ""
     stats: dict = field(default_factory=dict)
+    node_tags: pd.DataFrame = field(default_factory=lambda: _empty_node_tags())
 
     @property
     def buildings(self) -> gpd.GeoDataFrame:
@@ -174,7 +242,12 @@ def check_path(path: str | Path) -> Path:
     return path
 
 
-def read_osm(path: str | Path, use_cache: bool = True, progress: bool = False) -> OsmExtract:
+def read_osm(
+    path: str | Path,
+    use_cache: bool = True,
+    progress: bool = False,
+    keys: tuple[str, ...] | None = None,
+) -> OsmExtract:
     """Read an OSM file (any of the four formats), from the cache if parsed before.
 
     Parameters
@@ -182,9 +255,13 @@ def read_osm(path: str | Path, use_cache: bool = True, progress: bool = False) -
     path : str or Path
         ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf``.
     use_cache : bool
-        Reuse a parsed copy keyed by the file's SHA-256 and the reader version.
+        Reuse parsed copies keyed by the file's SHA-256, the reader version, the
+        walking rules (network part) and the feature key set (feature part).
     progress : bool
-        Show a progress bar while parsing.
+        Show a progress spinner while parsing.
+    keys : tuple of str, optional
+        Tag keys that make an element a feature; default
+        :func:`accessibility.osm_keys.feature_keys` of the packaged presets.
 
     Returns
     -------
@@ -192,112 +269,292 @@ def read_osm(path: str | Path, use_cache: bool = True, progress: bool = False) -
     """
     path = check_path(path)
     digest = sha256(path)
-    cache = cache_dir() / "osm" / f"{digest}-v{_CACHE_VERSION}.pkl"
-    if use_cache and cache.exists():
-        with open(cache, "rb") as f:
-            extract = pickle.load(f)
-        extract.source = str(path)
-        return extract
-    extract = _parse(path, progress)
-    extract.sha256 = digest
-    if use_cache:
-        atomic_write(cache, lambda p: p.write_bytes(pickle.dumps(extract, protocol=5)))
-    return extract
+    ways = read_ways(path, use_cache=use_cache, progress=progress, digest=digest)
+    feats = _read_features(path, digest, keys, use_cache, progress)
+    boxes = [b for b in (ways["bounds"], feats["bounds"]) if b is not None]
+    bounds = (
+        min(b[0] for b in boxes), min(b[1] for b in boxes),
+        max(b[2] for b in boxes), max(b[3] for b in boxes),
+    )  # fmt: skip
+    return OsmExtract(
+        nodes=ways["nodes"],
+        segments=ways["segments"],
+        features=feats["features"],
+        interpolations=feats["interpolations"],
+        bounds=tuple(float(b) for b in bounds),
+        source=str(path),
+        sha256=digest,
+        stats={**feats["stats"], **ways["stats"]},
+        node_tags=ways["node_tags"],
+    )
 
 
-def _parse(path: Path, progress: bool) -> OsmExtract:
+def rules_key() -> str:
+    """Short hash of the walking rules (osmnx clauses, access hierarchy, kept node tags)."""
+    text = repr(
+        (
+            [(k, o, r and r.pattern) for k, o, r in walk_filter()],
+            sorted(CLOSED_ACCESS), _ACCESS_KEYS, NETWORK_NODE_KEYS, _WAY_EXTRA,
+        )
+    )  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _cache_file(name: str, folder: str = "osm") -> Path:
+    """A file in a cache sub-folder (an unwritable cache only warns, see :mod:`._cache`)."""
+    return cache_dir() / folder / name
+
+
+def read_ways(
+    path: str | Path, use_cache: bool = True, progress: bool = False, digest: str | None = None
+) -> dict:
+    """The network part of an OSM file: walkable ways, their nodes, barriers and kerbs.
+
+    Returns
+    -------
+    dict
+        ``nodes``, ``segments``, ``node_tags`` (as in :class:`OsmExtract`), ``bounds``
+        of the network nodes (degrees), ``stats`` and ``sha256``.
+    """
+    path = check_path(path)
+    digest = digest or sha256(path)
+    cache = _cache_file(f"{digest}-ways-{rules_key()}.npz") if use_cache else None
+    if cache is not None:
+        hit = _cache.load_entry(cache, kind="osm-ways", version=_CACHE_VERSION)
+        if hit is not None:
+            return _ways_from_arrays(*hit, digest)
+    arrays, meta = _parse_ways(path, progress)
+    if cache is not None:
+        _cache.save_entry(cache, arrays, meta, kind="osm-ways", version=_CACHE_VERSION)
+    return _ways_from_arrays(arrays, meta, digest)
+
+
+def _parse_ways(path: Path, progress: bool) -> tuple[dict, dict]:
+    """Network pass: ``highway=*`` ways and barrier/kerb nodes, filtered in C++."""
     import osmium
+    from osmium.filter import KeyFilter
 
-    clauses = walk_filter()
-    wkb = osmium.geom.WKBFactory()
-    node_ids: list[int] = []
-    node_lon: list[float] = []
-    node_lat: list[float] = []
-    seg_u: list[int] = []
-    seg_v: list[int] = []
-    seg_way: list[int] = []
-    ways: dict[int, tuple[str, str | None]] = {}
-    feat_rows: list[tuple] = []
-    feat_wkb: list = []
-    entrances: dict[int, tuple[float, float]] = {}
-    interp_rows: list[tuple] = []
-    stats = {"nodes": 0, "ways": 0, "relations": 0, "walkable_ways": 0, "missing_node_refs": 0}
-    lons: list[float] = []
-    lats: list[float] = []
-    newest = _EPOCH
-
+    classes = walk_class_filter()
+    full = walk_filter()
+    refs: list[int] = []
+    xs: list[int] = []
+    ys: list[int] = []
+    way_ids: list[int] = []
+    way_len: list[int] = []
+    way_cols: dict[str, list] = {"highway": [], "name": [], **{k: [] for k in _WAY_EXTRA}}
+    tagged_ids: list[int] = []
+    tagged: list[dict] = []
+    stats = {"highway_ways": 0, "walkable_ways": 0, "ways_closed_by_access": 0,
+             "ways_opened_by_foot": 0}  # fmt: skip
+    bar = _spinner(progress, f"reading the walkable ways of {path.name}")
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
-        header_ts = processor.header.get("osmosis_replication_timestamp")
-        iterator = processor
-        if progress:
-            from rich.progress import Progress, SpinnerColumn, TextColumn
-
-            bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True)
-        else:
-            bar = None
-        if bar:
-            bar.start()
-            task = bar.add_task(f"reading {path.name}")
-        for i, obj in enumerate(iterator):
-            if bar and i % 50000 == 0:
-                bar.update(task, description=f"reading {path.name}: {i:,} objects")
-            if obj.is_node():
-                stats["nodes"] += 1
-                ts = obj.timestamp
-                if newest < ts < _NEVER:
-                    newest = ts
-                loc = obj.location
-                if not loc.valid():
+        fp = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(KeyFilter(*NETWORK_NODE_KEYS).enable_for(osmium.osm.NODE))
+            .with_filter(KeyFilter("highway").enable_for(osmium.osm.WAY))
+        )
+        # only the keys the rules read: a dict of every tag costs 2-3x as much
+        keys = tuple(dict.fromkeys([k for k, _, _ in full] + ["name", *_WAY_EXTRA]))
+        add_ref, add_x, add_y = refs.append, xs.append, ys.append
+        add_hw, add_name = way_cols["highway"].append, way_cols["name"].append
+        for obj in fp:
+            if obj.is_way():
+                stats["highway_ways"] += 1
+                get = obj.tags.get
+                tags = {k: v for k in keys if (v := get(k)) is not None}
+                if not _passes(tags, classes):
                     continue
-                lons.append(loc.lon)
-                lats.append(loc.lat)
-                if len(obj.tags):
-                    tags = {t.k: t.v for t in obj.tags}
-                    if "entrance" in tags:
-                        entrances[obj.id] = (loc.lon, loc.lat)
-                    if set(tags) - _TRIVIAL_TAGS:
-                        feat_rows.append(("node", obj.id, tags.get("name"), tags))
-                        feat_wkb.append(shapely.Point(loc.lon, loc.lat))
-            elif obj.is_way():
-                stats["ways"] += 1
-                ts = obj.timestamp
-                if newest < ts < _NEVER:
-                    newest = ts
-                if not len(obj.tags):
+                if is_closed(tags):
+                    stats["ways_closed_by_access"] += 1
                     continue
-                tags = {t.k: t.v for t in obj.tags}
-                if "addr:interpolation" in tags:
-                    pts = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
-                    if len(pts) >= 2:
-                        interp_rows.append(
-                            (obj.id, tags, [n.ref for n in obj.nodes], shapely.LineString(pts))
-                        )
-                if "highway" not in tags or not is_walkable(tags, clauses):
-                    continue
-                stats["walkable_ways"] += 1
-                ways[obj.id] = (tags["highway"], tags.get("name"))
-                prev = None
+                if ("access" in tags or "foot" in tags) and not _passes(tags, full):
+                    stats["ways_opened_by_foot"] += 1  # osmnx drops it; foot=* opens it
+                n0 = len(refs)
                 for n in obj.nodes:
-                    loc = n.location
-                    if not loc.valid():
-                        stats["missing_node_refs"] += 1
-                        prev = None
-                        continue
-                    node_ids.append(n.ref)
-                    node_lon.append(loc.lon)
-                    node_lat.append(loc.lat)
-                    if prev is not None and prev != n.ref:
-                        seg_u.append(prev)
-                        seg_v.append(n.ref)
-                        seg_way.append(obj.id)
-                    prev = n.ref
-            elif obj.is_area():
-                if not len(obj.tags):
-                    continue
-                tags = {t.k: t.v for t in obj.tags}
-                if not set(tags) - _TRIVIAL_TAGS - {"type", "area"}:
-                    continue
+                    add_ref(n.ref)
+                    add_x(n.x)
+                    add_y(n.y)
+                way_ids.append(obj.id)
+                way_len.append(len(refs) - n0)
+                add_hw(tags["highway"])
+                add_name(tags.get("name"))
+                for k in _WAY_EXTRA:
+                    way_cols[k].append(tags.get(k))
+            else:
+                tagged_ids.append(obj.id)
+                tagged.append(dict(obj.tags))
+    except RuntimeError as exc:
+        raise InputError(
+            f"cannot read OSM data ({exc}); is the file complete and valid?", path
+        ) from exc
+    finally:
+        if bar:
+            bar.stop()
+    stats["walkable_ways"] = len(way_ids)
+    ref = np.asarray(refs, dtype=np.int64)
+    x = np.asarray(xs, dtype=np.int64)
+    y = np.asarray(ys, dtype=np.int64)
+    widx = np.repeat(np.arange(len(way_ids), dtype=np.int64), way_len)
+    # libosmium gives a node missing from the file an undefined (out of range) location
+    valid = (np.abs(x) <= 1_800_000_000) & (np.abs(y) <= 900_000_000)
+    stats["missing_node_refs"] = int((~valid).sum())
+    pair = (widx[:-1] == widx[1:]) & valid[:-1] & valid[1:] & (ref[:-1] != ref[1:])
+    i = np.flatnonzero(pair)
+    if len(i) == 0:
+        raise InputError(
+            "the file holds no walkable ways (highway=* passing the osmnx 'walk' filter and "
+            "open to walkers); is it an OSM extract of a built-up area?",
+            path,
+        )
+    osmid, first = np.unique(ref[valid], return_index=True)
+    tagged_ids_a = np.asarray(tagged_ids, dtype=np.int64)
+    on_net = np.isin(tagged_ids_a, osmid)
+    arrays = {
+        "node_osmid": osmid,
+        "node_x": x[valid][first].astype(np.int32),
+        "node_y": y[valid][first].astype(np.int32),
+        "seg_u": ref[i],
+        "seg_v": ref[i + 1],
+        "seg_way": widx[i].astype(np.int32),
+        "way_id": np.asarray(way_ids, dtype=np.int64),
+        "way_cols": _cache.pack_json(way_cols),
+        "tagged_osmid": tagged_ids_a[on_net],
+        "tagged_tags": _cache.pack_json([t for t, k in zip(tagged, on_net, strict=True) if k]),
+    }
+    stats.update(network_nodes=len(osmid), segments=len(i))
+    return arrays, {"stats": stats}
+
+
+def _ways_from_arrays(arrays: dict, meta: dict, digest: str) -> dict:
+    lon = arrays["node_x"] / 1e7
+    lat = arrays["node_y"] / 1e7
+    nodes = pd.DataFrame({"osmid": arrays["node_osmid"], "lon": lon, "lat": lat})
+    cols = _cache.unpack_json(arrays["way_cols"])
+    w = arrays["seg_way"]
+    segments = pd.DataFrame(
+        {
+            "u": arrays["seg_u"],
+            "v": arrays["seg_v"],
+            "way_id": arrays["way_id"][w],
+            **{k: _obj(v)[w] for k, v in cols.items()},
+        }
+    )
+    tags = _cache.unpack_json(arrays["tagged_tags"])
+    node_tags = _empty_node_tags() if not tags else pd.DataFrame(
+        {
+            "osmid": arrays["tagged_osmid"],
+            **{k: _obj([t.get(k) for t in tags]) for k in (*NETWORK_NODE_KEYS, "wheelchair")},
+            "access": _obj([foot_access(t) for t in tags]),
+            "closed": np.array([("barrier" in t) and is_closed(t) for t in tags], dtype=bool),
+        }
+    )  # fmt: skip
+    stats = dict(meta["stats"])
+    stats["barriers_closed"] = int(node_tags["closed"].sum())
+    bounds = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    return {"nodes": nodes, "segments": segments, "node_tags": node_tags, "bounds": bounds,
+            "stats": stats, "sha256": digest}  # fmt: skip
+
+
+def _obj(values) -> np.ndarray:
+    """A sequence as a 1-d object array (never a fixed-width string array)."""
+    a = np.empty(len(values), dtype=object)
+    a[:] = values
+    return a
+
+
+def _empty_node_tags() -> pd.DataFrame:
+    cols = {k: _obj([]) for k in (*NETWORK_NODE_KEYS, "wheelchair", "access")}
+    return pd.DataFrame({"osmid": np.zeros(0, np.int64), **cols, "closed": np.zeros(0, bool)})
+
+
+def _spinner(progress: bool, text: str):
+    if not progress:
+        return None
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True)
+    bar.start()
+    bar.add_task(text)
+    return bar
+
+
+_TYPES = ("node", "way", "relation")
+
+
+def _read_features(path: Path, digest: str, keys, use_cache: bool, progress: bool) -> dict:
+    if keys is None:
+        from .osm_keys import feature_keys
+
+        keys = feature_keys()
+    keys = tuple(sorted(set(keys)))
+    kkey = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
+    cache = _cache_file(f"{digest}-features-{kkey}.npz") if use_cache else None
+    if cache is not None:
+        hit = _cache.load_entry(cache, kind="osm-features", version=_CACHE_VERSION)
+        if hit is not None:
+            return _features_from_arrays(*hit)
+    arrays, meta = _parse_features(path, keys, progress)
+    if cache is not None:
+        _cache.save_entry(cache, arrays, meta, kind="osm-features", version=_CACHE_VERSION)
+    return _features_from_arrays(arrays, meta)
+
+
+class _Counter:
+    """Counts every node, way and relation (and the newest edit) of the feature pass."""
+
+    def __init__(self, timestamps: bool):
+        self.n = {"nodes": 0, "ways": 0, "relations": 0}
+        self.newest = _EPOCH
+        self.node = self._node_ts if timestamps else self._node
+        self.way = self._way_ts if timestamps else self._way
+
+    def _node(self, o) -> None:
+        self.n["nodes"] += 1
+
+    def _way(self, o) -> None:
+        self.n["ways"] += 1
+
+    def _node_ts(self, o) -> None:
+        self.n["nodes"] += 1
+        ts = o.timestamp
+        if self.newest < ts < _NEVER:
+            self.newest = ts
+
+    def _way_ts(self, o) -> None:
+        self.n["ways"] += 1
+        ts = o.timestamp
+        if self.newest < ts < _NEVER:
+            self.newest = ts
+
+    def relation(self, o) -> None:
+        self.n["relations"] += 1
+
+
+def _parse_features(path: Path, keys: tuple[str, ...], progress: bool) -> tuple[dict, dict]:
+    """Feature pass: points and areas with a feature key, and ``addr:interpolation`` ways."""
+    import osmium
+    from osmium.filter import KeyFilter
+
+    wkb = osmium.geom.WKBFactory()
+    nodes: list[tuple] = []  # (id, tags, lon, lat)
+    areas: list[tuple] = []  # (type code, id, tags, hex WKB, entrance lon/lat)
+    entrances: dict[int, tuple[float, float]] = {}
+    interp: list[tuple] = []
+    bar = _spinner(progress, f"reading the features of {path.name}")
+    try:
+        fp = osmium.FileProcessor(str(path))
+        header_ts = fp.header.get("osmosis_replication_timestamp")
+        counter = _Counter(timestamps=not header_ts)
+        fp = (
+            fp.with_locations()
+            .with_areas(KeyFilter(*keys))
+            .with_filter(KeyFilter(*keys))
+            .with_filter(KeyFilter("addr:interpolation").enable_for(osmium.osm.WAY))
+            .handler_for_filtered(counter)
+        )
+        for obj in fp:
+            if obj.is_area():
                 try:
                     geom = wkb.create_multipolygon(obj)
                 except RuntimeError:
@@ -307,82 +564,97 @@ def _parse(path: Path, progress: bool) -> OsmExtract:
                     for ring in obj.outer_rings():
                         for n in ring:
                             if n.ref in entrances:
-                                entrance = shapely.Point(entrances[n.ref])
+                                entrance = entrances[n.ref]
                                 break
                         if entrance is not None:
                             break
-                kind = "way" if obj.from_way() else "relation"
-                feat_rows.append((kind, obj.orig_id(), tags.get("name"), tags, entrance))
-                feat_wkb.append(geom)
+                areas.append((1 if obj.from_way() else 2, obj.orig_id(), dict(obj.tags), geom,
+                              entrance))  # fmt: skip
+            elif obj.is_node():
+                counter.node(obj)
+                loc = obj.location
+                if not loc.valid():
+                    continue
+                tags = dict(obj.tags)
+                if "entrance" in tags:
+                    entrances[obj.id] = (loc.lon, loc.lat)
+                nodes.append((obj.id, tags, loc.lon, loc.lat))
+            elif obj.is_way():
+                counter.way(obj)
+                pts = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+                if len(pts) >= 2:
+                    interp.append((obj.id, dict(obj.tags), [n.ref for n in obj.nodes],
+                                   shapely.LineString(pts).wkb))  # fmt: skip
             elif obj.is_relation():
-                stats["relations"] += 1
-        if bar:
-            bar.stop()
+                counter.relation(obj)
     except RuntimeError as exc:
         raise InputError(
             f"cannot read OSM data ({exc}); is the file complete and valid?", path
         ) from exc
-
-    if not lons:
+    finally:
+        if bar:
+            bar.stop()
+    if counter.n["nodes"] == 0:
         raise InputError("the file holds no OSM nodes with coordinates", path)
-    if not seg_u:
-        raise InputError(
-            "the file holds no walkable ways (highway=* passing the osmnx 'walk' filter); "
-            "is it an OSM extract of a built-up area?",
-            path,
-        )
-    nodes = (
-        pd.DataFrame({"osmid": node_ids, "lon": node_lon, "lat": node_lat})
-        .drop_duplicates("osmid")
-        .reset_index(drop=True)
+    points = shapely.points(
+        np.array([r[2] for r in nodes], dtype=float), np.array([r[3] for r in nodes], dtype=float)
     )
-    way_ids = np.asarray(seg_way, dtype=np.int64)
-    wt = pd.DataFrame.from_dict(ways, orient="index", columns=["highway", "name"])
-    segments = pd.DataFrame(
-        {
-            "u": np.asarray(seg_u, dtype=np.int64),
-            "v": np.asarray(seg_v, dtype=np.int64),
-            "way_id": way_ids,
-            "highway": wt["highway"].reindex(way_ids).to_numpy(),
-            "name": wt["name"].reindex(way_ids).to_numpy(),
-        }
-    )
-    geoms = np.empty(len(feat_wkb), dtype=object)
-    geoms[:] = feat_wkb
-    is_wkb = np.array([isinstance(g, str) for g in feat_wkb], dtype=bool)
-    if is_wkb.any():
-        geoms[is_wkb] = shapely.from_wkb(geoms[is_wkb].astype(str))
-    rows = [r if len(r) == 5 else (*r, None) for r in feat_rows]
+    geoms = np.concatenate([np.asarray(points, dtype=object).reshape(-1),
+                            shapely.from_wkb(_obj([r[3] for r in areas])).reshape(-1)])  # fmt: skip
+    # A single-polygon MultiPolygon is a Polygon for every practical purpose.
+    single = (shapely.get_type_id(geoms) == 6) & (shapely.get_num_geometries(geoms) == 1)
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    blob, offs = _cache.pack_bytes(list(shapely.to_wkb(geoms)))
+    ent = [(np.nan, np.nan)] * len(nodes) + [r[4] or (np.nan, np.nan) for r in areas]
+    iblob, ioffs = _cache.pack_bytes([r[3] for r in interp])
+    stats = {**counter.n, "features": len(nodes) + len(areas), "entrances": len(entrances)}
+    stats.update(_vintage(header_ts, counter.newest))
+    arrays = {
+        "kind": np.asarray([0] * len(nodes) + [r[0] for r in areas], dtype=np.int8),
+        "osm_id": np.asarray([r[0] for r in nodes] + [r[1] for r in areas], dtype=np.int64),
+        "tags": _cache.pack_json([r[1] for r in nodes] + [r[2] for r in areas]),
+        "wkb": blob,
+        "wkb_offsets": offs,
+        "entrance": np.asarray(ent, dtype=float).reshape(-1, 2),
+        "interp_id": np.asarray([r[0] for r in interp], dtype=np.int64),
+        "interp_tags": _cache.pack_json([r[1] for r in interp]),
+        "interp_nodes": _cache.pack_json([r[2] for r in interp]),
+        "interp_wkb": iblob,
+        "interp_wkb_offsets": ioffs,
+    }
+    return arrays, {"stats": stats}
+
+
+def _features_from_arrays(arrays: dict, meta: dict) -> dict:
+    tags = _cache.unpack_json(arrays["tags"])
+    geoms = shapely.from_wkb(_obj(_cache.unpack_bytes(arrays["wkb"], arrays["wkb_offsets"])))
+    ent = arrays["entrance"]
+    has = np.isfinite(ent[:, 0])
+    entrance = np.full(len(ent), None, dtype=object)
+    entrance[has] = shapely.points(ent[has])
     features = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["osm_type", "osm_id", "name", "tags", "entrance"]),
+        {
+            "osm_type": np.asarray(_TYPES, dtype=object)[arrays["kind"]],
+            "osm_id": arrays["osm_id"],
+            "name": _obj([t.get("name") for t in tags]),
+            "tags": _obj(tags),
+            "entrance": entrance,
+        },
         geometry=geoms,
         crs="EPSG:4326",
     )
-    # A single-polygon MultiPolygon is a Polygon for every practical purpose.
-    single = np.array(
-        [g.geom_type == "MultiPolygon" and len(g.geoms) == 1 for g in features.geometry], dtype=bool
+    igeoms = shapely.from_wkb(
+        _obj(_cache.unpack_bytes(arrays["interp_wkb"], arrays["interp_wkb_offsets"]))
     )
-    if single.any():
-        features.loc[single, "geometry"] = [g.geoms[0] for g in features.geometry[single]]
     interpolations = gpd.GeoDataFrame(
-        pd.DataFrame([r[:3] for r in interp_rows], columns=["osm_id", "tags", "node_ids"]),
-        geometry=[r[3] for r in interp_rows],
+        {
+            "osm_id": arrays["interp_id"],
+            "tags": _obj(_cache.unpack_json(arrays["interp_tags"])),
+            "node_ids": _obj(_cache.unpack_json(arrays["interp_nodes"])),
+        },
+        geometry=igeoms,
         crs="EPSG:4326",
     )
-    bounds = (min(lons), min(lats), max(lons), max(lats))
-    stats.update(
-        network_nodes=len(nodes),
-        segments=len(segments),
-        features=len(features),
-        entrances=len(entrances),
-        **_vintage(header_ts, newest),
-    )
-    return OsmExtract(
-        nodes=nodes,
-        segments=segments,
-        features=features,
-        interpolations=interpolations,
-        bounds=bounds,
-        source=str(path),
-        stats=stats,
-    )
+    bounds = tuple(float(b) for b in features.total_bounds) if len(features) else None
+    return {"features": features, "interpolations": interpolations, "bounds": bounds,
+            "stats": meta["stats"]}  # fmt: skip

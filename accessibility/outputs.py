@@ -200,6 +200,7 @@ def write_outputs(
             "length_km": round(float(a.network.length.sum()) / 1000, 3),
             "components": int(a.network.components().max() + 1),
             **a.network.meta,
+            "pruning": a.pruning,
         },
         "counts": {
             "sites_used": len(a.sites),
@@ -260,6 +261,16 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
 
         layers["cells"] = resident_layer(res, record)
     layers["gaps"] = gaps_layer(res, top)
+    islands = ~a.network.kept_edges()
+    if islands.any():  # pruned islands: drawn on the map, nothing snaps onto them
+        import geopandas as gpd
+
+        net = a.network
+        layers["islands"] = gpd.GeoDataFrame(
+            {"way_id": net.way_id[islands], "length_m": net.length[islands]},
+            geometry=net.edge_lines()[islands],
+            crs=net.crs,
+        )
     if iso is not None:
         layers["isochrones"] = iso
     if a.districts is not None:

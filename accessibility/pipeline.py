@@ -33,7 +33,7 @@ from .config import (
 )
 from .duplicates import drop_duplicates
 from .errors import AccessibilityWarning, AllRejectedError, InputError
-from .network import Network, load_network
+from .network import DEFAULT_MIN_COMPONENT, Network, load_network
 from .osm import OsmExtract, read_osm
 from .outputs import attributions, data_vintage, file_record
 from .rejects import Rejects
@@ -55,6 +55,20 @@ class Inputs:
     user_agent: str | None = None
     _geocoder: object = field(default=None, repr=False)
     servers: object = None
+    osm_path: Path | None = None
+
+    def network_for(self, profile) -> Network:
+        """The walking network of this run's OSM file for another walking profile.
+
+        Same CRS and island threshold as :attr:`network`; ``profile`` is an
+        :class:`accessibility.profiles.Profile`.
+        """
+        if profile is None or not profile.restricts:
+            return self.network
+        return load_network(
+            self.osm_path, crs=self.network.crs, min_component=self.network.min_component,
+            profile=profile, use_cache=self.network._cache_file is not None,
+        )  # fmt: skip
 
     def geocoder(self):
         """The geocoder for address rows in further files (scenario additions, candidates)."""
@@ -209,6 +223,8 @@ def load_area(
     presets: str | Path | None = None,
     servers=None,
     refresh: bool = False,
+    min_component: int = DEFAULT_MIN_COMPONENT,
+    profile=None,
 ) -> tuple[Network, OsmExtract, dict]:
     """The walking network and OSM extract of a local file or a downloaded area.
 
@@ -230,6 +246,11 @@ def load_area(
         :meth:`accessibility.servers.Servers.from_env` when one is needed.
     refresh : bool
         Download again even if the area is in the download cache.
+    min_component : int
+        Island threshold in nodes: points snap only onto components at least
+        that large.
+    profile : Profile, optional
+        :class:`accessibility.profiles.Profile`; the network leaves out what it avoids.
 
     Returns
     -------
@@ -285,10 +306,19 @@ def load_area(
         record["inputs"]["network"] = file_record(osm_path)
     if servers is not None:
         record["servers"] = servers.record()
-    net = load_network(osm_path, use_cache=use_cache)
+    net = load_network(
+        osm_path, use_cache=use_cache, progress=progress, min_component=min_component,
+        profile=profile,
+    )  # fmt: skip
+    record["osm_path"] = str(osm_path)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    extract = read_osm(osm_path, use_cache=use_cache, progress=progress)
+    keys = None
+    if presets is not None:
+        from .osm_keys import feature_keys
+
+        keys = feature_keys(sitemod.load_presets(presets))
+    extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)
     record["timings_s"]["osm_features"] = time.perf_counter() - t0
     record["osm_stats"] = extract.stats
     return net, extract, record
@@ -472,6 +502,8 @@ def load_inputs(
     user_agent: str | None = None,
     servers=None,
     refresh: bool = False,
+    min_component: int = DEFAULT_MIN_COMPONENT,
+    profile=None,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -491,6 +523,7 @@ def load_inputs(
     or streets (:func:`accessibility.spread.spread_cells`); ``population_total``
     rescales the counted residents (and groups; after the study-area clip) to that official total
     (:func:`accessibility.population.scale_to_total`).
+    ``min_component``: island threshold in nodes (see :func:`load_area`).
     """
     rejects = Rejects()
     if geocoder == "nominatim" and servers is None:
@@ -501,7 +534,9 @@ def load_inputs(
         network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
         speed_kmh=speed_kmh, use_cache=use_cache, progress=progress, presets=presets,
         servers=servers, refresh=refresh,
+        min_component=min_component, profile=profile,
     )  # fmt: skip
+    osm_path = Path(record.pop("osm_path"))
     timings = record["timings_s"]
     t0 = time.perf_counter()
     geo = (
@@ -587,7 +622,7 @@ def load_inputs(
     return Inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
-        user_agent=user_agent, _geocoder=geo, servers=servers,
+        user_agent=user_agent, _geocoder=geo, servers=servers, osm_path=osm_path,
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ from ._io import atomic_write, write_csv, write_gpkg
 from .analysis import ALL, Analysis, analyze
 from .config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from .errors import AllRejectedError, InputError
-from .network import Network
+from .network import DEFAULT_MIN_COMPONENT, Network
 from .rejects import Rejects
 
 #: Detour ratio (network ÷ straight line) above which a building is flagged.
@@ -578,6 +578,7 @@ def run_stock(
     max_access_m: float = MAX_ACCESS_LEG_M,
     use_cache: bool = True,
     progress: bool = False,
+    min_component: int = DEFAULT_MIN_COMPONENT,
 ) -> tuple[StockCheck, dict]:
     """Load network, docking points and the stock file, and check the stock.
 
@@ -587,6 +588,7 @@ def run_stock(
     OSM presets (``osm_categories``; all presets when ``sites`` is not given).
     ``geocoder`` is ``"offline"`` (the extract's addresses only, never touches
     the network) or ``"nominatim"`` (offline first, then Nominatim, cached).
+    ``min_component``: island threshold in nodes (:func:`accessibility.pipeline.load_area`).
 
     Returns
     -------
@@ -600,8 +602,10 @@ def run_stock(
     net, extract, record = load_area(
         network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
         speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+        min_component=min_component, presets=presets,
     )  # fmt: skip
     timings = record.pop("timings_s")
+    record.pop("osm_path", None)
 
     t0 = time.perf_counter()
     kw = {"user_agent": user_agent} if (geocoder == "nominatim" and user_agent) else {}
@@ -632,5 +636,6 @@ def run_stock(
     if geocoder == "nominatim":
         record["attribution"].append("Geocoding: Nominatim, © OpenStreetMap contributors")
         record["nominatim_requests"] = getattr(geo, "requests", 0)
-    record["parameters"] = {"max_access_m": max_access_m}
+    record["parameters"] = {"max_access_m": max_access_m, "min_component": net.min_component}
+    record["network_pruning"] = check.analysis.pruning
     return check, record

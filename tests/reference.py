@@ -39,3 +39,29 @@ def reference_distances(net, site_snap, res_snap) -> np.ndarray:
     sources = [("door", "s", i) for i in range(len(site_snap.edge))]
     d = nx.multi_source_dijkstra_path_length(g, sources, weight="length")
     return np.array([d.get(("door", "r", i), np.inf) for i in range(len(res_snap.edge))])
+
+
+def reference_kept_edges(net, min_component: int) -> np.ndarray:
+    """Island pruning, independently: edges of components with >= ``min_component`` nodes.
+
+    Components come from networkx; the largest one is always kept (as in the package).
+    """
+    g = nx.Graph()
+    g.add_nodes_from(range(net.n_nodes))
+    g.add_edges_from(zip(net.u.tolist(), net.v.tolist(), strict=True))
+    comps = sorted(nx.connected_components(g), key=len, reverse=True)
+    keep = np.zeros(net.n_nodes, dtype=bool)
+    for i, c in enumerate(comps):
+        if i == 0 or len(c) >= min_component:
+            keep[list(c)] = True
+    return keep[net.u]
+
+
+def reference_access(net, xy: np.ndarray, min_component: int) -> np.ndarray:
+    """Brute force: straight distance (metres) from each point to the nearest kept edge."""
+    import shapely
+
+    kept = reference_kept_edges(net, min_component)
+    a, b = net.node_xy[net.u[kept]], net.node_xy[net.v[kept]]
+    lines = shapely.linestrings(np.stack([a, b], axis=1))
+    return np.array([shapely.distance(shapely.Point(p), lines).min() for p in xy])

@@ -149,3 +149,34 @@ def test_spread_to_buildings_keeps_totals_and_records_method(kl_osm, kl_zensus):
     s = a.summary()
     share = s["share_covered"].dropna()
     assert ((share >= 0) & (share <= 1)).all()
+
+
+def test_reject_reason_outside_the_network_or_no_edge(kl_network):
+    """Beyond the extract's edge: the new reason; inside it but too far: today's reason."""
+    import shapely
+
+    from accessibility.analysis import snap_points
+    from accessibility.rejects import Rejects
+
+    net = kl_network
+    hull = net.hull()
+    (x0, y0, x1, y1) = hull.bounds
+    cx, cy = shapely.get_coordinates(hull.centroid)[0]
+    # 100 m beyond the east edge of the extract, and a point inside it; a 1 m access limit
+    # makes the inside point too far from any edge without leaving the network's area
+    beyond = (x1 + 100.0, cy)
+    inside = net.node_xy[net.u[0]] + np.array([0.0, 0.0])
+    inside_far = (cx + 0.5, cy + 0.5)
+    pts = gpd.GeoDataFrame(
+        {"pid": ["beyond", "inside_far", "node"]},
+        geometry=gpd.points_from_xy(*np.array([beyond, inside_far, inside]).T),
+        crs=net.crs,
+    )
+    rej = Rejects()
+    kept, snap = snap_points(net, pts, rej, "resident point", "pop.csv", pd.Series([1, 2, 3]),
+                             pts["pid"], max_access_m=0.01)  # fmt: skip
+    assert list(kept["pid"]) == ["node"]
+    reasons = dict(zip(rej.frame()["row"], rej.frame()["reason"], strict=True))
+    assert "outside the area covered by the network" in reasons[1]
+    assert "no walkable edge within" in reasons[2]
+    assert not hull.contains(shapely.Point(beyond)) and hull.contains(shapely.Point(inside_far))

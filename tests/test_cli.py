@@ -70,7 +70,7 @@ def test_kaiserslautern_with_user_sites_and_rejects(kl_osm, kl_zensus, tmp_path)
     assert set(site_rej["row"]) == {3, 4, 5, 6}
     reasons = " ".join(site_rej["reason"]).lower()
     assert "duplicate" in reasons and "swapped" in reasons and "coordinates" in reasons
-    assert "outside the area of the walking network" in reasons
+    assert "outside the area covered by the network" in reasons
     used = gpd.read_file(out / "sites.gpkg")
     assert set(used.loc[used["category"] == "advice_centre", "site_id"]) == {"a1", "a2"}
     assert (used["category"] == "library").sum() == 5
@@ -116,3 +116,30 @@ def test_bad_files(kl_osm, tmp_path):
     assert r.exit_code == 2 and "zensus_bad.csv" in r.output and "Einwohner" in r.output
     r = _run("analyze", "--network", tmp_path / "nope.osm.pbf", "--out", tmp_path / "o")
     assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_profiles_and_island_pruning_in_run_json(kl_osm, kl_zensus, tmp_path):
+    """--profile adult,wheelchair,senior: summary_profiles.csv; run.json records rules and pruning."""
+    out = tmp_path / "profiles"
+    r = _run("analyze", "--network", kl_osm, "--population", kl_zensus, "--osm-categories",
+             "library", "--profile", "adult,wheelchair,senior", "--out", out)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "Island pruning" in r.output
+    t = pd.read_csv(out / "summary_profiles.csv")
+    assert list(t.columns[:6]) == ["profile", *SUMMARY]
+    assert list(dict.fromkeys(t["profile"])) == ["adult", "wheelchair", "senior"]
+    # the other files keep the first profile
+    s = pd.read_csv(out / "summary.csv")
+    adult = t[t["profile"] == "adult"].drop(columns="profile").reset_index(drop=True)
+    pd.testing.assert_frame_equal(adult, s, check_dtype=False)
+    # a slower walker on the same network never covers more residents
+    sen = t[t["profile"] == "senior"]["population_covered"].to_numpy()
+    assert (sen <= adult["population_covered"].to_numpy()).all()
+    run = json.loads((out / "run.json").read_text())
+    assert run["profiles"]["senior"]["speed_kmh"] == 3.3
+    assert "steps" in run["profiles"]["wheelchair"]["avoids"]
+    p = run["network"]["pruning"]
+    assert p["min_component_nodes"] == 40 and p["edges_pruned"] > 0
+    assert {"residents_off_islands", "sites_off_islands"} <= set(p)
+    r = _run("analyze", "--network", kl_osm, "--population", kl_zensus, "--profile", "jogger")
+    assert r.exit_code == 2 and "unknown profile" in r.output

@@ -184,3 +184,70 @@ def test_bad_osm_files(tmp_path):
     garbage.write_bytes(b"\x00\x01not a pbf at all" * 10)
     with pytest.raises(InputError):
         read_osm(garbage, use_cache=False)
+
+
+def test_features_are_exactly_the_feature_keys(kl_osm, kl_extract):
+    """The parser keeps every node carrying a feature key, and nothing else."""
+    import osmium
+
+    from accessibility.osm_keys import feature_keys
+
+    keys = feature_keys()
+    f = kl_extract.features
+    assert all(any(k in t for k in keys) for t in f["tags"])
+    want = {
+        o.id
+        for o in osmium.FileProcessor(str(kl_osm), osmium.osm.NODE)
+        if any(k in o.tags for k in keys)
+    }
+    got = set(f.loc[f["osm_type"] == "node", "osm_id"])
+    assert got == want and len(want) > 500
+    # only areas a step uses get a geometry: no untagged or highway-only polygons
+    areas = f[f["osm_type"] != "node"]
+    assert not any(set(t) <= {"highway", "area", "name"} for t in areas["tags"])
+
+
+def test_cache_is_npz_checksummed_and_rebuilt_when_damaged(kl_osm, tmp_path, monkeypatch):
+    from accessibility import _cache
+    from accessibility.errors import AccessibilityWarning
+
+    monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path))
+    first = read_osm(kl_osm)
+    files = sorted((tmp_path / "osm").glob("*.npz"))
+    assert len(files) == 2  # the network part and the feature part
+    for p in files:
+        with np.load(p, allow_pickle=False) as z:  # no pickled objects inside
+            assert all(z[k].dtype != object for k in z.files)
+    feat = next(p for p in files if "-features-" in p.name)
+    raw = bytearray(feat.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte in the middle
+    feat.write_bytes(bytes(raw))
+    with pytest.warns(AccessibilityWarning, match="unusable"):
+        again = read_osm(kl_osm)
+    assert list(again.features["tags"]) == list(first.features["tags"])
+    assert (again.features.geometry.values == first.features.geometry.values).all()
+    with np.load(feat, allow_pickle=False):  # rebuilt
+        pass
+
+
+def test_unwritable_cache_runs_uncached_with_one_warning(kl_osm, tmp_path, monkeypatch):
+    import warnings
+
+    from accessibility import _cache
+    from accessibility.errors import AccessibilityWarning
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ACCESSIBILITY_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(_cache, "_warned_dirs", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net = load_network(kl_osm)
+        ex = read_osm(kl_osm)
+    cache_warnings = [
+        w
+        for w in caught
+        if issubclass(w.category, AccessibilityWarning) and "cache" in str(w.message)
+    ]
+    assert len(cache_warnings) == 1 and "without caching" in str(cache_warnings[0].message)
+    assert net.n_edges > 10_000 and len(ex.features) > 1000

@@ -228,8 +228,7 @@ def test_no_pickle_in_the_package():
     root = Path(__file__).parents[1] / "accessibility"
     uses = re.compile(r"^\s*(import pickle|from pickle)|pickle\.(loads?|dumps?)\(", re.M)
     users = [p.name for p in root.glob("*.py") if uses.search(p.read_text(encoding="utf-8"))]
-    # osm.py's extract cache is converted separately (issue 11, OSM parsing owner)
-    assert set(users) <= {"osm.py"}, users
+    assert users == [], users
 
 
 def test_cache_entry_roundtrip_and_damage(tmp_path):

@@ -9,7 +9,7 @@ import shapely
 from accessibility.network import Network
 from accessibility.routing import nearest_sites, site_graph
 
-from .reference import reference_distances
+from .reference import reference_access, reference_distances, reference_kept_edges
 
 
 def _random_points(net: Network, k: int, seed: int) -> np.ndarray:
@@ -18,16 +18,21 @@ def _random_points(net: Network, k: int, seed: int) -> np.ndarray:
     return lo + rng.random((k, 2)) * (hi - lo)
 
 
-def test_snap_is_nearest_edge_brute_force(kl_network):
+def test_snap_is_nearest_kept_edge_brute_force(kl_network):
     net = kl_network
     xy = _random_points(net, 60, 1)
     snap = net.snap(xy)
     lines = net.edge_lines()
-    brute = np.array([shapely.distance(shapely.Point(p), lines).min() for p in xy])
-    np.testing.assert_allclose(snap.access, brute, atol=1e-6)
+    np.testing.assert_allclose(snap.access, reference_access(net, xy, net.min_component), atol=1e-6)
+    assert reference_kept_edges(net, net.min_component)[snap.edge].all()
     # the snapped point lies on its edge
     on = shapely.distance(shapely.points(snap.point), lines[snap.edge])
     assert on.max() < 1e-6
+    # without pruning a point snaps to the nearest edge of all; `island` marks the difference
+    every = net.snap(xy, islands=True)
+    brute = np.array([shapely.distance(shapely.Point(p), lines).min() for p in xy])
+    np.testing.assert_allclose(every.access, brute, atol=1e-6)
+    np.testing.assert_array_equal(snap.island, every.access < snap.access)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -91,3 +96,43 @@ def test_all_is_the_minimum_over_categories(kl_network):
     )
     np.testing.assert_allclose(single, d_all, atol=1e-9)
     assert np.isinf(got["empty"][0]).all() and (got["empty"][1] == -1).all()
+
+
+@pytest.fixture(scope="module")
+def malta_network():
+    from accessibility.config import shared_data_dir
+    from accessibility.network import load_network
+
+    path = shared_data_dir() / "extracts" / "malta-2016-11.osm.pbf"
+    if not path.exists():
+        pytest.skip(f"Malta extract not found at {path}")
+    return load_network(path)
+
+
+def test_island_pruning_matches_networkx_on_malta(malta_network):
+    """Malta has hundreds of islands: points next to them snap onto the kept network."""
+    net = malta_network
+    kept = reference_kept_edges(net, net.min_component)
+    np.testing.assert_array_equal(net.kept_edges(), kept)
+    p = net.pruning()
+    assert p["edges_pruned"] == int((~kept).sum()) > 0 and p["components_pruned"] > 0
+    # points 1 m beside island edges, and random points
+    rng = np.random.default_rng(5)
+    isl = rng.choice(np.flatnonzero(~kept), 40, replace=False)
+    mid = (net.node_xy[net.u[isl]] + net.node_xy[net.v[isl]]) / 2 + 1.0
+    xy = np.vstack([mid, _random_points(net, 60, 6)])
+    snap = net.snap(xy)
+    assert kept[snap.edge].all()
+    assert snap.island[:40].sum() >= 35  # (a few lie nearer a kept edge than their island)
+    np.testing.assert_allclose(snap.access, reference_access(net, xy, net.min_component), atol=1e-6)
+    # door-to-door distances equal the networkx reference to the micrometre
+    ss, rs = net.snap(_random_points(net, 10, 7)), snap
+    dist, _ = nearest_sites(net, site_graph(net, ss), rs)
+    ref = reference_distances(net, ss, rs)
+    assert (np.isfinite(dist) == np.isfinite(ref)).all()
+    fin = np.isfinite(ref)
+    assert fin.mean() > 0.9  # pruning leaves nobody on an island
+    np.testing.assert_allclose(dist[fin], ref[fin], atol=1e-6)
+    # a lower threshold keeps more components
+    assert net.set_min_component(2).kept_edges().sum() > kept.sum()
+    net.set_min_component(40)
