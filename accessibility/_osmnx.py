@@ -1,7 +1,8 @@
 """The one place where private osmnx names are used, behind a version check.
 
 Everything else in the package uses osmnx's public API only (``osmnx.settings``,
-``osmnx.geocode_to_gdf``, ``osmnx.projection``). Two things osmnx does not
+``osmnx.projection``; place names are geocoded by the package's own Nominatim
+request, :func:`accessibility.download.geocode_place`). Two things osmnx does not
 expose publicly, and which must stay identical to osmnx's own so that online and
 offline runs select the same ways and cut large areas the same way:
 

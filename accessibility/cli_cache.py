@@ -57,6 +57,14 @@ def cache_entries(root: Path) -> list[dict]:
                 )
             except (OSError, ValueError, TypeError):
                 pass
+        elif e["kind"] == "places":
+            import json
+
+            try:
+                rec = json.loads(key.read_text(encoding="utf-8"))
+                e["label"] = f"{rec['nominatim_url']}  {rec['query']!r}"
+            except (OSError, ValueError, TypeError, KeyError):
+                pass
     return list(entries.values())
 
 
@@ -130,7 +138,7 @@ def cache_list(show_all):
 @cache.command("clear")
 @click.option("--older-than", help="Only items older than this, e.g. 30d, 12h, 2w (default: all).")
 @click.option(
-    "--kind", help="Only this kind (a sub-folder such as downloads, network, osm, geocode)."
+    "--kind", help="Only this kind (a sub-folder such as downloads, places, network, osm, geocode)."
 )
 @_friendly
 def cache_clear(older_than, kind):

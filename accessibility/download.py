@@ -1,4 +1,4 @@
-"""Study area and OpenStreetMap download (Nominatim via osmnx, Overpass directly).
+"""Study area and OpenStreetMap download (Nominatim and Overpass, sent directly).
 
 The online path ends in exactly the same processing as the offline one: the
 Overpass answer is written to a real OSM XML file in the cache, and everything
@@ -9,11 +9,11 @@ The query asks for exactly what the offline path reads
 
 Servers, timeouts, retries and the user agent come from
 :class:`accessibility.servers.Servers` (options, ``ACCESSIBILITY_*`` environment
-variables, osmnx's settings). Place names are geocoded with the public
-``osmnx.geocode_to_gdf`` (its Nominatim answers cached in
-``cache_dir()/"osmnx"`` while osmnx's cache folder is at its default ``./cache``);
-Overpass queries are sent here, with visible, bounded retries, and only complete
-answers are stored, once, as ``cache_dir()/"downloads"/<key>.osm``.
+variables, osmnx's settings). Place names are geocoded here with one Nominatim
+search request (:func:`geocode_place`; the boundary cached as
+``cache_dir()/"places"/<key>.json``), and Overpass queries are sent here; both
+with visible, bounded retries. Only complete answers are stored: the download
+once, as ``cache_dir()/"downloads"/<key>.osm``.
 
 All geometries here are in WGS 84 (EPSG:4326), coordinates ``(lon, lat)`` in
 degrees; buffer distances are in metres.
@@ -37,7 +37,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from ._io import atomic_write, sha256, write_json
+from ._io import atomic_write, sha256, write_json, write_text
 from .config import ATTRIBUTION_OSM, cache_dir
 from .errors import InputError, NetworkError
 from .osm_keys import feature_keys
@@ -53,7 +53,6 @@ _MAX_POLY_VERTICES = 1000
 #: Tolerance of that simplification, metres.
 _SIMPLIFY_M = 10.0
 
-_OSMNX_DEFAULT_CACHE = "./cache"
 _HINT = "check the connection, or download an extract (e.g. from Geofabrik/BBBike) and pass --network FILE"
 _MEMBER_TYPE = {"node": "n", "way": "w", "relation": "r", "n": "n", "w": "w", "r": "r"}
 
@@ -64,6 +63,7 @@ def study_area(
     bbox: Sequence[float] | str | None = None,
     polygon: str | Path | None = None,
     servers: Servers | None = None,
+    refresh: bool = False,
 ) -> Polygon | MultiPolygon:
     """The study area as a (Multi)Polygon in EPSG:4326, from exactly one source.
 
@@ -71,8 +71,8 @@ def study_area(
     ----------
     place : str, optional
         A place name (e.g. ``"Kaiserslautern, Germany"``), geocoded to its
-        boundary with Nominatim via ``osmnx.geocode_to_gdf`` (rate-limited and
-        cached by osmnx).
+        boundary with Nominatim (:func:`geocode_place`: rate-limited, bounded
+        retries, cached).
     bbox : sequence of 4 floats or str, optional
         ``(west, south, east, north)`` in degrees (EPSG:4326), or the same as a
         comma-separated string.
@@ -83,6 +83,8 @@ def study_area(
     servers : Servers, optional
         The Nominatim server, timeout and user agent for ``place``; default
         :meth:`Servers.from_env`.
+    refresh : bool
+        Ask Nominatim again even if the place is cached.
 
     Returns
     -------
@@ -93,9 +95,9 @@ def study_area(
     ------
     InputError
         Not exactly one source given, a malformed bbox, an unreadable or
-        non-polygonal polygon file.
+        non-polygonal polygon file; a place name not found or without a boundary.
     NetworkError
-        The place name could not be geocoded (no network, misspelt, no boundary).
+        The place name could not be geocoded (no network, busy or broken server).
     """
     given = [
         name
@@ -108,32 +110,262 @@ def study_area(
             f"or a polygon file (got {', '.join(given) or 'none'})"
         )
     if place is not None:
-        return _geocode_area(place, servers or Servers.from_env())
+        return _geocode_area(place, servers or Servers.from_env(), refresh)
     if bbox is not None:
         return _bbox_area(bbox)
     return _polygon_file_area(polygon)
 
 
-def _geocode_area(place: str, servers: Servers) -> Polygon | MultiPolygon:
-    import osmnx as ox
+def _geocode_area(place: str, servers: Servers, refresh: bool = False) -> Polygon | MultiPolygon:
+    return geocode_place(place, servers, refresh=refresh)[0]
 
-    hint = (
-        f"could not geocode {place!r} at {servers.nominatim_url} (no network? misspelt?) — "
-        "give --bbox or --network FILE"
-    )
-    if not str(place).strip():
-        raise InputError("the place name is empty; " + hint)
+
+#: Parameters of a place search, as osmnx's ``geocode_to_gdf`` sends them (so the
+#: same boundary is chosen): up to 50 results, not de-duplicated, with outlines.
+_PLACE_PARAMS = {"format": "json", "polygon_geojson": "1", "dedupe": "0", "limit": "50"}
+#: Time of the last Nominatim request per server (monotonic seconds), for the rate limit.
+_NOMINATIM_LAST: dict[str, float] = {}
+
+
+def geocode_place(
+    place: str,
+    servers: Servers | None = None,
+    *,
+    refresh: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> tuple[Polygon | MultiPolygon, dict[str, Any]]:
+    """A place name's boundary polygon from Nominatim (EPSG:4326), cached.
+
+    One search request (``/search?q=...&format=json&polygon_geojson=1``, as
+    ``osmnx.geocode_to_gdf`` asks) goes to ``servers.nominatim_url`` with the
+    run's user agent, at most one request per ``servers.nominatim_delay_s``
+    (at least 1 s on the public server). Of the results, sorted by importance,
+    the first with a (Multi)Polygon outline is the study area, as in osmnx. A
+    busy server (HTTP 429, 503, 504, or no answer in time) is retried visibly
+    and within the limits of ``servers`` (``max_attempts`` requests,
+    ``max_wait_s`` seconds of waiting; the same limits as the Overpass download).
+
+    The chosen result is cached as ``cache_dir()/"places"/<key>.json``, the key
+    being the server URL and the search parameters; only an answer that gave a
+    boundary is stored, never an error, an empty or an invalid answer.
+
+    Parameters
+    ----------
+    place : str
+        Place name, e.g. ``"Nordstadt, Dortmund, Germany"``.
+    servers : Servers, optional
+        Default :meth:`Servers.from_env`.
+    refresh : bool
+        Ask the server again even if the place is cached.
+    say : callable, optional
+        Receives the retry messages; default prints to stderr.
+
+    Returns
+    -------
+    (Polygon or MultiPolygon, dict)
+        The boundary (valid, EPSG:4326 ``(lon, lat)``) and its record for
+        ``run.json``: ``nominatim_url``, ``query``, ``fetched_at`` (UTC),
+        ``osm_type``, ``osm_id``, ``display_name``, ``class``, ``type``, ``licence``.
+
+    Raises
+    ------
+    InputError
+        Empty name; no result, or no result with a boundary (a point or a street).
+    NetworkError
+        Server unreachable, still busy after the allowed attempts or waiting,
+        another HTTP error, invalid JSON, or JSON that is not a search answer.
+    """
+    servers = servers or Servers.from_env()
+    place = str(place).strip()
+    what = f"could not geocode {place!r} at {servers.nominatim_url}"
+    if not place:
+        raise InputError(
+            'the place name is empty; give e.g. --place "Nordstadt, Dortmund, Germany"'
+        )
+    params = {**_PLACE_PARAMS, "q": place}
+    path = _place_path(servers, params)
+    record = None if refresh else _read_place(path)
+    if record is None:
+        results = nominatim_search(params, servers, what, say=say)
+        results = sorted(results, key=lambda r: float(r.get("importance") or 0), reverse=True)
+        if not results:
+            raise InputError(
+                f"{what}: no place of that name found; check the spelling, add the city and "
+                'country (e.g. "Nordstadt, Dortmund, Germany"), or give --bbox W,S,E,N or '
+                "--polygon FILE"
+            )
+        chosen = next(
+            (r for r in results
+             if (r.get("geojson") or {}).get("type") in ("Polygon", "MultiPolygon")),
+            None,
+        )  # fmt: skip
+        if chosen is None:
+            found = ", ".join(
+                f"{r.get('display_name', '?')} ({(r.get('geojson') or {}).get('type', 'no outline')})"
+                for r in results[:3]
+            )
+            raise InputError(
+                f"{what}: Nominatim knows it only as a point or line, not as an area with a "
+                f"boundary (found: {found}); give a district, town or other named area, or "
+                "--bbox W,S,E,N or --polygon FILE"
+            )
+        record = {
+            "source": "nominatim",
+            "nominatim_url": servers.nominatim_url,
+            "query": place,
+            "params": params,
+            "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "result": chosen,
+        }
+        area = _place_polygon(record)
+        if area is None:
+            raise NetworkError(f"{what}: the boundary Nominatim sent has no area once repaired")
+        write_text(json.dumps(record, ensure_ascii=False), path)
+    area = _place_polygon(record)
+    result = record["result"]
+    info = {
+        "nominatim_url": record["nominatim_url"], "query": record["query"],
+        "fetched_at": record["fetched_at"],
+        **{k: result.get(k) for k in ("osm_type", "osm_id", "display_name", "class", "type",
+                                      "licence")},
+    }  # fmt: skip
+    return area, info
+
+
+def _place_path(servers: Servers, params: dict[str, str]) -> Path:
+    text = servers.nominatim_url.rstrip("/") + "\n" + json.dumps(params, sort_keys=True)
+    return cache_dir() / "places" / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.json"
+
+
+def _read_place(path: Path) -> dict[str, Any] | None:
+    """A cached place record, or None if absent or unusable (then it is asked again)."""
+    if not path.exists():
+        return None
     try:
-        with _osmnx_cache(), servers.osmnx():
-            gdf = ox.geocode_to_gdf(str(place))
-    except Exception as exc:  # requests errors, osmnx InsufficientResponseError, TypeError...
-        raise NetworkError(f"{hint} [{type(exc).__name__}: {exc}]") from exc
-    area = _polygonal(
-        shapely.union_all(shapely.make_valid(gdf.to_crs("EPSG:4326").geometry.values))
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return record if _place_polygon(record) is not None else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _place_polygon(record: dict[str, Any]) -> Polygon | MultiPolygon | None:
+    geom = shapely.geometry.shape(record["result"]["geojson"])
+    return _polygonal(shapely.make_valid(geom))
+
+
+def nominatim_search(
+    params: dict[str, str],
+    servers: Servers,
+    what: str = "Nominatim search failed",
+    say: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One Nominatim ``/search`` request, polite, patient and bounded; its JSON results.
+
+    Waits so that requests to the server are at least ``servers.nominatim_delay_s``
+    apart, sends the run's user agent, and retries a busy answer (HTTP 429, 503,
+    504) or a timeout after the server's ``Retry-After`` or
+    ``servers.retry_wait_s`` seconds, announced as e.g. "Nominatim busy (HTTP 429
+    too many requests), retrying in 55 s (attempt 2 of 5)", up to
+    ``servers.max_attempts`` requests and ``servers.max_wait_s`` seconds of waiting.
+
+    Parameters
+    ----------
+    params : dict
+        Query parameters (``q``, ``format=json`` ...).
+    servers : Servers
+    what : str
+        Start of the error messages (e.g. "could not geocode 'X' at <server>").
+    say : callable, optional
+        Receives the messages; default prints to stderr.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    NetworkError
+        Unreachable, still busy at the limit, another HTTP error, invalid JSON, or
+        JSON that is not a list of results.
+    """
+    import requests
+
+    say = say or _say
+    budget = _Budget(servers.max_wait_s)
+    url = servers.nominatim_url.rstrip("/") + "/search"
+    last = ""
+    for attempt in range(1, servers.max_attempts + 1):
+        _nominatim_pause(servers)
+        try:
+            response = requests.get(
+                url, params=params, headers=servers.headers(), timeout=servers.timeout_s
+            )
+        except requests.Timeout as exc:
+            last = f"no answer within {servers.timeout_s:g} s ({type(exc).__name__})"
+            wait = servers.retry_wait_s
+        except requests.RequestException as exc:
+            raise NetworkError(
+                f"{what} (no network? misspelt?): cannot reach the server "
+                f"({type(exc).__name__}: {_short(exc)}) — give --bbox or --network FILE, or "
+                "another server (--nominatim-url or $ACCESSIBILITY_NOMINATIM_URL)"
+            ) from exc
+        else:
+            if response.status_code == 200:
+                return _parse_search(response, servers, what)
+            if response.status_code not in _BUSY:
+                raise NetworkError(
+                    f"{what}: the server answered HTTP {response.status_code} {response.reason}: "
+                    f"{_server_message(response)}; "
+                    + (
+                        "the public server blocks unidentified or heavy use: set your own user "
+                        "agent ($ACCESSIBILITY_USER_AGENT), or give --bbox W,S,E,N"
+                        if response.status_code in (403, 418)
+                        else "check --nominatim-url, or give --bbox W,S,E,N or --polygon FILE"
+                    )
+                )
+            last = f"HTTP {response.status_code} {_BUSY[response.status_code]}"
+            wait = _retry_after(response, servers.retry_wait_s)
+        if attempt == servers.max_attempts or wait > budget.left:
+            break
+        say(
+            f"Nominatim busy ({last}), retrying in {_secs(wait)} s "
+            f"(attempt {attempt + 1} of {servers.max_attempts})"
+        )
+        budget.sleep(wait)
+    raise NetworkError(
+        f"{what}: the server is still busy after {attempt} attempt(s) and {budget.waited:.0f} s "
+        f"of waiting ({last}); try again later, allow more patience (--overpass-attempts / "
+        "--overpass-max-wait, or $ACCESSIBILITY_OVERPASS_ATTEMPTS / "
+        "$ACCESSIBILITY_OVERPASS_MAX_WAIT), use another server (--nominatim-url or "
+        "$ACCESSIBILITY_NOMINATIM_URL), or give --bbox W,S,E,N or --polygon FILE"
     )
-    if area is None:
-        raise NetworkError(f"{hint} [Nominatim returned no boundary polygon]")
-    return area
+
+
+def _nominatim_pause(servers: Servers) -> None:
+    """Sleep so that requests to this Nominatim server are ``nominatim_delay_s`` apart."""
+    key = servers.nominatim_url.rstrip("/")
+    last = _NOMINATIM_LAST.get(key)
+    if last is not None:
+        time.sleep(max(servers.nominatim_delay_s - (time.monotonic() - last), 0.0))
+    _NOMINATIM_LAST[key] = time.monotonic()
+
+
+def _parse_search(response, servers: Servers, what: str) -> list[dict[str, Any]]:
+    try:
+        answer = response.json()
+    except ValueError:
+        raise NetworkError(
+            f"{what}: invalid JSON from {servers.nominatim_url} ({len(response.content):,} bytes "
+            f"starting {response.text[:80]!r}); the server may be overloaded or not a Nominatim "
+            "server; try again later, check --nominatim-url, or give --bbox W,S,E,N"
+        ) from None
+    if not isinstance(answer, list) or not all(isinstance(r, dict) for r in answer):
+        raise NetworkError(
+            f"{what}: {servers.nominatim_url} sent JSON that is not a list of search results, "
+            f"not a Nominatim answer; check the URL (searches go to "
+            f"{servers.nominatim_url.rstrip('/')}/search)"
+        )
+    return answer
 
 
 def _bbox_area(bbox: Sequence[float] | str) -> Polygon:
@@ -873,17 +1105,3 @@ def _spinner(progress: bool) -> Iterator[Any]:
 
     with Console(stderr=True).status("downloading") as status:
         yield lambda text: status.update(text)
-
-
-@contextlib.contextmanager
-def _osmnx_cache() -> Iterator[None]:
-    """Point osmnx's response cache (Nominatim answers) into our cache folder while at its default."""
-    from osmnx import settings
-
-    old = settings.cache_folder
-    if str(old) == _OSMNX_DEFAULT_CACHE:
-        settings.cache_folder = str(cache_dir() / "osmnx")
-    try:
-        yield
-    finally:
-        settings.cache_folder = old

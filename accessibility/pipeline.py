@@ -245,7 +245,7 @@ def load_area(
         Overpass/Nominatim servers and limits; default
         :meth:`accessibility.servers.Servers.from_env` when one is needed.
     refresh : bool
-        Download again even if the area is in the download cache.
+        Download again (and geocode ``place`` again) even if cached.
     min_component : int
         Island threshold in nodes: points snap only onto components at least
         that large.
@@ -256,8 +256,9 @@ def load_area(
     -------
     (Network, OsmExtract, dict)
         The run record so far: ``inputs`` (file or download record), ``timings_s``,
-        ``osm_stats``, ``study_area`` (with ``geometry``, GeoJSON EPSG:4326; absent
-        without a study area) and ``servers`` (when a server was asked).
+        ``osm_stats``, ``study_area`` (with ``geometry``, GeoJSON EPSG:4326, and for a
+        place the Nominatim result it came from, ``nominatim``; absent without a
+        study area) and ``servers`` (when a server was asked).
     """
     record: dict = {"inputs": {}, "timings_s": {}}
     if polygon is not None and area is not None:
@@ -277,13 +278,18 @@ def load_area(
 
         if place is not None or network is None:
             servers = servers or Servers.from_env()
-        study = download.study_area(place=place, bbox=bbox, polygon=polygon, servers=servers)
+        if place is not None:
+            study, found = download.geocode_place(place, servers, refresh=refresh)
+        else:
+            study = download.study_area(bbox=bbox, polygon=polygon)
         record["study_area"] = {
             "source": "place" if place is not None else "bbox" if bbox is not None else "polygon",
             "place": place, "bbox": list(bbox) if bbox is not None else None,
             "polygon": file_record(polygon), "bounds": list(study.bounds),
             "geometry": shapely.geometry.mapping(study),
         }  # fmt: skip
+        if place is not None:
+            record["study_area"]["nominatim"] = found
     if network is None:
         from .osm_keys import feature_keys
         from .presets import load_presets

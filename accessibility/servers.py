@@ -2,10 +2,10 @@
 
 One :class:`Servers` value holds the server URLs, the timeout, the retry budget
 and the user agent. It is built from (highest first) command-line options,
-environment variables and osmnx's settings, applied to both osmnx (place names
-via ``osmnx.geocode_to_gdf``) and geopy (``--geocoder nominatim``), used by the
-Overpass download (:func:`accessibility.download.fetch_osm`) and recorded in
-``run.json``.
+environment variables and osmnx's settings, used by the place search
+(:func:`accessibility.download.geocode_place`), the Overpass download
+(:func:`accessibility.download.fetch_osm`) and geopy (``--geocoder nominatim``),
+and recorded in ``run.json``.
 
 Environment variables
 ---------------------
@@ -16,12 +16,14 @@ Environment variables
 ``ACCESSIBILITY_TIMEOUT``
     Seconds per request; also the Overpass query's ``[timeout:]`` (default 180).
 ``ACCESSIBILITY_OVERPASS_ATTEMPTS``
-    Requests per query before giving up on a busy server (default 5).
+    Requests per query before giving up on a busy server (default 5); also for
+    the Nominatim place search.
 ``ACCESSIBILITY_OVERPASS_MAX_WAIT``
-    Seconds of waiting for a busy server, in all, before giving up (default 900).
+    Seconds of waiting for a busy server, in all, before giving up (default 900);
+    also for the Nominatim place search.
 ``ACCESSIBILITY_OVERPASS_RETRY_WAIT``
     Seconds to wait after a "busy" answer (HTTP 429/503/504) that names no time
-    itself (default 55, as osmnx).
+    itself (default 55, as osmnx); also for Nominatim.
 ``ACCESSIBILITY_OVERPASS_RATE_LIMIT``
     ``1`` (default): ask the server's ``/status`` for a free slot before each
     query; ``0``: do not (servers without that endpoint).
@@ -84,9 +86,11 @@ class Servers:
     timeout_s : float
         Seconds per HTTP request and the Overpass query timeout.
     max_attempts : int
-        Requests per Overpass query before giving up on a busy server (>= 1).
+        Requests per Overpass query (and per Nominatim place search) before giving
+        up on a busy server (>= 1).
     max_wait_s : float
-        Seconds of waiting for a busy server in all (per download) before giving up.
+        Seconds of waiting for a busy server in all (per download or place search)
+        before giving up.
     retry_wait_s : float
         Seconds to wait after a busy answer that does not say how long.
     rate_limit : bool

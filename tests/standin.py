@@ -7,9 +7,10 @@ thread) that answers
 * ``POST /api/interpreter``: Overpass QL as the package sends it, evaluated on the
   extract: ``way[...filters...](poly:"...")`` and ``nwr["key"](poly:"...")`` statements
   in a union, then ``(._;>;)`` and ``out body;``, answered as ``[out:json]``;
-* ``GET  /nominatim/search``: place names (``polygon_geojson=1``, as osmnx asks) from
-  the named areas of the extract or the ``places`` given; street addresses (as geopy
-  asks) from the extract's ``addr:*`` tags.
+* ``GET  /nominatim/search``: place names (``format=json&polygon_geojson=1``, as the
+  package asks) from the ``places`` given (a polygon, or a list of ``(polygon or point,
+  importance)`` results) or the named areas of the extract, the outline as GeoJSON;
+  street addresses (as geopy asks) from the extract's ``addr:*`` tags.
 
 The query is evaluated independently of the package's code, with Overpass's
 semantics: a node is in a ``poly`` if inside it, a way if one of its segments
@@ -22,7 +23,9 @@ real Overpass would return for the same data.
 ``mode`` switches the interpreter to failures: ``"busy"`` (HTTP 429 forever, or
 ``busy_times`` times), ``"bad_json"``, ``"remark"`` (a runtime-error remark with
 partial data), ``"nodes_only"`` (nodes, no ways), ``"html_error"`` (HTTP 400 with an
-Overpass error page). Every request is logged in ``requests``.
+Overpass error page). ``nominatim_mode`` does the same for ``/search``: ``"busy"``
+(HTTP 429 forever, or ``nominatim_busy_times`` times), ``"bad_json"``. Every request is
+logged in ``requests``, its ``User-Agent`` in ``agents``.
 """
 
 from __future__ import annotations
@@ -226,7 +229,10 @@ class StandIn:
         self.mode = "ok"
         self.busy_times: int | None = None  # None: busy forever
         self.slot_wait_s = 0
+        self.nominatim_mode = "ok"
+        self.nominatim_busy_times: int | None = None
         self.requests: list[tuple[str, str, dict]] = []
+        self.agents: list[str] = []
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -255,7 +261,9 @@ class StandIn:
 
     def reset(self) -> None:
         self.mode, self.busy_times, self.slot_wait_s = "ok", None, 0
+        self.nominatim_mode, self.nominatim_busy_times = "ok", None
         self.requests.clear()
+        self.agents.clear()
 
     def _handler(self):
         standin = self
@@ -265,11 +273,11 @@ class StandIn:
                 parts = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 standin.requests.append(("GET", parts.path, params))
+                standin.agents.append(self.headers.get("User-Agent", ""))
                 if parts.path == "/api/status":
                     self._send(200, standin._status().encode(), "text/plain")
                 elif parts.path == "/nominatim/search":
-                    body = json.dumps(standin._search(params)).encode()
-                    self._send(200, body, "application/json")
+                    self._send(*standin._nominatim(params))
                 else:
                     self._send(404, b"not found", "text/plain")
 
@@ -278,6 +286,7 @@ class StandIn:
                 form = parse_qs(self.rfile.read(length).decode())
                 query = form["data"][0]
                 standin.requests.append(("POST", self.path, query))
+                standin.agents.append(self.headers.get("User-Agent", ""))
                 status, body, ctype = standin._interpret(query)
                 self._send(status, body, ctype)
 
@@ -343,23 +352,40 @@ class StandIn:
             )
         return 200, json.dumps(answer).encode(), "application/json"
 
+    def _nominatim(self, params: dict) -> tuple[int, bytes, str]:
+        if self.nominatim_mode == "busy" and (
+            self.nominatim_busy_times is None or self.nominatim_busy_times > 0
+        ):
+            if self.nominatim_busy_times is not None:
+                self.nominatim_busy_times -= 1
+            return 429, b"<html><body>Too Many Requests</body></html>", "text/html"
+        if self.nominatim_mode == "bad_json":
+            return 200, b'[{"place_id": 1, "geojson": {"type": "Pol', "application/json"
+        return 200, json.dumps(self._search(params)).encode(), "application/json"
+
     def _search(self, params: dict) -> list[dict]:
         q = params.get("q", "")
-        if params.get("polygon_geojson") == "1":  # a place (osmnx.geocode_to_gdf)
-            poly = self.places.get(q)
-            if poly is None:
-                poly = self.extract.named_area(q.split(",")[0])
-            if poly is None:
+        if params.get("polygon_geojson") == "1" and params.get("format") == "json":  # a place
+            found = self.places.get(q)
+            if found is None:
+                found = self.extract.named_area(q.split(",")[0])
+            if found is None:
                 return []
-            w, s, e, n = poly.bounds
-            c = poly.representative_point()
-            return [{
-                "place_id": 1, "licence": "ODbL", "osm_type": "relation", "osm_id": 1,
-                "lat": str(c.y), "lon": str(c.x), "class": "boundary", "type": "administrative",
-                "place_rank": 16, "importance": 0.6, "addresstype": "city", "name": q,
-                "display_name": q, "boundingbox": [str(s), str(n), str(w), str(e)],
-                "geojson": json.loads(shapely.to_geojson(poly)),
-            }]  # fmt: skip
+            if not isinstance(found, list):
+                found = [(found, 0.6)]
+            out = []
+            for k, (geom, importance) in enumerate(found, 1):
+                w, s, e, n = geom.bounds
+                c = geom.representative_point()
+                out.append({
+                    "place_id": k, "licence": "ODbL", "osm_type": "relation", "osm_id": k,
+                    "lat": str(c.y), "lon": str(c.x), "class": "boundary",
+                    "type": "administrative", "place_rank": 16, "importance": importance,
+                    "addresstype": "city", "name": q, "display_name": f"{q} ({k})",
+                    "boundingbox": [str(s), str(n), str(w), str(e)],
+                    "geojson": json.loads(shapely.to_geojson(geom)),
+                })  # fmt: skip
+            return out
         m = re.match(r"\s*(.+?)\s+(\d+\s*\w?)\s*,", q)  # "Street 12a, 67655 City, Germany"
         found = self.extract.address(m.group(1), m.group(2).replace(" ", "")) if m else None
         if found is None:

@@ -27,7 +27,7 @@ from accessibility.errors import InputError, NetworkError
 from accessibility.osm_keys import feature_keys
 from accessibility.pipeline import load_inputs, residents_in_area, run
 from accessibility.presets import load_presets
-from accessibility.servers import Servers
+from accessibility.servers import PUBLIC_NOMINATIM, Servers
 
 from .standin import Extract, StandIn
 
@@ -46,9 +46,22 @@ categories:
 """
 
 
+#: Places with several results (geometry, importance): the best area must be chosen.
+PLACES = {
+    "Innenstadt, Kaiserslautern": INNENSTADT,
+    # the most important result is a point (a node), then a small area, then a larger one
+    "Stiftsplatz, Kaiserslautern": [
+        (shapely.Point(7.7695, 49.4433), 0.9),
+        (shapely.Point(7.7695, 49.4433).buffer(0.002, quad_segs=2), 0.4),
+        (INNENSTADT, 0.7),
+    ],
+    "Marktbrunnen, Kaiserslautern": [(shapely.Point(7.7700, 49.4440), 0.5)],
+}
+
+
 @pytest.fixture(scope="module")
 def standin(kl_osm):
-    with StandIn(Extract(kl_osm), places={"Innenstadt, Kaiserslautern": INNENSTADT}) as s:
+    with StandIn(Extract(kl_osm), places=PLACES) as s:
         yield s
 
 
@@ -57,6 +70,7 @@ def online(standin, monkeypatch):
     """The stand-in as the user's servers (env vars), small waits, no cached downloads."""
     standin.reset()
     shutil.rmtree(cache_dir() / "downloads", ignore_errors=True)
+    shutil.rmtree(cache_dir() / "places", ignore_errors=True)
     monkeypatch.setenv("ACCESSIBILITY_OVERPASS_URL", standin.overpass_url)
     monkeypatch.setenv("ACCESSIBILITY_NOMINATIM_URL", standin.nominatim_url)
     monkeypatch.setenv("ACCESSIBILITY_TIMEOUT", "30")
@@ -189,6 +203,7 @@ def test_place_from_nominatim_counts_its_residents(online, kl_osm, kl_zensus, tm
     off = load_inputs(network=kl_osm, area=polygon, population=[kl_zensus])
     pd.testing.assert_frame_equal(run(on).summary(), run(off).summary())
     assert on.record["study_area"]["source"] == "place"
+    assert on.record["study_area"]["nominatim"]["nominatim_url"] == online.nominatim_url
 
 
 def test_cli_online_run_reports_the_study_area(online, kl_zensus, tmp_path):
@@ -222,6 +237,113 @@ def test_cli_online_run_reports_the_study_area(online, kl_zensus, tmp_path):
     # the option beats the environment variable: a dead server fails (nothing cached for it)
     dead = CliRunner().invoke(main, [*args, "--overpass-url", "http://127.0.0.1:9/api"])
     assert dead.exit_code == 2 and "cannot reach http://127.0.0.1:9/api" in dead.output
+
+
+# -- place names: our own Nominatim request ----------------------------------------------
+def _places() -> list:
+    d = cache_dir() / "places"
+    return sorted(d.iterdir()) if d.exists() else []
+
+
+def _searches(standin) -> list[dict]:
+    return [p for m, path, p in standin.requests if path == "/nominatim/search"]
+
+
+def test_place_geocodes_to_its_polygon_through_the_standin(online, monkeypatch):
+    area, info = dl.geocode_place("Innenstadt, Kaiserslautern")
+    assert area.equals_exact(INNENSTADT, 1e-9)
+    (params,) = _searches(online)
+    assert params["q"] == "Innenstadt, Kaiserslautern"
+    assert params["format"] == "json" and params["polygon_geojson"] == "1"
+    assert online.agents == [Servers.from_env().user_agent]
+    assert online.agents[0].startswith("accessibility/")
+    assert info["nominatim_url"] == online.nominatim_url and info["osm_type"] == "relation"
+    # cached, keyed by the server: the second ask sends nothing
+    assert len(_places()) == 1
+    again, _ = dl.geocode_place("Innenstadt, Kaiserslautern")
+    assert again.equals_exact(area, 0) and len(_searches(online)) == 1
+    assert dl.study_area(place="Innenstadt, Kaiserslautern").equals_exact(area, 0)
+    assert len(_searches(online)) == 1
+    from accessibility.cli_cache import cache_entries
+
+    labels = [e["label"] for e in cache_entries(cache_dir()) if e["kind"] == "places"]
+    assert labels == [f"{online.nominatim_url}  'Innenstadt, Kaiserslautern'"]
+    # --refresh asks again
+    dl.geocode_place("Innenstadt, Kaiserslautern", refresh=True)
+    assert len(_searches(online)) == 2
+    # of several results the most important one with an outline, as osmnx chooses
+    best, info = dl.geocode_place("Stiftsplatz, Kaiserslautern")
+    assert best.equals_exact(INNENSTADT, 1e-9) and info["osm_id"] == 3
+    # a place known only as a point, or not at all: clear errors, nothing cached
+    n = len(_places())
+    with pytest.raises(InputError, match="only as a point or line, not as an area"):
+        dl.geocode_place("Marktbrunnen, Kaiserslautern")
+    with pytest.raises(InputError, match="no place of that name found; check the spelling"):
+        dl.geocode_place("Nowhere-upon-Lauter")
+    assert len(_places()) == n
+    # another server is another cache entry: switched off, it fails instead of the old answer
+    servers = Servers.from_env(nominatim_url="http://127.0.0.1:9/")
+    with pytest.raises(NetworkError, match="at http://127.0.0.1:9/ .*cannot reach the server"):
+        dl.geocode_place("Innenstadt, Kaiserslautern", servers)
+
+
+def test_nominatim_requests_are_spaced_by_the_configured_delay(online, monkeypatch):
+    monkeypatch.setenv("ACCESSIBILITY_NOMINATIM_DELAY", "0.6")
+    servers = Servers.from_env()
+    dl.geocode_place("Innenstadt, Kaiserslautern", servers)
+    t0 = time.perf_counter()
+    dl.geocode_place("Innenstadt, Kaiserslautern", servers, refresh=True)
+    assert time.perf_counter() - t0 >= 0.55
+    # the public server is never asked more than once a second, whatever is configured
+    assert Servers.from_env(nominatim_url=PUBLIC_NOMINATIM).nominatim_delay_s == 1.0
+
+
+def test_nominatim_busy_forever_ends_within_the_limit_with_a_clear_error(online):
+    online.nominatim_mode = "busy"
+    said: list[str] = []
+    t0 = time.perf_counter()
+    with pytest.raises(NetworkError) as err:
+        dl.geocode_place("Innenstadt, Kaiserslautern", say=said.append)
+    assert time.perf_counter() - t0 < 5
+    msg = str(err.value)
+    assert f"could not geocode 'Innenstadt, Kaiserslautern' at {online.nominatim_url}" in msg
+    assert "still busy after 3 attempt(s)" in msg and "HTTP 429 too many requests" in msg
+    assert "--nominatim-url" in msg and "--overpass-attempts" in msg and "--bbox" in msg
+    assert said == [
+        "Nominatim busy (HTTP 429 too many requests), retrying in 0.2 s (attempt 2 of 3)",
+        "Nominatim busy (HTTP 429 too many requests), retrying in 0.2 s (attempt 3 of 3)",
+    ]
+    assert len(_searches(online)) == 3 and _places() == []
+    # busy twice, then an answer: waited for, and the answer is used and cached
+    online.reset()
+    online.nominatim_mode, online.nominatim_busy_times = "busy", 2
+    said.clear()
+    area, _ = dl.geocode_place("Innenstadt, Kaiserslautern", say=said.append)
+    assert area.equals_exact(INNENSTADT, 1e-9) and len(said) == 2 and len(_places()) == 1
+
+
+def test_nominatim_invalid_json_is_a_clear_error_and_not_cached(online):
+    import re
+
+    online.nominatim_mode = "bad_json"
+    with pytest.raises(NetworkError, match=f"invalid JSON from {re.escape(online.nominatim_url)}"):
+        dl.geocode_place("Innenstadt, Kaiserslautern")
+    assert _places() == []
+    online.nominatim_mode = "ok"  # the next run asks again
+    area, _ = dl.geocode_place("Innenstadt, Kaiserslautern")
+    assert area.equals_exact(INNENSTADT, 1e-9) and len(_searches(online)) == 2
+
+
+def test_cli_place_with_a_busy_nominatim_fails_visibly(online, tmp_path):
+    online.nominatim_mode = "busy"
+    args = ["analyze", "--place", "Innenstadt, Kaiserslautern", "--nominatim-url",
+            online.nominatim_url, "--overpass-attempts", "2", "--out", str(tmp_path / "o")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "Nominatim busy (HTTP 429 too many requests), retrying in 0.2 s (attempt 2 of 2)" in out
+    assert "still busy after 2 attempt(s)" in out and len(_searches(online)) == 2
+    assert online.queries() == []  # nothing downloaded without a study area
 
 
 # -- a busy or broken server -------------------------------------------------------------
