@@ -198,12 +198,12 @@ def online_options(fn):
     """``--area``, ``--refresh`` and the server options of commands that may download."""
     opts = [
         click.option("--area", type=click.Path(exists=True, dir_okay=False), help="Study area polygon file (GeoJSON/GPKG): only residents inside are counted; without --network it is downloaded like --polygon."),
-        click.option("--refresh", is_flag=True, help="Download the area again even if it is in the download cache."),
+        click.option("--refresh", is_flag=True, help="Download the area (and geocode --place) again even if it is in the cache."),
         click.option("--overpass-url", help="Overpass API base URL, e.g. http://localhost:12345/api (env ACCESSIBILITY_OVERPASS_URL; default https://overpass-api.de/api)."),
         click.option("--nominatim-url", help="Nominatim base URL for --place and --geocoder nominatim (env ACCESSIBILITY_NOMINATIM_URL; default https://nominatim.openstreetmap.org/)."),
         click.option("--timeout", type=float, help="Seconds per server request and Overpass query timeout (env ACCESSIBILITY_TIMEOUT; default 180)."),
-        click.option("--overpass-attempts", type=int, help="Requests per Overpass query before giving up on a busy server (env ACCESSIBILITY_OVERPASS_ATTEMPTS; default 5)."),
-        click.option("--overpass-max-wait", type=float, help="Seconds of waiting for a busy Overpass server in all before giving up (env ACCESSIBILITY_OVERPASS_MAX_WAIT; default 900)."),
+        click.option("--overpass-attempts", type=int, help="Requests per Overpass query (and Nominatim place search) before giving up on a busy server (env ACCESSIBILITY_OVERPASS_ATTEMPTS; default 5)."),
+        click.option("--overpass-max-wait", type=float, help="Seconds of waiting for a busy Overpass (or Nominatim) server in all before giving up (env ACCESSIBILITY_OVERPASS_MAX_WAIT; default 900)."),
     ]  # fmt: skip
     for o in reversed(opts):
         fn = o(fn)

@@ -13,18 +13,20 @@ from rich.table import Table
 from .cli import (
     _csv_list,
     _friendly,
+    _servers,
     area_options,
     console,
     final_paths,
     input_options,
     main,
     no_wait_option,
+    online_options,
     print_rejects,
     staged,
 )
 from .errors import InputError
 
-_INPUT_KEYS = ("network", "place", "bbox", "polygon", "sites", "sites_crs", "osm_categories",
+_INPUT_KEYS = ("network", "place", "bbox", "polygon", "area", "sites", "sites_crs", "osm_categories",
                "presets", "population", "population_column", "population_crs",
                "spread_to_buildings", "population_total", "districts", "district_column")  # fmt: skip
 
@@ -35,6 +37,7 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
     args = {k: kw[k] for k in _INPUT_KEYS if k in kw}
     if "min_component" in kw:
         args["min_component"] = kw["min_component"]
+    args.update(refresh=kw.get("refresh", False), servers=_servers(kw))
     with console.status("loading inputs…"):
         return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
                            progress=True, **args)  # fmt: skip
@@ -85,6 +88,7 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
 @main.command()
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False))
 @area_options
+@online_options
 @input_options
 @click.option("--add", "add", type=click.Path(exists=True, dir_okay=False),
               help="New sites to add: CSV name,category,lat,lon (like --sites).")  # fmt: skip
@@ -134,7 +138,8 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
         with console.status("loading inputs…"):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
                                  use_cache=not kw["no_cache"], progress=True,
-                                 min_component=kw["min_component"], **sc.inputs)  # fmt: skip
+                                 min_component=kw["min_component"], refresh=kw["refresh"],
+                                 servers=_servers(kw), **sc.inputs)  # fmt: skip
         with console.status("computing before and after…"):
             result = run_scenario_inputs(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"
@@ -258,8 +263,9 @@ def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
     "--no-cache", is_flag=True, help="Parse the network again instead of using the cache."
 )
 @no_wait_option
+@online_options
 @_friendly
-def compare(scenario_files, out, no_cache, no_wait):
+def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
     """Compare several scenarios side by side against the same baseline.
 
     All files must share the base inputs (network, population, sites, districts,
@@ -287,9 +293,15 @@ def compare(scenario_files, out, no_cache, no_wait):
                 "districts, minutes and speed"
             )
     names = _unique_names(scs)
+    if area:
+        raise InputError(
+            "compare takes the study area from the scenario files (key 'area'), not --area: "
+            "put it into every file"
+        )
     with console.status("loading inputs…"):
         inputs = load_inputs(minutes=scs[0].minutes, speed_kmh=scs[0].speed_kmh,
-                             use_cache=not no_cache, progress=True, **scs[0].inputs)  # fmt: skip
+                             use_cache=not no_cache, progress=True, refresh=refresh,
+                             servers=_servers(kw), **scs[0].inputs)  # fmt: skip
     final = _out(out, "compare")
     from ._io import check_output_folder
 
@@ -376,6 +388,7 @@ def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd
 
 @main.command()
 @area_options
+@online_options
 @input_options
 @click.option("--candidates", type=click.Path(exists=True, dir_okay=False),
               help="Candidate locations: CSV name,category,lat,lon (like --sites), GeoJSON or GPKG.")  # fmt: skip
@@ -524,6 +537,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
 
 @main.command()
 @area_options
+@online_options
 @input_options
 @click.option("--category", default="all", show_default=True,
               help="Sites to assess (all or one category).")  # fmt: skip

@@ -12,12 +12,14 @@ from rich.table import Table
 from .cli import (
     _csv_list,
     _friendly,
+    _servers,
     area_options,
     console,
     final_paths,
     geocoder_option,
     main,
     no_wait_option,
+    online_options,
     print_rejects,
     staged,
     walk_options,
@@ -26,6 +28,7 @@ from .cli import (
 
 @main.command()
 @area_options
+@online_options
 @click.option(
     "--stock",
     "stock",
@@ -92,7 +95,7 @@ def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: ski
     with console.status("checking the housing stock…"):
         check, record = run_stock(
             minutes=minutes, speed_kmh=speed, max_access_m=max_access, use_cache=not no_cache,
-            stock_crs=kw.pop("stock_crs"), **kw,
+            stock_crs=kw.pop("stock_crs"), servers=_servers(kw), **kw,
         )  # fmt: skip
     record["command"] = " ".join(sys.argv)
     with staged(out, no_wait) as tmp:

@@ -39,6 +39,10 @@ TOP_KEYS = {
     "name": "a short title",
     "description": "free text",
     "network": "OSM file (or 'demo')",
+    "place": "study area: a place name (downloaded without network)",
+    "bbox": "study area: [west, south, east, north] in degrees (downloaded without network)",
+    "polygon": "study area: a polygon file (downloaded without network)",
+    "area": "study area polygon file: only residents inside are counted",
     "population": "population file(s); omit to estimate from OSM buildings",
     "population_column": "residents column of a points/polygons population file",
     "population_crs": "CRS of x,y columns in a CSV population file",
@@ -66,7 +70,7 @@ CHANGE_KEYS = {
 _SYNONYMS = {"delete": "remove", "close": "remove", "closure": "remove", "open": "add",
              "new": "add", "relocate": "move", "recategorize": "recategorise",
              "category": "recategorise"}  # fmt: skip
-_PATH_KEYS = ("network", "sites", "presets", "districts")
+_PATH_KEYS = ("network", "sites", "presets", "districts", "polygon", "area")
 #: Value of the ``change`` column in scenario site layers.
 UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED = (
     "unchanged", "added", "removed", "moved", "recategorised",
@@ -168,8 +172,36 @@ def read_scenario(path: str | Path) -> Scenario:
     base = path.parent
     inputs: dict = {}
     net = data.get("network")
-    if net is None:
-        err("'network' is missing; give an OSM file (or 'demo' for the Helsinki extract)")
+    if net is None and all(data.get(k) is None for k in ("place", "bbox", "polygon", "area")):
+        err(
+            "'network' is missing; give an OSM file (or 'demo' for the Helsinki extract), or a "
+            "study area to download (place, bbox or polygon)"
+        )
+    areas = [k for k in ("place", "bbox", "polygon", "area") if data.get(k) is not None]
+    if len(areas) > 1:
+        err(
+            f"give one study area, not {' and '.join(areas)}: place, bbox, polygon or area",
+            areas[1],
+        )
+    if data.get("place") is not None:
+        if not isinstance(data["place"], str) or not data["place"].strip():
+            err("'place' must be a place name like \"Nordstadt, Dortmund, Germany\"", "place")
+        inputs["place"] = data["place"].strip()
+    bbox = data.get("bbox")
+    if bbox is not None:
+        if isinstance(bbox, str):
+            bbox = [b for b in bbox.replace(" ", ",").split(",") if b]
+            try:
+                bbox = [float(b) for b in bbox]
+            except ValueError:
+                bbox = None
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_number(b) for b in bbox)):
+            err(
+                f"'bbox' must be [west, south, east, north] in degrees, e.g. "
+                f"[7.75, 49.43, 7.78, 49.45], got {data['bbox']!r}",
+                "bbox",
+            )
+        inputs["bbox"] = [float(b) for b in bbox]
     for key in _PATH_KEYS:
         if data.get(key) is not None:
             if not isinstance(data[key], str):

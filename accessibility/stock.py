@@ -566,6 +566,7 @@ def run_stock(
     place: str | None = None,
     bbox: Sequence[float] | None = None,
     polygon: str | Path | None = None,
+    area: str | Path | None = None,
     sites: str | Path | None = None,
     sites_crs: str | None = None,
     stock_crs: str | None = None,
@@ -579,11 +580,15 @@ def run_stock(
     use_cache: bool = True,
     progress: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
+    servers=None,
+    refresh: bool = False,
 ) -> tuple[StockCheck, dict]:
     """Load network, docking points and the stock file, and check the stock.
 
     The area is one of ``network`` (local OSM file), ``place``, ``bbox`` or
-    ``polygon`` (downloaded as in :func:`accessibility.pipeline.load_inputs`).
+    ``polygon``/``area`` (downloaded as in :func:`accessibility.pipeline.load_inputs`,
+    from ``servers``, again if ``refresh``; the download holds the features of
+    ``presets``).
     Docking points: ``sites`` (addresses geocoded with ``geocoder``) and/or
     OSM presets (``osm_categories``; all presets when ``sites`` is not given).
     ``geocoder`` is ``"offline"`` (the extract's addresses only, never touches
@@ -595,21 +600,19 @@ def run_stock(
     (StockCheck, dict)
         The check and the run record for ``run.json``.
     """
-    from .geocode import make_geocoder
     from .outputs import attributions, data_vintage, file_record
-    from .pipeline import load_area, load_sites
+    from .pipeline import _make_geocoder, load_area, load_sites
 
     net, extract, record = load_area(
-        network=network, place=place, bbox=bbox, polygon=polygon, minutes=minutes,
+        network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
         speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
-        min_component=min_component, presets=presets,
+        min_component=min_component, presets=presets, servers=servers, refresh=refresh,
     )  # fmt: skip
     timings = record.pop("timings_s")
     record.pop("osm_path", None)
 
     t0 = time.perf_counter()
-    kw = {"user_agent": user_agent} if (geocoder == "nominatim" and user_agent) else {}
-    geo = make_geocoder(geocoder, extract, **kw)
+    geo = _make_geocoder(geocoder, extract, user_agent, servers)
     timings["geocoder_index"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -527,3 +527,168 @@ def test_cache_list_and_clear_older_than(monkeypatch, tmp_path):
     assert r.exit_code == 2 and "30d" in r.output
     r = CliRunner().invoke(main, ["cache", "clear", "--kind", "downloads"])
     assert "Removed 1 items" in r.output and not any(root.rglob("*.osm"))
+
+
+# -- the online options on every command that loads an area ------------------------------
+def _server_options(standin) -> list[str]:
+    return ["--overpass-url", standin.overpass_url, "--nominatim-url", standin.nominatim_url,
+            "--timeout", "25", "--overpass-attempts", "2", "--overpass-max-wait", "4"]  # fmt: skip
+
+
+def _check_servers(rec: dict, standin) -> None:
+    """run.json names the servers and limits given as options (as analyze records them)."""
+    s = rec["servers"]
+    assert (s["overpass_url"], s["nominatim_url"]) == (standin.overpass_url, standin.nominatim_url)
+    assert (s["timeout_s"], s["max_attempts"], s["max_wait_s"]) == (25.0, 2, 4.0)
+    assert rec["inputs"]["download"]["overpass_url"] == standin.overpass_url
+    assert rec["study_area"]["nominatim"]["nominatim_url"] == standin.nominatim_url
+
+
+@pytest.mark.parametrize("command", ["scenario", "rank", "critical", "stock"])
+def test_online_options_on_every_command(command, online, monkeypatch, tmp_path):
+    # the environment names a dead server: the options must win over it
+    monkeypatch.setenv("ACCESSIBILITY_OVERPASS_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("ACCESSIBILITY_NOMINATIM_URL", "http://127.0.0.1:9/")
+    out = tmp_path / command
+    points = tmp_path / "points.csv"
+    points.write_text(
+        "building_id,name,category,lat,lon\nb1,Neu,library,49.4440,7.7650\n"
+        "b2,Neu 2,library,49.4420,7.7720\n",
+        encoding="utf-8",
+    )
+    extra = {
+        "scenario": ["--add", str(points)],
+        "rank": ["--candidates", str(points), "--k", "1", "--no-visibility"],
+        "critical": [],
+        "stock": ["--stock", str(points)],
+    }[command]
+    args = [command, "--place", "Innenstadt, Kaiserslautern", *_server_options(online),
+            "--osm-categories", "library", "--minutes", "5", "--out", str(out), *extra]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert len(online.queries()) == 1 and len(_searches(online)) == 1
+    rec = json.loads((out / "run.json").read_text())
+    _check_servers(rec, online)
+    assert rec["study_area"]["source"] == "place"
+    if command != "stock":  # stock counts its buildings, not residents
+        assert rec["study_area"]["resident_points_outside"] > 0
+    if command == "critical":
+        # the study area's residents only: the redundancy table's population is theirs
+        red = pd.read_csv(out / "redundancy.csv")
+        total = red.loc[red["category"] == "all", "population"].iloc[0]
+        assert total == pytest.approx(rec["study_area"]["residents_inside"])
+        # --refresh asks both servers again
+        again = CliRunner().invoke(main, [*args, "--refresh"])
+        assert again.exit_code == 0, again.output
+        assert len(online.queries()) == 2 and len(_searches(online)) == 2
+
+
+def test_area_option_restricts_the_residents_of_offline_commands(kl_osm, kl_zensus, tmp_path):
+    polygon = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[INNENSTADT], crs="EPSG:4326").to_file(polygon)
+    base = ["--network", str(kl_osm), "--population", str(kl_zensus), "--area", str(polygon),
+            "--osm-categories", "library", "--minutes", "5"]  # fmt: skip
+    out = tmp_path / "critical"
+    r = CliRunner().invoke(main, ["critical", *base, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "run.json").read_text())
+    area = rec["study_area"]
+    assert area["source"] == "polygon" and area["resident_points_outside"] > 1000
+    assert "servers" not in rec  # no server asked, none given
+    red = pd.read_csv(out / "redundancy.csv")
+    assert red.loc[red["category"] == "all", "population"].iloc[0] == pytest.approx(
+        area["residents_inside"]
+    )
+    # the same residents as analyze --area
+    a = run(load_inputs(network=kl_osm, population=[kl_zensus], area=polygon))
+    s = a.summary()
+    assert s.loc[s["category"] == "all", "population"].iloc[0] == pytest.approx(
+        area["residents_inside"]
+    )
+    # rank: the ranking's total is the area's residents
+    out = tmp_path / "rank"
+    r = CliRunner().invoke(
+        main, ["rank", *base, "--candidates-from-streets", "3", "--k", "1", "--no-visibility",
+               "--out", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["study_area"]["residents_inside"] == pytest.approx(area["residents_inside"])
+    assert rec["baseline_covered"] <= area["residents_inside"]
+
+
+SCENARIO_YAML = """
+name: Online {name}
+{area}
+osm_categories: [library]
+minutes: [5]
+changes:
+  - add: {{name: Neu, category: library, lat: 49.4440, lon: 7.7650}}
+"""
+
+
+def test_scenario_file_with_a_study_area_and_server_options(online, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCESSIBILITY_OVERPASS_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("ACCESSIBILITY_NOMINATIM_URL", "http://127.0.0.1:9/")
+    a = tmp_path / "a.yaml"
+    a.write_text(SCENARIO_YAML.format(name="A", area='place: "Innenstadt, Kaiserslautern"'))
+    out = tmp_path / "s"
+    r = CliRunner().invoke(main, ["scenario", str(a), *_server_options(online), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rec = json.loads((out / "run.json").read_text())
+    _check_servers(rec, online)
+    assert rec["study_area"]["place"] == "Innenstadt, Kaiserslautern"
+    summary = pd.read_csv(out / "scenario_summary.csv")
+    total = summary.loc[summary["category"] == "all", "population"].iloc[0]
+    assert total == pytest.approx(rec["study_area"]["residents_inside"])
+    # --area is an input like --network: it belongs into the file
+    polygon = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[INNENSTADT], crs="EPSG:4326").to_file(polygon)
+    r = CliRunner().invoke(main, ["scenario", str(a), "--area", str(polygon)])
+    assert r.exit_code == 2 and "--area" in r.output and "into the scenario file" in r.output
+    # compare: server options and --refresh on the command line, the area in the files
+    b = tmp_path / "b.yaml"
+    b.write_text(
+        SCENARIO_YAML.format(name="B", area='place: "Innenstadt, Kaiserslautern"').replace(
+            "lat: 49.4440", "lat: 49.4410"
+        )
+    )
+    n = len(online.queries())
+    out = tmp_path / "c"
+    r = CliRunner().invoke(
+        main, ["compare", str(a), str(b), *_server_options(online), "--refresh", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    assert len(online.queries()) == n + 1  # one download for both, asked again (--refresh)
+    _check_servers(json.loads((out / "run.json").read_text()), online)
+    r = CliRunner().invoke(main, ["compare", str(a), str(b), "--area", str(polygon)])
+    assert r.exit_code == 2 and "key 'area'" in r.output
+
+
+def test_scenario_file_study_area_keys(kl_osm, tmp_path):
+    from accessibility.errors import ScenarioError
+    from accessibility.scenarios import read_scenario
+
+    polygon = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[INNENSTADT], crs="EPSG:4326").to_file(polygon)
+
+    def sc(text: str):
+        p = tmp_path / "s.yaml"
+        p.write_text(text)
+        return read_scenario(p)
+
+    assert sc("bbox: [7.755, 49.435, 7.775, 49.447]\n").inputs == {"bbox": list(BBOX)}
+    assert sc("bbox: 7.755,49.435,7.775,49.447\n").inputs == {"bbox": list(BBOX)}
+    assert sc("place: Innenstadt, Kaiserslautern\n").inputs == {
+        "place": "Innenstadt, Kaiserslautern"
+    }
+    got = sc(f"network: {kl_osm}\narea: area.geojson\n").inputs
+    assert got == {"network": str(kl_osm), "area": str(polygon)}  # relative to the file
+    with pytest.raises(ScenarioError, match=r"line 1: 'bbox' must be \[west, south, east, north\]"):
+        sc("bbox: [7.7, 49.4, 7.8]\n")
+    with pytest.raises(ScenarioError, match="line 2: give one study area, not place and bbox"):
+        sc("place: Kaiserslautern\nbbox: [7.7, 49.4, 7.8, 49.5]\n")
+    with pytest.raises(ScenarioError, match="line 1: file 'nowhere.geojson' not found"):
+        sc("area: nowhere.geojson\n")
+    with pytest.raises(ScenarioError, match="'network' is missing; .* or a study area"):
+        sc("minutes: [5]\n")
