@@ -37,7 +37,8 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
     args = {k: kw[k] for k in _INPUT_KEYS if k in kw}
     if "min_component" in kw:
         args["min_component"] = kw["min_component"]
-    args.update(refresh=kw.get("refresh", False), servers=_servers(kw))
+    args.update(refresh=kw.get("refresh", False), servers=_servers(kw),
+                geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"))  # fmt: skip
     with console.status("loading inputs…"):
         return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
                            progress=True, **args)  # fmt: skip
@@ -139,7 +140,8 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
                                  use_cache=not kw["no_cache"], progress=True,
                                  min_component=kw["min_component"], refresh=kw["refresh"],
-                                 servers=_servers(kw), **sc.inputs)  # fmt: skip
+                                 servers=_servers(kw), geocoder=kw["geocoder"],
+                                 user_agent=kw["user_agent"], **sc.inputs)  # fmt: skip
         with console.status("computing before and after…"):
             result = run_scenario_inputs(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"

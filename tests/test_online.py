@@ -552,21 +552,28 @@ def test_online_options_on_every_command(command, online, monkeypatch, tmp_path)
     out = tmp_path / command
     points = tmp_path / "points.csv"
     points.write_text(
-        "building_id,name,category,lat,lon\nb1,Neu,library,49.4440,7.7650\n"
-        "b2,Neu 2,library,49.4420,7.7720\n",
+        "building_id,name,category,lat,lon,address\nb1,Neu,library,49.4440,7.7650,\n"
+        "b2,Neu 2,library,49.4420,7.7720,\n"
+        'b3,Nirgends,library,,,"Fantasieweg 1, 67655 Kaiserslautern"\n',
         encoding="utf-8",
     )
+    shutil.rmtree(cache_dir() / "geocode", ignore_errors=True)
     extra = {
         "scenario": ["--add", str(points)],
         "rank": ["--candidates", str(points), "--k", "1", "--no-visibility"],
-        "critical": [],
+        "critical": ["--sites", str(points)],
         "stock": ["--stock", str(points)],
     }[command]
     args = [command, "--place", "Innenstadt, Kaiserslautern", *_server_options(online),
-            "--osm-categories", "library", "--minutes", "5", "--out", str(out), *extra]  # fmt: skip
+            "--osm-categories", "library", "--minutes", "5", "--out", str(out),
+            "--geocoder", "nominatim", *extra]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert len(online.queries()) == 1 and len(_searches(online)) == 1
+    assert len(online.queries()) == 1
+    # one place search, and the address the extract lacks asked of the same server
+    assert [p["q"].split(",")[0] for p in _searches(online)] == [
+        "Innenstadt", "Fantasieweg 1"]  # fmt: skip
+    assert "Fantasieweg 1" in (out / "rejects.csv").read_text(encoding="utf-8")
     rec = json.loads((out / "run.json").read_text())
     _check_servers(rec, online)
     assert rec["study_area"]["source"] == "place"
@@ -580,7 +587,7 @@ def test_online_options_on_every_command(command, online, monkeypatch, tmp_path)
         # --refresh asks both servers again
         again = CliRunner().invoke(main, [*args, "--refresh"])
         assert again.exit_code == 0, again.output
-        assert len(online.queries()) == 2 and len(_searches(online)) == 2
+        assert len(online.queries()) == 2 and len(_searches(online)) == 3
 
 
 def test_area_option_restricts_the_residents_of_offline_commands(kl_osm, kl_zensus, tmp_path):
