@@ -41,7 +41,7 @@ from ._io import atomic_write, sha256, write_json, write_text
 from .config import ATTRIBUTION_OSM, cache_dir
 from .errors import InputError, NetworkError
 from .osm_keys import feature_keys
-from .servers import Servers
+from .servers import Servers, nominatim_pause
 
 #: Tag keys of the features the packaged presets and the base steps need (kept for
 #: old imports; the run's own set is ``feature_keys(presets)``).
@@ -123,8 +123,6 @@ def _geocode_area(place: str, servers: Servers, refresh: bool = False) -> Polygo
 #: Parameters of a place search, as osmnx's ``geocode_to_gdf`` sends them (so the
 #: same boundary is chosen): up to 50 results, not de-duplicated, with outlines.
 _PLACE_PARAMS = {"format": "json", "polygon_geojson": "1", "dedupe": "0", "limit": "50"}
-#: Time of the last Nominatim request per server (monotonic seconds), for the rate limit.
-_NOMINATIM_LAST: dict[str, float] = {}
 
 
 def geocode_place(
@@ -295,7 +293,7 @@ def nominatim_search(
     url = servers.nominatim_url.rstrip("/") + "/search"
     last = ""
     for attempt in range(1, servers.max_attempts + 1):
-        _nominatim_pause(servers)
+        nominatim_pause(servers.nominatim_url, servers.nominatim_delay_s)
         try:
             response = requests.get(
                 url, params=params, headers=servers.headers(), timeout=servers.timeout_s
@@ -339,15 +337,6 @@ def nominatim_search(
         "$ACCESSIBILITY_OVERPASS_MAX_WAIT), use another server (--nominatim-url or "
         "$ACCESSIBILITY_NOMINATIM_URL), or give --bbox W,S,E,N or --polygon FILE"
     )
-
-
-def _nominatim_pause(servers: Servers) -> None:
-    """Sleep so that requests to this Nominatim server are ``nominatim_delay_s`` apart."""
-    key = servers.nominatim_url.rstrip("/")
-    last = _NOMINATIM_LAST.get(key)
-    if last is not None:
-        time.sleep(max(servers.nominatim_delay_s - (time.monotonic() - last), 0.0))
-    _NOMINATIM_LAST[key] = time.monotonic()
 
 
 def _parse_search(response, servers: Servers, what: str) -> list[dict[str, Any]]:

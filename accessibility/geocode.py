@@ -679,6 +679,9 @@ class NominatimGeocoder:
             w, s, e, n = self.bounds
             kw["viewbox"] = [(s, w), (n, e)]
             kw["bounded"] = True
+        from .servers import nominatim_pause
+
+        nominatim_pause(f"{self.scheme}://{self.domain}", self.min_delay_s)  # with place searches
         try:
             self.requests += 1
             loc = self._client()(query, **kw)

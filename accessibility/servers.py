@@ -222,6 +222,26 @@ class Servers:
                 setattr(settings, k, v)
 
 
+#: Time of the last request per Nominatim server (monotonic seconds), for the rate limit.
+_NOMINATIM_LAST: dict[str, float] = {}
+
+
+def nominatim_pause(url: str, delay_s: float) -> None:
+    """Sleep so that requests to the Nominatim server ``url`` are ``delay_s`` seconds apart.
+
+    Shared by the place search and the address geocoder of a process, so that
+    together they keep the server's rate limit (one request per second on the
+    public server).
+    """
+    import time
+
+    key = url.rstrip("/")
+    last = _NOMINATIM_LAST.get(key)
+    if last is not None:
+        time.sleep(max(delay_s - (time.monotonic() - last), 0.0))
+    _NOMINATIM_LAST[key] = time.monotonic()
+
+
 def _convert(name: str, raw: str, kind, var: str):
     kind = str(kind)
     try:

@@ -287,13 +287,22 @@ def test_place_geocodes_to_its_polygon_through_the_standin(online, monkeypatch):
         dl.geocode_place("Innenstadt, Kaiserslautern", servers)
 
 
-def test_nominatim_requests_are_spaced_by_the_configured_delay(online, monkeypatch):
+def test_nominatim_requests_are_spaced_by_the_configured_delay(online, monkeypatch, tmp_path):
     monkeypatch.setenv("ACCESSIBILITY_NOMINATIM_DELAY", "0.6")
     servers = Servers.from_env()
     dl.geocode_place("Innenstadt, Kaiserslautern", servers)
     t0 = time.perf_counter()
     dl.geocode_place("Innenstadt, Kaiserslautern", servers, refresh=True)
     assert time.perf_counter() - t0 >= 0.55
+    # an address lookup right after a place search on the same server waits its turn too
+    from accessibility.geocode import NominatimGeocoder
+
+    geo = NominatimGeocoder(None, cache=tmp_path / "n.json", **servers.geopy_kwargs())
+    dl.geocode_place("Innenstadt, Kaiserslautern", servers, refresh=True)
+    t0 = time.perf_counter()
+    geo.geocode(pd.DataFrame({"street": ["Fantasieweg"], "housenumber": ["1"]}))
+    assert time.perf_counter() - t0 >= 0.55
+    assert _searches(online)[-1]["q"].startswith("Fantasieweg 1")
     # the public server is never asked more than once a second, whatever is configured
     assert Servers.from_env(nominatim_url=PUBLIC_NOMINATIM).nominatim_delay_s == 1.0
 
