@@ -547,13 +547,14 @@ def overpass_queries(
     from osmnx import settings
 
     from . import _osmnx
+    from .osm import walk_class_filter_text
 
     servers = servers or Servers.from_env()
     keys = tuple(sorted(set(feature_keys(None) if keys is None else keys)))
     area = _query_polygon(_check_area(area))
     maxsize = "" if settings.overpass_memory is None else f"[maxsize:{settings.overpass_memory}]"
     head = f"[out:json][timeout:{servers.timeout_s:g}]{maxsize}"
-    walk = _osmnx.walk_filter_text()
+    walk = walk_class_filter_text()
     queries = []
     for coords in _osmnx.polygon_coord_strs(area):
         poly = f'(poly:"{coords}")'

@@ -126,6 +126,17 @@ def walk_class_filter(clauses=None) -> list[tuple[str, str | None, re.Pattern | 
     return [c for c in (clauses or walk_filter()) if c[0] not in _ACCESS_KEYS]
 
 
+def walk_class_filter_text() -> str:
+    """:func:`walk_class_filter` as Overpass QL (the online query's way filter).
+
+    Access and foot are left to the offline rules (:func:`is_closed`), so a way with
+    ``access=private`` + ``foot=yes`` is downloaded and walked as it is read offline.
+    """
+    return "".join(
+        f'["{k}"{op}"{rx.pattern}"]' if op else f'["{k}"]' for k, op, rx in walk_class_filter()
+    )
+
+
 def _passes(tags: dict, clauses) -> bool:
     for key, op, rx in clauses:
         value = tags.get(key)

@@ -187,17 +187,21 @@ def test_overpass_json_to_osm_small_cases(tmp_path):
 
 # -- query -----------------------------------------------------------------------------
 def test_overpass_query_has_walk_filter_features_and_poly():
-    from osmnx import _overpass
+    from accessibility.osm import walk_class_filter, walk_class_filter_text
 
     area = dl.study_area(bbox=KL_BBOX)
     q = dl.overpass_query(area)
     assert q.startswith("[out:json][timeout:") and q.endswith("(._;>;);out body;")
     assert "\n" not in q  # small area: one request
-    walk = _overpass._get_network_filter("walk")
+    walk = walk_class_filter_text()
     poly = '(poly:"49.418000 7.821000 49.457000 7.821000 49.457000 7.717000 49.418000 7.717000 49.418000 7.821000")'
     assert f"way{walk}{poly};" in q
-    for key, op, rx in walk_filter():  # the same clauses read_osm applies
+    for key, op, rx in walk_class_filter():  # the highway classes read_osm applies
         assert (f'["{key}"{op}"{rx.pattern}"]' if op else f'["{key}"]') in q
+    # access and foot are decided offline by the foot access hierarchy, on both paths
+    clauses = {k for k, _, _ in walk_filter()}
+    assert {"access", "foot"} <= clauses
+    assert '["access"' not in q and '["foot"' not in q
     for key in dl.FEATURE_KEYS:
         assert f'nwr["{key}"]{poly};' in q
     assert q.count("poly:") == 1 + len(dl.FEATURE_KEYS)

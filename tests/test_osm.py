@@ -208,7 +208,6 @@ def test_features_are_exactly_the_feature_keys(kl_osm, kl_extract):
 
 
 def test_cache_is_npz_checksummed_and_rebuilt_when_damaged(kl_osm, tmp_path, monkeypatch):
-    from accessibility import _cache
     from accessibility.errors import AccessibilityWarning
 
     monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path))
