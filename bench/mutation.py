@@ -85,7 +85,9 @@ def _warm_cache(cache: Path) -> None:
     )  # fmt: skip
 
 
-def run_module(module: str, cache: Path, children: int, keep: bool) -> dict:
+def run_module(
+    module: str, cache: Path, children: int, keep: bool, names: list[str] | None = None
+) -> dict:
     tests = MODULES[module]
     dst = _scratch(module, tests, children)
     env = dict(os.environ)
@@ -97,7 +99,8 @@ def run_module(module: str, cache: Path, children: int, keep: bool) -> dict:
     t0 = time.perf_counter()
     print(f"[{module}] mutmut run in {dst} (tests: {' '.join(tests)})", file=sys.stderr, flush=True)
     p = subprocess.run(
-        ["nice", sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+        ["nice", sys.executable, "-m", "mutmut", "run", "--max-children", str(children),
+         *[n for n in (names or []) if n.startswith(f"accessibility.{module}.")]],
         cwd=dst, env=env, capture_output=True, text=True,
     )  # fmt: skip
     secs = time.perf_counter() - t0
@@ -109,11 +112,11 @@ def run_module(module: str, cache: Path, children: int, keep: bool) -> dict:
     status: dict[str, str] = {}
     for line in res.stdout.splitlines():
         m = re.match(r"\s*(\S+):\s*(.+)$", line)
-        if m and m.group(1).startswith("accessibility."):
+        if m and m.group(1).startswith("accessibility.") and m.group(2) != "not checked":
             status[m.group(1)] = m.group(2).strip()
     diffs = {}
     for name, st in status.items():
-        if st not in ("killed",):
+        if st not in _DETECTED:
             show = subprocess.run(
                 [sys.executable, "-m", "mutmut", "show", name],
                 cwd=dst, env=env, capture_output=True, text=True,
@@ -129,9 +132,13 @@ def run_module(module: str, cache: Path, children: int, keep: bool) -> dict:
             "log_tail": (p.stdout + p.stderr)[-2000:]}  # fmt: skip
 
 
+#: mutmut statuses that mean the tests noticed the mutant (a crash or a hang is noticed too).
+_DETECTED = ("killed", "timeout", "segfault")
+
+
 def _score(counts: dict[str, int]) -> tuple[int, int, float]:
     total = sum(counts.values())
-    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    killed = sum(counts.get(s, 0) for s in _DETECTED)
     tested = total - counts.get("no tests", 0) - counts.get("skipped", 0)
     return total, killed, (100.0 * killed / tested) if tested else float("nan")
 
@@ -143,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--children", type=int, default=1, help="parallel mutant runs (default 1)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folders")
     ap.add_argument("--markdown", type=Path, help="write the survivors as Markdown")
+    ap.add_argument("--mutants", nargs="+", metavar="NAME",
+                    help="run only these mutants (e.g. the survivors of an earlier run, "
+                         "after adding tests); names as mutmut prints them")  # fmt: skip
     args = ap.parse_args(argv)
     modules = list(MODULES) if args.all else (args.modules or DEFAULT)
     unknown = set(modules) - set(MODULES)
@@ -151,15 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(tempfile.mkdtemp(prefix="mutation-cache-"))
     print("warming the cache with the unmutated code ...", file=sys.stderr, flush=True)
     _warm_cache(cache)
-    out = ["| module | mutants | killed | survived | no tests | timeout | score | minutes |",
+    out = ["| module | mutants | killed | survived | no tests | timeout/crash | score | minutes |",
            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     details = []
     for module in modules:
-        r = run_module(module, cache, args.children, args.keep)
+        if args.mutants and not any(n.startswith(f"accessibility.{module}.") for n in args.mutants):
+            continue
+        r = run_module(module, cache, args.children, args.keep, args.mutants)
         c = r["counts"]
         total, killed, score = _score(c)
         line = (f"| {module} | {total} | {killed} | {c.get('survived', 0)} | "
-                f"{c.get('no tests', 0)} | {c.get('timeout', 0)} | {score:.1f} % | "
+                f"{c.get('no tests', 0)} | {c.get('timeout', 0) + c.get('segfault', 0)} | {score:.1f} % | "
                 f"{r['seconds'] / 60:.1f} |")  # fmt: skip
         out.append(line)
         print(line, flush=True)
