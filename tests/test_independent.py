@@ -30,7 +30,13 @@ from pyproj import CRS, Proj, Transformer
 from scipy.spatial import cKDTree
 
 from accessibility.analysis import analyze, metres_per_minute
-from accessibility.coverage import summary, summary_groups
+from accessibility.coverage import (
+    SUMMARY_COLUMNS,
+    summary,
+    summary_districts,
+    summary_groups,
+    weighted_median,
+)
 from accessibility.network import Network
 from accessibility.ranking import coverage_matrix, critical_sites, greedy, mclp
 from accessibility.rejects import Rejects
@@ -373,11 +379,24 @@ def _expected_tables(res: pd.DataFrame, cats, thresholds, weight_cols):
             for t in thresholds:
                 cov = float(w[mins <= t].sum())
                 pop = float(w.sum())
-                rows.append((g, c, float(t), pop, cov, cov / pop if pop > 0 else np.nan))
+                med = _lower_median(mins, w)
+                rows.append((g, c, float(t), pop, cov, cov / pop if pop > 0 else np.nan, med))
     return pd.DataFrame(
         rows,
-        columns=["group", "category", "minutes", "population", "population_covered", "share"],
-    ).set_index(["group", "category", "minutes"])
+        columns=["group", "category", "minutes", "population", "population_covered", "share",
+                 "median"],
+    ).set_index(["group", "category", "minutes"])  # fmt: skip
+
+
+def _lower_median(values: np.ndarray, weight: np.ndarray) -> float:
+    """The smallest value with at least half the weight at or below it (nan without weight)."""
+    total = weight.sum()
+    if total <= 0:
+        return np.nan
+    for v in np.unique(values):  # ascending, inf last
+        if weight[values <= v].sum() >= total / 2:
+            return float(v)
+    raise AssertionError("unreachable")
 
 
 def _assert_groups_match(a) -> None:
@@ -389,7 +408,8 @@ def _assert_groups_match(a) -> None:
     for g, e in ((got.loc[exp.index], exp), (main, exp_all.loc["population"])):
         e = e.loc[g.index] if g is main else e
         for col, ecol in (("population", "population"), ("population_covered",
-                          "population_covered"), ("share_covered", "share")):  # fmt: skip
+                          "population_covered"), ("share_covered", "share"),
+                          ("median_minutes", "median")):  # fmt: skip
             np.testing.assert_allclose(
                 g[col].to_numpy(float), e[ecol].to_numpy(float), rtol=1e-12, err_msg=col
             )
@@ -424,6 +444,14 @@ def test_group_shares_and_denominator_hand_built():
     t = summary(w, mins, [5]).iloc[0]
     assert (t["population"], t["population_covered"], t["share_covered"]) == (15.0, 5.0, 5 / 15)
     assert t["median_minutes"] == np.inf
+    # a weighted median of less than one person is still a median; no person: none
+    assert weighted_median(np.array([2.0, 5.0]), np.array([0.25, 0.5])) == 5.0
+    assert weighted_median(np.array([7.0]), np.array([1.0])) == 7.0
+    assert np.isnan(weighted_median(np.array([7.0]), np.array([0.0])))
+    # empty tables keep their header (the columns are a public contract)
+    assert list(summary(w, {}, [5]).columns) == SUMMARY_COLUMNS
+    empty = summary_districts(np.array([], dtype=object), [], w[:0], {"x": w[:0]}, [5])
+    assert list(empty.columns) == ["district", *SUMMARY_COLUMNS]
     grp = summary_groups(pd.DataFrame({"a": w, "b": w[::-1]}), mins, [5]).set_index("group")
     assert grp.loc["a", "population_covered"] == 5.0 and grp.loc["b", "population_covered"] == 10.0
 
