@@ -424,10 +424,12 @@ def test_group_shares_and_denominator_hand_built():
     young = rng.integers(0, 20, n).astype(float)
     old = rng.integers(0, 20, n).astype(float)
     old[:5] = 0.0
-    res = _residents(xy, young + old + 3, young=young, old=old, empty=np.zeros(n))
+    one = np.zeros(n)
+    one[np.argmin(np.abs(xy[:, 0] - X0 - 300))] = 1.0  # a group of one person, near a site
+    res = _residents(xy, young + old + 3, young=young, old=old, empty=np.zeros(n), one=one)
     sites = _sites([(X0 + 300.0, Y0 + 5), (X0 + 2500.0, Y0 - 5)], ["library", "advice"])
     a = analyze(net, sites, res, minutes=[5, 10, 20], categories=["library", "advice", "nothing"])
-    assert a.groups == ["young", "old", "empty"]
+    assert a.groups == ["young", "old", "empty", "one"]
     _assert_groups_match(a)
     s = a.summary().set_index(["category", "minutes"])
     # a category without sites: nobody covered, the base is still everybody
@@ -436,6 +438,7 @@ def test_group_shares_and_denominator_hand_built():
     g = a.summary_groups().set_index(["group", "category", "minutes"]).sort_index()
     assert g.loc[("empty", "all", 5.0), "population"] == 0
     assert np.isnan(g.loc[("empty", "all", 5.0), "share_covered"])
+    assert g.loc[("one", "all", 5.0), "share_covered"] == 1.0
     # the shares differ between groups and thresholds, so misaligned weights would show
     assert g.loc["young", "share_covered"].nunique() > 3
     # the pure functions too, with unreachable residents (inf)
