@@ -369,6 +369,103 @@ def test_districts_in_other_crs_hand_built(tmp_path):
     assert (west["population"] == res["population"].to_numpy()[want == "West"].sum()).all()
 
 
+def test_snap_rejects_name_file_row_and_reason():
+    """Rejected points: the right file, row, reason (outside the area or no edge near) and value."""
+    net = _two_streets()  # spans Y0 .. Y0 + 2000 m, so its middle is far from any edge
+    lim = 500.0
+    xy = [
+        (X0 + 1000.0, Y0 + 20.0),  # kept
+        (X0 + 1000.0, Y0 + 1000.0),  # inside the network's box, 1 km from any edge
+        (X0 - 5000.0, Y0),  # far outside the box
+        (X0 - lim, Y0 + 1000.0),  # on the box's west edge (min - limit): still inside
+        (X0 + 3000.0 + lim, Y0 + 1000.0),  # on its east edge (max + limit): still inside
+        (X0 + 3000.0 + lim + 1.0, Y0 + 1000.0),  # 1 m beyond it
+        (X0 + 150.0, Y0 + 2010.0),  # kept, on the separate street
+    ]
+    res = _residents(xy, np.ones(len(xy)))
+    res["row"] = pd.array(np.arange(2, len(xy) + 2), dtype="Int64")
+    res.attrs["files"] = ["pop.csv", "other.csv"]
+    sites = _sites([(X0 + 10.0, Y0), (X0 + 10.0, Y0 - 900.0)])
+    sites["row"] = pd.array([7, 8], dtype="Int64")
+    sites["source"] = ["mine"] * 2
+    sites.attrs["files"] = {"mine": "sites.csv"}
+    rej = Rejects()
+    a = analyze(net, sites, res, rejects=rej, max_access_m=lim)
+    assert a.residents.crs == net.crs and a.sites.crs == net.crs
+    assert a.residents["pid"].tolist() == ["r0", "r6"]
+    np.testing.assert_allclose(a.residents.geometry.x, [X0 + 1000.0, X0 + 150.0])
+    np.testing.assert_allclose(a.residents["access_m"], [20.0, 10.0])
+    assert a.residents["fragment"].tolist() == [False, True]  # the separate street is small
+    f = rej.frame()
+    assert f["file"].tolist() == ["sites.csv", *["pop.csv"] * 5]
+    assert f["row"].tolist() == [8, 3, 4, 5, 6, 7]
+    assert f["value"].str.split().str[0].tolist() == ["s1", "r1", "r2", "r3", "r4", "r5"]
+    assert f["value"].iloc[1].endswith("(1,000 m from the nearest walkable edge)")
+    outside = f["reason"].str.contains("lies outside the area of the walking network")
+    assert outside.tolist() == [True, False, True, False, False, True]
+    assert f["reason"].iloc[2].startswith("resident point lies outside")
+    assert "coordinates/CRS are wrong); give a larger network" in f["reason"].iloc[2]
+    assert f["reason"].iloc[1] == (
+        "resident point has no walkable edge within 500 m (wrong or swapped coordinates, "
+        "or a gap in the OSM data); check the coordinates or raise --max-access"
+    )
+    assert f["reason"].iloc[0].startswith("site lies outside the area")
+
+
+def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
+    """Polygon residents count at their representative point; input checks; district rows."""
+    from accessibility.errors import InputError
+
+    net = _line_network()
+    squares = [shapely.box(X0 + x, Y0 + 5, X0 + x + 20, Y0 + 45) for x in (100.0, 900.0, 2000.0)]
+    res = gpd.GeoDataFrame(
+        {"pid": ["a", "b", "c"], "population": [1.0, 2.0, 4.0]}, geometry=squares, crs=net.crs
+    )  # no attrs at all: no groups, default file name
+    a = analyze(net, _sites([(X0 + 500.0, Y0)]), res, minutes=[0.5, 5])
+    reps = shapely.get_coordinates(gpd.GeoSeries(squares).representative_point().to_numpy())
+    np.testing.assert_allclose(shapely.get_coordinates(a.residents.geometry.to_numpy()), reps)
+    np.testing.assert_allclose(a.residents["access_m"], reps[:, 1] - Y0)
+    assert a.groups == [] and a.minutes == (0.5, 5.0)
+    assert list(a.summary_districts().columns) == ["district", *SUMMARY_COLUMNS]
+    assert a.summary_districts().empty and a.summary_groups().empty
+    with pytest.raises(InputError, match="--minutes must be positive numbers"):
+        analyze(net, _sites([(X0, Y0)]), res, minutes=[0])
+    with pytest.raises(InputError, match="--minutes must be positive numbers"):
+        analyze(net, _sites([(X0, Y0)]), res, minutes=[])
+    with pytest.raises(InputError, match="'all' is reserved"):
+        analyze(net, _sites([(X0, Y0)], "all"), res)
+    # an empty or missing geometry rejects its own row only (it used to reject every row)
+    broken = res.copy()
+    broken.loc[1, "geometry"] = shapely.Point()
+    broken.loc[2, "geometry"] = None
+    rej = Rejects()
+    b = analyze(net, _sites([(X0 + 500.0, Y0)]), broken, rejects=rej)
+    assert b.residents["pid"].tolist() == ["a"]
+    assert rej.frame()["value"].str.split().str[0].tolist() == ["b", "c"]
+    assert rej.frame()["file"].tolist() == ["population"] * 2
+    # residents outside every district get a row of their own, and only then
+    from accessibility.pipeline import read_districts
+
+    west = gpd.GeoDataFrame(
+        {"name": ["West"]}, geometry=[shapely.box(X0 - 100, Y0 - 100, X0 + 1500, Y0 + 100)],
+        crs=net.crs,
+    )  # fmt: skip
+    west.to_file(tmp_path / "w.gpkg")
+    a = analyze(
+        net, _sites([(X0 + 500.0, Y0)]), res, districts=read_districts(tmp_path / "w.gpkg", None)
+    )
+    assert a.residents["district"].tolist() == ["West", "West", "(outside all districts)"]
+    t = a.summary_districts()
+    assert t["district"].unique().tolist() == ["West", "(outside all districts)"]
+    assert t.query("district == '(outside all districts)'")["population"].unique().tolist() == [4.0]
+    west.geometry = [shapely.box(X0 - 100, Y0 - 100, X0 + 3100, Y0 + 100)]
+    west.to_file(tmp_path / "w2.gpkg")
+    a = analyze(
+        net, _sites([(X0 + 500.0, Y0)]), res, districts=read_districts(tmp_path / "w2.gpkg", None)
+    )
+    assert a.summary_districts()["district"].unique().tolist() == ["West"]
+
+
 def _expected_tables(res: pd.DataFrame, cats, thresholds, weight_cols):
     """Population, covered persons and shares recomputed from the residents' columns."""
     rows = []
