@@ -335,6 +335,14 @@ def test_nearest_by_category_unlisted_categories_and_unreachable_residents():
     for order, want in ((["b", "a"], 1), (["a", "b"], 0)):
         t = nearest_by_category(net, sg_tie, one, np.array(["a", "b"]), order)
         assert t["all"][0].tolist() == [100.0] and t["all"][1].tolist() == [want], order
+    # several sites on a resident's own edge: the nearest along the edge wins, for every resident
+    on_edge = net.snap(np.array([[X0 + 1040.0, Y0], [X0 + 1070.0, Y0], [X0 + 1510.0, Y0 + 1],
+                                 [X0 + 1580.0, Y0 + 2], [X0 + 1530.0, Y0 + 1]]))  # fmt: skip
+    who = net.snap(np.array([[X0 + 1050.0, Y0], [X0 + 1560.0, Y0], [X0 + 1065.0, Y0]]))
+    d, s_ = nearest_sites(net, site_graph(net, on_edge), who)
+    np.testing.assert_allclose(d, [10.0, 22.0, 5.0])
+    assert s_.tolist() == [0, 3, 1] and s_.dtype.kind == "i"
+    assert nearest_sites(net, sg, rs, sites=[0])[1].dtype.kind == "i"
     none = nearest_by_category(net, sg, rs, np.array(["a", "a", "a"]), ["a", "x"])
     assert np.isinf(none["x"][0]).all() and (none["x"][1] == -1).all()
     assert none["all"][1].tolist() == [0, 1, 2, -1]
