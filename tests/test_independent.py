@@ -474,6 +474,42 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     assert a.summary_districts()["district"].unique().tolist() == ["West"]
 
 
+def test_analyze_nearest_site_columns_timings_and_all_rejected():
+    """Nearest site id and name per resident, clean frames, timings, and the all-rejected errors."""
+    from accessibility.errors import AllRejectedError
+
+    net = _two_streets()
+    sites = _sites([(X0 + 100.0, Y0), (X0 + 2500.0, Y0)])
+    xy = [(X0 + 120.0, Y0 + 3), (X0 + 2400.0, Y0 - 3), (X0 + 1300.0, Y0), (X0 + 100.0, Y0 + 2000)]
+    res = _residents(xy, [1, 2, 3, 4])
+    res.index = [10, 20, 30, 40]  # a frame index that is not 0..n-1
+    a = analyze(net, sites, res, minutes=[5])
+    assert a.residents.index.tolist() == list(range(len(a.residents)))
+    assert a.sites.index.tolist() == [0, 1]
+    assert "index" not in a.residents.columns and "index" not in a.sites.columns
+    got = dict(zip(a.residents["pid"], a.residents["nearest_site_id"], strict=True))
+    names = dict(zip(a.residents["pid"], a.residents["nearest_site_name"], strict=True))
+    assert (got["r0"], got["r1"], got["r2"]) == ("s0", "s1", "s0")
+    assert (names["r0"], names["r1"]) == ("Site 0", "Site 1")
+    np.testing.assert_allclose(
+        a.residents.set_index("pid").loc[["r0", "r1", "r2"], "metres_all"], [23.0, 103.0, 1200.0]
+    )
+    if "r3" in got:  # on the separate street: no path to any site
+        assert pd.isna(got["r3"]) and pd.isna(names["r3"])
+        assert np.isinf(a.residents.set_index("pid").loc["r3", "minutes_all"])
+    assert a.nearest["all"].tolist()[:3] == [0, 1, 0]
+    assert set(a.timings) == {"snap", "distances"}
+    assert all(0 <= t < 60 for t in a.timings.values())
+    far = _residents([(X0 + 1000.0, Y0 + 5000.0)], [1])
+    with pytest.raises(AllRejectedError, match="no resident point lies within reach"):
+        analyze(net, sites, far)
+    with pytest.raises(AllRejectedError, match="no site lies within reach"):
+        analyze(net, _sites([(X0 + 1000.0, Y0 + 5000.0)]), res)
+    # one resident is enough
+    one = analyze(net, sites, res.iloc[:1])
+    assert one.residents["pid"].tolist() == ["r0"]
+
+
 def _expected_tables(res: pd.DataFrame, cats, thresholds, weight_cols):
     """Population, covered persons and shares recomputed from the residents' columns."""
     rows = []
