@@ -451,6 +451,8 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     assert b.residents["pid"].tolist() == ["a"]
     assert rej.frame()["value"].str.split().str[0].tolist() == ["b", "c"]
     assert rej.frame()["file"].tolist() == ["population"] * 2
+    assert rej.frame()["row"].isna().all()  # no row column: no row numbers
+    assert b.districts is None and b.speed_kmh == 4.8
     # residents outside every district get a row of their own, and only then
     from accessibility.pipeline import read_districts
 
@@ -463,6 +465,8 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
         net, _sites([(X0 + 500.0, Y0)]), res, districts=read_districts(tmp_path / "w.gpkg", None)
     )
     assert a.residents["district"].tolist() == ["West", "West", "(outside all districts)"]
+    assert a.districts.columns.tolist() == ["district", "geometry"]
+    assert a.districts.crs == net.crs
     t = a.summary_districts()
     assert t["district"].unique().tolist() == ["West", "(outside all districts)"]
     assert t.query("district == '(outside all districts)'")["population"].unique().tolist() == [4.0]
@@ -472,6 +476,19 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
         net, _sites([(X0 + 500.0, Y0)]), res, districts=read_districts(tmp_path / "w2.gpkg", None)
     )
     assert a.summary_districts()["district"].unique().tolist() == ["West"]
+    # overlapping districts: a resident in both counts once, in the first listed
+    both = gpd.GeoDataFrame(
+        {"name": ["Alt", "Neu"]},
+        geometry=[shapely.box(X0 - 100, Y0 - 100, X0 + 1500, Y0 + 100),
+                  shapely.box(X0 + 500, Y0 - 100, X0 + 3100, Y0 + 100)],
+        crs=net.crs,
+    )  # fmt: skip
+    both.to_file(tmp_path / "both.gpkg")
+    a = analyze(net, _sites([(X0 + 500.0, Y0)]), res,
+                districts=read_districts(tmp_path / "both.gpkg", None))  # fmt: skip
+    assert a.residents["district"].tolist() == ["Alt", "Alt", "Neu"]
+    t = a.summary_districts().query("category == 'all'").groupby("district")["population"].first()
+    assert t.to_dict() == {"Alt": 3.0, "Neu": 4.0}
 
 
 def test_analyze_nearest_site_columns_timings_and_all_rejected():
