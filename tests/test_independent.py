@@ -841,3 +841,69 @@ def test_kl_greedy_equals_brute_force_step_by_step(kl_inputs, kl_run):
     cs = net.snap(np.column_stack([b.x.to_numpy()[pick], b.y.to_numpy()[pick]]))
     covered0 = a.residents["metres_all"].to_numpy() <= lim
     _check_greedy(net, a.resident_snap, cs, pop_of(a), covered0, lim)
+
+
+# ------------------------------------------------------------ Zensus reader, row by row
+
+
+def test_zensus_rejects_every_bad_row_with_file_row_and_reason(tmp_path):
+    """Each unusable Zensus row is reported with its file, 1-based row and reason; the rest is kept."""
+    from accessibility.zensus import read_zensus
+
+    pop = tmp_path / "pop.csv"
+    pop.write_text(
+        "Gitter_ID_100m;x_mp_100m;y_mp_100m;Einwohner;alter_a;shared\n"
+        "100mN1E1;4150050;2920050;10;4;1\n"  # 1 kept
+        ";4150150;2920050;5;1;1\n"  # 2 empty id
+        "100mN1E1;4150250;2920050;7;1;1\n"  # 3 duplicate id
+        "100mN1E2;4150350;2920050;–;1;1\n"  # 4 secret population
+        "100mN1E3;4150450;2920050;-3;1;1\n"  # 5 negative population
+        "100mN1E4;abc;2920050;6;1;1\n"  # 6 coordinate not a number
+        "100mN1E5;4150650;2920050;8;-2;1\n"  # 7 negative group value
+        "100mN1E6;4150750;2920050;9;x;2\n",  # 8 kept, secret group value -> 0
+        encoding="utf-8",
+    )
+    attr = tmp_path / "attr.csv"
+    attr.write_text(
+        "Gitter_ID_100m;shared;other\n"
+        "100mN1E1;2;3\n"  # 1 kept
+        "100mN9E9;1;1\n"  # 2 not in the population file
+        "100mN1E3;1;1\n"  # 3 its population row was rejected
+        ";1;1\n"  # 4 empty id
+        "100mN1E6;-1;2\n",  # 5 negative group value
+        encoding="utf-8",
+    )
+    rej = Rejects()
+    z = read_zensus([pop, attr], rej)
+    f = rej.frame()
+    got = sorted(zip(f["file"], f["row"].astype(int), f["reason"], strict=True))
+    want = sorted([
+        (str(pop), 2, "empty cell id"),
+        (str(pop), 3, "duplicate cell id (the first row with this id is used)"),
+        (str(pop), 4, "'Einwohner' is secret or not a number"),
+        (str(pop), 5, "negative 'Einwohner'"),
+        (str(pop), 6, "coordinate 'x_mp_100m' is not a number"),
+        (str(pop), 7, "negative 'alter_a'"),
+        (str(attr), 2, "cell id not in the population file pop.csv"),
+        (str(attr), 3, "the cell's row in the population file pop.csv was rejected"),
+        (str(attr), 4, "empty cell id"),
+        (str(attr), 5, "negative 'shared'"),
+    ])  # fmt: skip
+    assert got == want
+    assert "100mN1E1 (first in row 1)" in set(f["value"])
+    assert z["pid"].tolist() == ["100mN1E1", "100mN1E6"]
+    assert z["row"].tolist() == [1, 8]
+    # 'shared' is in both files: each gets its file's name in front; 'other' keeps its own
+    assert z.attrs["groups"] == ["alter_a", "pop_shared", "attr_shared", "other"]
+    cols = ["population", "alter_a", "pop_shared", "attr_shared", "other"]
+    np.testing.assert_array_equal(z[cols].to_numpy(), [[10, 4, 1, 2, 3], [9, 0, 2, 0, 0]])
+    assert z.attrs["suppressed_group_values"] == 1
+    assert z.attrs["suppressed_by_group"]["alter_a"] == 1
+    assert z.attrs["population_column"] == "Einwohner" and z.attrs["edition"] == "2011"
+    assert z.attrs["method"].endswith("with 1 attribute file(s) for the groups.")
+    np.testing.assert_array_equal(shapely.get_coordinates(z.geometry.to_numpy()),
+                                  [[4150050, 2920050], [4150750, 2920050]])  # fmt: skip
+    # one file, given as a plain string: no groups joined, the method says so
+    single = read_zensus(str(pop), Rejects())
+    assert single.attrs["files"] == [str(pop)] and single.attrs["method"].endswith("(EPSG:3035).")
+    assert single.attrs["groups"] == ["alter_a", "shared"]
