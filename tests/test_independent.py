@@ -493,7 +493,7 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
 
 def test_analyze_nearest_site_columns_timings_and_all_rejected():
     """Nearest site id and name per resident, clean frames, timings, and the all-rejected errors."""
-    from accessibility.errors import AllRejectedError
+    from accessibility.errors import AllRejectedError, InputError
 
     net = _two_streets()
     sites = _sites([(X0 + 100.0, Y0), (X0 + 2500.0, Y0)])
@@ -518,8 +518,20 @@ def test_analyze_nearest_site_columns_timings_and_all_rejected():
     assert set(a.timings) == {"snap", "distances"}
     assert all(0 <= t < 60 for t in a.timings.values())
     far = _residents([(X0 + 1000.0, Y0 + 5000.0)], [1])
-    with pytest.raises(AllRejectedError, match="no resident point lies within reach"):
+    with pytest.raises(AllRejectedError, match="no resident point lies within reach") as err:
         analyze(net, sites, far)
+    assert err.value.file == "residents.csv"  # the error names the population file
+    # --max-access applies to the sites too
+    rej = Rejects()
+    b = analyze(net, _sites([(X0 + 100.0, Y0 + 20), (X0 + 900.0, Y0 + 60)]), res, rejects=rej,
+                max_access_m=40.0)  # fmt: skip
+    assert b.sites["site_id"].tolist() == ["s0"]
+    assert rej.frame()["value"].str.split().str[0].tolist()[0] == "s1"
+    # the walking speed must be positive; any positive speed is fine
+    assert metres_per_minute(0.6) == pytest.approx(10.0)
+    for bad in (0.0, -4.8):
+        with pytest.raises(InputError, match="walking speed must be positive"):
+            metres_per_minute(bad)
     with pytest.raises(AllRejectedError, match="no site lies within reach"):
         analyze(net, _sites([(X0 + 1000.0, Y0 + 5000.0)]), res)
     # one resident is enough
