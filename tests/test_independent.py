@@ -919,3 +919,40 @@ def test_zensus_rejects_every_bad_row_with_file_row_and_reason(tmp_path):
     single = read_zensus(str(pop), Rejects())
     assert single.attrs["files"] == [str(pop)] and single.attrs["method"].endswith("(EPSG:3035).")
     assert single.attrs["groups"] == ["alter_a", "shared"]
+
+
+def test_zensus_group_name_clashes_and_missing_population_column(tmp_path):
+    """Reserved or repeated group names get the file stem and a number; no Einwohner: clear error."""
+    from accessibility.errors import InputError
+    from accessibility.zensus import read_zensus
+
+    pop = tmp_path / "pop.csv"
+    pop.write_text(
+        "Gitter_ID_100m;x_mp_100m;y_mp_100m;Einwohner;Row;a\n100mN1E1;4150050;2920050;10;1;2\n",
+        encoding="utf-8",
+    )
+    attr = tmp_path / "attr.csv"
+    attr.write_text("Gitter_ID_100m;einwohner;pop_row;A\n100mN1E1;3;4;5\n", encoding="utf-8")
+    z = read_zensus([pop, attr], Rejects())
+    # 'Row' is reserved, 'a'/'A' and 'einwohner' clash: file stem in front; 'pop_row' taken: _2
+    assert z.attrs["groups"] == ["pop_Row", "pop_a", "attr_einwohner", "pop_row_2", "attr_A"]
+    assert z[z.attrs["groups"]].iloc[0].tolist() == [1, 2, 3, 4, 5]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "Gitter_ID_100m;x_mp_100m;y_mp_100m;Einwohnr\n100mN1E1;1;2;3\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as err:
+        read_zensus([bad], Rejects())
+    assert err.value.file == str(bad)
+    msg = str(err.value)
+    assert "Gitter_ID_100m, x_mp_100m, y_mp_100m, Einwohnr" in msg
+    assert (
+        f"{bad} has columns" in msg and "'Einwohnr' looks like a misspelling of 'Einwohner'" in msg
+    )
+    other = tmp_path / "other.csv"
+    other.write_text("Gitter_ID_100m;b\n100mN1E1;1\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_zensus([bad, other], Rejects())
+    assert err.value.file is None and f"{other} has columns: Gitter_ID_100m, b" in str(err.value)
+    with pytest.raises(InputError, match="no Zensus file given"):
+        read_zensus([], Rejects())
