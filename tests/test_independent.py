@@ -956,3 +956,7 @@ def test_zensus_group_name_clashes_and_missing_population_column(tmp_path):
     assert err.value.file is None and f"{other} has columns: Gitter_ID_100m, b" in str(err.value)
     with pytest.raises(InputError, match="no Zensus file given"):
         read_zensus([], Rejects())
+    # cell ids of neither edition: the edition is unknown, not 2011
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Gitter_ID_100m;x_mp_100m;y_mp_100m;Einwohner\nA1;1;2;3\n", encoding="utf-8")
+    assert read_zensus([odd], Rejects()).attrs["edition"] is None
