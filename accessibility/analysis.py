@@ -146,10 +146,12 @@ def snap_points(
     geom = gdf.geometry
     if not geom.geom_type.eq("Point").all():
         geom = geom.representative_point()
-    xy = shapely.get_coordinates(geom.to_numpy())
-    bad_geom = ~np.isfinite(xy).all(axis=1) if len(xy) == len(gdf) else np.ones(len(gdf), bool)
-    if bad_geom.all() and len(xy) != len(gdf):
-        xy = np.zeros((len(gdf), 2))
+    pts = geom.to_numpy()
+    # x/y per row (NaN for an empty or missing geometry), so one bad row rejects only itself
+    xy = np.full((len(pts), 2), np.nan)
+    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    xy[ok] = shapely.get_coordinates(pts[ok])
+    bad_geom = ~np.isfinite(xy).all(axis=1)
     snap = net.snap(np.where(bad_geom[:, None], 0.0, xy))
     far = (snap.access > max_access_m) | bad_geom
     outside = bad_geom

