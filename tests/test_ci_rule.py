@@ -10,7 +10,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-SUITE = '''
+SUITE = """
 import pytest
 
 
@@ -20,7 +20,7 @@ def test_runs():
 
 def test_needs_something():
     pytest.skip("the thing is not installed here")
-'''
+"""
 
 
 def _run(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:

@@ -37,6 +37,7 @@ from accessibility.coverage import (
     summary_groups,
     weighted_median,
 )
+from accessibility.errors import AccessibilityWarning
 from accessibility.network import Network
 from accessibility.ranking import coverage_matrix, critical_sites, greedy, mclp
 from accessibility.rejects import Rejects
@@ -299,9 +300,14 @@ def _two_streets() -> Network:
     u = np.r_[line.u, n].astype(np.int32)
     v = np.r_[line.v, n + 1].astype(np.int32)
     return Network(
-        crs=line.crs, node_xy=xy, node_osmid=np.arange(1, len(xy) + 1, dtype=np.int64), u=u, v=v,
-        length=np.hypot(*(xy[v] - xy[u]).T), way_id=np.r_[line.way_id, 2],
-    )  # fmt: skip
+        crs=line.crs,
+        node_xy=xy,
+        node_osmid=np.arange(1, len(xy) + 1, dtype=np.int64),
+        u=u,
+        v=v,
+        length=np.hypot(*(xy[v] - xy[u]).T),
+        way_id=np.r_[line.way_id, 2],
+    ).set_min_component(1)  # fmt: skip  (no island pruning: the 2-node street is a component)
 
 
 def test_nearest_by_category_unlisted_categories_and_unreachable_residents():
@@ -385,9 +391,9 @@ def test_snap_rejects_name_file_row_and_reason():
         (X0 + 1000.0, Y0 + 20.0),  # kept
         (X0 + 1000.0, Y0 + 1000.0),  # inside the network's box, 1 km from any edge
         (X0 - 5000.0, Y0),  # far outside the box
-        (X0 - lim, Y0 + 1000.0),  # on the box's west edge (min - limit): still inside
-        (X0 + 3000.0 + lim, Y0 + 1000.0),  # on its east edge (max + limit): still inside
-        (X0 + 3000.0 + lim + 1.0, Y0 + 1000.0),  # 1 m beyond it
+        (X0 - lim, Y0 + 1000.0),  # west of the network's convex hull
+        (X0 + 3000.0 + lim, Y0 + 1000.0),  # east of it
+        (X0 + 3000.0 + lim + 1.0, Y0 + 1000.0),  # further east
         (X0 + 150.0, Y0 + 2010.0),  # kept, on the separate street
     ]
     res = _residents(xy, np.ones(len(xy)))
@@ -409,10 +415,11 @@ def test_snap_rejects_name_file_row_and_reason():
     assert f["row"].tolist() == [8, 3, 4, 5, 6, 7]
     assert f["value"].str.split().str[0].tolist() == ["s1", "r1", "r2", "r3", "r4", "r5"]
     assert f["value"].iloc[1].endswith("(1,000 m from the nearest walkable edge)")
-    outside = f["reason"].str.contains("lies outside the area of the walking network")
-    assert outside.tolist() == [True, False, True, False, False, True]
+    # outside the convex hull of the network's nodes: the edge of the extract
+    outside = f["reason"].str.contains("lies outside the area covered by the network")
+    assert outside.tolist() == [True, False, True, True, True, True]
     assert f["reason"].iloc[2].startswith("resident point lies outside")
-    assert "coordinates/CRS are wrong); give a larger network" in f["reason"].iloc[2]
+    assert "wrong coordinates/CRS); give a larger network" in f["reason"].iloc[2]
     assert f["reason"].iloc[1] == (
         "resident point has no walkable edge within 500 m (wrong or swapped coordinates, "
         "or a gap in the OSM data); check the coordinates or raise --max-access"
@@ -436,9 +443,9 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     assert a.groups == [] and a.minutes == (0.5, 5.0)
     assert list(a.summary_districts().columns) == ["district", *SUMMARY_COLUMNS]
     assert a.summary_districts().empty and a.summary_groups().empty
-    with pytest.raises(InputError, match="--minutes must be positive numbers"):
+    with pytest.raises(InputError, match="--minutes must be positive"):
         analyze(net, _sites([(X0, Y0)]), res, minutes=[0])
-    with pytest.raises(InputError, match="--minutes must be positive numbers"):
+    with pytest.raises(InputError, match="--minutes must be positive"):
         analyze(net, _sites([(X0, Y0)]), res, minutes=[])
     with pytest.raises(InputError, match="'all' is reserved"):
         analyze(net, _sites([(X0, Y0)], "all"), res)
@@ -476,7 +483,7 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
         net, _sites([(X0 + 500.0, Y0)]), res, districts=read_districts(tmp_path / "w2.gpkg", None)
     )
     assert a.summary_districts()["district"].unique().tolist() == ["West"]
-    # overlapping districts: a resident in both counts once, in the first listed
+    # overlapping districts: a resident in both counts in each (with a warning)
     both = gpd.GeoDataFrame(
         {"name": ["Alt", "Neu"]},
         geometry=[shapely.box(X0 - 100, Y0 - 100, X0 + 1500, Y0 + 100),
@@ -484,11 +491,13 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
         crs=net.crs,
     )  # fmt: skip
     both.to_file(tmp_path / "both.gpkg")
-    a = analyze(net, _sites([(X0 + 500.0, Y0)]), res,
-                districts=read_districts(tmp_path / "both.gpkg", None))  # fmt: skip
+    with pytest.warns(AccessibilityWarning, match="overlap"):
+        a = analyze(net, _sites([(X0 + 500.0, Y0)]), res,
+                    districts=read_districts(tmp_path / "both.gpkg", None))  # fmt: skip
     assert a.residents["district"].tolist() == ["Alt", "Alt", "Neu"]
     t = a.summary_districts().query("category == 'all'").groupby("district")["population"].first()
-    assert t.to_dict() == {"Alt": 3.0, "Neu": 4.0}
+    # the second resident (2 persons) lies in both boxes: Neu = 4 of its own + 2 shared
+    assert t.to_dict() == {"Alt": 3.0, "Neu": 6.0}
 
 
 def test_analyze_nearest_site_columns_timings_and_all_rejected():
@@ -575,8 +584,12 @@ def _assert_groups_match(a) -> None:
     assert set(got.index) == set(exp.index)
     main = a.summary().set_index(["category", "minutes"])
     exp_all = _expected_tables(a.residents, a.categories, a.minutes, ["population"])
+    # a category without any site has no share and no median ("no docking point" note)
+    none = set(a.categories_without_site())
     for g, e in ((got.loc[exp.index], exp), (main, exp_all.loc["population"])):
-        e = e.loc[g.index] if g is main else e
+        e = (e.loc[g.index] if g is main else e).copy()
+        cats = e.index.get_level_values("category")
+        e.loc[cats.isin(none), ["share", "median"]] = np.nan
         for col, ecol in (("population", "population"), ("population_covered",
                           "population_covered"), ("share_covered", "share"),
                           ("median_minutes", "median")):  # fmt: skip
@@ -604,7 +617,9 @@ def test_group_shares_and_denominator_hand_built():
     s = a.summary().set_index(["category", "minutes"])
     # a category without sites: nobody covered, the base is still everybody
     assert (s.loc["nothing", "population"] == res["population"].sum()).all()
-    assert (s.loc["nothing", "share_covered"] == 0).all()
+    assert (s.loc["nothing", "population_covered"] == 0).all()
+    assert s.loc["nothing", "share_covered"].isna().all()  # no site: no share, a note instead
+    assert (s.loc["nothing", "note"] == "no docking point of this category").all()
     g = a.summary_groups().set_index(["group", "category", "minutes"]).sort_index()
     assert g.loc[("empty", "all", 5.0), "population"] == 0
     assert np.isnan(g.loc[("empty", "all", 5.0), "share_covered"])
@@ -643,7 +658,8 @@ def test_shares_helsinki_whole_population_is_the_base(helsinki_pbf):
     s = a.summary().set_index(["category", "minutes"])
     total = a.residents["population"].sum()
     assert (s["population"] == total).all()
-    assert (s.loc["nothing_here", "share_covered"] == 0).all()
+    assert (s.loc["nothing_here", "population_covered"] == 0).all()
+    assert s.loc["nothing_here", "share_covered"].isna().all()
     # some residents cannot be reached within the largest threshold: the base is not "reached"
     assert (a.residents["minutes_all"] > 10).any()
     # brute-force rejects: the straight distance to every edge is over the limit
@@ -663,22 +679,26 @@ def _too_far(rejects: Rejects) -> set[str]:
     f = rejects.frame()
     why = f["reason"].str.startswith("resident point") & (
         f["reason"].str.contains("no walkable edge within")
+        | f["reason"].str.contains("no walkable edge of the connected network within")
         | f["reason"].str.contains("outside the area of the walking network")
+        | f["reason"].str.contains("outside the area covered by the network")
     )
     return set(f.loc[why, "value"].str.split().str[0])
 
 
 def _brute_distance(net: Network, xy: np.ndarray, limit: float) -> np.ndarray:
-    """Exact straight distance (metres) from each point to the nearest edge; ``inf`` beyond ``limit``.
+    """Exact straight distance (metres) from each point to the nearest edge of a kept
+    component (islands below ``--min-component`` take no point); ``inf`` beyond ``limit``.
 
-    The distance to the nearest *node* (a k-d tree over the nodes) bounds it from
+    The distance to the nearest *node* (a k-d tree over the kept nodes) bounds it from
     above; every edge whose bounding box comes within that bound (and ``limit``) is
     measured with shapely, and any other edge is further away.
     """
-    lines = net.edge_lines()
-    bound, _ = cKDTree(net.node_xy).query(xy)
+    kept = net.kept_edges()
+    lines = net.edge_lines()[kept]
+    bound, _ = cKDTree(net.node_xy[net.kept_nodes()]).query(xy)
     out = np.full(len(xy), np.inf)
-    a, b = net.node_xy[net.u], net.node_xy[net.v]
+    a, b = net.node_xy[net.u[kept]], net.node_xy[net.v[kept]]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     for i, p in enumerate(xy):
         r = min(bound[i], limit)
