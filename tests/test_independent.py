@@ -892,7 +892,9 @@ def test_zensus_rejects_every_bad_row_with_file_row_and_reason(tmp_path):
         "100mN1E3;4150450;2920050;-3;1;1\n"  # 5 negative population
         "100mN1E4;abc;2920050;6;1;1\n"  # 6 coordinate not a number
         "100mN1E5;4150650;2920050;8;-2;1\n"  # 7 negative group value
-        "100mN1E6;4150750;2920050;9;x;2\n",  # 8 kept, secret group value -> 0
+        "100mN1E6;4150750;2920050;9;x;2\n"  # 8 kept, secret group value -> 0
+        "100mN1E7;4150850;2920050;1O;1;1\n"  # 9 population not a number (letter O)
+        "100mN1E8;inf;2920050;6;1;1\n",  # 10 coordinate not finite
         encoding="utf-8",
     )
     attr = tmp_path / "attr.csv"
@@ -916,6 +918,8 @@ def test_zensus_rejects_every_bad_row_with_file_row_and_reason(tmp_path):
         (str(pop), 5, "negative 'Einwohner'"),
         (str(pop), 6, "coordinate 'x_mp_100m' is not a number"),
         (str(pop), 7, "negative 'alter_a'"),
+        (str(pop), 9, "'Einwohner' is secret or not a number"),
+        (str(pop), 10, "coordinate 'x_mp_100m' is not a number"),
         (str(attr), 2, "cell id not in the population file pop.csv"),
         (str(attr), 3, "the cell's row in the population file pop.csv was rejected"),
         (str(attr), 4, "empty cell id"),
