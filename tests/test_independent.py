@@ -858,6 +858,13 @@ def test_greedy_equals_brute_force_hand_built():
     covered0 = np.zeros(80, bool)
     covered0[:10] = True
     _check_greedy(net, rs, cs, w, covered0, 300.0)
+    # more picks asked than candidates: each candidate once; none asked: an empty integer ranking
+    cov = coverage_matrix(net, rs, cs, 300.0).covers()
+    g = greedy(cov, w, 20, covered0)
+    assert sorted(g.chosen.tolist()) == list(range(9))
+    g0 = greedy(cov, w, 0, covered0)
+    assert g0.chosen.dtype.kind == "i" and len(g0.chosen) == 0 and g0.covered == w[covered0].sum()
+    assert 0 <= g.seconds < 60
 
 
 @pytest.mark.data
