@@ -498,6 +498,14 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     t = a.summary_districts().query("category == 'all'").groupby("district")["population"].first()
     # the second resident (2 persons) lies in both boxes: Neu = 4 of its own + 2 shared
     assert t.to_dict() == {"Alt": 3.0, "Neu": 6.0}
+    # a category without any docking point says so in the district table too
+    from accessibility.coverage import NO_SITE_NOTE
+
+    b = analyze(net, _sites([(X0 + 500.0, Y0)]), res, categories=["library", "nothing"],
+                districts=read_districts(tmp_path / "w2.gpkg", None))  # fmt: skip
+    d = b.summary_districts()
+    assert (d.loc[d["category"] == "nothing", "note"] == NO_SITE_NOTE).all()
+    assert (d.loc[d["category"] == "library", "note"] == "").all()
 
 
 def test_analyze_nearest_site_columns_timings_and_all_rejected():
