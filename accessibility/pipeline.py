@@ -20,10 +20,6 @@ import pandas as pd
 import shapely
 import shapely.geometry
 
-from . import population as pop
-from . import sites as sitemod
-from ._tables import read_header
-from .analysis import Analysis, analyze
 from .config import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_KMH,
@@ -31,11 +27,15 @@ from .config import (
     MINUTES_RANGE,
     max_residents_per_cell,
 )
-from .duplicates import drop_duplicates
+from .core.analysis import Analysis, analyze
+from .core.network import DEFAULT_MIN_COMPONENT, Network, load_network
 from .errors import AccessibilityWarning, AllRejectedError, InputError
-from .network import DEFAULT_MIN_COMPONENT, Network, load_network
-from .osm import OsmExtract, read_osm
-from .outputs import attributions, data_vintage, file_record
+from .inputs import population as pop
+from .inputs import sites as sitemod
+from .inputs._tables import read_header
+from .inputs.osm import OsmExtract, read_osm
+from .inputs.site_duplicates import drop_duplicates
+from .outputs.files import attributions, data_vintage, file_record
 from .rejects import Rejects
 
 
@@ -81,11 +81,11 @@ class Inputs:
 
 def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None, servers=None):
     """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
-    from .geocode import make_geocoder
+    from .inputs.geocode import make_geocoder
 
     kw: dict = {}
     if kind == "nominatim":
-        from .servers import Servers
+        from .inputs.servers import Servers
 
         kw = (servers or Servers.from_env()).geopy_kwargs()
         if user_agent:
@@ -273,8 +273,8 @@ def load_area(
     t0 = time.perf_counter()
     study = None
     if given:
-        from . import download
-        from .servers import Servers
+        from .inputs import download
+        from .inputs.servers import Servers
 
         if place is not None or network is None:
             servers = servers or Servers.from_env()
@@ -291,8 +291,8 @@ def load_area(
         if place is not None:
             record["study_area"]["nominatim"] = found
     if network is None:
-        from .osm_keys import feature_keys
-        from .presets import load_presets
+        from .inputs.osm_keys import feature_keys
+        from .inputs.presets import load_presets
 
         buffer_m = max(minutes) * speed_kmh * 1000 / 60
         keys = feature_keys(load_presets(presets))
@@ -321,7 +321,7 @@ def load_area(
     t0 = time.perf_counter()
     keys = None
     if presets is not None:
-        from .osm_keys import feature_keys
+        from .inputs.osm_keys import feature_keys
 
         keys = feature_keys(sitemod.load_presets(presets))
     extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)
@@ -533,7 +533,7 @@ def load_inputs(
     """
     rejects = Rejects()
     if geocoder == "nominatim" and servers is None:
-        from .servers import Servers
+        from .inputs.servers import Servers
 
         servers = Servers.from_env()
     net, extract, record = load_area(
@@ -572,7 +572,7 @@ def load_inputs(
         )
         if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
             # Coarse cells (1 km: ~12 minutes across) are always spread out.
-            from .spread import spread_cells
+            from .inputs.spread import spread_cells
 
             residents = spread_cells(
                 residents, extract.buildings, extract.segments, extract.nodes, rejects,

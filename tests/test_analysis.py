@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accessibility.analysis import analyze
+from accessibility.core.analysis import analyze
 from accessibility.pipeline import load_inputs, run
 
 from .reference import reference_distances
@@ -155,7 +155,7 @@ def test_reject_reason_outside_the_network_or_no_edge(kl_network):
     """Beyond the extract's edge: the new reason; inside it but too far: today's reason."""
     import shapely
 
-    from accessibility.analysis import snap_points
+    from accessibility.core.analysis import snap_points
     from accessibility.rejects import Rejects
 
     net = kl_network

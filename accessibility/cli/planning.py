@@ -1,0 +1,620 @@
+"""CLI commands for scenarios, comparisons, rankings and critical sites (accessibility scenario, compare, rank, critical)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.table import Table
+
+from ..errors import InputError
+from . import (
+    _csv_list,
+    _friendly,
+    _servers,
+    area_options,
+    console,
+    final_paths,
+    input_options,
+    main,
+    no_wait_option,
+    online_options,
+    print_rejects,
+    staged,
+)
+
+_INPUT_KEYS = ("network", "place", "bbox", "polygon", "area", "sites", "sites_crs", "osm_categories",
+               "presets", "population", "population_column", "population_crs",
+               "spread_to_buildings", "population_total", "districts", "district_column")  # fmt: skip
+
+
+def _load(kw: dict, minutes, speed, no_cache: bool):
+    from ..pipeline import load_inputs
+
+    args = {k: kw[k] for k in _INPUT_KEYS if k in kw}
+    if "min_component" in kw:
+        args["min_component"] = kw["min_component"]
+    args.update(refresh=kw.get("refresh", False), servers=_servers(kw),
+                geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"))  # fmt: skip
+    with console.status("loading inputs…"):
+        return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
+                           progress=True, **args)  # fmt: skip
+
+
+def _out(out: str | None, default: str) -> Path:
+    return Path(out) if out else Path("outputs") / default
+
+
+def _read_new_sites(path, inputs, crs, out: Path, what: str):
+    """Read candidate/added sites; if every row is bad, say which rows and why (``out`` untouched)."""
+    from ..errors import AllRejectedError
+    from ..inputs.sites import read_sites
+
+    try:
+        return read_sites(
+            path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds, geocoder=inputs.geocoder()
+        )
+    except AllRejectedError as exc:
+        rej = inputs.rejects.frame()
+        rej = rej[rej["file"] == str(path)]
+        why = "; ".join(
+            f"rows {', '.join(str(r) for r in g['row'].head(5))}: {reason}"
+            for reason, g in list(rej.groupby("reason", sort=False))[:3]
+        )
+        raise InputError(f"no usable {what}: {exc} ({why})") from exc
+
+
+def _print_scenario(result, paths: dict, seconds: float) -> None:
+    s = result.summary()
+    t = Table(title=f"{result.name}: residents within walking minutes, before → after")
+    for col in ("category", "minutes", "before", "after", "gain"):
+        t.add_column(col, justify="left" if col == "category" else "right")
+    for r in s.itertuples():
+        t.add_row(
+            str(r.category), f"{r.minutes:g}", f"{r.population_covered_before:,.0f}",
+            f"{r.population_covered_after:,.0f}", f"{r.gain:+,.0f}",
+        )  # fmt: skip
+    console.print(t)
+    print_rejects(result.before.rejects, paths["rejects"])
+    console.print(f"Outputs in {paths['summary'].parent}  ({seconds:.1f} s)")
+    if "map" in paths:
+        console.print(f"Map (before/after): {paths['map']}")
+    if "report" in paths:
+        console.print(f"Report (before/after): {paths['report']}")
+
+
+@main.command()
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False))
+@area_options
+@online_options
+@input_options
+@click.option("--add", "add", type=click.Path(exists=True, dir_okay=False),
+              help="New sites to add: CSV name,category,lat,lon (like --sites).")  # fmt: skip
+@click.option("--remove", callback=_csv_list,
+              help="Site ids to close, comma-separated (ids as in sites.gpkg, column site_id).")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/scenario-<name>/).")  # fmt: skip
+@no_wait_option
+@_friendly
+def scenario(scenario_file, add, remove, out, no_wait, **kw):
+    """Before/after coverage of a scenario: new sites, closures, moves, re-categorisations.
+
+    Give a scenario YAML file (format: scenarios/README.md), or the inputs as for
+    `analyze` plus --add and/or --remove. Writes scenario_summary.csv
+    (category,minutes,population_covered_before,population_covered_after,gain),
+    scenario_summary_districts.csv, scenario_summary_groups.csv, newly_covered.gpkg,
+    lost_coverage.gpkg, scenario_sites.gpkg, scenario_map.html, rejects.csv, run.json,
+    the state after the changes in after/ (all analyze outputs), a before/after
+    map.html and report.html (gains per category, district and group, changed sites).
+
+    \b
+    Examples:
+      accessibility scenario scenarios/helsinki_new_advice_centres.yaml --out outputs/new-advice
+      accessibility scenario --network city.osm.pbf --population zensus.csv \\
+          --sites sites.csv --add new.csv --remove lib-3 --minutes 5,10 --out outputs/s1
+    """
+    from ..pipeline import load_inputs
+    from ..planning.scenario import (
+        Change,
+        read_scenario,
+        run_scenario,
+        run_scenario_inputs,
+        write_scenario,
+    )
+
+    t0 = time.perf_counter()
+    if scenario_file:
+        given = (
+            [k for k in _INPUT_KEYS if kw.get(k)]
+            + (["add"] if add else [])
+            + (["remove"] if remove else [])
+        )
+        if given:
+            raise InputError(
+                f"give either a scenario file or inputs on the command line, not both "
+                f"(also given: --{', --'.join(g.replace('_', '-') for g in given)}); put them "
+                "into the scenario file"
+            )
+        sc = read_scenario(scenario_file)
+        from .._io import check_output_folder
+
+        check_output_folder(_out(out, f"scenario-{Path(scenario_file).stem}"))
+        with console.status("loading inputs…"):
+            inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
+                                 use_cache=not kw["no_cache"], progress=True,
+                                 min_component=kw["min_component"], refresh=kw["refresh"],
+                                 servers=_servers(kw), geocoder=kw["geocoder"],
+                                 user_agent=kw["user_agent"], **sc.inputs)  # fmt: skip
+        with console.status("computing before and after…"):
+            result = run_scenario_inputs(inputs, sc)
+        default = f"scenario-{Path(scenario_file).stem}"
+        from ..outputs.files import file_record
+
+        record = {**inputs.record, "scenario_file": file_record(scenario_file)}
+    else:
+        if not add and not remove:
+            raise InputError(
+                "nothing to change: give a scenario file, or --add NEW.csv and/or --remove IDS"
+            )
+        inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
+        changes = [Change("remove", {"id": i}) for i in remove or []]
+        sites_after = None
+        if add:
+            from ..inputs.sites import combine_sites
+            from ..planning.scenario import ADDED, apply_changes
+
+            new = _read_new_sites(add, inputs, kw.get("sites_crs"), _out(out, "scenario"),
+                                  "sites to add")  # fmt: skip
+            kept = apply_changes(inputs.sites, changes, "--remove")
+            new["change"] = ADDED
+            sites_after = combine_sites(kept, new)
+        with console.status("computing before and after…"):
+            result = run_scenario(
+                inputs.network, inputs.sites, inputs.residents, changes,
+                sites_after=sites_after, minutes=kw["minutes"], speed_kmh=kw["speed"],
+                districts=inputs.districts, rejects=inputs.rejects,
+                max_access_m=kw["max_access"], categories=inputs.categories, file="--remove",
+                name="scenario",
+            )  # fmt: skip
+        default = "scenario"
+        record = dict(inputs.record)
+        if add:
+            from ..outputs.files import file_record
+
+            record["inputs"]["add"] = file_record(add)
+        record["remove"] = remove or []
+    record["command"] = " ".join(sys.argv)
+    _check_changes(result)
+    _warn_new_categories(result, record, scenario_file or add)
+    out_dir = _out(out, default)
+    with staged(out_dir, no_wait) as tmp:
+        paths = write_scenario(result, tmp, record, inputs.extract.features)
+        paths.update(_scenario_full_map(result, tmp, record, inputs.extract.features))
+        paths = final_paths(paths, tmp, out_dir)
+    _print_scenario(result, paths, time.perf_counter() - t0)
+
+
+def _warn_new_categories(result, record: dict, file) -> None:
+    """Warn about added or re-categorised sites whose category looks like a misspelt preset."""
+    from ..inputs.sites import load_presets
+    from ..pipeline import new_categories
+    from ..planning.scenario import ADDED, RECATEGORISED
+
+    presets = record.get("inputs", {}).get("presets") or {}
+    table = load_presets(presets.get("path"))
+    changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
+    if len(changed) and file:
+        record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
+
+
+def _check_changes(result) -> None:
+    """A scenario none of whose changes takes effect is an error (nothing to compare).
+
+    Compares the sites actually used before and after (id, category, place): a change
+    whose site was rejected (e.g. too far from the network) takes no effect.
+    """
+
+    def used(a):
+        s = a.sites
+        return set(zip(s["site_id"].astype(str), s["category"].astype(str),
+                       s.geometry.x.round(2), s.geometry.y.round(2), strict=True))  # fmt: skip
+
+    if used(result.before) != used(result.after):
+        return
+    rej = result.before.rejects.frame()
+    why = "; ".join(
+        f"{Path(str(r.file)).name}" + (f" row {r.row}" if pd.notna(r.row) else "") + f": {r.reason}"
+        for r in rej.tail(3).itertuples()
+    )
+    raise InputError(
+        f"scenario {result.name!r}: no change takes effect, so there is nothing to compare "
+        f"(every change was rejected or changes nothing{'; ' + why if why else ''}); correct the "
+        "changes"
+    )
+
+
+def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
+    """The full outputs of the 'after' state in ``out_dir/after``, a rich before/after map
+    and the scenario's report.
+
+    ``map.html`` in ``out_dir`` shows the after state (isochrones, cells, gaps) with the
+    proposed sites and the residents who gain or lose coverage highlighted;
+    ``report.html`` the gains per category, district and group, the changed sites and
+    the before/after curve.
+    """
+    from ..outputs.files import write_outputs
+    from ..outputs.folder import load_folder
+    from ..outputs.map import full_map
+    from ..outputs.report import default_lang
+    from ..outputs.scenario_report import write_scenario_report
+
+    with console.status("writing the after-state outputs, the before/after map and report…"):
+        after = write_outputs(
+            result.after, out_dir / "after", dict(record), map_title=f"{result.name} (after)",
+            features=features,
+        )  # fmt: skip
+        data = load_folder(out_dir / "after", scenario=out_dir)
+        lang = default_lang(data.record)
+        path = full_map(data, out_dir / "map.html", title=result.name, lang=lang)
+        report = write_scenario_report(result, out_dir / "report.html", data.record, lang)
+    return {"map": path, "report": report, "after_report": after["report"]}
+
+
+@main.command()
+@click.argument("scenario_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/compare/).")  # fmt: skip
+@click.option(
+    "--no-cache", is_flag=True, help="Parse the network again instead of using the cache."
+)
+@no_wait_option
+@online_options
+@_friendly
+def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
+    """Compare several scenarios side by side against the same baseline.
+
+    All files must share the base inputs (network, population, sites, districts,
+    minutes, speed). Writes comparison.csv (category, minutes,
+    population_covered_before, then after_<scenario> and gain_<scenario> per
+    scenario), comparison_districts.csv, and each scenario's outputs in a subfolder.
+
+    \b
+    Example:
+      accessibility compare scenarios/helsinki_new_office.yaml \\
+          scenarios/helsinki_close_and_move.yaml --out outputs/compare
+    """
+    from ..pipeline import load_inputs
+    from ..planning.scenario import read_scenario, run_scenario_inputs, write_scenario
+    from ..rejects import Rejects
+
+    t0 = time.perf_counter()
+    scs = [read_scenario(f) for f in scenario_files]
+    key = scs[0].baseline_key()
+    for s in scs[1:]:
+        if s.baseline_key() != key:
+            raise InputError(
+                f"{s.file} has other base inputs, minutes or speed than {scs[0].file}; compare "
+                "needs one shared baseline: give every file the same network, population, sites, "
+                "districts, minutes and speed"
+            )
+    names = _unique_names(scs)
+    if area:
+        raise InputError(
+            "compare takes the study area from the scenario files (key 'area'), not --area: "
+            "put it into every file"
+        )
+    with console.status("loading inputs…"):
+        inputs = load_inputs(minutes=scs[0].minutes, speed_kmh=scs[0].speed_kmh,
+                             use_cache=not no_cache, progress=True, refresh=refresh,
+                             servers=_servers(kw), **scs[0].inputs)  # fmt: skip
+    final = _out(out, "compare")
+    from .._io import check_output_folder
+
+    check_output_folder(final)
+    tables, dtables = [], []
+    results = []
+    for s, name in zip(scs, names, strict=True):
+        with console.status(f"scenario {name}…"):
+            rejects = Rejects()  # the load-time rejects plus this scenario's own
+            rejects.extend(inputs.rejects)
+            r = run_scenario_inputs(inputs, s, rejects)
+        _check_changes(r)
+        results.append((s, name, r))
+        tables.append((name, r.summary()))
+        dtables.append((name, r.summary_districts()))
+    table = _side_by_side(tables, [])
+    from .._io import write_csv, write_json
+
+    with staged(final, no_wait) as out:
+        for s, name, r in results:
+            record = {**inputs.record, "scenario_file": s.file, "command": " ".join(sys.argv)}
+            write_scenario(r, out / _slug(name), record, inputs.extract.features)
+        write_csv(table, out / "comparison.csv")
+        write_csv(_side_by_side(dtables, ["district"]), out / "comparison_districts.csv")
+        write_json({"scenarios": [s.file for s in scs], "names": names,
+                    "folders": [_slug(n) for n in names], "command": " ".join(sys.argv),
+                    **{k: v for k, v in inputs.record.items() if k != "timings_s"}},
+                   out / "run.json")  # fmt: skip
+    out = final
+    t = Table(title="Scenarios compared: residents covered (gain against the baseline)")
+    t.add_column("category")
+    t.add_column("minutes", justify="right")
+    t.add_column("baseline", justify="right")
+    for n in names:
+        t.add_column(n, justify="right")
+    for d in table.to_dict("records"):
+        cells = [f"{d[f'after_{n}']:,.0f} ({d[f'gain_{n}']:+,.0f})" for n in names]
+        t.add_row(str(d["category"]), f"{d['minutes']:g}",
+                  f"{d['population_covered_before']:,.0f}", *cells)  # fmt: skip
+    console.print(t)
+    console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+
+
+def _slug(text: str) -> str:
+    from ..pipeline import _slug as slug
+
+    return slug(text)
+
+
+def _unique_names(scs) -> list[str]:
+    """Scenario names whose folder names (:func:`_slug`) differ.
+
+    Names are the scenarios' own; where two give the same folder (``Plan A!`` and
+    ``plan a?`` both give ``plan-a``) the file names are used instead; if those collide
+    too, it is an error naming the files.
+    """
+    for names in ([s.name for s in scs], [Path(s.file).stem for s in scs]):
+        slugs = [_slug(n) for n in names]
+        if len(set(slugs)) == len(slugs):
+            return names
+    seen: dict[str, str] = {}
+    for s in scs:
+        key = _slug(s.name)
+        if key in seen:
+            raise InputError(
+                f"scenarios {seen[key]} and {s.file} would both be written to the folder "
+                f"{key!r}; give them different names (the 'name' key)"
+            )
+        seen[key] = s.file
+    raise InputError("scenario names collide; give every scenario its own name")
+
+
+def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
+    on = [*keys, "category", "minutes"]
+    first = tables[0][1]
+    out = first[[*on, "population_covered_before"]].copy()
+    for name, t in tables:
+        part = t[[*on, "population_covered_after", "gain"]].rename(
+            columns={"population_covered_after": f"after_{name}", "gain": f"gain_{name}"}
+        )
+        out = out.merge(part, on=on, how="left", sort=False)
+    return out
+
+
+@main.command()
+@area_options
+@online_options
+@input_options
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False),
+              help="Candidate locations: CSV name,category,lat,lon (like --sites), GeoJSON or GPKG.")  # fmt: skip
+@click.option("--candidates-from-osm", is_flag=True,
+              help="Add vacant shopfronts from OSM as candidates (shop=vacant, disused:shop=*).")  # fmt: skip
+@click.option("--candidates-ground-floor", is_flag=True,
+              help="Add ground-floor shops and offices from OSM as candidates (shop=*, office=*; "
+              "level absent or 0): visible shop windows a docking point could share.")  # fmt: skip
+@click.option("--candidates-from-streets", type=int, default=0, show_default=True,
+              help="Add N street points on the most-walked streets (highest local betweenness).")  # fmt: skip
+@click.option("--k", "k", default=3, show_default=True, type=int, help="How many to choose.")
+@click.option("--category", default="all", show_default=True,
+              help="Existing sites that count (all or one category); candidates join it.")  # fmt: skip
+@click.option("--weight", help="Rank by a population group column (comma-separated are summed), "
+              "e.g. geburtland_ausland_eu27,geburtland_ausland_sonstige_welt.")  # fmt: skip
+@click.option("--exact", is_flag=True,
+              help="Also solve the maximal covering problem exactly (HiGHS) and report the gap.")  # fmt: skip
+@click.option("--visibility-weight", default=0.0, show_default=True, type=float,
+              help="Choose by gain × (1 + W × visibility) instead of gain alone.")  # fmt: skip
+@click.option("--no-visibility", is_flag=True, help="Skip the visibility score.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/rank/).")  # fmt: skip
+@no_wait_option
+@_friendly
+def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_from_streets, k,
+         category, weight, exact, visibility_weight, no_visibility, out, no_wait, **kw):  # fmt: skip
+    """Rank candidate locations by how many residents they newly cover.
+
+    Greedy: each pick is the candidate covering the most residents not yet covered
+    within the FIRST --minutes threshold, given the existing sites and the picks
+    before it. Writes ranking.csv (rank,name,gain,cumulative_covered, then
+    candidate_id, category, share_covered, reach, lat, lon, visibility, betweenness,
+    shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
+    greedy-vs-optimal gap in run.json; rejects.csv; ranking_map.html (the picks
+    numbered, the residents each newly covers, existing sites, other candidates).
+
+    \b
+    Examples:
+      accessibility rank --network city.osm.pbf --population zensus.csv --sites sites.csv \\
+          --candidates vacant_shops.csv --k 3 --minutes 5 --out outputs/rank
+      accessibility rank --network city.osm.pbf --candidates-from-osm --k 5 --minutes 5 \\
+          --weight geburtland_ausland_sonstige_welt --exact
+      accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
+      accessibility rank --network city.osm.pbf --candidates-ground-floor --k 5 --minutes 5
+    """
+    from .._io import write_csv, write_json
+    from ..core.analysis import analyze
+    from ..inputs.sites import combine_sites
+    from ..planning.ranking import candidates_from_osm as from_osm
+    from ..planning.ranking import rank_candidates
+
+    t0 = time.perf_counter()
+    if not (
+        candidates or candidates_from_osm or candidates_ground_floor or candidates_from_streets
+    ):
+        raise InputError(
+            "give --candidates FILE, --candidates-from-osm, --candidates-ground-floor "
+            "and/or --candidates-from-streets N"
+        )
+    minutes = kw["minutes"][0]
+    final = _out(out, "rank")
+    from .._io import check_output_folder
+
+    check_output_folder(final)
+    inputs = _load(kw, [minutes], kw["speed"], kw["no_cache"])
+    out = final
+    frames = []
+    if candidates:
+        frames.append(_read_new_sites(candidates, inputs, kw.get("sites_crs"), out, "candidates"))
+    empty = []
+    for flag, kind, what in (
+        (candidates_from_osm, "vacant", "vacant shopfronts (shop=vacant, disused:shop=*)"),
+        (candidates_ground_floor, "ground_floor", "ground-floor shops or offices (shop=*, office=*)"),
+    ):  # fmt: skip
+        if flag:
+            osm = from_osm(inputs.extract.features, category, kind=kind)
+            if len(osm):
+                frames.append(osm)
+            else:
+                empty.append(what)
+    if candidates_from_streets:
+        from ..planning.ranking import candidates_from_streets as from_streets
+
+        with console.status("most-walked streets…"):
+            frames.append(from_streets(inputs.network, candidates_from_streets, category=category))
+    if not frames:
+        raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
+    cand = combine_sites(*frames) if len(frames) > 1 else frames[0]
+    with console.status("baseline analysis…"):
+        a = analyze(inputs.network, inputs.sites, inputs.residents, minutes=[minutes],
+                    speed_kmh=kw["speed"], districts=inputs.districts, rejects=inputs.rejects,
+                    max_access_m=kw["max_access"], categories=inputs.categories)  # fmt: skip
+    with console.status(f"coverage matrix of {len(cand):,} candidates, ranking…"):
+        r = rank_candidates(a, cand, k, minutes, category, weight, exact,
+                            features=inputs.extract.features, with_visibility=not no_visibility,
+                            visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
+    with staged(final, no_wait) as out:
+        write_csv(r.table, out / "ranking.csv")
+        inputs.rejects.write(out / "rejects.csv")
+        from ..outputs.planning_maps import ranking_map
+        from ..outputs.report import default_lang
+
+        lang = default_lang(inputs.record, a.network.crs)
+        map_path = ranking_map(r, a, out / "ranking_map.html", inputs.record, lang=lang)
+        rec = {**inputs.record, "command": " ".join(sys.argv),
+               "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
+                              "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
+                              "visibility_weight": visibility_weight,
+                              "min_component": kw["min_component"]},
+               "network_pruning": a.pruning,
+               "candidates": len(cand), "candidates_used": len(r.candidates),
+               "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
+               "timings_s": {**inputs.record.get("timings_s", {}), "matrix": r.matrix.seconds,
+                             "greedy": r.greedy.seconds}}  # fmt: skip
+        t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
+        for col in ("rank", "name", "gain", "cumulative"):
+            t.add_column(col, justify="left" if col == "name" else "right")
+        for row in r.table.itertuples():
+            t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
+                      f"{row.cumulative_covered:,.0f}")  # fmt: skip
+        console.print(t)
+        console.print(
+            f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}"
+        )
+        if r.exact is not None:
+            ex = r.exact
+            write_csv(r.exact_table(), out / "ranking_exact.csv")
+            gap = ex.covered - r.greedy.covered
+            rec["exact"] = {
+                "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
+                "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
+                if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
+                "solver": "HiGHS via scipy.optimize.milp",
+            }  # fmt: skip
+            console.print(
+                f"exact (MCLP): {ex.covered:,.0f} covered; greedy {r.greedy.covered:,.0f}; "
+                f"gap {gap:,.0f} ({rec['exact']['gap_share_of_optimal_gain']:.1%} of the optimal gain)"
+            )
+        write_json(rec, out / "run.json")
+        map_path = final_paths({"m": map_path}, out, final)["m"]
+    out = final
+    print_rejects(inputs.rejects, out / "rejects.csv")
+    console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+    console.print(f"Map: {map_path}")
+
+
+@main.command()
+@area_options
+@online_options
+@input_options
+@click.option("--category", default="all", show_default=True,
+              help="Sites to assess (all or one category).")  # fmt: skip
+@click.option("--weight", help="Count a population group column instead of all residents.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder (default outputs/critical/).")  # fmt: skip
+@no_wait_option
+@_friendly
+def critical(category, weight, out, no_wait, **kw):
+    """Critical sites and redundancy: who loses coverage if a site closes.
+
+    For every existing site and threshold: reach_<m> (residents within m minutes of
+    it) and loss_<m> (residents covered by this site alone, who lose coverage if it
+    closes). Writes critical_sites.csv (sorted by loss at the first threshold),
+    redundancy.csv (category, minutes, population, covered, covered_by_1,
+    covered_by_2plus, share_2plus), rejects.csv, run.json and critical_map.html
+    (at the first threshold: residents covered by one site only, by 2+ sites, not
+    covered; the sites numbered by their loss).
+
+    \b
+    Example:
+      accessibility critical --network city.osm.pbf --population zensus.csv \\
+          --sites sites.csv --minutes 5,10 --out outputs/critical
+    """
+    from .._io import write_csv, write_json
+    from ..pipeline import run
+    from ..planning.ranking import critical_table
+
+    t0 = time.perf_counter()
+    final = _out(out, "critical")
+    from .._io import check_output_folder
+
+    check_output_folder(final)
+    inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
+    with console.status("analysis…"):
+        a = run(inputs, minutes=kw["minutes"], speed_kmh=kw["speed"], max_access_m=kw["max_access"])
+    if category not in a.categories:
+        raise InputError(f"--category '{category}' not found; use one of {', '.join(a.categories)}")
+    sites, red = critical_table(a, kw["minutes"], category, weight)
+    first = f"loss_{min(kw['minutes']):g}"
+    sites = sites.sort_values(first, ascending=False, kind="stable")
+    with staged(final, no_wait) as out:
+        write_csv(sites, out / "critical_sites.csv")
+        write_csv(red, out / "redundancy.csv")
+        inputs.rejects.write(out / "rejects.csv")
+        write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
+                    "weight": weight or "population", "network_pruning": a.pruning,
+                    "parameters": {"min_component": kw["min_component"]}}, out / "run.json")  # fmt: skip
+        from ..outputs.planning_maps import critical_map
+        from ..outputs.report import default_lang
+
+        lang = default_lang(inputs.record, a.network.crs)
+        map_path = critical_map(a, sites, min(kw["minutes"]), category, out / "critical_map.html",
+                                inputs.record, lang=lang)  # fmt: skip
+        map_path = final_paths({"m": map_path}, out, final)["m"]
+    out = final
+    t = Table(title=f"Residents losing coverage if one site closes ({first})")
+    t.add_column("site")
+    t.add_column("category")
+    for m in sorted(kw["minutes"]):
+        t.add_column(f"loss ≤ {m:g} min", justify="right")
+    for d in sites.head(15).to_dict("records"):
+        t.add_row(str(d["name"]), str(d["category"]),
+                  *[f"{d[f'loss_{m:g}']:,.0f}" for m in sorted(kw["minutes"])])  # fmt: skip
+    console.print(t)
+    for r in red.itertuples():
+        console.print(
+            f"≤ {r.minutes:g} min: {r.covered_by_2plus:,.0f} residents covered by 2+ sites "
+            f"({r.share_2plus:.1%}), {r.covered_by_1:,.0f} by exactly one"
+        )
+    console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
+    console.print(f"Map: {map_path}")

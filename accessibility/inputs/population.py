@@ -1,0 +1,406 @@
+"""Resident points: read weighted point/polygon files; the common output of all readers.
+
+:func:`read_points` reads any point or polygon file with a population count.
+The Zensus grid reader lives in :mod:`accessibility.zensus`, the OSM building
+estimates in :mod:`accessibility.buildings`; their public names are re-exported
+here.
+
+Every reader returns a GeoDataFrame of **resident points** with the columns
+
+``pid``
+    Unique text id: the Zensus cell id, ``<file stem>:<row>`` for point files,
+    ``<osm_type>/<osm_id>`` for buildings, ``<cell id>/<osm_type>/<osm_id>`` for
+    Zensus cells spread to buildings, ``<cell id>/way/<way_id>/<k>`` for coarse
+    cells spread along streets.
+``population``
+    Residents at the point (float, persons).
+one float column per population group
+    Further counts of persons (age classes, country of birth, ...), listed in
+    ``gdf.attrs["groups"]``.
+``geometry``
+    Point.
+
+``gdf.attrs`` describes the run: ``kind`` (``"zensus_grid"``, ``"points"``,
+``"buildings_estimate"``, ``"zensus_grid_spread_to_buildings"`` or
+``"zensus_grid_spread"`` for coarse cells spread by :mod:`accessibility.spread`),
+``groups``, ``method`` (one sentence for the run record), ``cell_size_m`` (100 or
+1000, Zensus only) and ``files`` (the paths read); after :func:`scale_to_total`
+also ``scaling``.
+
+Rows that cannot be used are recorded in a :class:`~accessibility.rejects.Rejects`
+collector with file, 1-based data row (header not counted), reason and value.
+Nothing is dropped silently.
+
+CRS: Zensus grids are EPSG:3035 (ETRS89-LAEA, metres); point files keep their own
+CRS; building estimates are EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..config import MAX_RESIDENTS_PER_CELL, MAX_RESIDENTS_PER_POINT
+from ..errors import InputError
+from ..rejects import Rejects
+from ._tables import (
+    _ID_LIKE,
+    _find_column,
+    _missing_message,
+    _parse_numbers,
+    _read_table,
+    _reject,
+    _split_numeric_columns,
+)
+from .buildings import (
+    DEFAULT_LEVELS_HOUSE,
+    DEFAULT_LEVELS_OTHER,
+    DEFAULT_LEVELS_SINGLE_STOREY,
+    DEFAULT_LEVELS_UNTAGGED,
+    LIVING_AREA_PER_RESIDENT_M2,
+    NET_TO_GROSS_FLOOR_AREA,
+    NON_RESIDENTIAL_AREAS,
+    NON_RESIDENTIAL_KEYS,
+    RESIDENTIAL_BUILDINGS,
+    estimate_from_buildings,
+    spread_to_buildings,
+)
+from .zensus import (
+    SUPPRESSED_MARKERS,
+    ZENSUS_CELL_SIZE_M,
+    ZENSUS_CRS,
+    ZENSUS_ID_COLUMN,
+    ZENSUS_POPULATION_COLUMN,
+    ZENSUS_X_COLUMN,
+    ZENSUS_Y_COLUMN,
+    _group_names,
+    _parse_groups,
+    read_zensus,
+)
+
+__all__ = [
+    "DEFAULT_LEVELS_HOUSE",
+    "DEFAULT_LEVELS_OTHER",
+    "DEFAULT_LEVELS_SINGLE_STOREY",
+    "DEFAULT_LEVELS_UNTAGGED",
+    "LIVING_AREA_PER_RESIDENT_M2",
+    "NET_TO_GROSS_FLOOR_AREA",
+    "NON_RESIDENTIAL_AREAS",
+    "NON_RESIDENTIAL_KEYS",
+    "RESIDENTIAL_BUILDINGS",
+    "SUPPRESSED_MARKERS",
+    "ZENSUS_CELL_SIZE_M",
+    "ZENSUS_CRS",
+    "ZENSUS_ID_COLUMN",
+    "ZENSUS_POPULATION_COLUMN",
+    "ZENSUS_X_COLUMN",
+    "ZENSUS_Y_COLUMN",
+    "estimate_from_buildings",
+    "read_points",
+    "read_zensus",
+    "scale_to_total",
+    "spread_to_buildings",
+]
+
+
+# --------------------------------------------------------------------------- #
+# Point and polygon files
+# --------------------------------------------------------------------------- #
+
+_LAT_NAMES = ("lat", "latitude", "breite", "y_wgs84")
+_LON_NAMES = ("lon", "lng", "long", "longitude", "laenge", "länge", "x_wgs84")
+
+
+def read_points(
+    path: str | Path, column: str, rejects: Rejects, crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read resident points (or polygons) carrying a population count.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoJSON, GeoPackage, Shapefile or any other vector format GDAL reads, or a
+        CSV with ``lat``/``lon`` columns (EPSG:4326) or ``x``/``y`` columns in
+        ``crs``. Polygons are reduced to their ``representative_point()`` (a point
+        guaranteed inside the polygon).
+    column : str
+        The population column (persons). Matched exactly, else case-insensitively.
+    rejects : Rejects
+        Receives every feature not used (1-based row / feature number): value not a
+        number, missing or negative; unparsable or missing coordinates; empty or
+        non-point/polygon geometry; unparsable or negative group values.
+    crs : str, optional
+        CRS of ``x``/``y`` in a CSV, or of a vector file that has no CRS of its
+        own. A vector file's own CRS always wins.
+
+    Returns
+    -------
+    GeoDataFrame
+        Points in the file's CRS (CSV: EPSG:4326 for ``lat``/``lon``, else ``crs``)
+        with ``pid`` (``<file stem>:<row>``), ``population`` (persons, float), one
+        float column per other numeric column (groups; identifier-like columns
+        such as ``id`` or ``plz`` excluded) and ``geometry``. ``attrs``:
+        ``kind="points"``, ``groups``, ``method``, ``files``, ``population_column``,
+        ``suppressed_group_values`` (missing/secret group values set to 0),
+        ``ignored_columns``.
+
+    Raises
+    ------
+    InputError
+        File missing or empty, population column missing (with the closest name),
+        no usable coordinate columns, no CRS.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path)
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        table, geometry, file_crs, ok, coord_cols = _points_from_csv(path, rejects, crs)
+    else:
+        table, geometry, file_crs, ok = _points_from_vector(path, rejects, crs)
+        coord_cols = set()
+
+    col = column if column in table.columns else _find_column(table, column)
+    if col is None:
+        raise InputError(
+            _missing_message([column], table.columns, f"population column '{column}'"), path
+        )
+
+    values, supp = _parse_numbers(table[col])
+    bad = ok & (values.isna() | supp)
+    _reject(rejects, path, bad, f"population '{col}' is missing or not a number", table[col])
+    ok &= ~bad
+    bad = ok & (values < 0)
+    _reject(rejects, path, bad, f"negative population '{col}'", table[col])
+    ok &= ~bad
+    bad = ok & ~(values <= MAX_RESIDENTS_PER_POINT)  # also inf
+    _reject(rejects, path, bad, _implausible(col, MAX_RESIDENTS_PER_POINT, "point"), table[col])
+    ok &= ~bad
+
+    exclude = {col} | coord_cols | {c for c in table.columns if _ID_LIKE.search(str(c))}
+    num, text = _split_numeric_columns(table, exclude=exclude)
+    names = _group_names([path], {0: num}, taken={str(col).lower()})[0]
+    groups: dict[str, pd.Series] = {}
+    suppressed: dict[str, int] = {}
+    ok = _parse_groups(path, table, num, names, ok, rejects, groups, suppressed)
+
+    rows = np.asarray(table.index)[ok.to_numpy()] + 1
+    out = pd.DataFrame(
+        {
+            "pid": (f"{path.stem}:" + pd.Series(rows, dtype="int64").astype(str)).to_numpy(),
+            "row": rows,
+            "population": values[ok].to_numpy(dtype=float),
+        }
+    )
+    for name, v in groups.items():
+        out[name] = v[ok].to_numpy(dtype=float)
+    gdf = gpd.GeoDataFrame(out, geometry=geometry[ok.to_numpy()], crs=file_crs)
+    gdf.attrs.update(
+        kind="points",
+        groups=names,
+        method=(
+            f"Residents read from {path.name}: column '{col}' at each point "
+            "(polygons reduced to a representative point inside them)."
+        ),
+        files=[str(path)],
+        population_column=str(col),
+        suppressed_group_values=int(sum(suppressed.values())),
+        suppressed_by_group=suppressed,
+        ignored_columns=[str(c) for c in text],
+    )
+    return gdf
+
+
+def _implausible(column: str, bound: float, what: str) -> str:
+    return (
+        f"population '{column}' above {bound:,.0f} residents per {what} (not a plausible count: "
+        "a unit or decimal-separator mix-up?); correct the value"
+    )
+
+
+def drop_implausible(
+    residents: gpd.GeoDataFrame, rejects: Rejects, bound: float = MAX_RESIDENTS_PER_CELL,
+    what: str = "100 m cell",
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """Resident points whose ``population`` is finite and at most ``bound``; the rest rejected.
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Reader output (``pid``, ``row``, ``population``; ``attrs["files"]``).
+    rejects : Rejects
+        Receives each dropped row (file = the first file of ``attrs["files"]``).
+    bound : float
+        Residents per row at most (persons); :data:`config.MAX_RESIDENTS_PER_CELL`
+        for a 100 m Zensus cell.
+    """
+    v = residents["population"].to_numpy(float)
+    bad = ~(np.isfinite(v) & (v <= bound))
+    if not bad.any():
+        return residents
+    files = residents.attrs.get("files") or ["population"]
+    rows = residents["row"].to_numpy()[bad] if "row" in residents else [None] * int(bad.sum())
+    col = residents.attrs.get("population_column", "Einwohner")
+    rejects.add_many(files[0], rows, _implausible(col, bound, what), v[bad].tolist())
+    out = residents.loc[~bad].copy()
+    out.attrs = dict(residents.attrs)
+    return out
+
+
+def _points_from_csv(
+    path: Path, rejects: Rejects, crs: str | None
+) -> tuple[pd.DataFrame, np.ndarray, str, pd.Series, set[str]]:
+    table = _read_table(path)
+    lat = next((c for n in _LAT_NAMES if (c := _find_column(table, n)) is not None), None)
+    lon = next((c for n in _LON_NAMES if (c := _find_column(table, n)) is not None), None)
+    x, y = _find_column(table, "x"), _find_column(table, "y")
+    if crs is not None and x is not None and y is not None:
+        xcol, ycol, out_crs = x, y, crs
+    elif lat is not None and lon is not None:
+        xcol, ycol, out_crs = lon, lat, "EPSG:4326"
+    elif x is not None and y is not None:
+        raise InputError(
+            f"the coordinates are in columns '{x}'/'{y}' but no CRS was given; pass their CRS "
+            "with --population-crs (e.g. EPSG:25832) or use 'lat'/'lon' columns in WGS 84",
+            path,
+        )
+    else:
+        raise InputError(
+            _missing_message(["lat", "lon"], table.columns, "coordinate columns")
+            + " (or 'x'/'y' together with a CRS)",
+            path,
+        )
+    ok = pd.Series(True, index=table.index)
+    coords = {}
+    for col in (xcol, ycol):
+        v, supp = _parse_numbers(table[col])
+        bad = ok & (v.isna() | supp | ~np.isfinite(v.fillna(0)))
+        _reject(rejects, path, bad, f"coordinate '{col}' is missing or not a number", table[col])
+        ok &= ~bad
+        coords[col] = v
+    if out_crs == "EPSG:4326":
+        bad = ok & ((coords[ycol].abs() > 90) | (coords[xcol].abs() > 180))
+        _reject(
+            rejects,
+            path,
+            bad,
+            "latitude/longitude out of range (swapped columns or not WGS 84?)",
+            table[ycol].astype(str) + " " + table[xcol].astype(str),
+        )
+        ok &= ~bad
+    geometry = gpd.points_from_xy(coords[xcol].fillna(0), coords[ycol].fillna(0))
+    coord_cols = {xcol, ycol} | {c for c in (lat, lon, x, y) if c is not None}
+    return table, np.asarray(geometry), out_crs, ok, coord_cols
+
+
+def _points_from_vector(
+    path: Path, rejects: Rejects, crs: str | None
+) -> tuple[pd.DataFrame, np.ndarray, object, pd.Series]:
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise InputError(f"cannot read the file as a vector data set ({exc})", path) from exc
+    if len(gdf) == 0:
+        raise InputError("the file holds no features", path)
+    file_crs = gdf.crs if gdf.crs is not None else crs
+    if file_crs is None:
+        raise InputError(
+            "the file has no CRS; pass --population-crs with the CRS of its coordinates", path
+        )
+    geom = gdf.geometry
+    types = geom.geom_type.fillna("")
+    empty = geom.isna() | geom.is_empty
+    single_multi = (types == "MultiPoint") & (geom.count_geometries() == 1)
+    usable = types.isin(["Point", "Polygon", "MultiPolygon"]) | single_multi
+    ok = pd.Series(True, index=gdf.index)
+    _reject(rejects, path, empty, "empty geometry", pd.Series("", index=gdf.index))
+    ok &= ~empty
+    bad = ok & ~usable
+    _reject(rejects, path, bad, "geometry is not a point or polygon", types)
+    ok &= ~bad
+    points = geom.copy()
+    poly = ok & types.isin(["Polygon", "MultiPolygon"])
+    points[poly] = geom[poly].representative_point()
+    points[ok & single_multi] = geom[ok & single_multi].representative_point()
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+    ok = ok.reset_index(drop=True)
+    return table, np.asarray(points.to_numpy()), file_crs, ok
+
+
+# --------------------------------------------------------------------------- #
+# Official totals
+# --------------------------------------------------------------------------- #
+
+
+def scale_to_total(residents: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
+    """Rescale residents (and every group) so that they sum to an official total.
+
+    Meant for the building estimate (:func:`estimate_from_buildings`), which is tuned
+    on one German city and far off elsewhere (all of Malta: 179,110 estimated, about
+    440,000 real): the official total fixes the level, the buildings only give the
+    distribution. Works on any residents (point files, spread Zensus cells).
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Resident points with ``population`` and the groups of ``attrs["groups"]``.
+    total : float
+        The official number of residents (persons), finite and > 0.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with ``population`` and groups × factor; ``attrs["scaling"]``:
+        ``total``, ``estimated_total`` (before), ``factor``, ``distribution``
+        (``"estimated from OSM buildings"`` for the building estimate, else
+        ``"as read"``); ``attrs["method"]`` says so.
+
+    Raises
+    ------
+    InputError
+        ``total`` is not a finite number > 0, or the residents sum to 0.
+    """
+    try:
+        n = float(total)
+    except (TypeError, ValueError):
+        n = math.nan
+    if not (math.isfinite(n) and n > 0):
+        raise InputError(
+            f"--population-total must be a positive, finite number of residents "
+            f"(e.g. 440000), got {total!r}"
+        )
+    before = float(residents["population"].sum())
+    if not (math.isfinite(before) and before > 0):
+        raise InputError(
+            f"cannot rescale to --population-total {n:,.0f}: the residents read sum to "
+            f"{before:g}, so there is no distribution to scale"
+        )
+    factor = n / before
+    groups = [g for g in residents.attrs.get("groups", []) if g in residents.columns]
+    out = residents.copy()
+    out[["population", *groups]] = out[["population", *groups]].to_numpy(dtype=float) * factor
+    out.attrs = copy.deepcopy(residents.attrs)
+    buildings = residents.attrs.get("kind") == "buildings_estimate"
+    distribution = "estimated from OSM buildings" if buildings else "as read"
+    out.attrs["scaling"] = {
+        "total": n,
+        "estimated_total": before,
+        "factor": factor,
+        "distribution": distribution,
+    }
+    out.attrs["method"] = (
+        str(residents.attrs.get("method", "")).rstrip()
+        + f" Rescaled by the factor {factor:.4f} to the official total of {n:,.0f} residents "
+        f"(before: {before:,.0f})"
+        + (
+            "; only the total is official, the distribution over buildings is estimated "
+            "from OSM buildings."
+            if buildings
+            else "."
+        )
+    ).strip()
+    return out

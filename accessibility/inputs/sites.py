@@ -1,0 +1,952 @@
+"""Sites ("Andockstellen"): sites from OSM and from the user's files.
+
+The category presets live in :mod:`accessibility.presets`; :func:`load_presets`
+and :func:`check_categories` are re-exported here.
+
+Every site frame has the columns :data:`SITE_COLUMNS`, one Point per site in
+EPSG:4326:
+
+``site_id``
+    ``osm:node/123`` for OSM features, the file's ``id`` column or
+    ``<file stem>:<row>`` for user files. Unique across all sources
+    (:func:`combine_sites` checks).
+``name``
+    The name as given (kept verbatim, also when it contains HTML: escaping is
+    the job of whatever displays it).
+``category``
+    A category id, e.g. ``library``.
+``source``
+    ``"osm"`` or the name of the user's file.
+``row``
+    1-based data row (header not counted) or feature number in the user's
+    file; empty for OSM sites. Lets later steps report rejects by row.
+``osm_tags``
+    All OSM tags as a JSON string (OSM sites), else empty.
+
+User files keep their other columns after these (a column whose name clashes
+with one of these is renamed ``input_<name>``).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import AllRejectedError, InputError
+from ..rejects import Rejects
+from .presets import _OSM_TYPE_KEY, _OSM_TYPES, _categories, check_categories
+from .presets import PRESETS_PATH as PRESETS_PATH  # re-exported (public API)
+from .presets import load_presets as load_presets  # re-exported (public API)
+
+#: Columns of every site frame, in this order (user files may add more after them).
+SITE_COLUMNS = ["site_id", "name", "category", "source", "row", "osm_tags", "geometry"]
+
+#: Reject reason for a site without coordinates (and without an address to geocode).
+NO_COORDINATES = (
+    "no coordinates; give lat/lon, or an address (columns street, housenumber, postcode, city "
+    "or address) and a geocoder (--geocoder offline)"
+)
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
+
+#: Accepted spellings of the user-file columns (compared case-insensitively).
+_COLUMN_ALIASES = {
+    "id": ("id",),
+    "name": ("name",),
+    "category": ("category",),
+    "lat": ("lat", "latitude"),
+    "lon": ("lon", "lng", "long", "longitude"),
+    "x": ("x",),
+    "y": ("y",),
+}
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+# --------------------------------------------------------------------------- OSM
+
+
+def sites_from_osm(
+    features: gpd.GeoDataFrame, presets: dict, categories: Sequence[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Every OSM feature that matches a category, one site per feature.
+
+    Parameters
+    ----------
+    features : GeoDataFrame
+        ``osm_type``, ``osm_id``, ``name``, ``tags`` (dict), ``entrance`` (Point or
+        None) and geometry (Point or (Multi)Polygon), as in
+        ``accessibility.osm.read_osm(path).features``. A frame without a CRS is
+        taken to be EPSG:4326.
+    presets : dict
+        As returned by :func:`load_presets`.
+    categories : sequence of str, optional
+        Only these categories (all by default). Unknown ids raise InputError.
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`SITE_COLUMNS`, EPSG:4326. A feature matching several categories
+        goes to the first of them in preset order (among those requested).
+        ``name`` is the OSM name, or ``<label_en> (osm:node/123)`` if unnamed;
+        the point is the feature's ``entrance`` if there is one, else a point
+        inside the polygon (``representative_point``), else the node.
+    """
+    cats = _categories(presets)
+    if categories is None:
+        wanted = list(cats)
+    else:
+        check_categories(list(categories), presets)
+        wanted = [c for c in cats if c in set(categories)]
+    n = len(features)
+    tags = features["tags"].to_numpy(object) if "tags" in features else np.full(n, None, object)
+    osm_type = features["osm_type"].astype(str).to_numpy(object)
+
+    keys = {k for c in wanted for rule in cats[c]["match"] for k in rule if k != _OSM_TYPE_KEY}
+    values = {k: _tag_values(tags, k) for k in keys}
+    cat_of = np.full(n, -1, dtype=np.int64)
+    for ci, cid in enumerate(wanted):
+        hit = np.zeros(n, dtype=bool)
+        for rule in cats[cid]["match"]:
+            ok = np.ones(n, dtype=bool)
+            for key, cond in rule.items():
+                if key == _OSM_TYPE_KEY:
+                    ok &= _type_mask(osm_type, cond)
+                else:
+                    ok &= _condition_mask(values[key], cond)
+            hit |= ok
+        cat_of[(cat_of < 0) & hit] = ci
+    idx = np.flatnonzero(cat_of >= 0)
+    return _osm_site_frame(features.iloc[idx], [wanted[i] for i in cat_of[idx]], cats)
+
+
+def _tag_values(tags: np.ndarray, key: str) -> np.ndarray:
+    """The value of ``key`` per feature (None where absent or empty)."""
+    out = np.empty(len(tags), dtype=object)
+    out[:] = [(t.get(key) or None) if isinstance(t, dict) else None for t in tags]
+    return out
+
+
+def _condition_mask(values: np.ndarray, cond: str | list | None) -> np.ndarray:
+    present = pd.notna(values)
+    if cond == "*":
+        return present
+    if cond is None:
+        return ~present
+    wanted = cond if isinstance(cond, list) else [cond]
+    allow_absent = None in wanted
+    wanted = {w for w in wanted if w is not None}
+    hit = pd.Series(values, dtype=object).isin(wanted).to_numpy(copy=True)
+    # OSM multi-values: "migrant;refugee" matches migrant.
+    for i in np.flatnonzero(present & ~hit):
+        v = values[i]
+        if isinstance(v, str) and ";" in v:
+            hit[i] = any(part.strip() in wanted for part in v.split(";"))
+    if allow_absent:
+        hit |= ~present
+    return hit
+
+
+def _type_mask(osm_type: np.ndarray, cond: str | list) -> np.ndarray:
+    wanted = cond if isinstance(cond, list) else [cond]
+    types = set().union(*(_OSM_TYPES[w] for w in wanted if w is not None))
+    return pd.Series(osm_type, dtype=object).isin(types).to_numpy()
+
+
+def _osm_site_frame(sel: gpd.GeoDataFrame, cat_ids: list[str], cats: dict) -> gpd.GeoDataFrame:
+    crs = sel.crs or "EPSG:4326"
+    site_id = [f"osm:{t}/{int(i)}" for t, i in zip(sel["osm_type"], sel["osm_id"], strict=True)]
+    names = sel["name"].to_numpy(object) if "name" in sel else np.full(len(sel), None, object)
+    tags = sel["tags"].to_numpy(object)
+    name = []
+    for nm, tg, sid, cid in zip(names, tags, site_id, cat_ids, strict=True):
+        if not (isinstance(nm, str) and nm.strip()):
+            nm = tg.get("name") if isinstance(tg, dict) else None
+        if not (isinstance(nm, str) and nm.strip()):
+            nm = f"{cats[cid]['label_en']} ({sid})"
+        name.append(nm)
+    geom = shapely.point_on_surface(np.asarray(sel.geometry.values, dtype=object))
+    if "entrance" in sel:
+        ent = sel["entrance"].to_numpy(object)
+        has = np.array([isinstance(e, shapely.Point) and not e.is_empty for e in ent], dtype=bool)
+        geom[has] = ent[has]
+    out = gpd.GeoDataFrame(
+        {
+            "site_id": site_id,
+            "name": name,
+            "category": cat_ids,
+            "source": ["osm"] * len(sel),
+            "row": pd.array([None] * len(sel), dtype="Int64"),
+            "osm_tags": [
+                json.dumps(t if isinstance(t, dict) else {}, ensure_ascii=False, sort_keys=True)
+                for t in tags
+            ],
+        },
+        geometry=gpd.GeoSeries(geom, crs=crs).values,
+        crs=crs,
+    )
+    return out.to_crs("EPSG:4326")
+
+
+# --------------------------------------------------------------------------- user files
+
+
+def read_sites(
+    path: str | Path,
+    rejects: Rejects,
+    crs: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    geocoder=None,
+) -> gpd.GeoDataFrame:
+    """Read the user's own sites from CSV, GeoJSON or GeoPackage.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` (also ``.tsv``/``.txt``; separator ``,``, ``;`` or tab; UTF-8
+        or Windows-1252; ``;``-files may use a decimal comma) with the columns
+        ``name, category, lat, lon`` (WGS 84 degrees) or ``name, category, x, y``
+        (with ``crs``), an optional ``id`` column and any others (kept).
+        Or a ``.geojson``/``.json``/``.gpkg`` with ``name`` and ``category``
+        attributes and point geometries (polygons give a point inside them).
+    rejects : Rejects
+        Receives every unusable row with file, row, reason and value.
+    crs : str, optional
+        CRS of ``x, y`` columns (e.g. ``EPSG:25832``), or of a GeoPackage that
+        has none. Ignored for ``lat, lon`` and for files that carry a CRS.
+    bounds : tuple, optional
+        ``(west, south, east, north)`` in EPSG:4326, the study area. Only used
+        to recognise swapped coordinates: a point outside whose swapped point
+        lies inside is rejected with a "look swapped" reason. Other points far
+        away are kept (the pipeline checks distances to the network).
+    geocoder : OfflineGeocoder or NominatimGeocoder, optional
+        Rows without coordinates but with an address (columns ``street,
+        housenumber, postcode, city`` or one ``address`` column, see
+        :data:`accessibility.geocode.ADDRESS_ALIASES`) are geocoded with it;
+        addresses not found are rejected with the geocoder's reason (and the
+        closest known streets). Without a geocoder such rows are rejected with
+        :data:`NO_COORDINATES`. A file may then lack coordinate columns entirely.
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`SITE_COLUMNS` then the file's other columns, EPSG:4326.
+        ``site_id`` is the ``id`` column (``<file stem>:<row>`` where it is
+        empty or missing); ``source`` is the file name. Files with address
+        columns also get ``geocode_quality`` (``coordinates`` for rows given by
+        coordinates, else a quality from :data:`accessibility.geocode.QUALITIES`)
+        and ``matched_address``.
+
+    Raises
+    ------
+    InputError
+        File missing, empty, of unknown type, or required columns missing
+        (the closest column name is suggested).
+    AllRejectedError
+        Every row was rejected.
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise InputError("file not found; check the path", file)
+    if path.is_dir():
+        raise InputError("this is a folder; give a CSV, GeoJSON or GeoPackage file", file)
+    if path.stat().st_size == 0:
+        raise InputError(
+            "the file is empty; it needs a header line name,category,lat,lon and one row per site",
+            file,
+        )
+    if bounds is not None:
+        bounds = _check_bounds(bounds)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        table, rows = _read_table(path)
+        acols = _address_columns(file, table.columns)
+        cols = _resolve_columns(
+            file,
+            list(table.columns),
+            crs,
+            coordinates=True,
+            addresses=acols is not None and geocoder is not None,
+        )
+        if cols["mode"] == "address":
+            x, y, src_crs = np.full(len(table), np.nan), np.full(len(table), np.nan), "EPSG:4326"
+            issues = _Issues(len(table))
+            issues.add(np.ones(len(table), dtype=bool), NO_COORDINATES)
+        else:
+            x, y, src_crs, issues = _table_coordinates(table, cols, crs)
+    elif suffix in VECTOR_SUFFIXES:
+        table, rows, x, y, src_crs, issues = _read_vector(path, crs)
+        acols = _address_columns(file, table.columns)
+        cols = _resolve_columns(file, list(table.columns), crs, coordinates=False)
+    else:
+        raise InputError(
+            f"unknown file type '{path.suffix}'; give sites as .csv, .geojson or .gpkg", file
+        )
+    if acols is not None:
+        table = _geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
+    return _finish_sites(path, table, rows, cols, x, y, src_crs, issues, bounds, rejects)
+
+
+def _address_columns(file: str, columns) -> dict[str, str] | None:
+    from .geocode import address_columns
+
+    try:
+        return address_columns(columns)
+    except InputError as exc:
+        raise InputError(str(exc), file) from exc
+
+
+def _geocode_rows(
+    table: pd.DataFrame,
+    acols: dict[str, str],
+    x: np.ndarray,
+    y: np.ndarray,
+    src_crs: str,
+    issues: _Issues,
+    geocoder,
+) -> pd.DataFrame:
+    """Geocode the rows that have an address but no coordinates (fills ``x, y`` in place).
+
+    Rows found lose their :data:`NO_COORDINATES` issue; rows not found get the
+    geocoder's reason instead. Adds ``geocode_quality`` and ``matched_address``.
+    """
+    from .geocode import address_table, format_address
+
+    n = len(table)
+    table = table.copy()
+    quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
+    matched = np.full(n, "", dtype=object)
+    empty = next((m for m, r, _ in issues.items if r == NO_COORDINATES), None)
+    if empty is None or geocoder is None:
+        table["geocode_quality"], table["matched_address"] = quality, matched
+        return table
+    addr = address_table(table, acols)
+    need = empty & (addr["street"] != "").to_numpy()
+    if need.any():
+        res = geocoder.geocode(addr[need].reset_index(drop=True))
+        found = (res["reason"] == "").to_numpy()
+        idx = np.flatnonzero(need)
+        hit = idx[found]
+        lon, lat = res["lon"].to_numpy(float)[found], res["lat"].to_numpy(float)[found]
+        if src_crs != "EPSG:4326" and len(hit):
+            from pyproj import Transformer
+
+            t = Transformer.from_crs("EPSG:4326", src_crs, always_xy=True)
+            lon, lat = t.transform(lon, lat)
+        x[hit], y[hit] = lon, lat
+        quality[hit] = res["quality"].to_numpy(object)[found]
+        matched[hit] = res["matched_address"].to_numpy(object)[found]
+        empty[idx] = False  # the rows' NO_COORDINATES issue is replaced by the geocoding result
+        given = np.full(n, "", dtype=object)
+        given[idx] = [format_address(*r) for r in addr[need].itertuples(index=False, name=None)]
+        miss = idx[~found]
+        reasons = res["reason"].to_numpy(object)[~found]
+        for reason in dict.fromkeys(reasons):
+            mask = np.zeros(n, dtype=bool)
+            mask[miss[reasons == reason]] = True
+            issues.add(mask, f"address not found: {reason}", given)
+    table["geocode_quality"], table["matched_address"] = quality, matched
+    return table
+
+
+def _check_bounds(bounds: Iterable[float]) -> tuple[float, float, float, float]:
+    try:
+        w, s, e, n = (float(v) for v in bounds)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"bounds must be (west, south, east, north) numbers, got {bounds!r}"
+        ) from exc
+    if not (w <= e and s <= n):  # a single straight street has a flat box
+        raise InputError(
+            f"bounds must be (west, south, east, north) with west<=east, south<=north, got {bounds!r}"
+        )
+    return w, s, e, n
+
+
+class _Issues:
+    """Per-row problems found while reading; several per row are joined."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.items: list[tuple[np.ndarray, str, np.ndarray]] = []
+
+    def add(self, mask: np.ndarray, reason: str, values: Iterable[object] | object = "") -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        if isinstance(values, str) or not isinstance(values, Iterable):
+            vals = np.full(self.n, values, dtype=object)
+        else:
+            vals = np.asarray(list(values), dtype=object)
+        self.items.append((mask, reason, vals))
+
+    def bad(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        for mask, _, _ in self.items:
+            out |= mask
+        return out
+
+    def report(self, file: str, rows: np.ndarray, rejects: Rejects) -> None:
+        """Add one reject per bad row, in row order."""
+        reasons: dict[int, list[str]] = {}
+        values: dict[int, list[str]] = {}
+        for mask, reason, vals in self.items:
+            for i in np.flatnonzero(mask):
+                reasons.setdefault(i, []).append(reason)
+                v = "" if vals[i] is None else str(vals[i])
+                seen = values.setdefault(i, [])
+                if v and v not in seen:
+                    seen.append(v)
+        for i in sorted(reasons):
+            rejects.add(file, int(rows[i]), "; ".join(reasons[i]), " | ".join(values[i]))
+
+
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """All cells as stripped text, and each record's 1-based data row number."""
+    file = str(path)
+    text = _decode(path)
+    if not text.strip():
+        raise InputError(
+            "the file is empty; it needs a header line name,category,lat,lon and one row per site",
+            file,
+        )
+    header_line = next(line for line in text.splitlines() if line.strip())
+    delimiter = max(["\t", ";", ","], key=header_line.count)
+    if header_line.count(delimiter) == 0:
+        delimiter = ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"cannot read as CSV ({exc}); check quotes and separators", file) from exc
+    start = next(i for i, r in enumerate(records) if any(c.strip() for c in r))
+    header = [c.strip() for c in records[start]]
+    ncol = len(header)
+    data: list[list[str]] = []
+    rows: list[int] = []
+    long_rows: list[tuple[int, int]] = []
+    for number, rec in enumerate(records[start + 1 :], 1):
+        if not any(c.strip() for c in rec):
+            continue  # blank line: no data to lose
+        cells = [c.strip() for c in rec]
+        if len(cells) > ncol:
+            if any(cells[ncol:]):
+                long_rows.append((number, len(cells)))
+            cells = cells[:ncol]
+        data.append(cells + [""] * (ncol - len(cells)))
+        rows.append(number)
+    if not data:
+        raise InputError("the file has a header but no data rows; add one row per site", file)
+    table = pd.DataFrame(data, columns=_unique_names(header), dtype=object)
+    table.attrs["long_rows"] = long_rows
+    table.attrs["delimiter"] = delimiter
+    return table, np.asarray(rows, dtype=np.int64)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out, seen = [], {}
+    for i, name in enumerate(names):
+        name = name or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def match_columns(file: str | None, columns, aliases: dict[str, tuple]) -> dict[str, str | None]:
+    """Map canonical names to the file's columns by case-insensitive aliases.
+
+    Parameters
+    ----------
+    file : str or None
+        Named in the error.
+    columns : iterable of str
+        The file's header.
+    aliases : dict
+        Canonical name → lower-case aliases.
+
+    Returns
+    -------
+    dict
+        Canonical name → the file's column, or None if absent.
+
+    Raises
+    ------
+    InputError
+        Two columns mean the same thing.
+    """
+    lower: dict[str, list[str]] = {}
+    for col in columns:
+        lower.setdefault(str(col).strip().lower(), []).append(col)
+    found: dict[str, str | None] = {}
+    for canon, names in aliases.items():
+        hits = [c for a in names for c in lower.get(a, [])]
+        if len(hits) > 1:
+            raise InputError(
+                f"columns {', '.join(repr(h) for h in hits)} all mean '{canon}'; keep only one",
+                file,
+            )
+        found[canon] = hits[0] if hits else None
+    return found
+
+
+def _resolve_columns(
+    file: str, columns: list[str], crs: str | None, coordinates: bool, addresses: bool = False
+) -> dict[str, str | None]:
+    """Map the canonical column names to the file's columns; raise if required ones are missing."""
+    found = match_columns(file, columns, _COLUMN_ALIASES)
+    missing = [c for c in ("name", "category") if found[c] is None]
+    if coordinates:
+        has_ll = found["lat"] is not None and found["lon"] is not None
+        has_xy = found["x"] is not None and found["y"] is not None
+        if has_ll:
+            found["x"] = found["y"] = None
+            found["mode"] = "latlon"
+        elif has_xy:
+            found["mode"] = "xy"
+            if crs is None and not missing:
+                raise InputError(
+                    "columns x,y need their coordinate reference system: give crs "
+                    "(--sites-crs, or --stock-crs for a stock file; e.g. EPSG:25832 for UTM zone 32N), or use lat,lon columns "
+                    "in WGS 84 degrees",
+                    file,
+                )
+        elif addresses and all(found[c] is None for c in ("lat", "lon", "x", "y")):
+            found["mode"] = "address"  # every row is geocoded
+        else:
+            if found["x"] is not None or found["y"] is not None:
+                missing += [c for c in ("x", "y") if found[c] is None]
+            else:
+                missing += [c for c in ("lat", "lon") if found[c] is None]
+    else:
+        found["lat"] = found["lon"] = found["x"] = found["y"] = None
+        found["mode"] = "geometry"
+    if not missing:
+        return found
+    used = {v for k, v in found.items() if k != "mode" and v is not None}
+    spare = [c for c in columns if c not in used]
+    hints = []
+    for canon in missing:
+        guess = None
+        best = 0.0
+        for alias in _COLUMN_ALIASES[canon]:
+            for col in spare:
+                score = difflib.SequenceMatcher(None, alias, col.strip().lower()).ratio()
+                if score > best:
+                    best, guess = score, col
+        if guess is not None and best >= 0.6:
+            hints.append(f"Did you mean '{canon}' for column '{guess}'? Rename it")
+            spare.remove(guess)
+    need = (
+        "The file needs the columns name, category and lat, lon (WGS 84 degrees) or x, y "
+        "(with --sites-crs), or an address (street, housenumber, postcode, city, or address) "
+        "with a geocoder (--geocoder offline); id and other columns are optional."
+        if coordinates
+        else "The file needs 'name' and 'category' attributes; id and others are optional."
+    )
+    word = "column" if len(missing) == 1 else "columns"
+    raise InputError(
+        f"required {word} {', '.join(repr(m) for m in missing)} missing "
+        f"(found: {', '.join(repr(c) for c in columns) or 'none'}). "
+        + (" ".join(h + "." for h in hints) + " " if hints else "")
+        + need,
+        file,
+    )
+
+
+def _parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers from text: (values, empty mask, unparsable mask). Decimal commas are accepted."""
+    s = text.astype(object).where(text.notna(), "").astype(str).str.strip()
+    empty = (s == "").to_numpy()
+    comma = s.str.match(_DECIMAL_COMMA.pattern).to_numpy(dtype=bool)
+    s = s.where(~comma, s.str.replace(",", ".", regex=False))
+    num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, copy=True)
+    bad = ~empty & ~np.isfinite(num)
+    num[~np.isfinite(num)] = np.nan
+    return num, empty, bad
+
+
+def _text_values(values: Iterable[object]) -> np.ndarray:
+    """Cells as stripped text ('' for missing); integral floats without '.0'."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
+            out.append("")
+        elif isinstance(v, float | np.floating) and float(v).is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v).strip())
+    arr = np.empty(len(out), dtype=object)
+    arr[:] = out
+    return arr
+
+
+def _table_coordinates(
+    table: pd.DataFrame, cols: dict, crs: str | None
+) -> tuple[np.ndarray, np.ndarray, str, _Issues]:
+    """Coordinates of a CSV table in the source CRS, and the rows' coordinate problems."""
+    issues = _Issues(len(table))
+    latlon = cols["mode"] == "latlon"
+    if latlon:
+        cx, cy, src_crs = cols["lon"], cols["lat"], "EPSG:4326"
+        nx, ny, pair = "lon", "lat", "lat and lon"
+    else:
+        cx, cy, src_crs = cols["x"], cols["y"], _check_crs(crs)
+        nx, ny, pair = "x", "y", "x and y"
+    x, x_empty, x_bad = _parse_numbers(table[cx])
+    y, y_empty, y_bad = _parse_numbers(table[cy])
+    issues.add(x_empty & y_empty, NO_COORDINATES)
+    issues.add(y_empty & ~x_empty, f"{ny} is empty; give both {pair}", table[cx])
+    issues.add(x_empty & ~y_empty, f"{nx} is empty; give both {pair}", table[cy])
+    hint = " (use a decimal point or comma, e.g. 49.4432)" if latlon else ""
+    issues.add(y_bad, f"{ny} is not a number{hint}; fix the value", table[cy])
+    issues.add(x_bad, f"{nx} is not a number{hint}; fix the value", table[cx])
+    return x, y, src_crs, issues
+
+
+def _check_crs(crs: str | None) -> str:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return CRS.from_user_input(crs).to_string()
+    except CRSError as exc:
+        raise InputError(f"unknown CRS {crs!r}; give e.g. EPSG:25832 (UTM zone 32N)") from exc
+
+
+def _read_vector(
+    path: Path, crs: str | None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, str, _Issues]:
+    """Attributes, feature numbers and a point per feature of a GeoJSON or GeoPackage."""
+    import pyogrio
+
+    file = str(path)
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises several DataSourceError kinds
+        raise InputError(
+            f"cannot read the file ({exc}); is it valid GeoJSON or GeoPackage?", file
+        ) from exc
+    if len(layers) == 0:
+        raise InputError("the file holds no layers; add a point layer of sites", file)
+    if len(layers) > 1:
+        names = ", ".join(str(layer[0]) for layer in layers)
+        raise InputError(
+            f"the file holds {len(layers)} layers ({names}); save the sites layer alone", file
+        )
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:
+        raise InputError(
+            f"cannot read the file ({exc}); is it valid GeoJSON or GeoPackage?", file
+        ) from exc
+    if len(gdf) == 0:
+        raise InputError("the file holds no features; add one point per site", file)
+    if gdf.crs is not None:
+        src_crs = gdf.crs.to_string()
+    elif path.suffix.lower() in (".geojson", ".json"):
+        src_crs = "EPSG:4326"  # RFC 7946: GeoJSON is always WGS 84 lon/lat
+    elif crs is not None:
+        src_crs = _check_crs(crs)
+    else:
+        raise InputError(
+            "the file has no coordinate reference system; give crs (--sites-crs, e.g. EPSG:25832)",
+            file,
+        )
+    n = len(gdf)
+    issues = _Issues(n)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    kind = np.where(missing, -1, shapely.get_type_id(geoms))
+    parts = np.where(missing, 0, shapely.get_num_geometries(geoms))
+    point = (kind == 0) | ((kind == 4) & (parts == 1))
+    area = (kind == 3) | (kind == 6)
+    issues.add(missing, NO_COORDINATES)
+    issues.add((kind == 4) & (parts > 1), "several points in one feature; give one point per site")
+    issues.add(
+        ~missing & ~point & ~area & (kind != 4),
+        "not a point or polygon; give one point per site",
+        [g.geom_type if g is not None else "" for g in geoms],
+    )
+    pts = np.full(n, None, dtype=object)
+    pts[point | area] = shapely.point_on_surface(geoms[point | area])
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    use = point | area
+    x[use] = shapely.get_x(pts[use])
+    y[use] = shapely.get_y(pts[use])
+    attrs = pd.DataFrame(
+        {c: _text_values(gdf[c].to_numpy(object)) for c in gdf.columns if c != gdf.geometry.name},
+        index=range(n),
+        dtype=object,
+    )
+    return attrs, np.arange(1, n + 1, dtype=np.int64), x, y, src_crs, issues
+
+
+def _to_wgs84(x: np.ndarray, y: np.ndarray, src_crs: str) -> tuple[np.ndarray, np.ndarray]:
+    if src_crs == "EPSG:4326":
+        return x.copy(), y.copy()
+    from pyproj import Transformer
+
+    t = Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True)
+    lon, lat = t.transform(x, y, errcheck=False)
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    lon[bad] = np.nan
+    lat[bad] = np.nan
+    return lon, lat
+
+
+def _inside(lon: np.ndarray, lat: np.ndarray, bounds: tuple) -> np.ndarray:
+    w, s, e, n = bounds
+    with np.errstate(invalid="ignore"):
+        return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+
+def _finish_sites(
+    path: Path,
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    cols: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    src_crs: str,
+    issues: _Issues,
+    bounds: tuple | None,
+    rejects: Rejects,
+) -> gpd.GeoDataFrame:
+    """Check coordinates, names, categories and ids; reject bad rows; build the site frame."""
+    file = str(path)
+    n = len(table)
+    mode = cols["mode"]
+    if mode == "latlon":
+        where = [
+            f"lat={a}, lon={b}" for a, b in zip(table[cols["lat"]], table[cols["lon"]], strict=True)
+        ]
+    elif mode == "xy":
+        where = [f"x={a}, y={b}" for a, b in zip(table[cols["x"]], table[cols["y"]], strict=True)]
+    else:
+        where = [
+            f"x={a:.7g}, y={b:.7g}" if np.isfinite(a) else "" for a, b in zip(x, y, strict=True)
+        ]
+    given = np.isfinite(x) & np.isfinite(y)
+    lon, lat = _to_wgs84(x, y, src_crs)
+    with np.errstate(invalid="ignore"):
+        lat_out = given & np.isfinite(lat) & (np.abs(lat) > 90)
+        lon_out = given & np.isfinite(lon) & (np.abs(lon) > 180)
+    failed = given & ~np.isfinite(lon)
+
+    swapped = np.zeros(n, dtype=bool)
+    if bounds is not None:
+        candidates = given & ~_inside(lon, lat, bounds)
+        if candidates.any():
+            slon, slat = _to_wgs84(y, x, src_crs)
+            swapped = candidates & _inside(slon, slat, bounds)
+    label = "lat and lon" if mode == "latlon" else "x and y"
+    issues.add(
+        swapped,
+        f"coordinates look swapped: the point lies outside the study area but would lie "
+        f"inside with {label} exchanged; swap the two values",
+        where,
+    )
+    failed &= ~swapped
+    lat_out &= ~swapped
+    lon_out &= ~swapped
+    issues.add(
+        failed,
+        f"coordinates cannot be converted from {src_crs}; check the values and the CRS",
+        where,
+    )
+    if mode == "latlon":
+        with np.errstate(invalid="ignore"):
+            projected = (np.abs(lat) > 1000) | (np.abs(lon) > 1000)
+            looks_swapped = (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+        out = lat_out | lon_out
+        issues.add(
+            out & projected,
+            "lat/lon outside [-90, 90]/[-180, 180]: these look like projected coordinates "
+            "in metres; name the columns x,y and give their CRS (--sites-crs, e.g. EPSG:25832)",
+            where,
+        )
+        issues.add(
+            lat_out & ~projected & ~looks_swapped,
+            "lat outside [-90, 90]; give WGS 84 degrees",
+            where,
+        )
+        issues.add(
+            lat_out & ~projected & looks_swapped,
+            "lat outside [-90, 90]; give WGS 84 degrees (are lat and lon swapped?)",
+            where,
+        )
+        issues.add(
+            lon_out & ~projected,
+            "lon outside [-180, 180]; give WGS 84 degrees",
+            where,
+        )
+    else:
+        issues.add(
+            lat_out | lon_out,
+            f"coordinates outside the valid range after conversion from {src_crs}; "
+            "is that the right CRS?",
+            where,
+        )
+
+    stem = path.stem
+    if cols["id"] is not None:
+        given_id = np.array([str(v).strip() for v in table[cols["id"]]], dtype=object)
+    else:
+        given_id = np.full(n, "", dtype=object)
+    site_id = np.where(given_id != "", given_id, [f"{stem}:{r}" for r in rows]).astype(object)
+    name = table[cols["name"]].to_numpy(object)
+    category = table[cols["category"]].to_numpy(object)
+    name_empty = np.array([not str(v).strip() for v in name], dtype=bool)
+    cat_empty = np.array([not str(v).strip() for v in category], dtype=bool)
+    issues.add(
+        name_empty,
+        "empty name; give every site a name",
+        [f"id={i}, category={c}" for i, c in zip(site_id, category, strict=True)],
+    )
+    issues.add(
+        cat_empty,
+        "empty category; give every site a category (e.g. advice_centre, library, "
+        "community_centre, shopfront_office)",
+        name,
+    )
+    ids = pd.Series(site_id)
+    dup = ids.duplicated(keep="first").to_numpy()
+    if dup.any():
+        first = pd.Series(rows).groupby(ids.to_numpy()).transform("first").to_numpy()
+        issues.add(
+            dup,
+            "duplicate id: an earlier row has the same id and is kept; give every site its own id",
+            [f"{i} (first in row {f})" for i, f in zip(site_id, first, strict=True)],
+        )
+    long_rows = table.attrs.get("long_rows", [])
+    if long_rows:
+        delim = {"\t": "tab", ";": "';'", ",": "','"}[table.attrs.get("delimiter", ",")]
+        issues.add(
+            np.isin(rows, [r for r, _ in long_rows]),
+            f"more fields than the header; put values containing {delim} in double quotes",
+        )
+
+    bad = issues.bad()
+    issues.report(file, rows, rejects)
+    if bad.all():
+        reasons = pd.Series([r for m, r, _ in issues.items for _ in range(int(m.sum()))])
+        top = "; ".join(f"{k} ({v}x)" for k, v in reasons.value_counts().head(3).items())
+        raise AllRejectedError(
+            f"all {n} rows were rejected, so there are no sites to use. Most common reasons: "
+            f"{top}. Fix the rows listed in rejects.csv",
+            file,
+        )
+    keep = ~bad
+    used = {v for k, v in cols.items() if k != "mode" and v is not None}
+    out = pd.DataFrame(
+        {
+            "site_id": site_id[keep],
+            "name": [str(v).strip() for v in name[keep]],
+            "category": [str(v).strip() for v in category[keep]],
+            "source": path.name,
+            "row": pd.array(rows[keep], dtype="Int64"),
+            "osm_tags": pd.Series([None] * int(keep.sum()), dtype=object),
+        }
+    )
+    for col in table.columns:
+        if col in used:
+            continue
+        target = f"input_{col}" if col in SITE_COLUMNS else col
+        out[target] = table[col].to_numpy(object)[keep]
+    return gpd.GeoDataFrame(
+        out, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326"
+    )[[*SITE_COLUMNS, *[c for c in out.columns if c not in SITE_COLUMNS]]]
+
+
+# --------------------------------------------------------------------------- combining
+
+
+def combine_sites(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Put site frames from several sources together.
+
+    Parameters
+    ----------
+    *frames : GeoDataFrame
+        Site frames from :func:`sites_from_osm` and :func:`read_sites` (any
+        CRS; a single list of frames is accepted too).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`SITE_COLUMNS` then any extra columns, EPSG:4326, index 0..n-1.
+
+    Raises
+    ------
+    InputError
+        A ``site_id`` occurs more than once; the message lists each with its
+        sources and rows.
+
+    See Also
+    --------
+    accessibility.duplicates.drop_duplicates : merge sites that describe the same
+        place (same category, within 50 m, same or no name); the pipeline calls it
+        after combining.
+    """
+    if len(frames) == 1 and isinstance(frames[0], list | tuple):
+        frames = tuple(frames[0])
+    parts = []
+    for f in frames:
+        missing = [c for c in SITE_COLUMNS if c not in f.columns]
+        if missing:
+            raise InputError(f"a site frame lacks the columns {', '.join(missing)}")
+        f = f.to_crs("EPSG:4326") if f.crs is not None else f.set_crs("EPSG:4326")
+        parts.append(f)
+    if not parts:
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype="Int64" if c == "row" else object) for c in SITE_COLUMNS[:-1]},
+            geometry=gpd.GeoSeries([], crs="EPSG:4326").values,
+            crs="EPSG:4326",
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    out["row"] = out["row"].astype("Int64")
+    ids = out["site_id"].astype(str)
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        lines = []
+        for sid, grp in out[dup.to_numpy()].groupby(ids[dup], sort=False):
+            where = [
+                f"{s}" + ("" if pd.isna(r) else f" row {int(r)}")
+                for s, r in zip(grp["source"], grp["row"], strict=True)
+            ]
+            lines.append(f"'{sid}' ({', '.join(where)})")
+        more = f" and {len(lines) - 10} more" if len(lines) > 10 else ""
+        raise InputError(
+            f"site ids must be unique across all site sources, but {len(lines)} "
+            f"{'is' if len(lines) == 1 else 'are'} used more than once: "
+            f"{'; '.join(lines[:10])}{more}. Give those sites different ids (the id column)"
+        )
+    extra = [c for c in out.columns if c not in SITE_COLUMNS]
+    return out[[*SITE_COLUMNS, *extra]]

@@ -1,0 +1,294 @@
+"""Write an analysis to its output folder: tables, layers, rejects, run record, map.
+
+Output contract (file names and columns are public; extend, never rename):
+``summary.csv``, ``summary_groups.csv``, ``summary_districts.csv``,
+``residents.gpkg``/``residents.csv``, ``sites.gpkg``, ``rejects.csv``,
+``run.json``, ``map.html``; and (issue 4) ``isochrones.gpkg``, ``layers.gpkg``,
+``tables.xlsx``, ``geojson/<layer>.geojson``, ``isochrones.csv``, ``report.html``.
+Map and report are built from the written files (:func:`accessibility.exports.load_folder`),
+exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate them.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import sha256, write_csv, write_gpkg, write_json
+from ..core.analysis import Analysis
+from ..config import ATTRIBUTION_OSM, ATTRIBUTION_ZENSUS, ZENSUS_REFERENCE_DATES
+
+_PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
+             "osmnx", "osmium", "networkx", "folium"]  # fmt: skip
+
+
+#: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
+#: polygons cost about 0.07 s per site and CPU at 15 minutes; recorded in ``run.json``).
+MAX_SITES_PER_SITE_ISOCHRONES = 300
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the results."""
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for p in _PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def file_record(path: str | Path | None) -> dict | None:
+    """Path, size and SHA-256 of an input file."""
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        return {"path": str(p)}
+    return {"path": str(p), "bytes": p.stat().st_size, "sha256": sha256(p)}
+
+
+def residents_table(a: Analysis) -> pd.DataFrame:
+    """Resident rows for CSV: no geometry, x/y in the network CRS plus lon/lat; unreachable = empty."""
+    r = a.residents
+    df = pd.DataFrame(r.drop(columns="geometry"))
+    df.insert(1, "x", r.geometry.x.round(2))
+    df.insert(2, "y", r.geometry.y.round(2))
+    ll = r.geometry.to_crs("EPSG:4326")
+    df.insert(3, "lon", ll.x.round(7))
+    df.insert(4, "lat", ll.y.round(7))
+    return _finite(df)
+
+
+def _finite(df: pd.DataFrame) -> pd.DataFrame:
+    num = df.select_dtypes("number").columns
+    df[num] = df[num].replace([np.inf, -np.inf], np.nan)
+    return df
+
+
+def attributions(population_kind: str | None, zensus_edition: str | None = None) -> list[str]:
+    """Attribution lines for the data used (the Zensus edition named when known)."""
+    lines = [ATTRIBUTION_OSM]
+    if population_kind and population_kind.startswith("zensus"):
+        lines.append(ATTRIBUTION_ZENSUS.format(edition=zensus_edition or "2011/2022"))
+    return lines
+
+
+def data_vintage(osm_stats: dict, population_attrs: dict, download: dict | None = None) -> dict:
+    """How current the inputs are, for ``run.json`` and the report.
+
+    Parameters
+    ----------
+    osm_stats : dict
+        ``OsmExtract.stats`` (``data_timestamp``, ``data_timestamp_source``).
+    population_attrs : dict
+        ``attrs`` of the residents (``kind``, ``edition``).
+    download : dict, optional
+        The download record of an online area (:func:`download.download_record`):
+        its Overpass ``osm_base`` (the database state served) is the vintage then.
+
+    Returns
+    -------
+    dict
+        ``osm``: ``timestamp`` (ISO 8601 UTC or None) and ``source`` (Overpass database,
+        file header, newest edit in the file, or None when the file carries no
+        timestamps); ``zensus`` (Zensus input only): ``edition`` and ``reference_date``
+        (Stichtag).
+    """
+    base = (download or {}).get("osm_base") or []
+    if base:
+        osm = {"timestamp": max(base), "source": "Overpass database"}
+    else:
+        osm = {"timestamp": osm_stats.get("data_timestamp"),
+               "source": osm_stats.get("data_timestamp_source")}  # fmt: skip
+    out = {"osm": osm}
+    if str(population_attrs.get("kind") or "").startswith("zensus"):
+        ed = population_attrs.get("edition")
+        out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}
+    return out
+
+
+def write_outputs(
+    a: Analysis,
+    out: str | Path,
+    record: dict,
+    map_title: str = "",
+    lang: str | None = None,
+    isochrones: bool = True,
+    features=None,
+) -> dict[str, Path]:
+    """Write every output file of an analysis into ``out``.
+
+    Parameters
+    ----------
+    a : Analysis
+    out : path
+        Output folder (created).
+    record : dict
+        Inputs and parameters for ``run.json``; timings, versions, counts and
+        attributions are added here.
+    map_title : str
+        Title of ``map.html`` and ``report.html``; default "Andockstellen – <folder>"
+        (German) or "Docking points – <folder>".
+    lang : {"de", "en"}, optional
+        Labels of map and report; default German for German data (EPSG:25832
+        network or Zensus input), else English.
+    isochrones : bool
+        Compute ``isochrones.gpkg`` (per site and per category).
+    features : GeoDataFrame, optional
+        OSM features (``read_osm(...).features``); with them ``sites.gpkg`` gets the
+        visibility columns of :func:`accessibility.visibility.visibility`.
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["summary"] = write_csv(a.summary(), out / "summary.csv")
+    paths["summary_groups"] = write_csv(a.summary_groups(), out / "summary_groups.csv")
+    paths["summary_districts"] = write_csv(a.summary_districts(), out / "summary_districts.csv")
+    res = _finite(a.residents.copy())
+    paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
+    paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
+    from ..core.visibility import with_visibility
+
+    sites = with_visibility(a.network, a.sites, features)
+    paths["sites"] = write_gpkg(sites, out / "sites.gpkg", layer="sites")
+    paths["rejects"] = a.rejects.write(out / "rejects.csv")
+    t0 = time.perf_counter()
+    iso = None
+    if isochrones:
+        from ..core.isochrones import CORRIDOR_M, MIN_HOLE_M2, from_analysis
+
+        per_site = len(a.sites) <= MAX_SITES_PER_SITE_ISOCHRONES
+        iso = from_analysis(a, per_site=per_site)
+        record = {**record, "isochrones": {
+            "per_site": per_site, "corridor_m": CORRIDOR_M, "min_hole_m2": MIN_HOLE_M2,
+            "note": "" if per_site else (
+                f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
+                "only (per-site polygons: accessibility.isochrones.isochrones(per_site=True))"),
+        }}  # fmt: skip
+        paths["isochrones"] = write_gpkg(iso, out / "isochrones.gpkg", layer="isochrones")
+        paths["isochrones_csv"] = write_csv(
+            pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
+        )
+    t_iso = time.perf_counter() - t0
+    paths.update(_write_layers(a, out, record, iso))
+    r = a.residents
+    record = {
+        **record,
+        "parameters": {
+            **record.get("parameters", {}),
+            "minutes": list(a.minutes),
+            "speed_kmh": a.speed_kmh,
+            "categories": a.categories,
+            "groups": a.groups,
+            "crs": a.network.crs,
+        },
+        "network": {
+            "nodes": a.network.n_nodes,
+            "edges": a.network.n_edges,
+            "length_km": round(float(a.network.length.sum()) / 1000, 3),
+            "components": int(a.network.components().max() + 1),
+            **a.network.meta,
+            "pruning": a.pruning,
+        },
+        "counts": {
+            "sites_used": len(a.sites),
+            "resident_points_used": len(r),
+            "population_used": float(r["population"].sum()),
+            "residents_on_network_fragments": float(r.loc[r["fragment"], "population"].sum()),
+            "resident_points_on_network_fragments": int(r["fragment"].sum()),
+            "residents_without_reachable_site": float(
+                r.loc[~np.isfinite(r["minutes_all"]), "population"].sum()
+            ),
+            "rejected_rows": len(a.rejects),
+            "rejects_by_reason": a.rejects.counts().to_dict("records"),
+        },
+        "timings_s": {
+            **record.get("timings_s", {}),
+            **{k: round(v, 4) for k, v in a.timings.items()},
+            "isochrones": round(t_iso, 4),
+        },
+        "versions": versions(),
+        "outputs": {**{k: p.name for k, p in paths.items()}, "map": "map.html",
+                    "report": "report.html"},
+    }  # fmt: skip
+    record.setdefault("population_kind", a.residents.attrs.get("kind", ""))
+    paths["run"] = write_json(record, out / "run.json")
+    from .folder import load_folder
+    from .map import full_map
+    from .report import default_lang, default_title, write_report
+
+    t0 = time.perf_counter()
+    data = load_folder(out)
+    lang = lang or default_lang(data.record)
+    title = map_title or default_title(out.resolve().name, lang)
+    paths["map"] = full_map(data, out / "map.html", title=title, lang=lang)
+    paths["report"] = write_report(data, out / "report.html", title=title, lang=lang)
+    record["timings_s"]["map_report"] = round(time.perf_counter() - t0, 4)
+    # written last: `map`/`report DIR` refuse a folder whose run.json is not complete
+    record["complete"] = True
+    paths["run"] = write_json(record, out / "run.json")
+    return paths
+
+
+def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
+    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx``."""
+    from .folder import (
+        district_layer,
+        gaps_layer,
+        is_grid,
+        write_geojson,
+        write_layers,
+        write_xlsx,
+    )
+
+    res = _finite(a.residents.copy())
+    top = max(a.minutes)
+    layers = {"sites": a.sites, "residents": res}
+    if is_grid(record):
+        from .folder import resident_layer
+
+        layers["cells"] = resident_layer(res, record)
+    layers["gaps"] = gaps_layer(res, top)
+    islands = ~a.network.kept_edges()
+    if islands.any():  # pruned islands: drawn on the map, nothing snaps onto them
+        import geopandas as gpd
+
+        net = a.network
+        layers["islands"] = gpd.GeoDataFrame(
+            {"way_id": net.way_id[islands], "length_m": net.length[islands]},
+            geometry=net.edge_lines()[islands],
+            crs=net.crs,
+        )
+    if iso is not None:
+        layers["isochrones"] = iso
+    if a.districts is not None:
+        layers["districts"] = district_layer(a.districts, a.summary_districts())
+    paths = {"layers": write_layers(layers, out / "layers.gpkg")}
+    for name in ("sites", "isochrones", "gaps", "districts", "cells"):
+        if name in layers and len(layers[name]):
+            paths[f"geojson_{name}"] = write_geojson(
+                layers[name], out / "geojson" / f"{name}.geojson"
+            )
+    tables = {
+        "summary": a.summary(),
+        "summary_groups": a.summary_groups(),
+        "summary_districts": a.summary_districts(),
+        "sites": pd.DataFrame(a.sites.drop(columns="geometry")),
+        "rejects_by_reason": a.rejects.counts(),
+    }
+    if iso is not None:
+        tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
+    paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx")
+    return paths

@@ -1,0 +1,416 @@
+"""``report.html``: one self-contained page with headline figures, tables, charts and method.
+
+Charts are matplotlib PNGs embedded as ``data:`` URIs; tables are HTML-escaped;
+the map is linked and embedded (``map.html`` next to the report). Labels in German
+or English: German is the default for German data (a network in EPSG:25832 or
+Zensus population input), English otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import write_text
+from ..core.analysis import metres_per_minute
+from .folder import OutputData
+from ..core.isochrones import CORRIDOR_M
+
+_T = {
+    "en": {
+        "title": "Walking access to docking points", "headline": "Headline figures",
+        "residents": "Residents", "sites": "Docking points", "within": "within {m:g} min",
+        "by_cat": "Residents within walking minutes, per category",
+        "curve": "Share of residents within x walking minutes of the nearest docking point",
+        "x": "walking minutes (door to door)", "y": "share of residents",
+        "districts": "Districts (all categories)", "groups": "Population groups (all categories)",
+        "district_chart": "Share of residents within {m:g} min, per district",
+        "map": "Map", "open_map": "Open the interactive map (map.html)", "method": "Method",
+        "data": "Data and attribution", "category": "category", "threshold": "minutes",
+        "no_site": "no docking point of this category",
+        "population": "residents", "covered": "covered", "share": "share", "median": "median minutes",
+        "district": "district", "group": "group", "rejects": "Rejected input rows",
+        "reason": "reason", "rows": "rows", "file": "file", "none": "none",
+        "all": "all categories",
+        "method_text": (
+            "Distances are door to door on the OpenStreetMap walking network (osmnx walk filter): "
+            "each resident point and each docking point is snapped to the nearest walkable edge "
+            "(straight access leg, at most {access:g} m), plus the shortest network path between "
+            "the snap points (exact Dijkstra). Walking time = distance / {speed:g} km/h "
+            "({mpm:.0f} m per minute). Isochrones are the reached network (including the reached "
+            "parts of partly reached edges) buffered by a {corr:g} m walking corridor."
+        ),
+        "population_text": "Residents: {method}", "network_text": "Network: {src} ({nodes:,} nodes, {edges:,} edges, {km:,.1f} km).",
+        "short_title": "Docking points – {name}", "vintage": "Data as of: {parts}.",
+        "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unknown (the file carries no timestamps)",
+        "file header": "file header", "newest edit in the file": "newest edit in the file",
+        "Overpass database": "Overpass database",
+        "zensus_as_of": "Zensus {ed} (reference date {date})", "zensus_unknown": "Zensus edition unknown",
+    },
+    "de": {
+        "title": "Fußläufige Erreichbarkeit von Andockstellen", "headline": "Kennzahlen",
+        "residents": "Einwohner", "sites": "Andockstellen", "within": "innerhalb {m:g} min",
+        "by_cat": "Einwohner innerhalb von Gehminuten, je Kategorie",
+        "curve": "Anteil der Einwohner, die die nächste Andockstelle in x Gehminuten erreichen",
+        "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner",
+        "districts": "Stadtteile (alle Kategorien)", "groups": "Bevölkerungsgruppen (alle Kategorien)",
+        "district_chart": "Anteil der Einwohner innerhalb {m:g} min je Stadtteil",
+        "map": "Karte", "open_map": "Interaktive Karte öffnen (map.html)", "method": "Methode",
+        "data": "Daten und Quellen", "category": "Kategorie", "threshold": "Minuten",
+        "no_site": "keine Andockstelle dieser Kategorie",
+        "population": "Einwohner", "covered": "versorgt", "share": "Anteil", "median": "Median Minuten",
+        "district": "Stadtteil", "group": "Gruppe", "rejects": "Verworfene Eingabezeilen",
+        "reason": "Grund", "rows": "Zeilen", "file": "Datei", "none": "keine",
+        "all": "alle Kategorien",
+        "method_text": (
+            "Entfernungen von Tür zu Tür auf dem OpenStreetMap-Fußwegenetz (osmnx-Filter „walk“): "
+            "jeder Wohn- und jeder Standortpunkt wird auf die nächste begehbare Kante projiziert "
+            "(gerader Zugangsweg, höchstens {access:g} m), dazu der kürzeste Netzweg zwischen den "
+            "Projektionspunkten (exakter Dijkstra). Gehzeit = Entfernung / {speed:g} km/h "
+            "({mpm:.0f} m pro Minute). Isochronen sind das erreichte Netz (einschließlich erreichter "
+            "Teilstücke von Kanten), gepuffert um einen Gehkorridor von {corr:g} m."
+        ),
+        "population_text": "Einwohner: {method}", "network_text": "Netz: {src} ({nodes:,} Knoten, {edges:,} Kanten, {km:,.1f} km).",
+        "short_title": "Andockstellen – {name}", "vintage": "Datenstand: {parts}.",
+        "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unbekannt (die Datei enthält keine Zeitstempel)",
+        "file header": "Dateikopf", "newest edit in the file": "jüngste Bearbeitung in der Datei",
+        "Overpass database": "Datenstand der Overpass-Datenbank",
+        "zensus_as_of": "Zensus {ed} (Stichtag {date})", "zensus_unknown": "Zensus-Ausgabe unbekannt",
+    },
+}  # fmt: skip
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f3f3f3}
+td.num,th.num{text-align:right}
+.kpi{display:inline-block;margin:0 1.5em 1em 0}.kpi b{display:block;font-size:1.6em}
+img.chart{max-width:100%;height:auto}iframe{width:100%;height:640px;border:1px solid #ccc}
+"""
+
+
+def default_lang(record: dict, crs: str | None = None) -> str:
+    """``de`` for German data (EPSG:25832 network or Zensus population), else ``en``.
+
+    ``crs`` is the network's CRS where the record does not hold it yet
+    (``parameters.crs`` is added when the outputs are written).
+    """
+    crs = str(crs or record.get("parameters", {}).get("crs", ""))
+    kind = str(record.get("population_kind") or "")
+    return "de" if crs == "EPSG:25832" or kind.startswith("zensus") else "en"
+
+
+def default_title(name: str, lang: str) -> str:
+    """Title of map and report for an output folder ``name``: "Docking points – name"."""
+    return _T.get(lang, _T["en"])["short_title"].format(name=name)
+
+
+def category_label(record: dict, category: str, lang: str) -> str:
+    """A category's label in ``lang`` (the presets' ``label_de``/``label_en``), else its id."""
+    if category == "all":
+        return _T.get(lang, _T["en"])["all"]
+    labels = (record.get("category_labels") or {}).get(category) or {}
+    return labels.get(lang) or labels.get("en") or category
+
+
+def vintage_text(record: dict, lang: str) -> str:
+    """One sentence on how current the data are (``run.json``'s ``data_vintage``); "" if absent."""
+    v = record.get("data_vintage")
+    if not v:
+        return ""
+    t = _T.get(lang, _T["en"])
+    osm = v.get("osm") or {}
+    ts = str(osm.get("timestamp") or "")
+    parts = [t["osm_as_of"].format(ts=ts[:10], source=t.get(osm.get("source"), osm.get("source")))
+             if ts else t["osm_unknown"]]  # fmt: skip
+    z = v.get("zensus")
+    if z is not None:
+        ed, date = z.get("edition"), z.get("reference_date")
+        parts.append(t["zensus_as_of"].format(ed=ed, date=date) if ed else t["zensus_unknown"])
+    return t["vintage"].format(parts="; ".join(parts))
+
+
+def _e(v: object) -> str:
+    return html.escape("" if v is None else str(v), quote=True)
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img class="chart" alt="chart" src="data:image/png;base64,{data}">'
+
+
+def coverage_curve(data: OutputData) -> pd.DataFrame:
+    """Share of residents within x minutes (x every 0.25 min up to 1.5 × the largest threshold).
+
+    Returns a frame with ``minutes`` and one share column (0–1) per category.
+    """
+    return share_curve(data.residents, data.categories, max(data.minutes or [15.0]))
+
+
+def share_curve(residents: pd.DataFrame, categories, top: float) -> pd.DataFrame:
+    """:func:`coverage_curve` of resident rows with ``population`` and ``minutes_<category>``.
+
+    ``x`` runs every 0.25 min from 0 to 1.5 × ``top`` (minutes); categories without a
+    ``minutes_<category>`` column are left out.
+    """
+    x = np.arange(0.0, 1.5 * top + 1e-9, 0.25)
+    pop = residents["population"].to_numpy(float)
+    total = pop.sum()
+    out = {"minutes": x}
+    for c in categories:
+        col = f"minutes_{c}"
+        if col not in residents:
+            continue
+        mins = residents[col].to_numpy(float)
+        mins = np.where(np.isfinite(mins), mins, np.inf)
+        order = np.argsort(mins, kind="stable")
+        cum = np.concatenate([[0.0], np.cumsum(pop[order])])
+        k = np.searchsorted(mins[order], x, side="right")
+        out[c] = cum[k] / total if total > 0 else np.zeros_like(x)
+    return pd.DataFrame(out)
+
+
+def _curve_chart(data: OutputData, t: dict, label) -> str:
+    cur = coverage_curve(data)
+    lines = [(cur["minutes"], cur[c], {"lw": 2.5 if c == "all" else 1.3,
+              "label": label(c), "color": "black" if c == "all" else None})
+             for c in cur.columns[1:]]  # fmt: skip
+    return share_chart(lines, data.minutes, t)
+
+
+def share_chart(lines: list[tuple], minutes, t: dict) -> str:
+    """``<img>`` (PNG) of share-covered curves: ``(x, y, plot keyword arguments)`` per line,
+    thresholds (minutes) as dotted verticals, axes labelled with ``t["x"]`` and ``t["y"]``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for x, y, kw in lines:
+        ax.plot(x, y, **kw)
+    for mm in minutes:
+        ax.axvline(mm, color="#999", lw=0.8, ls=":")
+    ax.set_xlabel(t["x"])
+    ax.set_ylabel(t["y"])
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def _district_chart(data: OutputData, t: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sd = data.summary_districts
+    if sd.empty:
+        return ""
+    sd = sd[sd["category"] == "all"]
+    mins = data.minutes
+    names = list(dict.fromkeys(sd["district"].astype(str)))
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * len(names) + 1)))
+    h = 0.8 / max(1, len(mins))
+    y = np.arange(len(names))
+    for j, mm in enumerate(mins):
+        part = sd[sd["minutes"] == mm].set_index("district")["share_covered"]
+        vals = part.reindex(names).to_numpy(float)
+        ax.barh(y + j * h, vals, height=h, label=t["within"].format(m=mm))
+    ax.set_yticks(y + h * (len(mins) - 1) / 2, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="x")
+    return _png(fig)
+
+
+def _table(df: pd.DataFrame) -> str:
+    """HTML table (escaped); columns of numbers or "n (x %)" cells right-aligned, text left."""
+    if df is None or df.empty:
+        return ""
+    cells = df.astype(object).where(df.notna(), "–").astype(str)
+    num = [bool(cells[c].str.fullmatch(r"[-+–\d,.]+( \([\d.,]+%\))?").all()) for c in df.columns]
+    cls = ["" if not n else ' class="num"' for n in num]
+    head = "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=True))
+    rows = "".join(
+        "<tr>" + "".join(f"<td{k}>{_e(v)}</td>" for v, k in zip(r, cls, strict=True)) + "</tr>"
+        for r in cells.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _summary_table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
+    """Rows: (key,) category (``label(id)`` shown); columns: thresholds with 'covered (share)'."""
+    if df is None or df.empty:
+        return ""
+    d = df.copy()
+    d["category"] = d["category"].astype(str).map(label)
+    notes = (
+        d["note"].astype(object).fillna("").astype(str)
+        if "note" in d
+        else pd.Series("", index=d.index)
+    )
+    d["cell"] = [
+        t.get("no_site", n) if n else f"{c:,.0f} ({s:.1%})"
+        for c, s, n in zip(d["population_covered"], d["share_covered"], notes, strict=True)
+    ]
+    d["col"] = d["minutes"].map(lambda mm: f"≤ {mm:g} min")
+    idx = ([key] if key else []) + ["category"]
+    pop = d.groupby(idx, sort=False)["population"].first()
+    wide = d.pivot_table(index=idx, columns="col", values="cell", aggfunc="first", sort=False)
+    wide = wide[[f"≤ {mm:g} min" for mm in sorted(set(d["minutes"]))]]
+    wide.columns.name = None
+    wide.insert(0, t["population"], pop.reindex(wide.index).map("{:,.0f}".format))
+    wide = wide.reset_index().rename(
+        columns={"category": t["category"], key: t.get(key, key)}
+        if key
+        else {"category": t["category"]}
+    )
+    return _table(wide)
+
+
+def write_report(data: OutputData, path: str | Path, title: str = "", lang: str = "de") -> Path:
+    """Write ``report.html`` for an output folder's data.
+
+    Parameters
+    ----------
+    data : OutputData
+        From :func:`accessibility.exports.load_folder`.
+    path : path
+        Output HTML file.
+    title : str
+        Page title (escaped); default a generic title.
+    lang : {"de", "en"}
+    """
+    t = _T.get(lang, _T["en"])
+    rec = data.record
+    res = data.residents
+
+    def label(c: str) -> str:
+        return category_label(rec, c, lang)
+
+    total = float(res["population"].sum())
+    s_all = (
+        data.summary[data.summary["category"] == "all"] if not data.summary.empty else data.summary
+    )
+    kpis = [f'<div class="kpi"><b>{total:,.0f}</b>{_e(t["residents"])}</div>',
+            f'<div class="kpi"><b>{len(data.sites):,}</b>{_e(t["sites"])}</div>']  # fmt: skip
+    for r in s_all.itertuples():
+        kpis.append(
+            f'<div class="kpi"><b>{r.share_covered:.1%}</b>{_e(t["within"].format(m=r.minutes))} '
+            f"({r.population_covered:,.0f})</div>"
+        )
+    mid = data.minutes[len(data.minutes) // 2] if data.minutes else 10.0
+    district_chart = _district_chart(data, t)
+    body = [
+        f"<h1>{_e(title or t['title'])}</h1>",
+        f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
+        f"<h2>{_e(t['by_cat'])}</h2>", _summary_table(data.summary, None, t, label),
+        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t, label),
+    ]  # fmt: skip
+    if not data.summary_districts.empty:
+        body += [f"<h2>{_e(t['districts'])}</h2>",
+                 _summary_table(data.summary_districts[data.summary_districts["category"] == "all"], "district", t, label),
+                 f"<h3>{_e(t['district_chart'].format(m=mid))}</h3>", district_chart]  # fmt: skip
+    if not data.summary_groups.empty:
+        sg = data.summary_groups[data.summary_groups["category"] == "all"]
+        body += [f"<h2>{_e(t['groups'])}</h2>", _summary_table(sg, "group", t, label)]
+    body += [
+        f"<h2>{_e(t['map'])}</h2>",
+        f'<p><a href="map.html">{_e(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
+        *method_section(rec, data.rejects, lang),
+    ]  # fmt: skip
+    return write_text(html_page(title or t["title"], body, lang), path)
+
+
+def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> list[str]:
+    """HTML of the report's closing sections: method, data vintage, rejects, attributions."""
+    t = _T.get(lang, _T["en"])
+    p = record.get("parameters", {})
+    speed = float(p.get("speed_kmh", record.get("speed_kmh", 4.8)))
+    net = record.get("network", {})
+    src = (
+        (record.get("inputs", {}).get("network") or {}).get("path")
+        or net.get("source")
+        or "download"
+    )
+    method = t["method_text"].format(
+        access=float(p.get("max_access_m", 500.0)), speed=speed, mpm=metres_per_minute(speed),
+        corr=CORRIDOR_M,
+    )  # fmt: skip
+    lines = [
+        t["network_text"].format(src=Path(str(src)).name, nodes=int(net.get("nodes", 0)),
+                                 edges=int(net.get("edges", 0)), km=float(net.get("length_km", 0.0))),
+        t["population_text"].format(method=record.get("population_method", "")),
+        study_area_text(record, lang),
+        vintage_text(record, lang),
+    ]  # fmt: skip
+    if rejects is not None and not rejects.empty and {"file", "reason"} <= set(rejects.columns):
+        rc = rejects.groupby(["file", "reason"], sort=False).size().reset_index(name=t["rows"])
+        rc["file"] = rc["file"].map(lambda f: Path(str(f)).name)
+        rc = rc.rename(columns={"file": t["file"], "reason": t["reason"]})
+    else:
+        rc = pd.DataFrame()
+    return [
+        f"<h2>{_e(t['method'])}</h2>", f"<p>{_e(method)}</p>",
+        *[f"<p>{_e(x)}</p>" for x in lines if x],
+        f"<h3>{_e(t['rejects'])}</h3>", _table(rc) or f"<p>{_e(t['none'])}</p>",
+        f"<h2>{_e(t['data'])}</h2>",
+        *[f"<p>{_e(a)}</p>" for a in record.get("attribution", [])],
+    ]  # fmt: skip
+
+
+def study_area_text(record: dict, lang: str) -> str:
+    """Who is counted: the study area and the residents left out (``run.json`` ``study_area``)."""
+    area = record.get("study_area") or {}
+    if "residents_inside" not in area:
+        return ""
+    what = (
+        area.get("place")
+        or (", ".join(f"{v:g}" for v in area["bbox"]) if area.get("bbox") else "")
+        or Path(str((area.get("polygon") or {}).get("path", ""))).name
+    )
+    buffer_m = area.get("buffer_m")
+    if lang == "de":
+        text = (
+            f"Untersuchungsgebiet: {what}. Gezählt werden die {area['residents_inside']:,.0f} "
+            f"Einwohner darin; {area['residents_outside']:,.0f} Einwohner "
+            f"({area['resident_points_outside']:,} Punkte) außerhalb werden nicht gezählt."
+        )
+        if buffer_m:
+            text += f" Wegenetz und Standorte reichen {buffer_m:,.0f} m über die Grenze hinaus."
+        return text
+    text = (
+        f"Study area: {what}. The {area['residents_inside']:,.0f} residents inside are counted; "
+        f"{area['residents_outside']:,.0f} residents ({area['resident_points_outside']:,} points) "
+        "outside are not."
+    )
+    if buffer_m:
+        text += f" The walking network and sites reach {buffer_m:,.0f} m beyond its border."
+    return text
+
+
+def html_page(title: str, body: list[str], lang: str) -> str:
+    """A self-contained HTML page (the report's style) around ``body`` (HTML parts)."""
+    return (
+        f'<!DOCTYPE html><html lang="{_e(lang)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>"
+    )

