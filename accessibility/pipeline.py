@@ -29,13 +29,17 @@ from .config import (
 )
 from .core.analysis import Analysis, analyze
 from .core.network import DEFAULT_MIN_COMPONENT, Network, load_network
+from .core.visibility import with_visibility
 from .errors import AccessibilityWarning, AllRejectedError, InputError
 from .inputs import population as pop
 from .inputs import sites as sitemod
 from .inputs._tables import read_header
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.site_duplicates import drop_duplicates
-from .outputs.files import attributions, data_vintage, file_record
+from .inputs.stock_file import read_stock
+from .planning.scenario import Scenario, ScenarioResult, resolve_addresses, run_scenario
+from .planning.stock import StockCheck, check_stock
+from .record import attributions, data_vintage, file_record
 from .rejects import Rejects
 
 
@@ -662,6 +666,109 @@ def parse_minutes(text: str) -> list[float]:
     return values
 
 
-def population_total(residents: pd.DataFrame) -> float:
-    """Total residents of an input frame (persons)."""
-    return float(residents["population"].sum())
+def run_stock(
+    *,
+    stock: str | Path,
+    network: str | Path | None = None,
+    place: str | None = None,
+    bbox: Sequence[float] | None = None,
+    polygon: str | Path | None = None,
+    area: str | Path | None = None,
+    sites: str | Path | None = None,
+    sites_crs: str | None = None,
+    stock_crs: str | None = None,
+    osm_categories: Sequence[str] | None = None,
+    presets: str | Path | None = None,
+    geocoder: str = "offline",
+    user_agent: str | None = None,
+    minutes: Sequence[float] = DEFAULT_MINUTES,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    max_access_m: float = MAX_ACCESS_LEG_M,
+    use_cache: bool = True,
+    progress: bool = False,
+    min_component: int = DEFAULT_MIN_COMPONENT,
+    servers=None,
+    refresh: bool = False,
+) -> tuple[StockCheck, dict]:
+    """Load network, docking points and the stock file, and check the stock.
+
+    The area is one of ``network`` (local OSM file), ``place``, ``bbox`` or
+    ``polygon``/``area`` (downloaded as in :func:`accessibility.pipeline.load_inputs`,
+    from ``servers``, again if ``refresh``; the download holds the features of
+    ``presets``).
+    Docking points: ``sites`` (addresses geocoded with ``geocoder``) and/or
+    OSM presets (``osm_categories``; all presets when ``sites`` is not given).
+    ``geocoder`` is ``"offline"`` (the extract's addresses only, never touches
+    the network) or ``"nominatim"`` (offline first, then Nominatim, cached).
+    ``min_component``: island threshold in nodes (:func:`accessibility.pipeline.load_area`).
+
+    Returns
+    -------
+    (StockCheck, dict)
+        The check and the run record for ``run.json``.
+    """
+    net, extract, record = load_area(
+        network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
+        speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+        min_component=min_component, presets=presets, servers=servers, refresh=refresh,
+    )  # fmt: skip
+    timings = record.pop("timings_s")
+    record.pop("osm_path", None)
+
+    t0 = time.perf_counter()
+    geo = _make_geocoder(geocoder, extract, user_agent, servers)
+    timings["geocoder_index"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rejects = Rejects()
+    site_gdf, categories = load_sites(
+        extract, rejects, record, sites=sites, sites_crs=sites_crs,
+        osm_categories=osm_categories, presets=presets, geocoder=geo,
+    )  # fmt: skip
+    timings["sites"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    record["inputs"]["stock"] = file_record(stock)
+    buildings = read_stock(stock, rejects, geocoder=geo, crs=stock_crs)
+    timings["stock"] = time.perf_counter() - t0
+    check = check_stock(
+        net, site_gdf, buildings, minutes=minutes, speed_kmh=speed_kmh, rejects=rejects,
+        max_access_m=max_access_m, categories=categories,
+    )  # fmt: skip
+    check.timings = {**timings, **check.timings}
+    record["geocoder"] = geocoder
+    record["weight"] = buildings.attrs.get("weight")
+    record["attribution"] = attributions(None)
+    record["data_vintage"] = data_vintage(extract.stats, {}, record["inputs"].get("download"))
+    if geocoder == "nominatim":
+        record["attribution"].append("Geocoding: Nominatim, © OpenStreetMap contributors")
+        record["nominatim_requests"] = getattr(geo, "requests", 0)
+    record["parameters"] = {"max_access_m": max_access_m, "min_component": net.min_component}
+    record["network_pruning"] = check.analysis.pruning
+    return check, record
+
+
+def run_scenario_file(
+    inputs: Inputs, scenario: Scenario, rejects: Rejects | None = None
+) -> ScenarioResult:
+    """Run a :class:`Scenario` on inputs loaded with :func:`accessibility.pipeline.load_inputs`.
+
+    ``rejects`` (default ``inputs.rejects``) receives the rows rejected by the analyses.
+    """
+    changes = resolve_addresses(scenario.changes, inputs.geocoder(), scenario.file)
+    return run_scenario(
+        inputs.network, inputs.sites, inputs.residents, changes,
+        minutes=scenario.minutes, speed_kmh=scenario.speed_kmh, districts=inputs.districts,
+        rejects=inputs.rejects if rejects is None else rejects,
+        max_access_m=scenario.max_access_m,
+        categories=inputs.categories, file=scenario.file, name=scenario.name,
+    )  # fmt: skip
+
+
+def scenario_sites(result: ScenarioResult, features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The scenario's site layer, with visibility columns when OSM ``features`` are given.
+
+    See :func:`accessibility.core.visibility.with_visibility`; the result goes to
+    :func:`accessibility.outputs.files.write_scenario` (``sites=``).
+    """
+    return with_visibility(result.before.network, result.site_layer(), features)

@@ -38,7 +38,8 @@ from accessibility.core.network import load_network
 from accessibility.inputs.geocode import OfflineGeocoder
 from accessibility.inputs.osm import read_osm
 from accessibility.inputs.sites import load_presets, sites_from_osm
-from accessibility.planning.stock import check_stock, read_stock
+from accessibility.inputs.stock_file import read_stock
+from accessibility.planning.stock import check_stock
 from accessibility.rejects import Rejects
 
 console = Console(width=140)

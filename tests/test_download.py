@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from accessibility.core.network import load_network, metric_crs
+from accessibility.core.network import load_network
 from accessibility.errors import InputError, NetworkError
+from accessibility.geo import metric_crs
 from accessibility.inputs import download as dl
 from accessibility.inputs.osm import read_osm, walk_filter
 

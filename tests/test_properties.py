@@ -205,7 +205,7 @@ def test_sites_reader(table, encoding, delimiter):
                     {"lat": LATS, "lon": LONS, "units": NUMBERS, "residents": NUMBERS}),
        encoding=ENCODINGS)  # fmt: skip
 def test_stock_reader(table, encoding):
-    from accessibility.planning.stock import read_stock
+    from accessibility.inputs.stock_file import read_stock
 
     header, rows = table
     with tempfile.TemporaryDirectory() as d:
@@ -220,7 +220,7 @@ def test_stock_reader(table, encoding):
 @given(data=st.binary(max_size=300), kind=st.sampled_from(["sites", "stock"]))
 def test_sites_and_stock_random_bytes(data, kind):
     from accessibility.inputs.sites import read_sites
-    from accessibility.planning.stock import read_stock
+    from accessibility.inputs.stock_file import read_stock
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / f"{kind}.csv"

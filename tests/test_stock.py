@@ -17,13 +17,13 @@ from accessibility.core.analysis import analyze
 from accessibility.errors import AllRejectedError, InputError
 from accessibility.inputs.geocode import OfflineGeocoder
 from accessibility.inputs.sites import load_presets, sites_from_osm
+from accessibility.inputs.stock_file import read_stock
 from accessibility.planning.stock import (
     DETOUR_LIMIT,
     DETOUR_MIN_STRAIGHT_M,
     NO_ESTATE,
     TOTAL,
     check_stock,
-    read_stock,
 )
 from accessibility.rejects import Rejects
 

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from ..errors import InputError
-from . import _friendly, console, main
+from .options import console, friendly
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -84,7 +84,7 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-@main.group()
+@click.group()
 def cache():
     """Show or clean the cache folder (downloads, parsed networks, geocoder answers).
 
@@ -100,7 +100,7 @@ def cache():
 
 @cache.command("list")
 @click.option("--all", "show_all", is_flag=True, help="One row per cached item, not per kind.")
-@_friendly
+@friendly
 def cache_list(show_all):
     """List what the cache holds, with sizes and ages.
 
@@ -140,7 +140,7 @@ def cache_list(show_all):
 @click.option(
     "--kind", help="Only this kind (a sub-folder such as downloads, places, network, osm, geocode)."
 )
-@_friendly
+@friendly
 def cache_clear(older_than, kind):
     """Delete cached items (all, or those older than --older-than / of one --kind).
 

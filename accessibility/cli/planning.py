@@ -11,18 +11,17 @@ import pandas as pd
 from rich.table import Table
 
 from ..errors import InputError
-from . import (
-    _csv_list,
-    _friendly,
-    _servers,
+from .options import (
     area_options,
     console,
+    csv_list,
     final_paths,
+    friendly,
     input_options,
-    main,
     no_wait_option,
     online_options,
     print_rejects,
+    servers_from,
     staged,
 )
 
@@ -37,7 +36,7 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
     args = {k: kw[k] for k in _INPUT_KEYS if k in kw}
     if "min_component" in kw:
         args["min_component"] = kw["min_component"]
-    args.update(refresh=kw.get("refresh", False), servers=_servers(kw),
+    args.update(refresh=kw.get("refresh", False), servers=servers_from(kw),
                 geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"))  # fmt: skip
     with console.status("loading inputs…"):
         return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
@@ -86,19 +85,19 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
         console.print(f"Report (before/after): {paths['report']}")
 
 
-@main.command()
+@click.command()
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False))
 @area_options
 @online_options
 @input_options
 @click.option("--add", "add", type=click.Path(exists=True, dir_okay=False),
               help="New sites to add: CSV name,category,lat,lon (like --sites).")  # fmt: skip
-@click.option("--remove", callback=_csv_list,
+@click.option("--remove", callback=csv_list,
               help="Site ids to close, comma-separated (ids as in sites.gpkg, column site_id).")  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/scenario-<name>/).")  # fmt: skip
 @no_wait_option
-@_friendly
+@friendly
 def scenario(scenario_file, add, remove, out, no_wait, **kw):
     """Before/after coverage of a scenario: new sites, closures, moves, re-categorisations.
 
@@ -116,14 +115,9 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
       accessibility scenario --network city.osm.pbf --population zensus.csv \\
           --sites sites.csv --add new.csv --remove lib-3 --minutes 5,10 --out outputs/s1
     """
-    from ..pipeline import load_inputs
-    from ..planning.scenario import (
-        Change,
-        read_scenario,
-        run_scenario,
-        run_scenario_inputs,
-        write_scenario,
-    )
+    from ..outputs.files import write_scenario
+    from ..pipeline import load_inputs, run_scenario_file, scenario_sites
+    from ..planning.scenario import Change, read_scenario, run_scenario
 
     t0 = time.perf_counter()
     if scenario_file:
@@ -146,10 +140,10 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
                                  use_cache=not kw["no_cache"], progress=True,
                                  min_component=kw["min_component"], refresh=kw["refresh"],
-                                 servers=_servers(kw), geocoder=kw["geocoder"],
+                                 servers=servers_from(kw), geocoder=kw["geocoder"],
                                  user_agent=kw["user_agent"], **sc.inputs)  # fmt: skip
         with console.status("computing before and after…"):
-            result = run_scenario_inputs(inputs, sc)
+            result = run_scenario_file(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"
         from ..outputs.files import file_record
 
@@ -191,7 +185,8 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
     _warn_new_categories(result, record, scenario_file or add)
     out_dir = _out(out, default)
     with staged(out_dir, no_wait) as tmp:
-        paths = write_scenario(result, tmp, record, inputs.extract.features)
+        sites = scenario_sites(result, inputs.extract.features)
+        paths = write_scenario(result, tmp, record, sites)
         paths.update(_scenario_full_map(result, tmp, record, inputs.extract.features))
         paths = final_paths(paths, tmp, out_dir)
     _print_scenario(result, paths, time.perf_counter() - t0)
@@ -263,7 +258,7 @@ def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
     return {"map": path, "report": report, "after_report": after["report"]}
 
 
-@main.command()
+@click.command()
 @click.argument("scenario_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/compare/).")  # fmt: skip
@@ -272,7 +267,7 @@ def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
 )
 @no_wait_option
 @online_options
-@_friendly
+@friendly
 def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
     """Compare several scenarios side by side against the same baseline.
 
@@ -286,8 +281,9 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
       accessibility compare scenarios/helsinki_new_office.yaml \\
           scenarios/helsinki_close_and_move.yaml --out outputs/compare
     """
-    from ..pipeline import load_inputs
-    from ..planning.scenario import read_scenario, run_scenario_inputs, write_scenario
+    from ..outputs.files import write_scenario
+    from ..pipeline import load_inputs, run_scenario_file, scenario_sites
+    from ..planning.scenario import read_scenario
     from ..rejects import Rejects
 
     t0 = time.perf_counter()
@@ -309,7 +305,7 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
     with console.status("loading inputs…"):
         inputs = load_inputs(minutes=scs[0].minutes, speed_kmh=scs[0].speed_kmh,
                              use_cache=not no_cache, progress=True, refresh=refresh,
-                             servers=_servers(kw), **scs[0].inputs)  # fmt: skip
+                             servers=servers_from(kw), **scs[0].inputs)  # fmt: skip
     final = _out(out, "compare")
     from .._io import check_output_folder
 
@@ -320,7 +316,7 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
         with console.status(f"scenario {name}…"):
             rejects = Rejects()  # the load-time rejects plus this scenario's own
             rejects.extend(inputs.rejects)
-            r = run_scenario_inputs(inputs, s, rejects)
+            r = run_scenario_file(inputs, s, rejects)
         _check_changes(r)
         results.append((s, name, r))
         tables.append((name, r.summary()))
@@ -331,7 +327,8 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
     with staged(final, no_wait) as out:
         for s, name, r in results:
             record = {**inputs.record, "scenario_file": s.file, "command": " ".join(sys.argv)}
-            write_scenario(r, out / _slug(name), record, inputs.extract.features)
+            sites = scenario_sites(r, inputs.extract.features)
+            write_scenario(r, out / _slug(name), record, sites)
         write_csv(table, out / "comparison.csv")
         write_csv(_side_by_side(dtables, ["district"]), out / "comparison_districts.csv")
         write_json({"scenarios": [s.file for s in scs], "names": names,
@@ -394,7 +391,7 @@ def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd
     return out
 
 
-@main.command()
+@click.command()
 @area_options
 @online_options
 @input_options
@@ -420,7 +417,7 @@ def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/rank/).")  # fmt: skip
 @no_wait_option
-@_friendly
+@friendly
 def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_from_streets, k,
          category, weight, exact, visibility_weight, no_visibility, out, no_wait, **kw):  # fmt: skip
     """Rank candidate locations by how many residents they newly cover.
@@ -543,7 +540,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
     console.print(f"Map: {map_path}")
 
 
-@main.command()
+@click.command()
 @area_options
 @online_options
 @input_options
@@ -553,7 +550,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/critical/).")  # fmt: skip
 @no_wait_option
-@_friendly
+@friendly
 def critical(category, weight, out, no_wait, **kw):
     """Critical sites and redundancy: who loses coverage if a site closes.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import _friendly, console, main
+from .options import console, friendly
 
 
 def _load(folder: str, scenario: str | None):
@@ -40,7 +40,7 @@ _LANG = click.option(
 )
 
 
-@main.command("map")
+@click.command("map")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/map.html)."
@@ -56,7 +56,7 @@ _LANG = click.option(
     help="Scenario output folder whose newly covered residents and changed sites to show.",
 )
 @_LANG
-@_friendly
+@friendly
 def map_(folder, out, title, scenario, lang):
     """Regenerate map.html from an analysis output folder (no recomputation).
 
@@ -82,14 +82,14 @@ def map_(folder, out, title, scenario, lang):
     )
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/report.html)."
 )
 @click.option("--title", help="Report title (default as for the map).")
 @_LANG
-@_friendly
+@friendly
 def report(folder, out, title, lang):
     """Regenerate report.html from an analysis output folder (no recomputation).
 

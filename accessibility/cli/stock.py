@@ -9,24 +9,23 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from . import (
-    _csv_list,
-    _friendly,
-    _servers,
+from .options import (
     area_options,
     console,
+    csv_list,
     final_paths,
+    friendly,
     geocoder_option,
-    main,
     no_wait_option,
     online_options,
     print_rejects,
+    servers_from,
     staged,
     walk_options,
 )
 
 
-@main.command()
+@click.command()
 @area_options
 @online_options
 @click.option(
@@ -45,7 +44,7 @@ from . import (
 @click.option("--sites-crs", help="CRS of x,y columns in --sites.")
 @click.option(
     "--osm-categories",
-    callback=_csv_list,
+    callback=csv_list,
     help="OSM preset categories to use too (default: all presets when --sites is not given).",
 )
 @click.option(
@@ -64,7 +63,7 @@ from . import (
     help="Output folder (default outputs/stock-<stock file name>/).",
 )
 @no_wait_option
-@_friendly
+@friendly
 def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: skip
     """Housing stock check: walking minutes from each building to the nearest docking point.
 
@@ -87,7 +86,8 @@ def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: ski
           --geocoder nominatim --user-agent "wohnbau-kl (it@example.org)"
     """
     from .._io import check_output_folder
-    from ..planning.stock import run_stock, write_stock
+    from ..outputs.files import write_stock
+    from ..pipeline import run_stock
 
     t0 = time.perf_counter()
     out = Path(out) if out else Path("outputs") / f"stock-{Path(kw['stock']).stem}"
@@ -95,7 +95,7 @@ def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: ski
     with console.status("checking the housing stock…"):
         check, record = run_stock(
             minutes=minutes, speed_kmh=speed, max_access_m=max_access, use_cache=not no_cache,
-            stock_crs=kw.pop("stock_crs"), servers=_servers(kw), **kw,
+            stock_crs=kw.pop("stock_crs"), servers=servers_from(kw), **kw,
         )  # fmt: skip
     record["command"] = " ".join(sys.argv)
     with staged(out, no_wait) as tmp:

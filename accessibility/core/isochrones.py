@@ -161,35 +161,6 @@ def _chain_buffers(lines: np.ndarray, corridor_m: float) -> np.ndarray:
     return shapely.buffer(chains, corridor_m, quad_segs=QUAD_SEGS)
 
 
-def band_polygon(
-    net: Network, blocks: Blocks, pieces: pd.DataFrame, corridor_m: float = CORRIDOR_M
-):
-    """Reached pieces buffered by the corridor, with the blocks they enclose filled.
-
-    Equal to ``corridor(pieces) ∪ enclosed blocks`` but cheaper: the enclosed blocks are
-    merged (a coverage union) and buffered once, and only pieces outside them (dead
-    ends, partly reached edges, streets between unreached blocks) get buffers of their
-    own. The boundary of the enclosed blocks consists of fully reached edges, so its
-    corridor is the corridor of those edges.
-
-    Parameters
-    ----------
-    net : Network
-    blocks : Blocks
-        :func:`blocks.network_blocks` of ``net``.
-    pieces : DataFrame
-        From :func:`reached_pieces`.
-    corridor_m : float
-        Corridor on each side, metres.
-
-    Returns
-    -------
-    (Multi)Polygon
-        Network CRS; holes not yet filled.
-    """
-    return _band(net, blocks, pieces, corridor_m).polygon
-
-
 class _Band(NamedTuple):
     polygon: object  # (Multi)Polygon, holes not filled
     full_edge: np.ndarray  # edges reached over their whole length
@@ -204,7 +175,12 @@ def _band(
     prev: _Band | None = None,
     members: Sequence[_Band] = (),
 ) -> _Band:
-    """:func:`band_polygon`, reusing bands already built for the same or fewer sites.
+    """Reached pieces buffered by the corridor, with the blocks they enclose filled.
+
+    Equal to ``corridor(pieces) ∪ enclosed blocks`` but cheaper: the enclosed blocks are
+    merged (a coverage union) and buffered once, and only pieces outside them (dead
+    ends, partly reached edges, streets between unreached blocks) get buffers of their
+    own. Bands already built for the same or fewer sites are reused.
 
     Buffers distribute over unions, so the result is the union of ``prev`` (the previous,
     smaller band of the same sites), ``members`` (this band for disjoint subsets of the

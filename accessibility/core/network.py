@@ -18,9 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import shapely
 from pyproj import Transformer
@@ -29,29 +27,16 @@ from scipy.sparse.csgraph import connected_components
 from .._io import atomic_write
 from ..config import DEFAULT_MIN_COMPONENT as _DEFAULT_MIN_COMPONENT
 from ..errors import NetworkError
+from ..geo import GERMANY_CRS as GERMANY_CRS  # re-exported
+from ..geo import metric_crs as metric_crs  # re-exported (used here and by scripts)
 
 #: Metric CRS for Germany (ETRS89 / UTM zone 32N).
-GERMANY_CRS = "EPSG:25832"
 
 #: Components with fewer nodes are islands: nothing snaps onto them (``--min-component``).
 DEFAULT_MIN_COMPONENT = _DEFAULT_MIN_COMPONENT
 
 #: Bump when the cached network layout or its building rules change.
 _NETWORK_CACHE_VERSION = 2
-
-
-def metric_crs(lon: float, lat: float) -> str:
-    """Metric working CRS for a location: EPSG:25832 in Germany, else the local UTM zone.
-
-    Parameters
-    ----------
-    lon, lat : float
-        A point of the study area in degrees (EPSG:4326).
-    """
-    if 5.5 <= lon <= 15.5 and 47.0 <= lat <= 55.2:
-        return GERMANY_CRS
-    zone = int((lon + 180) // 6) + 1
-    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
 @dataclass
@@ -212,47 +197,6 @@ class Network:
             crs=crs, meta=meta, blocked=blocked,
         )  # fmt: skip
 
-    @classmethod
-    def from_osmnx(cls, graph, crs: str | None = None, meta: dict | None = None) -> Network:
-        """Build from an unprojected osmnx graph (node ``x``/``y`` in degrees).
-
-        Every edge becomes straight segments along its ``geometry`` if it has one
-        (a simplified graph); otherwise the straight u-v segment.
-        """
-        nodes = pd.DataFrame(
-            [(n, d["x"], d["y"]) for n, d in graph.nodes(data=True)],
-            columns=["osmid", "lon", "lat"],
-        )
-        seg_u, seg_v, seg_way, extra = [], [], [], []
-        next_id = -1
-        for u, v, d in graph.edges(data=True):
-            osmid = d.get("osmid", 0)
-            way = int(osmid[0] if isinstance(osmid, list) else osmid)
-            geom = d.get("geometry")
-            if geom is None:
-                seg_u.append(u)
-                seg_v.append(v)
-                seg_way.append(way)
-                continue
-            coords = list(geom.coords)
-            ids = [u]
-            for lon, lat in coords[1:-1]:
-                extra.append((next_id, lon, lat))
-                ids.append(next_id)
-                next_id -= 1
-            ids.append(v)
-            seg_u.extend(ids[:-1])
-            seg_v.extend(ids[1:])
-            seg_way.extend([way] * (len(ids) - 1))
-        if extra:
-            nodes = pd.concat(
-                [nodes, pd.DataFrame(extra, columns=nodes.columns)], ignore_index=True
-            )
-        return cls.from_segments(
-            nodes["osmid"].to_numpy(), nodes["lon"].to_numpy(), nodes["lat"].to_numpy(),
-            np.asarray(seg_u), np.asarray(seg_v), np.asarray(seg_way), crs=crs, meta=meta,
-        )  # fmt: skip
-
     # -- properties --------------------------------------------------------------------
     @property
     def n_nodes(self) -> int:
@@ -340,14 +284,6 @@ class Network:
         """Shapely LineStrings of every edge (metric CRS)."""
         coords = np.stack([self.node_xy[self.u], self.node_xy[self.v]], axis=1)
         return shapely.linestrings(coords)
-
-    def edges_gdf(self) -> gpd.GeoDataFrame:
-        """Edges as a GeoDataFrame in the network CRS."""
-        return gpd.GeoDataFrame(
-            {"u": self.u, "v": self.v, "length_m": self.length, "way_id": self.way_id},
-            geometry=self.edge_lines(),
-            crs=self.crs,
-        )
 
     def to_networkx(self):
         """An undirected networkx Graph with ``length`` in metres (for cross-checks)."""

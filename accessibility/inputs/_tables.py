@@ -37,6 +37,9 @@ _ID_LIKE = re.compile(
     re.IGNORECASE,
 )
 
+#: Suffixes read as vector files (GeoJSON, GeoPackage); membership tests only.
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
+
 
 def _read_table(path: Path) -> pd.DataFrame:
     """Read a delimited text file; sniff ``;``/``,``/tab and the encoding.
@@ -256,3 +259,40 @@ def _reject(rejects: Rejects, path: Path, mask: pd.Series, reason: str, values: 
     if m.any():
         rows = np.asarray(mask.index)[m] + 1
         rejects.add_many(path, rows, reason, np.asarray(values, dtype=object)[m].tolist())
+
+
+def match_columns(file: str | None, columns, aliases: dict[str, tuple]) -> dict[str, str | None]:
+    """Map canonical names to the file's columns by case-insensitive aliases.
+
+    Parameters
+    ----------
+    file : str or None
+        Named in the error.
+    columns : iterable of str
+        The file's header.
+    aliases : dict
+        Canonical name → lower-case aliases.
+
+    Returns
+    -------
+    dict
+        Canonical name → the file's column, or None if absent.
+
+    Raises
+    ------
+    InputError
+        Two columns mean the same thing.
+    """
+    lower: dict[str, list[str]] = {}
+    for col in columns:
+        lower.setdefault(str(col).strip().lower(), []).append(col)
+    found: dict[str, str | None] = {}
+    for canon, names in aliases.items():
+        hits = [c for a in names for c in lower.get(a, [])]
+        if len(hits) > 1:
+            raise InputError(
+                f"columns {', '.join(repr(h) for h in hits)} all mean '{canon}'; keep only one",
+                file,
+            )
+        found[canon] = hits[0] if hits else None
+    return found

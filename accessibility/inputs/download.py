@@ -40,6 +40,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from .._io import atomic_write, sha256, write_json, write_text
 from ..config import ATTRIBUTION_OSM, cache_dir
 from ..errors import InputError, NetworkError
+from ..geo import metric_crs
 from .osm_keys import feature_keys
 from .servers import Servers, nominatim_pause
 
@@ -464,7 +465,7 @@ def buffer_area(area: Polygon | MultiPolygon, metres: float) -> Polygon | MultiP
     """Grow the study area by ``metres`` all round.
 
     The buffer is computed in the metric CRS of the area's centroid
-    (:func:`accessibility.network.metric_crs`: EPSG:25832 in Germany, else the
+    (:func:`accessibility.geo.metric_crs`: EPSG:25832 in Germany, else the
     local UTM zone), so the distance is true metres, then the result is
     projected back.
 
@@ -482,8 +483,6 @@ def buffer_area(area: Polygon | MultiPolygon, metres: float) -> Polygon | MultiP
         EPSG:4326.
     """
     from pyproj import Transformer
-
-    from ..core.network import metric_crs
 
     area = _check_area(area)
     metres = float(metres)

@@ -53,6 +53,7 @@ import shapely
 from .._io import write_json
 from ..config import cache_dir
 from ..errors import GeocodingError, InputError
+from ._tables import match_columns
 
 #: Match qualities, best first.
 QUALITIES = ("exact", "normalised", "interpolated", "street_only", "nominatim")
@@ -198,7 +199,6 @@ def address_columns(columns: Iterable[str]) -> dict[str, str] | None:
     InputError
         Two columns mean the same thing.
     """
-    from .sites import match_columns
 
     found = {k: v for k, v in match_columns(None, columns, ADDRESS_ALIASES).items() if v}
     if "street" not in found and "address" not in found:
@@ -380,11 +380,6 @@ class OfflineGeocoder:
                     pc = ta.get("addr:postcode") or wtags.get("addr:postcode", "")
                     city = ta.get("addr:city") or wtags.get("addr:city", "")
                     self._add(street, str(num), p.x, p.y, pc, city, "interpolated")
-
-    @property
-    def streets(self) -> list[str]:
-        """Street names with at least one mapped address, as spelt in OSM."""
-        return sorted(self._names.values())
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._index.values())

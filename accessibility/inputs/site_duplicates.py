@@ -6,7 +6,7 @@ Two sites are duplicates when
 
 * they have the same ``category``,
 * they lie within :data:`DUPLICATE_DISTANCE_M` metres of each other, measured in
-  a metric CRS (:func:`accessibility.network.metric_crs`, EPSG:25832 in Germany)
+  a metric CRS (:func:`accessibility.geo.metric_crs`, EPSG:25832 in Germany)
   between their footprints: the OSM polygon of an OSM area (so a node inside
   the building outline of the same category is at 0 m, whatever the size of
   the building), else the site's point,
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..core.network import metric_crs
+from ..geo import metric_crs
 from ..rejects import Rejects
 
 #: Sites of one category closer than this (metres, footprint to footprint) may be duplicates.

@@ -43,7 +43,11 @@ import pandas as pd
 import shapely
 
 from ..errors import AllRejectedError, InputError
+from ..geo import check_crs, inside, to_wgs84
 from ..rejects import Rejects
+from ._tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES  # re-exported
+from ._tables import match_columns
+from .geocode import address_columns, address_table, format_address
 from .presets import _OSM_TYPE_KEY, _OSM_TYPES, _categories, check_categories
 from .presets import PRESETS_PATH as PRESETS_PATH  # re-exported (public API)
 from .presets import load_presets as load_presets  # re-exported (public API)
@@ -58,7 +62,6 @@ NO_COORDINATES = (
 )
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
 
 #: Accepted spellings of the user-file columns (compared case-insensitively).
 _COLUMN_ALIASES = {
@@ -299,7 +302,6 @@ def read_sites(
 
 
 def _address_columns(file: str, columns) -> dict[str, str] | None:
-    from .geocode import address_columns
 
     try:
         return address_columns(columns)
@@ -321,7 +323,6 @@ def _geocode_rows(
     Rows found lose their :data:`NO_COORDINATES` issue; rows not found get the
     geocoder's reason instead. Adds ``geocode_quality`` and ``matched_address``.
     """
-    from .geocode import address_table, format_address
 
     n = len(table)
     table = table.copy()
@@ -476,43 +477,6 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def match_columns(file: str | None, columns, aliases: dict[str, tuple]) -> dict[str, str | None]:
-    """Map canonical names to the file's columns by case-insensitive aliases.
-
-    Parameters
-    ----------
-    file : str or None
-        Named in the error.
-    columns : iterable of str
-        The file's header.
-    aliases : dict
-        Canonical name → lower-case aliases.
-
-    Returns
-    -------
-    dict
-        Canonical name → the file's column, or None if absent.
-
-    Raises
-    ------
-    InputError
-        Two columns mean the same thing.
-    """
-    lower: dict[str, list[str]] = {}
-    for col in columns:
-        lower.setdefault(str(col).strip().lower(), []).append(col)
-    found: dict[str, str | None] = {}
-    for canon, names in aliases.items():
-        hits = [c for a in names for c in lower.get(a, [])]
-        if len(hits) > 1:
-            raise InputError(
-                f"columns {', '.join(repr(h) for h in hits)} all mean '{canon}'; keep only one",
-                file,
-            )
-        found[canon] = hits[0] if hits else None
-    return found
-
-
 def _resolve_columns(
     file: str, columns: list[str], crs: str | None, coordinates: bool, addresses: bool = False
 ) -> dict[str, str | None]:
@@ -614,7 +578,7 @@ def _table_coordinates(
         cx, cy, src_crs = cols["lon"], cols["lat"], "EPSG:4326"
         nx, ny, pair = "lon", "lat", "lat and lon"
     else:
-        cx, cy, src_crs = cols["x"], cols["y"], _check_crs(crs)
+        cx, cy, src_crs = cols["x"], cols["y"], check_crs(crs)
         nx, ny, pair = "x", "y", "x and y"
     x, x_empty, x_bad = _parse_numbers(table[cx])
     y, y_empty, y_bad = _parse_numbers(table[cy])
@@ -625,16 +589,6 @@ def _table_coordinates(
     issues.add(y_bad, f"{ny} is not a number{hint}; fix the value", table[cy])
     issues.add(x_bad, f"{nx} is not a number{hint}; fix the value", table[cx])
     return x, y, src_crs, issues
-
-
-def _check_crs(crs: str | None) -> str:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        return CRS.from_user_input(crs).to_string()
-    except CRSError as exc:
-        raise InputError(f"unknown CRS {crs!r}; give e.g. EPSG:25832 (UTM zone 32N)") from exc
 
 
 def _read_vector(
@@ -670,7 +624,7 @@ def _read_vector(
     elif path.suffix.lower() in (".geojson", ".json"):
         src_crs = "EPSG:4326"  # RFC 7946: GeoJSON is always WGS 84 lon/lat
     elif crs is not None:
-        src_crs = _check_crs(crs)
+        src_crs = check_crs(crs)
     else:
         raise InputError(
             "the file has no coordinate reference system; give crs (--sites-crs, e.g. EPSG:25832)",
@@ -706,27 +660,6 @@ def _read_vector(
     return attrs, np.arange(1, n + 1, dtype=np.int64), x, y, src_crs, issues
 
 
-def _to_wgs84(x: np.ndarray, y: np.ndarray, src_crs: str) -> tuple[np.ndarray, np.ndarray]:
-    if src_crs == "EPSG:4326":
-        return x.copy(), y.copy()
-    from pyproj import Transformer
-
-    t = Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True)
-    lon, lat = t.transform(x, y, errcheck=False)
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat))
-    lon[bad] = np.nan
-    lat[bad] = np.nan
-    return lon, lat
-
-
-def _inside(lon: np.ndarray, lat: np.ndarray, bounds: tuple) -> np.ndarray:
-    w, s, e, n = bounds
-    with np.errstate(invalid="ignore"):
-        return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
-
-
 def _finish_sites(
     path: Path,
     table: pd.DataFrame,
@@ -754,7 +687,7 @@ def _finish_sites(
             f"x={a:.7g}, y={b:.7g}" if np.isfinite(a) else "" for a, b in zip(x, y, strict=True)
         ]
     given = np.isfinite(x) & np.isfinite(y)
-    lon, lat = _to_wgs84(x, y, src_crs)
+    lon, lat = to_wgs84(x, y, src_crs)
     with np.errstate(invalid="ignore"):
         lat_out = given & np.isfinite(lat) & (np.abs(lat) > 90)
         lon_out = given & np.isfinite(lon) & (np.abs(lon) > 180)
@@ -762,10 +695,10 @@ def _finish_sites(
 
     swapped = np.zeros(n, dtype=bool)
     if bounds is not None:
-        candidates = given & ~_inside(lon, lat, bounds)
+        candidates = given & ~inside(lon, lat, bounds)
         if candidates.any():
-            slon, slat = _to_wgs84(y, x, src_crs)
-            swapped = candidates & _inside(slon, slat, bounds)
+            slon, slat = to_wgs84(y, x, src_crs)
+            swapped = candidates & inside(slon, slat, bounds)
     label = "lat and lon" if mode == "latlon" else "x and y"
     issues.add(
         swapped,

@@ -11,47 +11,26 @@ exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate t
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .._io import sha256, write_csv, write_gpkg, write_json
+from .._io import atomic_write, write_csv, write_gpkg, write_json
 from ..core.analysis import Analysis
-from ..config import ATTRIBUTION_OSM, ATTRIBUTION_ZENSUS, ZENSUS_REFERENCE_DATES
-
-_PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
-             "osmnx", "osmium", "networkx", "folium"]  # fmt: skip
-
+from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, ScenarioResult
+from ..planning.stock import DETOUR_LIMIT, DETOUR_MIN_STRAIGHT_M, StockCheck
+from ..record import attributions as attributions  # re-exported (old home)
+from ..record import data_vintage as data_vintage  # re-exported (old home)
+from ..record import file_record as file_record  # re-exported (old home)
+from ..record import versions
+from .planning_maps import scenario_map
 
 #: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
 #: polygons cost about 0.07 s per site and CPU at 15 minutes; recorded in ``run.json``).
 MAX_SITES_PER_SITE_ISOCHRONES = 300
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape the results."""
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for p in _PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
-
-
-def file_record(path: str | Path | None) -> dict | None:
-    """Path, size and SHA-256 of an input file."""
-    if path is None:
-        return None
-    p = Path(path)
-    if not p.exists():
-        return {"path": str(p)}
-    return {"path": str(p), "bytes": p.stat().st_size, "sha256": sha256(p)}
 
 
 def residents_table(a: Analysis) -> pd.DataFrame:
@@ -70,48 +49,6 @@ def _finite(df: pd.DataFrame) -> pd.DataFrame:
     num = df.select_dtypes("number").columns
     df[num] = df[num].replace([np.inf, -np.inf], np.nan)
     return df
-
-
-def attributions(population_kind: str | None, zensus_edition: str | None = None) -> list[str]:
-    """Attribution lines for the data used (the Zensus edition named when known)."""
-    lines = [ATTRIBUTION_OSM]
-    if population_kind and population_kind.startswith("zensus"):
-        lines.append(ATTRIBUTION_ZENSUS.format(edition=zensus_edition or "2011/2022"))
-    return lines
-
-
-def data_vintage(osm_stats: dict, population_attrs: dict, download: dict | None = None) -> dict:
-    """How current the inputs are, for ``run.json`` and the report.
-
-    Parameters
-    ----------
-    osm_stats : dict
-        ``OsmExtract.stats`` (``data_timestamp``, ``data_timestamp_source``).
-    population_attrs : dict
-        ``attrs`` of the residents (``kind``, ``edition``).
-    download : dict, optional
-        The download record of an online area (:func:`download.download_record`):
-        its Overpass ``osm_base`` (the database state served) is the vintage then.
-
-    Returns
-    -------
-    dict
-        ``osm``: ``timestamp`` (ISO 8601 UTC or None) and ``source`` (Overpass database,
-        file header, newest edit in the file, or None when the file carries no
-        timestamps); ``zensus`` (Zensus input only): ``edition`` and ``reference_date``
-        (Stichtag).
-    """
-    base = (download or {}).get("osm_base") or []
-    if base:
-        osm = {"timestamp": max(base), "source": "Overpass database"}
-    else:
-        osm = {"timestamp": osm_stats.get("data_timestamp"),
-               "source": osm_stats.get("data_timestamp_source")}  # fmt: skip
-    out = {"osm": osm}
-    if str(population_attrs.get("kind") or "").startswith("zensus"):
-        ed = population_attrs.get("edition")
-        out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}
-    return out
 
 
 def write_outputs(
@@ -291,4 +228,123 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
     if iso is not None:
         tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
     paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx")
+    return paths
+
+
+def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) -> dict[str, Path]:
+    """Write ``stock.csv``, ``stock.xlsx``, ``stock.gpkg``, ``stock_summary.csv``,
+    ``sites.gpkg``, ``rejects.csv`` and ``run.json`` into ``out`` (atomic writes).
+
+    Returns
+    -------
+    dict
+        Output name -> path.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = check.buildings
+    flat = pd.DataFrame(table.drop(columns="geometry"))
+    num = flat.select_dtypes("number").columns
+    flat[num] = flat[num].replace([np.inf, -np.inf], np.nan)
+    paths = {
+        "stock": write_csv(flat, out / "stock.csv"),
+        "stock_xlsx": atomic_write(
+            out / "stock.xlsx", lambda p: _write_xlsx(flat, check.summary, p)
+        ),
+        "stock_gpkg": write_gpkg(
+            gpd.GeoDataFrame(flat, geometry=table.geometry.to_numpy(), crs=table.crs),
+            out / "stock.gpkg",
+            layer="stock",
+        ),
+        "stock_summary": write_csv(check.summary, out / "stock_summary.csv"),
+        "sites": write_gpkg(check.analysis.sites, out / "sites.gpkg", layer="sites"),
+        "rejects": check.rejects.write(out / "rejects.csv"),
+    }
+    a = check.analysis
+    rec = {
+        **(record or {}),
+        "parameters": {
+            **(record or {}).get("parameters", {}),
+            "minutes": list(a.minutes),
+            "speed_kmh": a.speed_kmh,
+            "categories": a.categories,
+            "crs": a.network.crs,
+            "detour_limit": DETOUR_LIMIT,
+            "detour_min_straight_m": DETOUR_MIN_STRAIGHT_M,
+        },
+        "counts": {
+            "buildings": len(table),
+            "sites_used": len(a.sites),
+            "rejected_rows": len(check.rejects),
+            "rejects_by_reason": check.rejects.counts().to_dict("records"),
+            "geocode_quality": table["geocode_quality"].value_counts().to_dict(),
+        },
+        "timings_s": {k: round(v, 4) for k, v in check.timings.items()},
+        "versions": versions(),
+        "outputs": {k: p.name for k, p in paths.items()},
+    }
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def _write_xlsx(table: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        _safe_cells(table).to_excel(xw, sheet_name="stock", index=False)
+        _safe_cells(summary).to_excel(xw, sheet_name="summary", index=False)
+
+
+def _safe_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that Excel would run as formulas (``=``, ``+``, ``-``, ``@``) get a leading ``'``."""
+    df = df.copy()
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            df[c] = [
+                "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
+                for v in df[c]
+            ]
+    return df
+
+
+def write_scenario(
+    result: ScenarioResult,
+    out: str | Path,
+    record: dict,
+    sites: gpd.GeoDataFrame | None = None,
+) -> dict[str, Path]:
+    """Write the scenario outputs (atomic) into ``out``.
+
+    Files: ``scenario_summary.csv``, ``scenario_summary_districts.csv``,
+    ``scenario_summary_groups.csv``, ``newly_covered.gpkg``, ``lost_coverage.gpkg``,
+    ``scenario_sites.gpkg``, ``rejects.csv``, ``scenario_map.html``, ``run.json``.
+    ``sites``: the site layer to write, e.g. with the visibility columns from
+    :func:`accessibility.pipeline.scenario_sites`; default ``result.site_layer()``.
+    """
+    out = Path(out)
+    paths = {
+        "summary": write_csv(result.summary(), out / "scenario_summary.csv"),
+        "districts": write_csv(result.summary_districts(), out / "scenario_summary_districts.csv"),
+        "groups": write_csv(result.summary_groups(), out / "scenario_summary_groups.csv"),
+        "newly_covered": write_gpkg(result.changed_residents(True), out / "newly_covered.gpkg"),
+        "lost_coverage": write_gpkg(result.changed_residents(False), out / "lost_coverage.gpkg"),
+        "sites": write_gpkg(
+            result.site_layer() if sites is None else sites, out / "scenario_sites.gpkg"
+        ),
+        "rejects": result.before.rejects.write(out / "rejects.csv"),
+    }
+    paths["map"] = scenario_map(result, out / "scenario_map.html", record.get("attribution"))
+    rec = {
+        **record,
+        "scenario": result.name,
+        "minutes": list(result.minutes),
+        "speed_kmh": result.before.speed_kmh,
+        "sites_before": len(result.before.sites),
+        "sites_after": len(result.after.sites),
+        "changes": {
+            k: int((result.site_layer()["change"] == k).sum())
+            for k in (ADDED, REMOVED, MOVED, RECATEGORISED)
+        },
+        "versions": versions(),
+        "outputs": {k: p.name for k, p in paths.items()},
+    }
+    paths["run"] = write_json(rec, out / "run.json")
     return paths

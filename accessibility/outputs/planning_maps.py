@@ -12,6 +12,9 @@ import folium
 import numpy as np
 import pandas as pd
 
+from .._io import write_text
+from ..core.analysis import ALL, metres_per_minute
+from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
 from ._leaflet import (
     CATEGORY_COLOURS,
     UNREACHED,
@@ -20,10 +23,10 @@ from ._leaflet import (
     finish,
     fmt,
     numbered_marker,
+    offline_map,
     simple_layer,
     to_wgs,
 )
-from ..core.analysis import ALL, metres_per_minute
 from .folder import resident_layer
 from .report import category_label
 
@@ -184,3 +187,45 @@ def critical_map(
         colour = "#b2182b" if loss > 0 else "#555555"
         numbered_marker(group, wgs.iloc[[i]], rank, colour, props, aliases, "acc-critical")
     return finish(m, t["critical_title"].format(m=minutes), record, t, path)
+
+
+_CHANGE_COLOURS = {
+    UNCHANGED: "#555555", ADDED: "#1a9850", REMOVED: "#d73027", MOVED: "#4575b4",
+    RECATEGORISED: "#984ea3",
+}  # fmt: skip
+
+
+def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> Path:
+    """Plain before/after map: changed sites and the residents gaining or losing coverage.
+
+    Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.
+    """
+    sites = result.site_layer()
+    w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
+    m = offline_map()
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(esc(a) for a in attribution or [])
+    ).add_to(m)
+    m.fit_bounds([[s, w], [n, e]])
+    for gained, label, colour in ((True, "Newly covered", "#1a9850"),
+                                  (False, "Losing coverage", "#d73027")):  # fmt: skip
+        g = result.changed_residents(gained)
+        text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
+                zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
+        simple_layer(m, g, f"{label} residents", colour, text)
+    for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
+        sub = sites[sites["change"] == kind]
+        text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
+        simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
+    m.get_root().html.add_child(
+        folium.Element(
+            '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'
+            f"{esc(result.name)}: before / after</h3>"
+        )
+    )
+    folium.LayerControl().add_to(m)
+    return write_text(m.get_root().render(), path)
+
+
+def _fmt(v) -> str:
+    return "unreachable" if v is None or not np.isfinite(v) else f"{v:.1f}"

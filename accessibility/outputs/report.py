@@ -18,8 +18,8 @@ import pandas as pd
 
 from .._io import write_text
 from ..core.analysis import metres_per_minute
-from .folder import OutputData
 from ..core.isochrones import CORRIDOR_M
+from .folder import OutputData
 
 _T = {
     "en": {

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_text
+from ..planning.scenario import ScenarioResult
 from .report import (
     _e,
     _table,
@@ -25,7 +26,6 @@ from .report import (
     share_chart,
     share_curve,
 )
-from ..planning.scenario import ScenarioResult
 
 _T = {
     "en": {

@@ -12,7 +12,6 @@ minutes. Sites are kept in EPSG:4326; the analyses work in the network CRS.
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -696,21 +695,6 @@ def run_scenario(
     return ScenarioResult(before_a, after_a, after, removed, name)
 
 
-def run_scenario_inputs(inputs, scenario: Scenario, rejects=None) -> ScenarioResult:
-    """Run a :class:`Scenario` on inputs loaded with :func:`accessibility.pipeline.load_inputs`.
-
-    ``rejects`` (default ``inputs.rejects``) receives the rows rejected by the analyses.
-    """
-    changes = resolve_addresses(scenario.changes, inputs.geocoder(), scenario.file)
-    return run_scenario(
-        inputs.network, inputs.sites, inputs.residents, changes,
-        minutes=scenario.minutes, speed_kmh=scenario.speed_kmh, districts=inputs.districts,
-        rejects=inputs.rejects if rejects is None else rejects,
-        max_access_m=scenario.max_access_m,
-        categories=inputs.categories, file=scenario.file, name=scenario.name,
-    )  # fmt: skip
-
-
 def resolve_addresses(
     changes: list[Change], geocoder, file: str | Path | None = None
 ) -> list[Change]:
@@ -755,106 +739,3 @@ def resolve_addresses(
             c.line,
         )  # fmt: skip
     return [resolved.get(id(c), c) for c in changes]
-
-
-# --------------------------------------------------------------------------- outputs
-
-
-def write_scenario(
-    result: ScenarioResult, out: str | Path, record: dict, features: gpd.GeoDataFrame | None = None
-) -> dict[str, Path]:
-    """Write the scenario outputs (atomic) into ``out``.
-
-    Files: ``scenario_summary.csv``, ``scenario_summary_districts.csv``,
-    ``scenario_summary_groups.csv``, ``newly_covered.gpkg``, ``lost_coverage.gpkg``,
-    ``scenario_sites.gpkg``, ``rejects.csv``, ``scenario_map.html``, ``run.json``.
-    With OSM ``features`` the site layer gets the visibility columns
-    (:func:`accessibility.visibility.visibility`).
-    """
-    from .._io import write_csv, write_gpkg, write_json
-    from ..outputs.files import versions
-
-    out = Path(out)
-    paths = {
-        "summary": write_csv(result.summary(), out / "scenario_summary.csv"),
-        "districts": write_csv(result.summary_districts(), out / "scenario_summary_districts.csv"),
-        "groups": write_csv(result.summary_groups(), out / "scenario_summary_groups.csv"),
-        "newly_covered": write_gpkg(result.changed_residents(True), out / "newly_covered.gpkg"),
-        "lost_coverage": write_gpkg(result.changed_residents(False), out / "lost_coverage.gpkg"),
-        "sites": write_gpkg(_with_visibility(result, features), out / "scenario_sites.gpkg"),
-        "rejects": result.before.rejects.write(out / "rejects.csv"),
-    }
-    paths["map"] = scenario_map(result, out / "scenario_map.html", record.get("attribution"))
-    rec = {
-        **record,
-        "scenario": result.name,
-        "minutes": list(result.minutes),
-        "speed_kmh": result.before.speed_kmh,
-        "sites_before": len(result.before.sites),
-        "sites_after": len(result.after.sites),
-        "changes": {
-            k: int((result.site_layer()["change"] == k).sum())
-            for k in (ADDED, REMOVED, MOVED, RECATEGORISED)
-        },
-        "versions": versions(),
-        "outputs": {k: p.name for k, p in paths.items()},
-    }
-    paths["run"] = write_json(rec, out / "run.json")
-    return paths
-
-
-def _with_visibility(result: ScenarioResult, features) -> gpd.GeoDataFrame:
-    from ..core.visibility import with_visibility
-
-    return with_visibility(result.before.network, result.site_layer(), features)
-
-
-def _esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-_CHANGE_COLOURS = {
-    UNCHANGED: "#555555", ADDED: "#1a9850", REMOVED: "#d73027", MOVED: "#4575b4",
-    RECATEGORISED: "#984ea3",
-}  # fmt: skip
-
-
-def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> Path:
-    """Plain before/after map: changed sites and the residents gaining or losing coverage.
-
-    Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.
-    """
-    import folium
-
-    from .._io import write_text
-    from ..outputs._leaflet import offline_map, simple_layer
-
-    sites = result.site_layer()
-    w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
-    m = offline_map()
-    folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(_esc(a) for a in attribution or [])
-    ).add_to(m)
-    m.fit_bounds([[s, w], [n, e]])
-    for gained, label, colour in ((True, "Newly covered", "#1a9850"),
-                                  (False, "Losing coverage", "#d73027")):  # fmt: skip
-        g = result.changed_residents(gained)
-        text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
-                zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
-        simple_layer(m, g, f"{label} residents", colour, text)
-    for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
-        sub = sites[sites["change"] == kind]
-        text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
-        simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
-    m.get_root().html.add_child(
-        folium.Element(
-            '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'
-            f"{_esc(result.name)}: before / after</h3>"
-        )
-    )
-    folium.LayerControl().add_to(m)
-    return write_text(m.get_root().render(), path)
-
-
-def _fmt(v) -> str:
-    return "unreachable" if v is None or not np.isfinite(v) else f"{v:.1f}"
