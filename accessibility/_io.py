@@ -287,10 +287,10 @@ def output_folder(
         try:
             try:
                 yield new
-            except OSError as exc:
-                raise output_error(exc, out) from exc
             except OutputError as exc:  # name the folder the user gave, not the staging one
                 raise OutputError(str(exc).replace(str(new), str(out))) from exc
+            except OSError as exc:  # after OutputError, which is an OSError too
+                raise output_error(exc, out) from exc
             try:
                 _swap_into_place(new, out, stage)
             except OSError as exc:

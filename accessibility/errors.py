@@ -1,6 +1,9 @@
 """Errors raised by the package, all in one place.
 
-Every error message names the file, row or value at fault and says what to do.
+Every error message names the file, row or value at fault and says what to do. Each error
+also subclasses the matching builtin, so ``except ValueError`` catches an ``InputError``:
+``InputError(ValueError)``, ``NetworkError(RuntimeError)``, ``GeocodingError(LookupError)``,
+``OutputError(OSError)``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ class AccessibilityError(Exception):
     """Base class of all errors raised by :mod:`accessibility`."""
 
 
-class InputError(AccessibilityError):
+class InputError(AccessibilityError, ValueError):
     """A user-supplied file or value cannot be used.
 
     Parameters
@@ -33,11 +36,11 @@ class InputError(AccessibilityError):
         super().__init__(where + message)
 
 
-class NetworkError(AccessibilityError):
+class NetworkError(AccessibilityError, RuntimeError):
     """The walking network cannot be built, read or downloaded."""
 
 
-class GeocodingError(AccessibilityError):
+class GeocodingError(AccessibilityError, LookupError):
     """An address lookup failed in a way that is not the address's fault."""
 
 
@@ -49,7 +52,7 @@ class AllRejectedError(InputError):
     """Every row of an input was rejected, so there is nothing to compute."""
 
 
-class OutputError(AccessibilityError):
+class OutputError(AccessibilityError, OSError):
     """An output folder or file cannot be written (permissions, disk full, locked)."""
 
 

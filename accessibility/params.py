@@ -1,4 +1,6 @@
-"""Walking profiles: who walks, how fast, and which ways and nodes they cannot use.
+"""Walking parameters of a run (:class:`WalkParams`) and walking profiles (:class:`Profile`).
+
+Profiles: who walks, how fast, and which ways and nodes they cannot use.
 
 Built-in profiles (``--profile adult|senior|wheelchair|pram``, several comma-separated):
 
@@ -21,12 +23,20 @@ A user profile is a YAML file (read with ``yaml.safe_load``)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from .config import (
+    DEFAULT_MIN_COMPONENT,
+    DEFAULT_MINUTES,
+    DEFAULT_SPEED_KMH,
+    MAX_ACCESS_LEG_M,
+    MINUTES_RANGE,
+)
 from .errors import InputError
 
 #: What a profile may avoid, and the OSM tags that mean it.
@@ -167,3 +177,110 @@ def restrictions(ways: dict, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
     if "raised_kerbs" in profile.avoid:
         block |= nt["kerb"].to_numpy(object) == "raised"
     return drop, nt.loc[block, "osmid"].to_numpy(np.int64)
+
+
+def parse_minutes(text: str | Sequence[float]) -> list[float]:
+    """Parse ``"5,10,15"`` (or a sequence) into minutes within ``config.MINUTES_RANGE``.
+
+    Raises
+    ------
+    InputError
+        Not numbers, or outside the range; the message names ``--minutes``.
+    """
+    if not isinstance(text, str):
+        text = ",".join(str(v) for v in text)
+    try:
+        values = [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError as exc:
+        raise InputError(
+            f"--minutes must be comma-separated numbers like 5,10,15, got {text!r}"
+        ) from exc
+    lo, hi = MINUTES_RANGE
+    if not values or not all(lo < v <= hi for v in values):  # also refuses nan and inf
+        raise InputError(
+            f"--minutes must be numbers above {lo:g} up to {hi:g} like 5,10,15, got {text!r}"
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class WalkParams:
+    """Walking parameters of a run, validated once.
+
+    Attributes
+    ----------
+    minutes : tuple of float
+        Thresholds in minutes, sorted and without duplicates.
+    speed_kmh : float
+        Walking speed in km/h.
+    max_access_m : float
+        Longest straight access leg from a door to the nearest walkable edge, metres
+        (network CRS); points further away are rejected.
+    min_component : int
+        Island threshold: network components with fewer nodes are not snapped to.
+    profile : Profile or None
+        Who walks; None is the default walker at ``speed_kmh``.
+    """
+
+    minutes: tuple[float, ...] = tuple(float(m) for m in DEFAULT_MINUTES)
+    speed_kmh: float = DEFAULT_SPEED_KMH
+    max_access_m: float = MAX_ACCESS_LEG_M
+    min_component: int = DEFAULT_MIN_COMPONENT
+    profile: Profile | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            minutes = tuple(sorted({float(m) for m in self.minutes}))
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"--minutes must be positive finite numbers, got {list(self.minutes)}"
+            ) from exc
+        if not minutes or not all(0 < m < np.inf for m in minutes):
+            raise InputError(f"--minutes must be positive finite numbers, got {list(minutes)}")
+        if not 0 < self.speed_kmh < np.inf:
+            raise InputError(f"walking speed must be positive, got {self.speed_kmh} km/h")
+        if not 0 < self.max_access_m < np.inf:
+            raise InputError(
+                f"--max-access must be a positive finite number of metres, got {self.max_access_m}"
+            )
+        if int(self.min_component) != self.min_component or self.min_component < 1:
+            raise InputError(
+                f"--min-component must be a whole number >= 1, got {self.min_component}"
+            )
+        object.__setattr__(self, "minutes", minutes)
+        object.__setattr__(self, "speed_kmh", float(self.speed_kmh))
+        object.__setattr__(self, "max_access_m", float(self.max_access_m))
+        object.__setattr__(self, "min_component", int(self.min_component))
+
+    @classmethod
+    def parse(cls, minutes: str | Sequence[float], **kw: object) -> WalkParams:
+        """Parameters from command-line style minutes (``"5,10,15"``, range-checked)."""
+        return cls(minutes=parse_minutes(minutes), **kw)  # type: ignore[arg-type]
+
+    @property
+    def metres_per_minute(self) -> float:
+        """Walking speed in metres per minute."""
+        return self.speed_kmh * 1000.0 / 60.0
+
+    def limits_m(self) -> np.ndarray:
+        """The thresholds as walking distances in metres."""
+        return np.asarray(self.minutes, dtype=float) * self.metres_per_minute
+
+    def for_profile(self, profile: Profile) -> WalkParams:
+        """The same parameters for ``profile`` (its speed, else ``speed_kmh``)."""
+        return WalkParams(
+            minutes=self.minutes,
+            speed_kmh=profile.speed(self.speed_kmh),
+            max_access_m=self.max_access_m,
+            min_component=self.min_component,
+            profile=profile,
+        )
+
+    def record(self) -> dict:
+        """The walking part of the ``run.json`` "parameters" block."""
+        return {
+            "minutes": list(self.minutes),
+            "speed_kmh": self.speed_kmh,
+            "max_access_m": self.max_access_m,
+            "min_component": self.min_component,
+        }

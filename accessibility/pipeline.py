@@ -24,7 +24,6 @@ from .config import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_KMH,
     MAX_ACCESS_LEG_M,
-    MINUTES_RANGE,
     max_residents_per_cell,
 )
 from .core.analysis import Analysis, analyze
@@ -37,6 +36,7 @@ from .inputs._tables import read_header
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.site_duplicates import drop_duplicates
 from .inputs.stock_file import read_stock
+from .params import WalkParams
 from .planning.scenario import Scenario, ScenarioResult, resolve_addresses, run_scenario
 from .planning.stock import StockCheck, check_stock
 from .record import attributions, data_vintage, file_record
@@ -641,29 +641,36 @@ def run(
     minutes: Sequence[float] = DEFAULT_MINUTES,
     speed_kmh: float = DEFAULT_SPEED_KMH,
     max_access_m: float = MAX_ACCESS_LEG_M,
+    *,
+    params: WalkParams | None = None,
 ) -> Analysis:
-    """Run the analysis on loaded inputs."""
+    """Run the analysis on loaded inputs.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`load_inputs`.
+    minutes : sequence of float
+        Thresholds in minutes.
+    speed_kmh : float
+        Walking speed in km/h.
+    max_access_m : float
+        Longest straight access leg in metres (network CRS).
+    params : WalkParams, optional
+        All walking parameters in one object; overrides the three above.
+
+    Returns
+    -------
+    Analysis
+        ``a.params`` states the parameters actually used.
+    """
+    if params is None:
+        params = WalkParams(minutes=tuple(minutes), speed_kmh=speed_kmh, max_access_m=max_access_m,
+                            min_component=inputs.network.min_component)  # fmt: skip
     return analyze(
-        inputs.network, inputs.sites, inputs.residents, minutes=minutes, speed_kmh=speed_kmh,
-        districts=inputs.districts, rejects=inputs.rejects, max_access_m=max_access_m,
-        categories=inputs.categories,
+        inputs.network, inputs.sites, inputs.residents, districts=inputs.districts,
+        rejects=inputs.rejects, categories=inputs.categories, params=params,
     )  # fmt: skip
-
-
-def parse_minutes(text: str) -> list[float]:
-    """Parse ``"5,10,15"`` into minutes; clear error on bad values."""
-    try:
-        values = [float(x) for x in str(text).split(",") if x.strip()]
-    except ValueError as exc:
-        raise InputError(
-            f"--minutes must be comma-separated numbers like 5,10,15, got {text!r}"
-        ) from exc
-    lo, hi = MINUTES_RANGE
-    if not values or not all(lo < v <= hi for v in values):  # also refuses nan and inf
-        raise InputError(
-            f"--minutes must be numbers above {lo:g} up to {hi:g} like 5,10,15, got {text!r}"
-        )
-    return values
 
 
 def run_stock(

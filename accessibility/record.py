@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ._io import sha256
 from .config import ATTRIBUTION_OSM, ATTRIBUTION_ZENSUS, ZENSUS_REFERENCE_DATES
+from .params import WalkParams
 
 #: Packages whose versions shape the results (recorded in ``run.json``).
 PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj",
@@ -81,3 +82,10 @@ def data_vintage(osm_stats: dict, population_attrs: dict, download: dict | None 
         ed = population_attrs.get("edition")
         out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}
     return out
+
+
+def parameters(params: WalkParams, **extra: object) -> dict:
+    """The "parameters" block of ``run.json``: the walking parameters actually used
+    (minutes, speed_kmh in km/h, max_access_m in metres, min_component in nodes) plus
+    command-specific ``extra`` entries (categories, CRS, k, ...)."""
+    return {**params.record(), **extra}

@@ -152,7 +152,7 @@ def _bbox(ctx, param, value):
 
 
 def _minutes(ctx, param, value):
-    from ..pipeline import parse_minutes
+    from ..params import parse_minutes
 
     try:
         return parse_minutes(value)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import pandas as pd
+from click.core import ParameterSource
 from rich.table import Table
 
 from ..errors import InputError
@@ -132,7 +133,17 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
                 f"(also given: --{', --'.join(g.replace('_', '-') for g in given)}); put them "
                 "into the scenario file"
             )
-        sc = read_scenario(scenario_file)
+        ctx = click.get_current_context()
+        explicit = {
+            name: kw[name]
+            for name in ("minutes", "speed", "max_access")
+            if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        }
+        sc = read_scenario(scenario_file).with_options(
+            minutes=explicit.get("minutes"),
+            speed_kmh=explicit.get("speed"),
+            max_access_m=explicit.get("max_access"),
+        )
         from .._io import check_output_folder
 
         check_output_folder(_out(out, f"scenario-{Path(scenario_file).stem}"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +17,7 @@ import shapely
 
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..errors import AccessibilityWarning, AllRejectedError, InputError
+from ..params import WalkParams
 from ..rejects import Rejects
 from . import coverage
 from .network import Network, Snap
@@ -50,9 +51,9 @@ class Analysis:
         Site categories, ``all`` last.
     groups : list of str
         Population group columns.
-    minutes : tuple of float
-        Thresholds.
-    speed_kmh : float
+    params : WalkParams
+        The walking parameters used (minutes, speed, access leg, island threshold);
+        ``minutes``, ``speed_kmh`` and ``max_access_m`` read them.
     districts : GeoDataFrame or None
         District polygons with a ``district`` name column.
     rejects : Rejects
@@ -74,8 +75,7 @@ class Analysis:
     residents: gpd.GeoDataFrame
     categories: list[str]
     groups: list[str]
-    minutes: tuple[float, ...]
-    speed_kmh: float
+    params: WalkParams
     districts: gpd.GeoDataFrame | None
     rejects: Rejects
     timings: dict = field(default_factory=dict)
@@ -84,6 +84,21 @@ class Analysis:
     resident_snap: Snap | None = None
     nearest: dict[str, np.ndarray] = field(default_factory=dict)
     district_members: pd.DataFrame | None = None
+
+    @property
+    def minutes(self) -> tuple[float, ...]:
+        """Thresholds in minutes (``params.minutes``)."""
+        return self.params.minutes
+
+    @property
+    def speed_kmh(self) -> float:
+        """Walking speed in km/h (``params.speed_kmh``)."""
+        return self.params.speed_kmh
+
+    @property
+    def max_access_m(self) -> float:
+        """Longest straight access leg in metres (``params.max_access_m``)."""
+        return self.params.max_access_m
 
     def minutes_by_category(self) -> dict[str, np.ndarray]:
         return {c: self.residents[f"minutes_{c}"].to_numpy(float) for c in self.categories}
@@ -202,6 +217,7 @@ def analyze(
     rejects: Rejects | None = None,
     max_access_m: float = MAX_ACCESS_LEG_M,
     categories: Sequence[str] | None = None,
+    params: WalkParams | None = None,
 ) -> Analysis:
     """Walking minutes from every resident to the nearest site of each category.
 
@@ -225,6 +241,9 @@ def analyze(
         Longest allowed straight access leg, metres.
     categories : sequence of str, optional
         Categories to report even if no site has them (reported with zero coverage).
+    params : WalkParams, optional
+        The walking parameters in one object; when given, ``minutes``, ``speed_kmh`` and
+        ``max_access_m`` are ignored. Its ``min_component`` is taken from ``network``.
 
     Returns
     -------
@@ -232,14 +251,13 @@ def analyze(
     """
     timings: dict[str, float] = {}
     rejects = rejects if rejects is not None else Rejects()
-    minutes = tuple(sorted({float(m) for m in minutes}))
-    if not minutes or not all(0 < m < np.inf for m in minutes):
-        raise InputError(f"--minutes must be positive finite numbers, got {list(minutes)}")
-    if not 0 < max_access_m < np.inf:
-        raise InputError(
-            f"--max-access must be a positive finite number of metres, got {max_access_m}"
-        )
-    mpm = metres_per_minute(speed_kmh)
+    if params is None:
+        params = WalkParams(minutes=tuple(minutes), speed_kmh=speed_kmh, max_access_m=max_access_m,
+                            min_component=network.min_component)  # fmt: skip
+    elif params.min_component != network.min_component:
+        params = replace(params, min_component=network.min_component)
+    max_access_m = params.max_access_m
+    mpm = params.metres_per_minute
     groups = [g for g in residents.attrs.get("groups", []) if g in residents.columns]
 
     t0 = time.perf_counter()
@@ -306,8 +324,7 @@ def analyze(
         residents=res_used,
         categories=cats,
         groups=groups,
-        minutes=minutes,
-        speed_kmh=float(speed_kmh),
+        params=params,
         districts=dist_gdf,
         rejects=rejects,
         timings=timings,

@@ -25,7 +25,7 @@ from ..planning.stock import DETOUR_LIMIT, DETOUR_MIN_STRAIGHT_M, StockCheck
 from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
 from ..record import file_record as file_record  # re-exported (old home)
-from ..record import versions
+from ..record import parameters, versions
 from .planning_maps import scenario_map
 
 #: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
@@ -125,11 +125,7 @@ def write_outputs(
         **record,
         "parameters": {
             **record.get("parameters", {}),
-            "minutes": list(a.minutes),
-            "speed_kmh": a.speed_kmh,
-            "categories": a.categories,
-            "groups": a.groups,
-            "crs": a.network.crs,
+            **parameters(a.params, categories=a.categories, groups=a.groups, crs=a.network.crs),
         },
         "network": {
             "nodes": a.network.n_nodes,
@@ -265,12 +261,13 @@ def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) 
         **(record or {}),
         "parameters": {
             **(record or {}).get("parameters", {}),
-            "minutes": list(a.minutes),
-            "speed_kmh": a.speed_kmh,
-            "categories": a.categories,
-            "crs": a.network.crs,
-            "detour_limit": DETOUR_LIMIT,
-            "detour_min_straight_m": DETOUR_MIN_STRAIGHT_M,
+            **parameters(
+                a.params,
+                categories=a.categories,
+                crs=a.network.crs,
+                detour_limit=DETOUR_LIMIT,
+                detour_min_straight_m=DETOUR_MIN_STRAIGHT_M,
+            ),
         },
         "counts": {
             "buildings": len(table),
@@ -335,6 +332,7 @@ def write_scenario(
     rec = {
         **record,
         "scenario": result.name,
+        "parameters": {**record.get("parameters", {}), **parameters(result.before.params)},
         "minutes": list(result.minutes),
         "speed_kmh": result.before.speed_kmh,
         "sites_before": len(result.before.sites),

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_text
-from ..core.analysis import ALL, metres_per_minute
+from ..core.analysis import ALL
 from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
 from ._leaflet import (
     CATEGORY_COLOURS,
@@ -82,7 +82,7 @@ def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "e
     """
     t = _T.get(lang, _T["en"])
     res = analysis.residents
-    mins = result.limit_m / metres_per_minute(analysis.speed_kmh)
+    mins = result.limit_m / analysis.params.metres_per_minute
     covered0 = res[f"metres_{result.category}"].to_numpy(float) <= result.limit_m
     pick = result.pick_of_resident(covered0)
     cells = resident_layer(res, record)

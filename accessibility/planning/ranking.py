@@ -362,14 +362,13 @@ def critical_residents(
         Row in ``analysis.sites`` of the one site covering the resident, -1 where none
         or several do.
     """
-    from ..core.analysis import metres_per_minute
 
     sites = analysis.sites
     idx = (
         np.arange(len(sites)) if category == "all"
         else np.flatnonzero(sites["category"].astype(str).to_numpy() == category)
     )  # fmt: skip
-    limit = float(minutes) * metres_per_minute(analysis.speed_kmh)
+    limit = float(minutes) * analysis.params.metres_per_minute
     cm = coverage_matrix(analysis.network, analysis.resident_snap, analysis.site_snap.subset(idx),
                          limit)  # fmt: skip
     by_res = cm.covers().T.tocsr()
@@ -595,7 +594,7 @@ def rank_candidates(
         category, share_covered, reach, lat, lon`` and, with visibility, ``visibility,
         betweenness, shops_100m, gain_weighted``.
     """
-    from ..core.analysis import metres_per_minute, snap_points
+    from ..core.analysis import snap_points
     from ..errors import InputError
     from ..rejects import Rejects
 
@@ -608,7 +607,7 @@ def rank_candidates(
         )
     rejects = rejects if rejects is not None else analysis.rejects
     net = analysis.network
-    limit = float(minutes) * metres_per_minute(analysis.speed_kmh)
+    limit = float(minutes) * analysis.params.metres_per_minute
     cand = candidates.reset_index(drop=True)
     if "row" not in cand:
         cand["row"] = pd.NA
@@ -682,10 +681,9 @@ def critical_table(analysis, minutes=None, category: str = "all", weight: str | 
         ``category, minutes, population, covered, covered_by_1, covered_by_2plus,
         share_2plus``.
     """
-    from ..core.analysis import metres_per_minute
 
     minutes = sorted(minutes or analysis.minutes)
-    mpm = metres_per_minute(analysis.speed_kmh)
+    mpm = analysis.params.metres_per_minute
     sites = analysis.sites
     idx = (
         np.arange(len(sites)) if category == "all"

