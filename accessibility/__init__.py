@@ -39,7 +39,7 @@ _API = {
     "RankResult": "planning.ranking", "check_stock": "planning.stock",
     "StockCheck": "planning.stock",
     # outputs
-    "write_outputs": "outputs.files", "load_folder": "outputs.folder",
+    "write_outputs": "pipeline", "load_folder": "outputs.folder",
     "full_map": "outputs.map", "write_report": "outputs.report",
     # errors
     "AccessibilityError": "errors", "InputError": "errors", "NetworkError": "errors",
@@ -134,11 +134,10 @@ if TYPE_CHECKING:  # static tools see the real objects
     from .inputs.population import read_points
     from .inputs.sites import combine_sites, load_presets, read_sites, sites_from_osm
     from .inputs.zensus import read_zensus
-    from .outputs.files import write_outputs
     from .outputs.folder import load_folder
     from .outputs.map import full_map
     from .outputs.report import write_report
-    from .pipeline import Inputs, load_inputs, run
+    from .pipeline import Inputs, load_inputs, run, write_outputs
     from .planning.ranking import RankResult, rank_candidates
     from .planning.scenario import ScenarioResult, read_scenario, run_scenario
     from .planning.stock import StockCheck, check_stock

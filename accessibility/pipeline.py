@@ -10,7 +10,8 @@ import re
 import time
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from .config import (
     max_residents_per_cell,
 )
 from .core.analysis import Analysis, analyze
+from .core.isochrones import CORRIDOR_M, MIN_HOLE_M2
+from .core.isochrones import from_analysis as isochrones_from_analysis
 from .core.network import DEFAULT_MIN_COMPONENT, Network, load_network
 from .core.visibility import with_visibility
 from .errors import AccessibilityWarning, AllRejectedError, InputError
@@ -36,7 +39,16 @@ from .inputs._tables import read_header
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.site_duplicates import drop_duplicates
 from .inputs.stock_file import read_stock
+from .outputs.files import Products
+from .outputs.files import write_outputs as write_files
 from .params import WalkParams
+from .planning.ranking import (
+    RankRun,
+    candidates_from_osm,
+    candidates_from_streets,
+    critical_table,
+    rank_candidates,
+)
 from .planning.scenario import Scenario, ScenarioResult, resolve_addresses, run_scenario
 from .planning.stock import StockCheck, check_stock
 from .record import attributions, data_vintage, file_record
@@ -779,3 +791,201 @@ def scenario_sites(result: ScenarioResult, features: gpd.GeoDataFrame | None) ->
     :func:`accessibility.outputs.files.write_scenario` (``sites=``).
     """
     return with_visibility(result.before.network, result.site_layer(), features)
+
+
+#: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
+#: polygons cost about 0.07 s per site and CPU at 15 minutes; recorded in ``run.json``).
+MAX_SITES_PER_SITE_ISOCHRONES = 300
+
+
+def products(
+    a: Analysis, features: gpd.GeoDataFrame | None = None, isochrones: bool = True
+) -> Products:
+    """Compute what the output files show beyond the analysis itself.
+
+    Parameters
+    ----------
+    a : Analysis
+    features : GeoDataFrame, optional
+        OSM features (``read_osm(...).features``); with them the sites get the
+        visibility columns of :func:`accessibility.core.visibility.with_visibility`.
+    isochrones : bool
+        Build the isochrone polygons (network CRS; per site and per category up to
+        :data:`MAX_SITES_PER_SITE_ISOCHRONES` sites, per category only above).
+
+    Returns
+    -------
+    Products
+        For :func:`accessibility.outputs.files.write_outputs`.
+    """
+    sites = with_visibility(a.network, a.sites, features)
+    if not isochrones:
+        return Products(sites=sites, timings={"isochrones": 0.0})
+    t0 = time.perf_counter()
+    per_site = len(a.sites) <= MAX_SITES_PER_SITE_ISOCHRONES
+    iso = isochrones_from_analysis(a, per_site=per_site)
+    info = {
+        "per_site": per_site, "corridor_m": CORRIDOR_M, "min_hole_m2": MIN_HOLE_M2,
+        "note": "" if per_site else (
+            f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
+            "only (per-site polygons: accessibility.isochrones.isochrones(per_site=True))"),
+    }  # fmt: skip
+    return Products(iso, info, sites, {"isochrones": time.perf_counter() - t0})
+
+
+def write_outputs(
+    a: Analysis,
+    out: str | Path,
+    record: dict,
+    map_title: str = "",
+    lang: str | None = None,
+    isochrones: bool = True,
+    features: gpd.GeoDataFrame | None = None,
+) -> dict[str, Path]:
+    """Compute the isochrones and site visibility, then write every output file.
+
+    The public entry point ``accessibility.write_outputs``: :func:`products` followed by
+    :func:`accessibility.outputs.files.write_outputs` (which only formats).
+
+    Parameters
+    ----------
+    a : Analysis
+    out : path
+        Output folder (created).
+    record : dict
+        Inputs and parameters for ``run.json`` (``{}`` is fine: the walking parameters
+        actually used are taken from ``a.params``).
+    map_title, lang
+        See :func:`accessibility.outputs.files.write_outputs`.
+    isochrones : bool
+        Compute ``isochrones.gpkg`` (per site and per category).
+    features : GeoDataFrame, optional
+        OSM features; with them ``sites.gpkg`` gets the visibility columns.
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    made = products(a, features, isochrones)
+    return write_files(a, out, record, map_title=map_title, lang=lang, products=made)
+
+
+def read_new_sites(
+    inputs: Inputs, path: str | Path, crs: str | None, what: str
+) -> gpd.GeoDataFrame:
+    """Read sites to add or candidates like ``--sites`` (EPSG:4326).
+
+    Raises
+    ------
+    InputError
+        Every row is bad: the message names up to three reasons with their rows.
+    """
+    try:
+        return sitemod.read_sites(
+            path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds, geocoder=inputs.geocoder()
+        )
+    except AllRejectedError as exc:
+        rej = inputs.rejects.frame()
+        rej = rej[rej["file"] == str(path)]
+        why = "; ".join(
+            f"rows {', '.join(str(r) for r in g['row'].head(5))}: {reason}"
+            for reason, g in list(rej.groupby("reason", sort=False))[:3]
+        )
+        raise InputError(f"no usable {what}: {exc} ({why})") from exc
+
+
+def rank_inputs(
+    inputs: Inputs,
+    params: WalkParams,
+    *,
+    k: int = 3,
+    category: str = "all",
+    weight: str | None = None,
+    exact: bool = False,
+    candidates: str | Path | None = None,
+    sites_crs: str | None = None,
+    from_osm: bool = False,
+    ground_floor: bool = False,
+    from_streets: int = 0,
+    with_visibility: bool = True,
+    visibility_weight: float = 0.0,
+    status: Callable[[str], AbstractContextManager] | None = None,
+) -> RankRun:
+    """Collect candidates, run the baseline and rank the candidates (``accessibility rank``).
+
+    Parameters
+    ----------
+    inputs : Inputs
+    params : WalkParams
+        Its first ``minutes`` threshold is the ranking threshold.
+    k, category, weight, exact, with_visibility, visibility_weight
+        See :func:`accessibility.planning.ranking.rank_candidates`.
+    candidates : path, optional
+        Candidate file (like ``--sites``; CRS ``sites_crs``).
+    from_osm, ground_floor : bool
+        Add vacant shopfronts / ground-floor shops and offices from the OSM features.
+    from_streets : int
+        Add this many points on the most-walked streets.
+    status : callable, optional
+        ``status(text)`` returns a context manager shown while a step runs (the CLI's
+        spinner); default none.
+
+    Raises
+    ------
+    InputError
+        No candidates of any kind.
+    """
+    status = status or (lambda text: nullcontext())
+    minutes = params.minutes[0]
+    frames = []
+    if candidates:
+        frames.append(read_new_sites(inputs, candidates, sites_crs, "candidates"))
+    empty = []
+    for flag, kind, what in (
+        (from_osm, "vacant", "vacant shopfronts (shop=vacant, disused:shop=*)"),
+        (ground_floor, "ground_floor", "ground-floor shops or offices (shop=*, office=*)"),
+    ):  # fmt: skip
+        if flag:
+            osm = candidates_from_osm(inputs.extract.features, category, kind=kind)
+            if len(osm):
+                frames.append(osm)
+            else:
+                empty.append(what)
+    if from_streets:
+        with status("most-walked streets…"):
+            frames.append(candidates_from_streets(inputs.network, from_streets, category=category))
+    if not frames:
+        raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
+    cand = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
+    with status("baseline analysis…"):
+        a = run(inputs, params=params)
+    with status(f"coverage matrix of {len(cand):,} candidates, ranking…"):
+        r = rank_candidates(a, cand, k, minutes, category, weight, exact,
+                            features=inputs.extract.features, with_visibility=with_visibility,
+                            visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
+    return RankRun(r, a, len(cand), inputs.rejects, inputs.record)
+
+
+def critical(
+    inputs: Inputs, params: WalkParams, category: str = "all", weight: str | None = None
+) -> tuple[Analysis, pd.DataFrame, pd.DataFrame]:
+    """Critical sites and redundancy (``accessibility critical``).
+
+    Returns
+    -------
+    (Analysis, DataFrame, DataFrame)
+        The analysis, the sites table sorted by the loss at the first threshold
+        (``loss_<m>``, ``reach_<m>``) and the redundancy table.
+
+    Raises
+    ------
+    InputError
+        ``category`` is not one of the analysis's categories.
+    """
+    a = run(inputs, params=params)
+    if category not in a.categories:
+        raise InputError(f"--category '{category}' not found; use one of {', '.join(a.categories)}")
+    sites, red = critical_table(a, list(params.minutes), category, weight)
+    first = f"loss_{min(params.minutes):g}"
+    return a, sites.sort_values(first, ascending=False, kind="stable"), red

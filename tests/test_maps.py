@@ -38,8 +38,7 @@ BLANK_PNG = bytes.fromhex(
 @pytest.fixture(scope="module")
 def kl_out(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
     """A full analyze run with hostile site names and two districts."""
-    from accessibility.outputs.files import write_outputs
-    from accessibility.pipeline import load_inputs, run
+    from accessibility.pipeline import load_inputs, run, write_outputs
 
     d = tmp_path_factory.mktemp("kl_maps")
     sites = pd.DataFrame(

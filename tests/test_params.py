@@ -14,9 +14,8 @@ from click.testing import CliRunner
 
 from accessibility.cli import main
 from accessibility.errors import InputError
-from accessibility.outputs.files import write_outputs
 from accessibility.params import Profile, WalkParams
-from accessibility.pipeline import load_inputs, run
+from accessibility.pipeline import load_inputs, run, write_outputs
 
 from . import _small
 

@@ -28,9 +28,8 @@ from .options import (
 def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True,
              no_wait=False, profile=None, **kw):  # fmt: skip
     from .._io import check_output_folder
-    from ..outputs.files import write_outputs
     from ..params import parse_profiles
-    from ..pipeline import load_inputs, run, run_name
+    from ..pipeline import load_inputs, run, run_name, write_outputs
 
     t0 = time.perf_counter()
     kw["servers"] = servers_from(kw)

@@ -23,6 +23,7 @@ from ..config import (
     SPEED_RANGE_KMH,
 )
 from ..errors import AccessibilityError, AccessibilityWarning
+from ..params import WalkParams
 
 console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -370,3 +371,13 @@ def print_population(record: dict) -> None:
             f"Residents rescaled by {sc['factor']:.4f} to the official total {sc['total']:,.0f} "
             f"(before: {sc['estimated_total']:,.0f}); distribution {sc['distribution']}."
         )
+
+
+def walk_params(kw: dict, minutes: list[float] | None = None) -> WalkParams:
+    """The :class:`~accessibility.params.WalkParams` of the walk options in ``kw``."""
+    return WalkParams(
+        minutes=tuple(kw["minutes"] if minutes is None else minutes),
+        speed_kmh=kw["speed"],
+        max_access_m=kw["max_access"],
+        min_component=kw.get("min_component") or DEFAULT_MIN_COMPONENT,
+    )

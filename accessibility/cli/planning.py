@@ -24,6 +24,7 @@ from .options import (
     print_rejects,
     servers_from,
     staged,
+    walk_params,
 )
 
 _INPUT_KEYS = ("network", "place", "bbox", "polygon", "area", "sites", "sites_crs", "osm_categories",
@@ -49,22 +50,10 @@ def _out(out: str | None, default: str) -> Path:
 
 
 def _read_new_sites(path, inputs, crs, out: Path, what: str):
-    """Read candidate/added sites; if every row is bad, say which rows and why (``out`` untouched)."""
-    from ..errors import AllRejectedError
-    from ..inputs.sites import read_sites
+    """Read candidate/added sites (:func:`accessibility.pipeline.read_new_sites`)."""
+    from ..pipeline import read_new_sites
 
-    try:
-        return read_sites(
-            path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds, geocoder=inputs.geocoder()
-        )
-    except AllRejectedError as exc:
-        rej = inputs.rejects.frame()
-        rej = rej[rej["file"] == str(path)]
-        why = "; ".join(
-            f"rows {', '.join(str(r) for r in g['row'].head(5))}: {reason}"
-            for reason, g in list(rej.groupby("reason", sort=False))[:3]
-        )
-        raise InputError(f"no usable {what}: {exc} ({why})") from exc
+    return read_new_sites(inputs, path, crs, what)
 
 
 def _print_scenario(result, paths: dict, seconds: float) -> None:
@@ -251,11 +240,11 @@ def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
     ``report.html`` the gains per category, district and group, the changed sites and
     the before/after curve.
     """
-    from ..outputs.files import write_outputs
     from ..outputs.folder import load_folder
     from ..outputs.map import full_map
     from ..outputs.report import default_lang
     from ..outputs.scenario_report import write_scenario_report
+    from ..pipeline import write_outputs
 
     with console.status("writing the after-state outputs, the before/after map and report…"):
         after = write_outputs(
@@ -450,11 +439,9 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
       accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
       accessibility rank --network city.osm.pbf --candidates-ground-floor --k 5 --minutes 5
     """
-    from .._io import write_csv, write_json
-    from ..core.analysis import analyze
-    from ..inputs.sites import combine_sites
-    from ..planning.ranking import candidates_from_osm as from_osm
-    from ..planning.ranking import rank_candidates
+    from .._io import check_output_folder
+    from ..outputs.files import write_ranking
+    from ..pipeline import rank_inputs
 
     t0 = time.perf_counter()
     if not (
@@ -466,85 +453,36 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
         )
     minutes = kw["minutes"][0]
     final = _out(out, "rank")
-    from .._io import check_output_folder
-
     check_output_folder(final)
     inputs = _load(kw, [minutes], kw["speed"], kw["no_cache"])
-    out = final
-    frames = []
-    if candidates:
-        frames.append(_read_new_sites(candidates, inputs, kw.get("sites_crs"), out, "candidates"))
-    empty = []
-    for flag, kind, what in (
-        (candidates_from_osm, "vacant", "vacant shopfronts (shop=vacant, disused:shop=*)"),
-        (candidates_ground_floor, "ground_floor", "ground-floor shops or offices (shop=*, office=*)"),
-    ):  # fmt: skip
-        if flag:
-            osm = from_osm(inputs.extract.features, category, kind=kind)
-            if len(osm):
-                frames.append(osm)
-            else:
-                empty.append(what)
-    if candidates_from_streets:
-        from ..planning.ranking import candidates_from_streets as from_streets
-
-        with console.status("most-walked streets…"):
-            frames.append(from_streets(inputs.network, candidates_from_streets, category=category))
-    if not frames:
-        raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
-    cand = combine_sites(*frames) if len(frames) > 1 else frames[0]
-    with console.status("baseline analysis…"):
-        a = analyze(inputs.network, inputs.sites, inputs.residents, minutes=[minutes],
-                    speed_kmh=kw["speed"], districts=inputs.districts, rejects=inputs.rejects,
-                    max_access_m=kw["max_access"], categories=inputs.categories)  # fmt: skip
-    with console.status(f"coverage matrix of {len(cand):,} candidates, ranking…"):
-        r = rank_candidates(a, cand, k, minutes, category, weight, exact,
-                            features=inputs.extract.features, with_visibility=not no_visibility,
-                            visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
+    run = rank_inputs(
+        inputs, walk_params(kw, minutes=[minutes]), k=k, category=category, weight=weight,
+        exact=exact, candidates=candidates, sites_crs=kw.get("sites_crs"),
+        from_osm=candidates_from_osm, ground_floor=candidates_ground_floor,
+        from_streets=candidates_from_streets, with_visibility=not no_visibility,
+        visibility_weight=visibility_weight, status=console.status,
+    )  # fmt: skip
+    r = run.result
     with staged(final, no_wait) as out:
-        write_csv(r.table, out / "ranking.csv")
-        inputs.rejects.write(out / "rejects.csv")
-        from ..outputs.planning_maps import ranking_map
-        from ..outputs.report import default_lang
-
-        lang = default_lang(inputs.record, a.network.crs)
-        map_path = ranking_map(r, a, out / "ranking_map.html", inputs.record, lang=lang)
-        rec = {**inputs.record, "command": " ".join(sys.argv),
-               "parameters": {"k": k, "minutes": minutes, "speed_kmh": kw["speed"],
-                              "category": category, "weight": r.weight_name, "limit_m": r.limit_m,
-                              "visibility_weight": visibility_weight,
-                              "min_component": kw["min_component"]},
-               "network_pruning": a.pruning,
-               "candidates": len(cand), "candidates_used": len(r.candidates),
-               "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
-               "timings_s": {**inputs.record.get("timings_s", {}), "matrix": r.matrix.seconds,
-                             "greedy": r.greedy.seconds}}  # fmt: skip
-        t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
-        for col in ("rank", "name", "gain", "cumulative"):
-            t.add_column(col, justify="left" if col == "name" else "right")
-        for row in r.table.itertuples():
-            t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
-                      f"{row.cumulative_covered:,.0f}")  # fmt: skip
-        console.print(t)
+        record = {**inputs.record, "command": " ".join(sys.argv)}
+        paths = write_ranking(run, out, record, k=k, visibility_weight=visibility_weight)
+        map_path = final_paths({"m": paths["map"]}, out, final)["m"]
+    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
+    for col in ("rank", "name", "gain", "cumulative"):
+        t.add_column(col, justify="left" if col == "name" else "right")
+    for row in r.table.itertuples():
+        t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
+                  f"{row.cumulative_covered:,.0f}")  # fmt: skip
+    console.print(t)
+    console.print(f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}")
+    if r.exact is not None:
+        ex = r.exact
+        gap = ex.covered - r.greedy.covered
+        share = gap / (ex.covered - ex.baseline) if ex.covered > ex.baseline else 0.0
         console.print(
-            f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}"
+            f"exact (MCLP): {ex.covered:,.0f} covered; greedy {r.greedy.covered:,.0f}; "
+            f"gap {gap:,.0f} ({share:.1%} of the optimal gain)"
         )
-        if r.exact is not None:
-            ex = r.exact
-            write_csv(r.exact_table(), out / "ranking_exact.csv")
-            gap = ex.covered - r.greedy.covered
-            rec["exact"] = {
-                "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
-                "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
-                if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
-                "solver": "HiGHS via scipy.optimize.milp",
-            }  # fmt: skip
-            console.print(
-                f"exact (MCLP): {ex.covered:,.0f} covered; greedy {r.greedy.covered:,.0f}; "
-                f"gap {gap:,.0f} ({rec['exact']['gap_share_of_optimal_gain']:.1%} of the optimal gain)"
-            )
-        write_json(rec, out / "run.json")
-        map_path = final_paths({"m": map_path}, out, final)["m"]
     out = final
     print_rejects(inputs.rejects, out / "rejects.csv")
     console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
@@ -578,37 +516,21 @@ def critical(category, weight, out, no_wait, **kw):
       accessibility critical --network city.osm.pbf --population zensus.csv \\
           --sites sites.csv --minutes 5,10 --out outputs/critical
     """
-    from .._io import write_csv, write_json
-    from ..pipeline import run
-    from ..planning.ranking import critical_table
+    from .._io import check_output_folder
+    from ..outputs.files import write_critical
+    from ..pipeline import critical as critical_run
 
     t0 = time.perf_counter()
     final = _out(out, "critical")
-    from .._io import check_output_folder
-
     check_output_folder(final)
     inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
     with console.status("analysis…"):
-        a = run(inputs, minutes=kw["minutes"], speed_kmh=kw["speed"], max_access_m=kw["max_access"])
-    if category not in a.categories:
-        raise InputError(f"--category '{category}' not found; use one of {', '.join(a.categories)}")
-    sites, red = critical_table(a, kw["minutes"], category, weight)
+        a, sites, red = critical_run(inputs, walk_params(kw), category, weight)
     first = f"loss_{min(kw['minutes']):g}"
-    sites = sites.sort_values(first, ascending=False, kind="stable")
     with staged(final, no_wait) as out:
-        write_csv(sites, out / "critical_sites.csv")
-        write_csv(red, out / "redundancy.csv")
-        inputs.rejects.write(out / "rejects.csv")
-        write_json({**inputs.record, "command": " ".join(sys.argv), "category": category,
-                    "weight": weight or "population", "network_pruning": a.pruning,
-                    "parameters": {"min_component": kw["min_component"]}}, out / "run.json")  # fmt: skip
-        from ..outputs.planning_maps import critical_map
-        from ..outputs.report import default_lang
-
-        lang = default_lang(inputs.record, a.network.crs)
-        map_path = critical_map(a, sites, min(kw["minutes"]), category, out / "critical_map.html",
-                                inputs.record, lang=lang)  # fmt: skip
-        map_path = final_paths({"m": map_path}, out, final)["m"]
+        record = {**inputs.record, "command": " ".join(sys.argv)}
+        paths = write_critical(a, sites, red, out, record, category=category, weight=weight)
+        map_path = final_paths({"m": paths["map"]}, out, final)["m"]
     out = final
     t = Table(title=f"Residents losing coverage if one site closes ({first})")
     t.add_column("site")

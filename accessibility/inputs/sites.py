@@ -440,7 +440,12 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise InputError(f"cannot read as CSV ({exc}); check quotes and separators", file) from exc
-    start = next(i for i, r in enumerate(records) if any(c.strip() for c in r))
+    start = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    if start is None:  # only separators, e.g. ","
+        raise InputError(
+            "the file is empty; it needs a header line name,category,lat,lon and one row per site",
+            file,
+        )
     header = [c.strip() for c in records[start]]
     ncol = len(header)
     data: list[list[str]] = []

@@ -12,6 +12,7 @@ exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate t
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,17 +21,15 @@ import pandas as pd
 
 from .._io import atomic_write, write_csv, write_gpkg, write_json
 from ..core.analysis import Analysis
+from ..planning.ranking import RankRun
 from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, ScenarioResult
 from ..planning.stock import DETOUR_LIMIT, DETOUR_MIN_STRAIGHT_M, StockCheck
 from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
 from ..record import file_record as file_record  # re-exported (old home)
 from ..record import parameters, versions
-from .planning_maps import scenario_map
-
-#: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
-#: polygons cost about 0.07 s per site and CPU at 15 minutes; recorded in ``run.json``).
-MAX_SITES_PER_SITE_ISOCHRONES = 300
+from .planning_maps import critical_map, ranking_map, scenario_map
+from .report import default_lang
 
 
 def residents_table(a: Analysis) -> pd.DataFrame:
@@ -51,16 +50,42 @@ def _finite(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+@dataclass
+class Products:
+    """What is computed from an analysis before its files are written.
+
+    Built by :func:`accessibility.pipeline.products`; the writers only format it.
+
+    Attributes
+    ----------
+    isochrones : GeoDataFrame or None
+        :func:`accessibility.core.isochrones.from_analysis` (network CRS), or None for no
+        ``isochrones.gpkg``.
+    isochrones_info : dict
+        How the polygons were built (``per_site``, ``corridor_m``, ``min_hole_m2``,
+        ``note``) for ``run.json``.
+    sites : GeoDataFrame or None
+        The sites to write (with visibility columns when OSM features were given);
+        None writes ``a.sites``.
+    timings : dict
+        Seconds per computation (``isochrones``).
+    """
+
+    isochrones: gpd.GeoDataFrame | None = None
+    isochrones_info: dict = field(default_factory=dict)
+    sites: gpd.GeoDataFrame | None = None
+    timings: dict = field(default_factory=dict)
+
+
 def write_outputs(
     a: Analysis,
     out: str | Path,
     record: dict,
     map_title: str = "",
     lang: str | None = None,
-    isochrones: bool = True,
-    features=None,
+    products: Products | None = None,
 ) -> dict[str, Path]:
-    """Write every output file of an analysis into ``out``.
+    """Write every output file of an analysis into ``out`` (formatting only).
 
     Parameters
     ----------
@@ -68,25 +93,26 @@ def write_outputs(
     out : path
         Output folder (created).
     record : dict
-        Inputs and parameters for ``run.json``; timings, versions, counts and
-        attributions are added here.
+        Inputs and parameters for ``run.json``; timings, versions, counts, the walking
+        parameters actually used (``a.params``) and attributions are added here.
     map_title : str
         Title of ``map.html`` and ``report.html``; default "Andockstellen – <folder>"
         (German) or "Docking points – <folder>".
     lang : {"de", "en"}, optional
         Labels of map and report; default German for German data (EPSG:25832
         network or Zensus input), else English.
-    isochrones : bool
-        Compute ``isochrones.gpkg`` (per site and per category).
-    features : GeoDataFrame, optional
-        OSM features (``read_osm(...).features``); with them ``sites.gpkg`` gets the
-        visibility columns of :func:`accessibility.visibility.visibility`.
+    products : Products, optional
+        Isochrones and site visibility computed before
+        (:func:`accessibility.pipeline.products`); without them there is no
+        ``isochrones.gpkg`` and ``sites.gpkg`` has no visibility columns.
+        :func:`accessibility.write_outputs` computes them and calls this.
 
     Returns
     -------
     dict
         Output name → path.
     """
+    products = products or Products()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -96,29 +122,16 @@ def write_outputs(
     res = _finite(a.residents.copy())
     paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
     paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
-    from ..core.visibility import with_visibility
-
-    sites = with_visibility(a.network, a.sites, features)
+    sites = a.sites if products.sites is None else products.sites
     paths["sites"] = write_gpkg(sites, out / "sites.gpkg", layer="sites")
     paths["rejects"] = a.rejects.write(out / "rejects.csv")
-    t0 = time.perf_counter()
-    iso = None
-    if isochrones:
-        from ..core.isochrones import CORRIDOR_M, MIN_HOLE_M2, from_analysis
-
-        per_site = len(a.sites) <= MAX_SITES_PER_SITE_ISOCHRONES
-        iso = from_analysis(a, per_site=per_site)
-        record = {**record, "isochrones": {
-            "per_site": per_site, "corridor_m": CORRIDOR_M, "min_hole_m2": MIN_HOLE_M2,
-            "note": "" if per_site else (
-                f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
-                "only (per-site polygons: accessibility.isochrones.isochrones(per_site=True))"),
-        }}  # fmt: skip
+    iso = products.isochrones
+    if iso is not None:
+        record = {**record, "isochrones": products.isochrones_info}
         paths["isochrones"] = write_gpkg(iso, out / "isochrones.gpkg", layer="isochrones")
         paths["isochrones_csv"] = write_csv(
             pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
         )
-    t_iso = time.perf_counter() - t0
     paths.update(_write_layers(a, out, record, iso))
     r = a.residents
     record = {
@@ -150,7 +163,7 @@ def write_outputs(
         "timings_s": {
             **record.get("timings_s", {}),
             **{k: round(v, 4) for k, v in a.timings.items()},
-            "isochrones": round(t_iso, 4),
+            "isochrones": round(products.timings.get("isochrones", 0.0), 4),
         },
         "versions": versions(),
         "outputs": {**{k: p.name for k, p in paths.items()}, "map": "map.html",
@@ -345,4 +358,96 @@ def write_scenario(
         "outputs": {k: p.name for k, p in paths.items()},
     }
     paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def write_ranking(
+    run: RankRun, out: str | Path, record: dict, *, k: int, visibility_weight: float = 0.0
+) -> dict[str, Path]:
+    """Write ``ranking.csv``, ``ranking_exact.csv`` (with ``--exact``), ``rejects.csv``,
+    ``ranking_map.html`` and ``run.json`` of a ranking into ``out``.
+
+    Parameters
+    ----------
+    run : RankRun
+        From :func:`accessibility.pipeline.rank_inputs`.
+    out : path
+        Output folder (exists).
+    record : dict
+        Inputs and command for ``run.json``; parameters, counts, timings and the
+        greedy-vs-optimal gap are added here.
+    k : int
+        Candidates asked for.
+    visibility_weight : float
+        Recorded as given.
+
+    Returns
+    -------
+    dict
+        Output name → path (``map`` is the ranking map).
+    """
+    out = Path(out)
+    r, a = run.result, run.analysis
+    minutes = a.params.minutes[0]
+    paths = {"ranking": write_csv(r.table, out / "ranking.csv"),
+             "rejects": run.rejects.write(out / "rejects.csv")}  # fmt: skip
+    lang = default_lang(run.inputs_record, a.network.crs)
+    paths["map"] = ranking_map(r, a, out / "ranking_map.html", run.inputs_record, lang=lang)
+    rec = {**record,
+           "parameters": {"k": k, "minutes": minutes, "speed_kmh": a.params.speed_kmh,
+                          "category": r.category, "weight": r.weight_name, "limit_m": r.limit_m,
+                          "visibility_weight": visibility_weight,
+                          "min_component": a.network.min_component,
+                          "max_access_m": a.params.max_access_m},
+           "network_pruning": a.pruning,
+           "candidates": run.candidates, "candidates_used": len(r.candidates),
+           "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
+           "timings_s": {**run.inputs_record.get("timings_s", {}), "matrix": r.matrix.seconds,
+                         "greedy": r.greedy.seconds}}  # fmt: skip
+    if r.exact is not None:
+        ex = r.exact
+        paths["ranking_exact"] = write_csv(r.exact_table(), out / "ranking_exact.csv")
+        gap = ex.covered - r.greedy.covered
+        rec["exact"] = {
+            "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
+            "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
+            if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
+            "solver": "HiGHS via scipy.optimize.milp",
+        }  # fmt: skip
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def write_critical(
+    a: Analysis,
+    sites: pd.DataFrame,
+    redundancy: pd.DataFrame,
+    out: str | Path,
+    record: dict,
+    *,
+    category: str = "all",
+    weight: str | None = None,
+) -> dict[str, Path]:
+    """Write ``critical_sites.csv``, ``redundancy.csv``, ``rejects.csv``, ``run.json`` and
+    ``critical_map.html`` into ``out`` (tables from :func:`accessibility.pipeline.critical`).
+
+    Returns
+    -------
+    dict
+        Output name → path (``map`` is the critical map).
+    """
+    out = Path(out)
+    paths = {
+        "critical_sites": write_csv(sites, out / "critical_sites.csv"),
+        "redundancy": write_csv(redundancy, out / "redundancy.csv"),
+        "rejects": a.rejects.write(out / "rejects.csv"),
+    }
+    rec = {**record, "category": category, "weight": weight or "population",
+           "network_pruning": a.pruning,
+           "parameters": {"min_component": a.network.min_component,
+                          **parameters(a.params)}}  # fmt: skip
+    paths["run"] = write_json(rec, out / "run.json")
+    lang = default_lang(record, a.network.crs)
+    paths["map"] = critical_map(a, sites, min(a.minutes), category, out / "critical_map.html",
+                                record, lang=lang)  # fmt: skip
     return paths

@@ -23,6 +23,7 @@ On that matrix:
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -32,8 +33,15 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from .._text import _closest
+from ..core.analysis import Analysis, snap_points
 from ..core.network import Network, Snap
 from ..core.routing import site_graph
+from ..core.visibility import edge_betweenness
+from ..core.visibility import visibility as site_visibility
+from ..errors import InputError
+from ..inputs.sites import SITE_COLUMNS
+from ..rejects import Rejects
 
 #: Entries of a dense chunk (candidates × nodes) of the bounded searches.
 _CHUNK_CELLS = 8_000_000
@@ -421,9 +429,6 @@ def candidates_from_osm(
         unnamed ones are called ``vacant shop (osm:<type>/<id>)`` or
         ``ground-floor shopfront (osm:<type>/<id>)``.
     """
-    import json
-
-    from ..inputs.sites import SITE_COLUMNS
 
     if kind not in CANDIDATE_KINDS:
         raise ValueError(f"kind must be one of {', '.join(CANDIDATE_KINDS)}, not {kind!r}")
@@ -481,7 +486,6 @@ def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarr
     InputError
         A named column is not a population column (the available ones are listed).
     """
-    from ..errors import InputError
 
     if not weight:
         return residents["population"].to_numpy(float), "population"
@@ -492,8 +496,6 @@ def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarr
     ]  # fmt: skip
     bad = [c for c in cols if c not in residents.columns or c == "geometry"]
     if bad:
-        from .._text import _closest
-
         guess = _closest(bad[0], groups)
         hint = f" (did you mean '{guess}'?)" if guess else ""
         raise InputError(
@@ -594,9 +596,6 @@ def rank_candidates(
         category, share_covered, reach, lat, lon`` and, with visibility, ``visibility,
         betweenness, shops_100m, gain_weighted``.
     """
-    from ..core.analysis import snap_points
-    from ..errors import InputError
-    from ..rejects import Rejects
 
     if k < 1:
         raise InputError(f"--k must be at least 1, got {k}")
@@ -630,9 +629,7 @@ def rank_candidates(
     vis = None
     score = None
     if with_visibility:
-        from ..core.visibility import visibility as _vis
-
-        vis = _vis(net, cand_used, features)
+        vis = site_visibility(net, cand_used, features)
         if visibility_weight:
             score = 1.0 + visibility_weight * vis["visibility"].to_numpy(float)
     g = greedy(covers, w, k, covered0, score=score)
@@ -728,8 +725,6 @@ def candidates_from_streets(
     GeoDataFrame
         :data:`accessibility.sites.SITE_COLUMNS`, ids ``street:<edge>``, EPSG:4326.
     """
-    from ..core.visibility import edge_betweenness
-    from ..inputs.sites import SITE_COLUMNS
 
     b = edge_betweenness(net) if betweenness is None else betweenness
     mid = 0.5 * (net.node_xy[net.u] + net.node_xy[net.v])
@@ -753,3 +748,30 @@ def candidates_from_streets(
         crs=net.crs,
     ).to_crs("EPSG:4326")
     return gdf[SITE_COLUMNS]
+
+
+@dataclass
+class RankRun:
+    """A ranking with what it was computed from (``accessibility rank``).
+
+    Built by :func:`accessibility.pipeline.rank_inputs`, written by
+    :func:`accessibility.outputs.files.write_ranking`.
+
+    Attributes
+    ----------
+    result : RankResult
+    analysis : Analysis
+        The baseline analysis at the ranking threshold (``analysis.params``).
+    candidates : int
+        Candidates offered (before snapping).
+    rejects : Rejects
+        Every rejected row of the run.
+    inputs_record : dict
+        ``Inputs.record`` (data vintage and attributions for the map).
+    """
+
+    result: RankResult
+    analysis: Analysis
+    candidates: int
+    rejects: Rejects
+    inputs_record: dict
