@@ -94,7 +94,7 @@ def save_arrays(
 
     def _w(p: Path) -> None:
         with open(p, "wb") as f:
-            np.savez(f, **arrays, **{_META: np.array(json.dumps(meta))})
+            np.savez(f, **arrays, **{_META: np.array(json.dumps(meta))})  # type: ignore[arg-type]
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,4 +206,4 @@ def load_entry(path: Path, *, kind: str, version: int) -> tuple[dict[str, np.nda
     except (KeyError, ValueError) as exc:
         discard(path, f"{type(exc).__name__}: {exc}")
         return None
-    return arrays, meta
+    return arrays, meta  # type: ignore[return-value]

@@ -8,6 +8,8 @@ also subclasses the matching builtin, so ``except ValueError`` catches an ``Inpu
 
 from __future__ import annotations
 
+import os
+
 
 class AccessibilityError(Exception):
     """Base class of all errors raised by :mod:`accessibility`."""
@@ -26,7 +28,9 @@ class InputError(AccessibilityError, ValueError):
         1-based data row (header not counted) at fault, if one row is to blame.
     """
 
-    def __init__(self, message: str, file: str | None = None, row: int | None = None):
+    def __init__(
+        self, message: str, file: str | os.PathLike[str] | None = None, row: int | None = None
+    ) -> None:
         self.file = None if file is None else str(file)
         self.row = row
         where = ""

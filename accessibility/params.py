@@ -167,15 +167,15 @@ def restrictions(ways: dict, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
     """
     get = ways.get if isinstance(ways, dict) else lambda k: getattr(ways, k)
     seg, nt = get("segments"), get("node_tags")
-    drop = np.zeros(len(seg), dtype=bool)
-    block = np.zeros(len(nt), dtype=bool)
+    drop = np.zeros(len(seg), dtype=bool)  # type: ignore[arg-type]
+    block = np.zeros(len(nt), dtype=bool)  # type: ignore[arg-type]
     if "steps" in profile.avoid:
-        drop |= seg["highway"].to_numpy(object) == "steps"
+        drop |= seg["highway"].to_numpy(object) == "steps"  # type: ignore[misc]
     if "wheelchair_no" in profile.avoid:
-        drop |= seg["wheelchair"].to_numpy(object) == "no"
-        block |= nt["wheelchair"].to_numpy(object) == "no"
+        drop |= seg["wheelchair"].to_numpy(object) == "no"  # type: ignore[misc]
+        block |= nt["wheelchair"].to_numpy(object) == "no"  # type: ignore[misc]
     if "raised_kerbs" in profile.avoid:
-        block |= nt["kerb"].to_numpy(object) == "raised"
+        block |= nt["kerb"].to_numpy(object) == "raised"  # type: ignore[misc]
     return drop, nt.loc[block, "osmid"].to_numpy(np.int64)
 
 

@@ -82,7 +82,7 @@ class Inputs:
         if profile is None or not profile.restricts:
             return self.network
         return load_network(
-            self.osm_path, crs=self.network.crs, min_component=self.network.min_component,
+            self.osm_path, crs=self.network.crs, min_component=self.network.min_component,  # type: ignore[arg-type]
             profile=profile, use_cache=self.network._cache_file is not None,
         )  # fmt: skip
 
@@ -335,7 +335,7 @@ def load_area(
     record["osm_path"] = str(osm_path)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    keys = None
+    keys = None  # type: ignore[assignment]
     if presets is not None:
         from .inputs.osm_keys import feature_keys
 
@@ -577,7 +577,7 @@ def load_inputs(
     t0 = time.perf_counter()
     population = [Path(p) for p in population]
     for p in population:
-        _check_not_empty(p)
+        _check_not_empty(p)  # type: ignore[arg-type]
     if not population:
         residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
     elif all(is_zensus(p) for p in population):

@@ -80,7 +80,7 @@ def data_vintage(osm_stats: dict, population_attrs: dict, download: dict | None 
     out = {"osm": osm}
     if str(population_attrs.get("kind") or "").startswith("zensus"):
         ed = population_attrs.get("edition")
-        out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}
+        out["zensus"] = {"edition": ed, "reference_date": ZENSUS_REFERENCE_DATES.get(ed)}  # type: ignore[arg-type]
     return out
 
 

@@ -111,7 +111,7 @@ def network_blocks(net: Network) -> Blocks:
             net._blocks = _build(net)
             if path is not None:
                 _save(net._blocks, path)
-    return net._blocks
+    return net._blocks  # type: ignore[return-value]
 
 
 def _save(b: Blocks, path: Path) -> Path | None:

@@ -329,7 +329,7 @@ def isochrones(
     none = bands(np.zeros(0, dtype=np.int64))
     jobs = [("category", c, all_bands if c == ALL else cat_bands.get(c, none))
             for c in categories]  # fmt: skip
-    jobs += [("site", i, b) for i, b in enumerate(site_bands)]
+    jobs += [("site", i, b) for i, b in enumerate(site_bands)]  # type: ignore[misc]
     ids = sites["site_id"].astype(str).to_numpy()
     names = sites["name"].astype(str).to_numpy()
     rows: list[dict] = []
@@ -355,6 +355,6 @@ def _threads() -> int:
 def from_analysis(a: Analysis, per_site: bool = True, **kw) -> gpd.GeoDataFrame:
     """:func:`isochrones` for an :class:`Analysis` (its sites, thresholds, speed, categories)."""
     return isochrones(
-        a.network, a.sites, a.site_snap, a.minutes, a.speed_kmh,
+        a.network, a.sites, a.site_snap, a.minutes, a.speed_kmh,  # type: ignore[arg-type]
         categories=a.categories, per_site=per_site, **kw,
     )  # fmt: skip

@@ -182,7 +182,7 @@ class Network:
             "filter": "osmnx network_type='walk' highway classes; OSM foot access hierarchy",
         }
         blocked = nt.loc[nt["closed"].to_numpy(bool), "osmid"].to_numpy(np.int64)
-        keep = np.ones(len(s), dtype=bool)
+        keep = np.ones(len(s), dtype=bool)  # type: ignore[arg-type]
         if profile is not None and profile.restricts:
             from ..params import restrictions
 

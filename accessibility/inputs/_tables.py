@@ -145,7 +145,7 @@ def _is_id_column(name: str) -> bool:
 def _sniff_separator(head: bytes) -> str:
     first = head.splitlines()[0] if head.splitlines() else head
     counts = {sep: first.count(sep.encode()) for sep in (";", ",", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.get)  # type: ignore[arg-type]
     return best if counts[best] else ";"
 
 
@@ -186,7 +186,7 @@ def _require_columns(
             + f"; expected: {expected_layout}",
             path,
         )
-    return found
+    return found  # type: ignore[return-value]
 
 
 def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:

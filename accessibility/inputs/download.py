@@ -114,7 +114,7 @@ def study_area(
         return _geocode_area(place, servers or Servers.from_env(), refresh)
     if bbox is not None:
         return _bbox_area(bbox)
-    return _polygon_file_area(polygon)
+    return _polygon_file_area(polygon)  # type: ignore[arg-type]
 
 
 def _geocode_area(place: str, servers: Servers, refresh: bool = False) -> Polygon | MultiPolygon:
@@ -362,7 +362,7 @@ def _bbox_area(bbox: Sequence[float] | str) -> Polygon:
     if isinstance(bbox, str):
         parts = [p for p in bbox.replace(";", ",").replace(" ", ",").split(",") if p]
     else:
-        parts = list(bbox)
+        parts = list(bbox)  # type: ignore[arg-type]
     usage = "give the bbox as west, south, east, north in degrees, e.g. 7.717,49.418,7.821,49.457"
     try:
         values = [float(p) for p in parts]
@@ -433,7 +433,7 @@ def _polygonal(geom) -> Polygon | MultiPolygon | None:
         return None
     if isinstance(geom, Polygon | MultiPolygon):
         return geom
-    polys = []
+    polys = []  # type: ignore[var-annotated]
     for part in getattr(geom, "geoms", []):
         p = _polygonal(part)
         if p is not None:

@@ -44,6 +44,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import geopandas as gpd
 import numpy as np
@@ -54,6 +55,7 @@ from .._io import write_json
 from ..config import cache_dir
 from ..errors import GeocodingError, InputError
 from ._tables import match_columns
+from .servers import Servers, nominatim_pause
 
 #: Match qualities, best first.
 QUALITIES = ("exact", "normalised", "interpolated", "street_only", "nominatim")
@@ -245,6 +247,37 @@ def format_address(street: str, number: str, postcode: str = "", city: str = "")
     head = " ".join(p for p in (street, number) if p)
     tail = " ".join(p for p in (postcode, city) if p)
     return ", ".join(p for p in (head, tail) if p)
+
+
+@runtime_checkable
+class Geocoder(Protocol):
+    """What the readers need from a geocoder (:class:`OfflineGeocoder`,
+    :class:`NominatimGeocoder`, or your own).
+
+    Attributes
+    ----------
+    source : str
+        What the addresses are looked up in, named in messages.
+    """
+
+    @property
+    def source(self) -> str: ...
+
+    def geocode(self, addresses: pd.DataFrame) -> pd.DataFrame:
+        """Look up addresses.
+
+        Parameters
+        ----------
+        addresses : DataFrame
+            Columns ``street, housenumber, postcode, city`` (text; empty = unknown).
+
+        Returns
+        -------
+        DataFrame
+            Same index: ``lat, lon`` (degrees, EPSG:4326; NaN when not found),
+            ``quality`` and ``reason`` (empty when found).
+        """
+        ...
 
 
 # --------------------------------------------------------------------------- offline
@@ -507,7 +540,7 @@ class OfflineGeocoder:
         return (e[0], e[1], quality, matched, note, "")
 
     def _street_only(self, bucket: dict, osm_street: str, base: int | None, postcode: str) -> tuple:
-        nums = {}
+        nums = {}  # type: ignore[var-annotated]
         for key, entries in bucket.items():
             b = _base_number(key)
             if b is not None and _NUMBER.match(key):
@@ -624,6 +657,11 @@ class NominatimGeocoder:
         self._geocode = None
         self.requests = 0
 
+    @property
+    def source(self) -> str:
+        """The extract's addresses first, then the Nominatim server (named in messages)."""
+        return f"{self.offline.source} or Nominatim ({self.scheme}://{self.domain})"
+
     @staticmethod
     def query(street: str, number: str, postcode: str = "", city: str = "") -> str:
         """The query text sent (and the cache key): ``"Blücherstraße 15, 67655 Kaiserslautern, Germany"``."""
@@ -674,7 +712,6 @@ class NominatimGeocoder:
             w, s, e, n = self.bounds
             kw["viewbox"] = [(s, w), (n, e)]
             kw["bounded"] = True
-        from .servers import nominatim_pause
 
         nominatim_pause(f"{self.scheme}://{self.domain}", self.min_delay_s)  # with place searches
         try:
@@ -735,7 +772,7 @@ class NominatimGeocoder:
         return out
 
 
-def make_geocoder(kind: str, extract, **kw) -> OfflineGeocoder | NominatimGeocoder:
+def make_geocoder(kind: str, extract, **kw) -> Geocoder:
     """``"offline"`` or ``"nominatim"`` (offline first, then Nominatim) over an extract.
 
     Nominatim's server, timeout, rate and user agent default to
@@ -746,8 +783,6 @@ def make_geocoder(kind: str, extract, **kw) -> OfflineGeocoder | NominatimGeocod
     if kind == "offline":
         return offline
     if kind == "nominatim":
-        from .servers import Servers
-
         kw = {**Servers.from_env().geopy_kwargs(), **{k: v for k, v in kw.items() if v is not None}}
         return NominatimGeocoder(offline, bounds=extract.bounds, **kw)
     raise InputError(f"unknown geocoder {kind!r}; use 'offline' or 'nominatim'")

@@ -161,7 +161,7 @@ def read_points(
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
         table, geometry, file_crs, ok, coord_cols = _points_from_csv(path, rejects, crs)
     else:
-        table, geometry, file_crs, ok = _points_from_vector(path, rejects, crs)
+        table, geometry, file_crs, ok = _points_from_vector(path, rejects, crs)  # type: ignore[assignment]
         coord_cols = set()
 
     col = column if column in table.columns else _find_column(table, column)

@@ -306,7 +306,7 @@ def _validate_category(file: str, cid: object, body: object) -> dict:
             "'- {amenity: library}'" + (", but it is empty" if match in ([], None) else ""),
             file,
         )
-    out["match"] = [_validate_rule(file, where, i, rule) for i, rule in enumerate(match, 1)]
+    out["match"] = [_validate_rule(file, where, i, rule) for i, rule in enumerate(match, 1)]  # type: ignore[assignment]
     return out
 
 
@@ -368,4 +368,4 @@ def _validate_scalar(file: str, here: str, value: object) -> str:
 
 
 def _kind(value: object) -> str:
-    return {dict: "mapping", list: "list", str: "text"}.get(type(value), type(value).__name__)
+    return {dict: "mapping", list: "list", str: "text"}.get(type(value), type(value).__name__)  # type: ignore[call-overload]

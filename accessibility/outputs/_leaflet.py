@@ -53,7 +53,7 @@ def esc(value: object) -> str:
 
 def fmt(v: object, nd: int = 1) -> str:
     try:
-        f = float(v)
+        f = float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return esc(v)
     return "–" if not np.isfinite(f) else f"{f:,.{nd}f}"
@@ -157,7 +157,7 @@ def offline_map(**kwargs) -> folium.Map:
     """
     m = folium.Map(tiles=None, control_scale=True, **kwargs)
     m.default_js, m.default_css = [], []
-    m.get_root().header.add_child(Element(_leaflet_inline()), name="leaflet", index=0)
+    m.get_root().header.add_child(Element(_leaflet_inline()), name="leaflet", index=0)  # type: ignore[attr-defined]
     return m
 
 
@@ -243,11 +243,11 @@ def add_title(m: folium.Map, title: str) -> None:
     """The title box at the top of the map and the page's ``<title>`` (escaped)."""
     root = m.get_root()
     if title:
-        root.html.add_child(
+        root.html.add_child(  # type: ignore[attr-defined]
             Element(
                 '<div class="acc-title" style="position:absolute;z-index:1000;left:56px;top:10px;'
                 "max-width:40%;pointer-events:none;background:rgba(255,255,255,.9);padding:4px 12px;"
                 f'border-radius:4px;font:bold 16px sans-serif">{esc(title)}</div>'
             )
         )
-    root.header.add_child(Element(f"<title>{esc(title or 'accessibility')}</title>"))
+    root.header.add_child(Element(f"<title>{esc(title or 'accessibility')}</title>"))  # type: ignore[attr-defined]

@@ -77,7 +77,10 @@ _T = {
 
 
 def _legend_html(
-    cmap: cm.LinearColormap, title: str, unreached: str, bands: list[tuple[str, str]] = ()
+    cmap: cm.LinearColormap,
+    title: str,
+    unreached: str,
+    bands: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> str:
     """Legend: residents' minutes (colour bar), unreached, and the isochrone bands' colours."""
     svg = cmap._repr_html_()
@@ -312,7 +315,7 @@ def full_map(
     m.add_child(Attribution(rec.get("attribution") or []))
     root = m.get_root()
     bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
-    root.html.add_child(
+    root.html.add_child(  # type: ignore[attr-defined]
         Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
     )
     add_title(m, title)

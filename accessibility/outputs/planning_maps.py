@@ -217,7 +217,7 @@ def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> 
         sub = sites[sites["change"] == kind]
         text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
         simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
-    m.get_root().html.add_child(
+    m.get_root().html.add_child(  # type: ignore[attr-defined]
         folium.Element(
             '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'
             f"{esc(result.name)}: before / after</h3>"

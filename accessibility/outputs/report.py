@@ -127,7 +127,7 @@ def vintage_text(record: dict, lang: str) -> str:
     t = _T.get(lang, _T["en"])
     osm = v.get("osm") or {}
     ts = str(osm.get("timestamp") or "")
-    parts = [t["osm_as_of"].format(ts=ts[:10], source=t.get(osm.get("source"), osm.get("source")))
+    parts = [t["osm_as_of"].format(ts=ts[:10], source=t.get(osm.get("source"), osm.get("source")))  # type: ignore[arg-type]
              if ts else t["osm_unknown"]]  # fmt: skip
     z = v.get("zensus")
     if z is not None:

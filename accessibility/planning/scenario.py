@@ -429,13 +429,13 @@ def _read_changes(raw, node: yaml.MappingNode, err: _Err) -> list[Change]:
                 if not _number(v):
                     err(f"{kind}: {k} must be a number in degrees, got {short(v)}", line=line)
         if "lat" in values:
-            if abs(values["lat"]) > 90 or abs(values["lon"]) > 180:
+            if abs(values["lat"]) > 90 or abs(values["lon"]) > 180:  # type: ignore[arg-type]
                 err(
                     f"{kind}: lat={values['lat']}, lon={values['lon']} are not WGS 84 degrees "
                     "(lat in [-90, 90], lon in [-180, 180])",
                     line=line,
                 )
-            values["lat"], values["lon"] = float(values["lat"]), float(values["lon"])
+            values["lat"], values["lon"] = float(values["lat"]), float(values["lon"])  # type: ignore[assignment]
         for k in ("id", "name", "category"):
             if k in values:
                 values[k] = str(values[k]).strip()
@@ -448,7 +448,7 @@ def _number(v) -> bool:
 
 
 def _kind(v) -> str:
-    return {dict: "a mapping", list: "a list"}.get(type(v), type(v).__name__)
+    return {dict: "a mapping", list: "a list"}.get(type(v), type(v).__name__)  # type: ignore[call-overload]
 
 
 def _resolve(value: str, base: Path, file: str, line: int | None, demo: bool = False) -> str:
@@ -729,12 +729,12 @@ def run_scenario(
     )
     kw = dict(minutes=minutes, speed_kmh=speed_kmh, districts=districts,
               max_access_m=max_access_m, categories=cats)  # fmt: skip
-    before_a = analyze(network, base, residents, rejects=rejects, **kw)
+    before_a = analyze(network, base, residents, rejects=rejects, **kw)  # type: ignore[arg-type]
     # the after run's rejects duplicate the before run's for unchanged rows; keep only new ones
     from ..rejects import Rejects
 
     after_rejects = Rejects()
-    after_a = analyze(network, after.drop(columns="change"), residents, rejects=after_rejects, **kw)
+    after_a = analyze(network, after.drop(columns="change"), residents, rejects=after_rejects, **kw)  # type: ignore[arg-type]
     if rejects is not None:
         seen = set(map(tuple, rejects.frame().astype(str).to_numpy()))
         for row in after_rejects.frame().itertuples(index=False):
