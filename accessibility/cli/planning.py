@@ -241,8 +241,8 @@ def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
     the before/after curve.
     """
     from ..outputs.folder import load_folder
+    from ..outputs.i18n import default_lang
     from ..outputs.map import full_map
-    from ..outputs.report import default_lang
     from ..outputs.scenario_report import write_scenario_report
     from ..pipeline import write_outputs
 

@@ -26,7 +26,7 @@ def _load(folder: str, scenario: str | None):
 
 
 def _title(data, title: str | None, lang: str) -> str:
-    from ..outputs.report import default_title
+    from ..outputs.i18n import default_title
 
     return title if title is not None else default_title(Path(data.folder).resolve().name, lang)
 
@@ -68,8 +68,8 @@ def map_(folder, out, title, scenario, lang):
     Example:
       accessibility map outputs/kaiserslautern --lang en --out kl_map.html
     """
+    from ..outputs.i18n import default_lang
     from ..outputs.map import full_map
-    from ..outputs.report import default_lang
 
     t0 = time.perf_counter()
     data = _load(folder, scenario)
@@ -101,7 +101,8 @@ def report(folder, out, title, lang):
     Example:
       accessibility report outputs/kaiserslautern --lang de
     """
-    from ..outputs.report import default_lang, write_report
+    from ..outputs.i18n import default_lang
+    from ..outputs.report import write_report
 
     data = _load(folder, None)
     lang = lang or default_lang(data.record)

@@ -112,7 +112,7 @@ def _stock_map(check, out: Path, record: dict) -> Path:
     1), so ``stock_map/map.html`` shows every building coloured by walking
     minutes, with docking points, isochrone bands and gaps (uncovered buildings).
     """
-    from ..outputs.report import default_lang
+    from ..outputs.i18n import default_lang
     from ..pipeline import write_outputs
 
     lang = default_lang(record, check.analysis.network.crs)

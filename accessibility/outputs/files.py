@@ -28,8 +28,20 @@ from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
 from ..record import file_record as file_record  # re-exported (old home)
 from ..record import parameters, versions
+from .folder import (
+    district_layer,
+    gaps_layer,
+    is_grid,
+    load_folder,
+    resident_layer,
+    write_geojson,
+    write_layers,
+    write_xlsx,
+)
+from .i18n import default_lang, default_title
+from .map import full_map
 from .planning_maps import critical_map, ranking_map, scenario_map
-from .report import default_lang
+from .report import write_report
 
 
 def residents_table(a: Analysis) -> pd.DataFrame:
@@ -171,9 +183,6 @@ def write_outputs(
     }  # fmt: skip
     record.setdefault("population_kind", a.residents.attrs.get("kind", ""))
     paths["run"] = write_json(record, out / "run.json")
-    from .folder import load_folder
-    from .map import full_map
-    from .report import default_lang, default_title, write_report
 
     t0 = time.perf_counter()
     data = load_folder(out)
@@ -190,27 +199,15 @@ def write_outputs(
 
 def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
     """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx``."""
-    from .folder import (
-        district_layer,
-        gaps_layer,
-        is_grid,
-        write_geojson,
-        write_layers,
-        write_xlsx,
-    )
 
     res = _finite(a.residents.copy())
     top = max(a.minutes)
     layers = {"sites": a.sites, "residents": res}
     if is_grid(record):
-        from .folder import resident_layer
-
         layers["cells"] = resident_layer(res, record)
     layers["gaps"] = gaps_layer(res, top)
     islands = ~a.network.kept_edges()
     if islands.any():  # pruned islands: drawn on the map, nothing snaps onto them
-        import geopandas as gpd
-
         net = a.network
         layers["islands"] = gpd.GeoDataFrame(
             {"way_id": net.way_id[islands], "length_m": net.length[islands]},

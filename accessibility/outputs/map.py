@@ -40,40 +40,7 @@ from ._leaflet import (
     tooltip_fields,
 )
 from .folder import OutputData, district_layer, gaps_layer, resident_layer
-from .report import category_label
-
-_T = {
-    "en": {
-        "sites": "Docking points: {c} ({n})", "iso": "Walking isochrones: {c}",
-        "residents": "Residents by walking minutes", "gaps": "Gaps: residents beyond {m:g} min",
-        "districts": "Districts: share within {m:g} min", "name": "Name", "category": "Category",
-        "source": "Source", "minutes": "Walking minutes", "population": "Residents",
-        "nearest": "Nearest docking point", "district": "District", "share": "Share ≤ {m:g} min",
-        "near_within": "Residents for whom this is the nearest point, ≤ {m:g} min",
-        "access": "Access leg (m)", "band": "≤ {m:g} min walk", "legend": "Walking minutes to the nearest docking point",
-        "unreached": "more than {m:g} min or unreachable", "newly": "Scenario: newly covered residents",
-        "lost": "Scenario: residents losing coverage", "ssites": "Scenario: sites ({c})",
-        "change": "Change", "before": "Minutes before", "after": "Minutes after", "fullscreen": "Full screen",
-        "unreachable": "unreachable", "light": "Light grey (Esri)",
-        "area": "Study area (residents counted inside)",
-        "islands": "Network islands (pruned: nothing snaps here)",
-    },
-    "de": {
-        "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
-        "residents": "Bewohner nach Gehminuten", "gaps": "Lücken: Bewohner über {m:g} min",
-        "districts": "Stadtteile: Anteil ≤ {m:g} min", "name": "Name", "category": "Kategorie",
-        "source": "Quelle", "minutes": "Gehminuten", "population": "Einwohner",
-        "nearest": "Nächste Andockstelle", "district": "Stadtteil", "share": "Anteil ≤ {m:g} min",
-        "near_within": "Einwohner mit dieser nächsten Stelle, ≤ {m:g} min",
-        "access": "Zugangsweg (m)", "band": "≤ {m:g} min Fußweg", "legend": "Gehminuten zur nächsten Andockstelle",
-        "unreached": "mehr als {m:g} min oder nicht erreichbar", "newly": "Szenario: neu versorgte Bewohner",
-        "lost": "Szenario: Bewohner mit Verlust", "ssites": "Szenario: Standorte ({c})",
-        "change": "Änderung", "before": "Minuten vorher", "after": "Minuten nachher", "fullscreen": "Vollbild",
-        "unreachable": "nicht erreichbar", "light": "Hellgrau (Esri)",
-        "area": "Untersuchungsgebiet (gezählte Einwohner)",
-        "islands": "Netz-Inseln (ausgeschlossen: hier wird nicht angebunden)",
-    },
-}  # fmt: skip
+from .i18n import category_label, labels
 
 
 def _legend_html(
@@ -135,7 +102,7 @@ def full_map(
     per_category_isochrones : bool
         Also add one (hidden) isochrone layer per category.
     """
-    t = _T.get(lang, _T["en"])
+    t = labels("map", lang)
     rec = data.record
 
     def label(c: str) -> str:

@@ -28,38 +28,7 @@ from ._leaflet import (
     to_wgs,
 )
 from .folder import resident_layer
-from .report import category_label
-
-_T = {
-    "en": {
-        "light": "Light grey (Esri)", "fullscreen": "Full screen", "name": "Name", "category": "Category",
-        "rank_title": "Best {k} of {n} candidates ({m:g} min)",
-        "pick_layer": "#{j} {name}: {gain:,.0f} newly covered", "already": "Covered by existing sites",
-        "still": "Not covered within {m:g} min", "existing": "Existing docking points",
-        "others": "Other candidates", "picks": "Chosen candidates (greedy order)",
-        "rank": "Rank", "gain": "Newly covered", "cumulative": "Covered with #1…#{j}",
-        "reach": "Residents within {m:g} min", "visibility": "Visibility (0–1)",
-        "res_text": "{p:,.0f} residents", "cand_text": "{name}: {reach:,.0f} residents within {m:g} min",
-        "critical_title": "Who loses coverage if a site closes ({m:g} min)",
-        "only_one": "Covered by one site only (≤ {m:g} min)", "only_text": "{p:,.0f} residents, only by {name}",
-        "two_plus": "Covered by 2+ sites (≤ {m:g} min)", "two_text": "{p:,.0f} residents, by {n} sites",
-        "critical": "Sites by loss if closed (1 = largest)", "loss": "Residents losing coverage (≤ {m:g} min)",
-    },
-    "de": {
-        "light": "Hellgrau (Esri)", "fullscreen": "Vollbild", "name": "Name", "category": "Kategorie",
-        "rank_title": "Die besten {k} von {n} Kandidaten ({m:g} min)",
-        "pick_layer": "#{j} {name}: {gain:,.0f} neu versorgt", "already": "Durch bestehende Stellen versorgt",
-        "still": "Nicht versorgt innerhalb {m:g} min", "existing": "Bestehende Andockstellen",
-        "others": "Weitere Kandidaten", "picks": "Gewählte Kandidaten (Reihenfolge des Greedy-Verfahrens)",
-        "rank": "Rang", "gain": "Neu versorgt", "cumulative": "Versorgt mit #1…#{j}",
-        "reach": "Einwohner innerhalb {m:g} min", "visibility": "Sichtbarkeit (0–1)",
-        "res_text": "{p:,.0f} Einwohner", "cand_text": "{name}: {reach:,.0f} Einwohner innerhalb {m:g} min",
-        "critical_title": "Wer die Versorgung verliert, wenn eine Stelle schließt ({m:g} min)",
-        "only_one": "Nur von einer Stelle versorgt (≤ {m:g} min)", "only_text": "{p:,.0f} Einwohner, nur von {name}",
-        "two_plus": "Von 2+ Stellen versorgt (≤ {m:g} min)", "two_text": "{p:,.0f} Einwohner, von {n} Stellen",
-        "critical": "Stellen nach Verlust bei Schließung (1 = größter)", "loss": "Einwohner mit Verlust (≤ {m:g} min)",
-    },
-}  # fmt: skip
+from .i18n import category_label, labels
 
 
 def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "en") -> Path:
@@ -80,7 +49,7 @@ def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "e
     population adds up to that pick's gain when ranking by residents), residents the
     existing sites cover and those still uncovered have layers of their own.
     """
-    t = _T.get(lang, _T["en"])
+    t = labels("planning_maps", lang)
     res = analysis.residents
     mins = result.limit_m / analysis.params.metres_per_minute
     covered0 = res[f"metres_{result.category}"].to_numpy(float) <= result.limit_m
@@ -156,7 +125,7 @@ def critical_map(
     """
     from ..planning.ranking import critical_residents
 
-    t = _T.get(lang, _T["en"])
+    t = labels("planning_maps", lang)
     res = analysis.residents
     n_cov, sole = critical_residents(analysis, minutes, category)
     cells = resident_layer(res, record)

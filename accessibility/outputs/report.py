@@ -9,7 +9,6 @@ Zensus population input), English otherwise.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from pathlib import Path
 
@@ -19,70 +18,9 @@ import pandas as pd
 from .._io import write_text
 from ..core.analysis import metres_per_minute
 from ..core.isochrones import CORRIDOR_M
+from ._leaflet import esc
 from .folder import OutputData
-
-_T = {
-    "en": {
-        "title": "Walking access to docking points", "headline": "Headline figures",
-        "residents": "Residents", "sites": "Docking points", "within": "within {m:g} min",
-        "by_cat": "Residents within walking minutes, per category",
-        "curve": "Share of residents within x walking minutes of the nearest docking point",
-        "x": "walking minutes (door to door)", "y": "share of residents",
-        "districts": "Districts (all categories)", "groups": "Population groups (all categories)",
-        "district_chart": "Share of residents within {m:g} min, per district",
-        "map": "Map", "open_map": "Open the interactive map (map.html)", "method": "Method",
-        "data": "Data and attribution", "category": "category", "threshold": "minutes",
-        "no_site": "no docking point of this category",
-        "population": "residents", "covered": "covered", "share": "share", "median": "median minutes",
-        "district": "district", "group": "group", "rejects": "Rejected input rows",
-        "reason": "reason", "rows": "rows", "file": "file", "none": "none",
-        "all": "all categories",
-        "method_text": (
-            "Distances are door to door on the OpenStreetMap walking network (osmnx walk filter): "
-            "each resident point and each docking point is snapped to the nearest walkable edge "
-            "(straight access leg, at most {access:g} m), plus the shortest network path between "
-            "the snap points (exact Dijkstra). Walking time = distance / {speed:g} km/h "
-            "({mpm:.0f} m per minute). Isochrones are the reached network (including the reached "
-            "parts of partly reached edges) buffered by a {corr:g} m walking corridor."
-        ),
-        "population_text": "Residents: {method}", "network_text": "Network: {src} ({nodes:,} nodes, {edges:,} edges, {km:,.1f} km).",
-        "short_title": "Docking points – {name}", "vintage": "Data as of: {parts}.",
-        "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unknown (the file carries no timestamps)",
-        "file header": "file header", "newest edit in the file": "newest edit in the file",
-        "Overpass database": "Overpass database",
-        "zensus_as_of": "Zensus {ed} (reference date {date})", "zensus_unknown": "Zensus edition unknown",
-    },
-    "de": {
-        "title": "Fußläufige Erreichbarkeit von Andockstellen", "headline": "Kennzahlen",
-        "residents": "Einwohner", "sites": "Andockstellen", "within": "innerhalb {m:g} min",
-        "by_cat": "Einwohner innerhalb von Gehminuten, je Kategorie",
-        "curve": "Anteil der Einwohner, die die nächste Andockstelle in x Gehminuten erreichen",
-        "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner",
-        "districts": "Stadtteile (alle Kategorien)", "groups": "Bevölkerungsgruppen (alle Kategorien)",
-        "district_chart": "Anteil der Einwohner innerhalb {m:g} min je Stadtteil",
-        "map": "Karte", "open_map": "Interaktive Karte öffnen (map.html)", "method": "Methode",
-        "data": "Daten und Quellen", "category": "Kategorie", "threshold": "Minuten",
-        "no_site": "keine Andockstelle dieser Kategorie",
-        "population": "Einwohner", "covered": "versorgt", "share": "Anteil", "median": "Median Minuten",
-        "district": "Stadtteil", "group": "Gruppe", "rejects": "Verworfene Eingabezeilen",
-        "reason": "Grund", "rows": "Zeilen", "file": "Datei", "none": "keine",
-        "all": "alle Kategorien",
-        "method_text": (
-            "Entfernungen von Tür zu Tür auf dem OpenStreetMap-Fußwegenetz (osmnx-Filter „walk“): "
-            "jeder Wohn- und jeder Standortpunkt wird auf die nächste begehbare Kante projiziert "
-            "(gerader Zugangsweg, höchstens {access:g} m), dazu der kürzeste Netzweg zwischen den "
-            "Projektionspunkten (exakter Dijkstra). Gehzeit = Entfernung / {speed:g} km/h "
-            "({mpm:.0f} m pro Minute). Isochronen sind das erreichte Netz (einschließlich erreichter "
-            "Teilstücke von Kanten), gepuffert um einen Gehkorridor von {corr:g} m."
-        ),
-        "population_text": "Einwohner: {method}", "network_text": "Netz: {src} ({nodes:,} Knoten, {edges:,} Kanten, {km:,.1f} km).",
-        "short_title": "Andockstellen – {name}", "vintage": "Datenstand: {parts}.",
-        "osm_as_of": "OpenStreetMap {ts} ({source})", "osm_unknown": "OpenStreetMap unbekannt (die Datei enthält keine Zeitstempel)",
-        "file header": "Dateikopf", "newest edit in the file": "jüngste Bearbeitung in der Datei",
-        "Overpass database": "Datenstand der Overpass-Datenbank",
-        "zensus_as_of": "Zensus {ed} (Stichtag {date})", "zensus_unknown": "Zensus-Ausgabe unbekannt",
-    },
-}  # fmt: skip
+from .i18n import category_label, labels, vintage_text
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -93,51 +31,6 @@ td.num,th.num{text-align:right}
 .kpi{display:inline-block;margin:0 1.5em 1em 0}.kpi b{display:block;font-size:1.6em}
 img.chart{max-width:100%;height:auto}iframe{width:100%;height:640px;border:1px solid #ccc}
 """
-
-
-def default_lang(record: dict, crs: str | None = None) -> str:
-    """``de`` for German data (EPSG:25832 network or Zensus population), else ``en``.
-
-    ``crs`` is the network's CRS where the record does not hold it yet
-    (``parameters.crs`` is added when the outputs are written).
-    """
-    crs = str(crs or record.get("parameters", {}).get("crs", ""))
-    kind = str(record.get("population_kind") or "")
-    return "de" if crs == "EPSG:25832" or kind.startswith("zensus") else "en"
-
-
-def default_title(name: str, lang: str) -> str:
-    """Title of map and report for an output folder ``name``: "Docking points – name"."""
-    return _T.get(lang, _T["en"])["short_title"].format(name=name)
-
-
-def category_label(record: dict, category: str, lang: str) -> str:
-    """A category's label in ``lang`` (the presets' ``label_de``/``label_en``), else its id."""
-    if category == "all":
-        return _T.get(lang, _T["en"])["all"]
-    labels = (record.get("category_labels") or {}).get(category) or {}
-    return labels.get(lang) or labels.get("en") or category
-
-
-def vintage_text(record: dict, lang: str) -> str:
-    """One sentence on how current the data are (``run.json``'s ``data_vintage``); "" if absent."""
-    v = record.get("data_vintage")
-    if not v:
-        return ""
-    t = _T.get(lang, _T["en"])
-    osm = v.get("osm") or {}
-    ts = str(osm.get("timestamp") or "")
-    parts = [t["osm_as_of"].format(ts=ts[:10], source=t.get(osm.get("source"), osm.get("source")))  # type: ignore[arg-type]
-             if ts else t["osm_unknown"]]  # fmt: skip
-    z = v.get("zensus")
-    if z is not None:
-        ed, date = z.get("edition"), z.get("reference_date")
-        parts.append(t["zensus_as_of"].format(ed=ed, date=date) if ed else t["zensus_unknown"])
-    return t["vintage"].format(parts="; ".join(parts))
-
-
-def _e(v: object) -> str:
-    return html.escape("" if v is None else str(v), quote=True)
 
 
 def _png(fig) -> str:
@@ -239,16 +132,16 @@ def _district_chart(data: OutputData, t: dict) -> str:
     return _png(fig)
 
 
-def _table(df: pd.DataFrame) -> str:
+def html_table(df: pd.DataFrame) -> str:
     """HTML table (escaped); columns of numbers or "n (x %)" cells right-aligned, text left."""
     if df is None or df.empty:
         return ""
     cells = df.astype(object).where(df.notna(), "–").astype(str)
     num = [bool(cells[c].str.fullmatch(r"[-+–\d,.]+( \([\d.,]+%\))?").all()) for c in df.columns]
     cls = ["" if not n else ' class="num"' for n in num]
-    head = "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=True))
+    head = "".join(f"<th{k}>{esc(c)}</th>" for c, k in zip(df.columns, cls, strict=True))
     rows = "".join(
-        "<tr>" + "".join(f"<td{k}>{_e(v)}</td>" for v, k in zip(r, cls, strict=True)) + "</tr>"
+        "<tr>" + "".join(f"<td{k}>{esc(v)}</td>" for v, k in zip(r, cls, strict=True)) + "</tr>"
         for r in cells.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -281,7 +174,7 @@ def _summary_table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
         if key
         else {"category": t["category"]}
     )
-    return _table(wide)
+    return html_table(wide)
 
 
 def write_report(data: OutputData, path: str | Path, title: str = "", lang: str = "de") -> Path:
@@ -297,7 +190,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
         Page title (escaped); default a generic title.
     lang : {"de", "en"}
     """
-    t = _T.get(lang, _T["en"])
+    t = labels("report", lang)
     rec = data.record
     res = data.residents
 
@@ -308,31 +201,31 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     s_all = (
         data.summary[data.summary["category"] == "all"] if not data.summary.empty else data.summary
     )
-    kpis = [f'<div class="kpi"><b>{total:,.0f}</b>{_e(t["residents"])}</div>',
-            f'<div class="kpi"><b>{len(data.sites):,}</b>{_e(t["sites"])}</div>']  # fmt: skip
+    kpis = [f'<div class="kpi"><b>{total:,.0f}</b>{esc(t["residents"])}</div>',
+            f'<div class="kpi"><b>{len(data.sites):,}</b>{esc(t["sites"])}</div>']  # fmt: skip
     for r in s_all.itertuples():
         kpis.append(
-            f'<div class="kpi"><b>{r.share_covered:.1%}</b>{_e(t["within"].format(m=r.minutes))} '
+            f'<div class="kpi"><b>{r.share_covered:.1%}</b>{esc(t["within"].format(m=r.minutes))} '
             f"({r.population_covered:,.0f})</div>"
         )
     mid = data.minutes[len(data.minutes) // 2] if data.minutes else 10.0
     district_chart = _district_chart(data, t)
     body = [
-        f"<h1>{_e(title or t['title'])}</h1>",
-        f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
-        f"<h2>{_e(t['by_cat'])}</h2>", _summary_table(data.summary, None, t, label),
-        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(data, t, label),
+        f"<h1>{esc(title or t['title'])}</h1>",
+        f"<h2>{esc(t['headline'])}</h2>", "".join(kpis),
+        f"<h2>{esc(t['by_cat'])}</h2>", _summary_table(data.summary, None, t, label),
+        f"<h3>{esc(t['curve'])}</h3>", _curve_chart(data, t, label),
     ]  # fmt: skip
     if not data.summary_districts.empty:
-        body += [f"<h2>{_e(t['districts'])}</h2>",
+        body += [f"<h2>{esc(t['districts'])}</h2>",
                  _summary_table(data.summary_districts[data.summary_districts["category"] == "all"], "district", t, label),
-                 f"<h3>{_e(t['district_chart'].format(m=mid))}</h3>", district_chart]  # fmt: skip
+                 f"<h3>{esc(t['district_chart'].format(m=mid))}</h3>", district_chart]  # fmt: skip
     if not data.summary_groups.empty:
         sg = data.summary_groups[data.summary_groups["category"] == "all"]
-        body += [f"<h2>{_e(t['groups'])}</h2>", _summary_table(sg, "group", t, label)]
+        body += [f"<h2>{esc(t['groups'])}</h2>", _summary_table(sg, "group", t, label)]
     body += [
-        f"<h2>{_e(t['map'])}</h2>",
-        f'<p><a href="map.html">{_e(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
+        f"<h2>{esc(t['map'])}</h2>",
+        f'<p><a href="map.html">{esc(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
         *method_section(rec, data.rejects, lang),
     ]  # fmt: skip
     return write_text(html_page(title or t["title"], body, lang), path)
@@ -340,7 +233,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
 
 def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> list[str]:
     """HTML of the report's closing sections: method, data vintage, rejects, attributions."""
-    t = _T.get(lang, _T["en"])
+    t = labels("report", lang)
     p = record.get("parameters", {})
     speed = float(p.get("speed_kmh", record.get("speed_kmh", 4.8)))
     net = record.get("network", {})
@@ -367,11 +260,11 @@ def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> lis
     else:
         rc = pd.DataFrame()
     return [
-        f"<h2>{_e(t['method'])}</h2>", f"<p>{_e(method)}</p>",
-        *[f"<p>{_e(x)}</p>" for x in lines if x],
-        f"<h3>{_e(t['rejects'])}</h3>", _table(rc) or f"<p>{_e(t['none'])}</p>",
-        f"<h2>{_e(t['data'])}</h2>",
-        *[f"<p>{_e(a)}</p>" for a in record.get("attribution", [])],
+        f"<h2>{esc(t['method'])}</h2>", f"<p>{esc(method)}</p>",
+        *[f"<p>{esc(x)}</p>" for x in lines if x],
+        f"<h3>{esc(t['rejects'])}</h3>", html_table(rc) or f"<p>{esc(t['none'])}</p>",
+        f"<h2>{esc(t['data'])}</h2>",
+        *[f"<p>{esc(a)}</p>" for a in record.get("attribution", [])],
     ]  # fmt: skip
 
 
@@ -408,9 +301,9 @@ def study_area_text(record: dict, lang: str) -> str:
 def html_page(title: str, body: list[str], lang: str) -> str:
     """A self-contained HTML page (the report's style) around ``body`` (HTML parts)."""
     return (
-        f'<!DOCTYPE html><html lang="{_e(lang)}"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{esc(lang)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(body)
         + "</body></html>"
     )

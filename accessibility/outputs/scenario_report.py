@@ -17,46 +17,15 @@ import pandas as pd
 
 from .._io import write_text
 from ..planning.scenario import ScenarioResult
+from ._leaflet import esc
+from .i18n import category_label, labels
 from .report import (
-    _e,
-    _table,
-    category_label,
     html_page,
+    html_table,
     method_section,
     share_chart,
     share_curve,
 )
-
-_T = {
-    "en": {
-        "title": "{name}: before and after", "headline": "What the changes bring",
-        "kpi": "residents within {m:g} min", "by_cat": "Residents covered before and after, per category",
-        "districts": "Districts (all categories)", "groups": "Population groups (all categories)",
-        "curve": "Share of residents within x walking minutes, before (dashed) and after (solid)",
-        "x": "walking minutes (door to door)", "y": "share of residents",
-        "sites": "Changed docking points", "no_sites": "none", "map": "Map",
-        "open_map": "Open the before/after map (map.html)", "plain": "plain map (scenario_map.html)",
-        "after_report": "full report of the state after the changes (after/report.html)",
-        "category": "category", "minutes": "minutes", "population": "residents",
-        "before": "before", "after": "after", "gain": "change", "district": "district",
-        "group": "group", "change": "change", "id": "id", "name": "name",
-        "added": "added", "removed": "closed", "moved": "moved", "recategorised": "recategorised",
-    },
-    "de": {
-        "title": "{name}: vorher und nachher", "headline": "Was die Änderungen bringen",
-        "kpi": "Einwohner innerhalb {m:g} min", "by_cat": "Versorgte Einwohner vorher und nachher, je Kategorie",
-        "districts": "Stadtteile (alle Kategorien)", "groups": "Bevölkerungsgruppen (alle Kategorien)",
-        "curve": "Anteil der Einwohner innerhalb x Gehminuten, vorher (gestrichelt) und nachher",
-        "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner",
-        "sites": "Geänderte Andockstellen", "no_sites": "keine", "map": "Karte",
-        "open_map": "Vorher-nachher-Karte öffnen (map.html)", "plain": "einfache Karte (scenario_map.html)",
-        "after_report": "vollständiger Bericht des Zustands nach den Änderungen (after/report.html)",
-        "category": "Kategorie", "minutes": "Minuten", "population": "Einwohner",
-        "before": "vorher", "after": "nachher", "gain": "Veränderung", "district": "Stadtteil",
-        "group": "Gruppe", "change": "Änderung", "id": "Kennung", "name": "Name",
-        "added": "neu", "removed": "geschlossen", "moved": "verlegt", "recategorised": "umkategorisiert",
-    },
-}  # fmt: skip
 
 
 def write_scenario_report(
@@ -77,7 +46,7 @@ def write_scenario_report(
     title : str
         Page title (escaped); default "<scenario>: before and after".
     """
-    t = _T.get(lang, _T["en"])
+    t = labels("scenario_report", lang)
     title = title or t["title"].format(name=result.name)
 
     def label(c: str) -> str:
@@ -86,29 +55,29 @@ def write_scenario_report(
     summary = result.summary()
     s_all = summary[summary["category"] == "all"]
     kpis = [
-        f'<div class="kpi"><b>{r.gain:+,.0f}</b>{_e(t["kpi"].format(m=r.minutes))} '
+        f'<div class="kpi"><b>{r.gain:+,.0f}</b>{esc(t["kpi"].format(m=r.minutes))} '
         f"({r.share_before:.1%} → {r.share_after:.1%})</div>"
         for r in s_all.itertuples()
     ]
     body = [
-        f"<h1>{_e(title)}</h1>",
-        f"<h2>{_e(t['headline'])}</h2>", "".join(kpis),
-        f"<h2>{_e(t['by_cat'])}</h2>", _before_after(summary, None, t, label),
-        f"<h3>{_e(t['curve'])}</h3>", _curve_chart(result, t, label),
+        f"<h1>{esc(title)}</h1>",
+        f"<h2>{esc(t['headline'])}</h2>", "".join(kpis),
+        f"<h2>{esc(t['by_cat'])}</h2>", _before_after(summary, None, t, label),
+        f"<h3>{esc(t['curve'])}</h3>", _curve_chart(result, t, label),
     ]  # fmt: skip
     for key, table in (
         ("district", result.summary_districts()),
         ("group", result.summary_groups()),
     ):
         if not table.empty:
-            body += [f"<h2>{_e(t[key + 's'])}</h2>",
+            body += [f"<h2>{esc(t[key + 's'])}</h2>",
                      _before_after(table[table["category"] == "all"], key, t, label)]  # fmt: skip
     sites = _sites_table(result, t, label)
-    body += [f"<h2>{_e(t['sites'])}</h2>", sites or f"<p>{_e(t['no_sites'])}</p>"]
+    body += [f"<h2>{esc(t['sites'])}</h2>", sites or f"<p>{esc(t['no_sites'])}</p>"]
     body += [
-        f"<h2>{_e(t['map'])}</h2>",
-        f'<p><a href="map.html">{_e(t["open_map"])}</a> · <a href="scenario_map.html">'
-        f'{_e(t["plain"])}</a> · <a href="after/report.html">{_e(t["after_report"])}</a></p>'
+        f"<h2>{esc(t['map'])}</h2>",
+        f'<p><a href="map.html">{esc(t["open_map"])}</a> · <a href="scenario_map.html">'
+        f'{esc(t["plain"])}</a> · <a href="after/report.html">{esc(t["after_report"])}</a></p>'
         '<iframe src="map.html" title="map"></iframe>',
         *method_section(record, result.before.rejects.frame(), lang),
     ]  # fmt: skip
@@ -133,7 +102,7 @@ def _before_after(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
         out[t[k]] = [f"{c:,.0f} ({s:.1%})" for c, s in
                      zip(df[f"population_covered_{k}"], df[f"share_{k}"], strict=True)]  # fmt: skip
     out[t["gain"]] = df["gain"].map("{:+,.0f}".format)
-    return _table(out)
+    return html_table(out)
 
 
 def _sites_table(result: ScenarioResult, t: dict, label) -> str:
@@ -149,7 +118,7 @@ def _sites_table(result: ScenarioResult, t: dict, label) -> str:
             t["category"]: sites["category"].astype(str).map(label),
         }
     )
-    return _table(out)
+    return html_table(out)
 
 
 def _curve_chart(result: ScenarioResult, t: dict, label) -> str:
