@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 
 
-def _closest(word: str, choices: Iterable[str], normalise: bool = False) -> str | None:
+def closest(word: str, choices: Iterable[str], normalise: bool = False) -> str | None:
     """The choice closest to ``word`` (difflib ratio >= 0.5), or None.
 
     With ``normalise`` the word is first lower-cased with spaces and dashes turned
@@ -23,7 +23,7 @@ def _closest(word: str, choices: Iterable[str], normalise: bool = False) -> str 
     return hit[0] if hit else None
 
 
-def _did_you_mean(word: object, choices: Iterable[str]) -> str:
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
-    guess = _closest(str(word), choices)
+    guess = closest(str(word), choices)
     return f" (did you mean '{guess}'?)" if guess else ""

@@ -121,7 +121,7 @@ class _Lazy:
         return getattr(self._obj, name)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
 
 
@@ -131,8 +131,8 @@ def run_name(network: str | None, place: str | None) -> str:
         name = Path(network).name
         for suffix in (".gz", ".bz2", ".pbf", ".osm"):
             name = name.removesuffix(suffix)
-        return _slug(name)
-    return _slug(place or "area")
+        return slug(name)
+    return slug(place or "area")
 
 
 def is_zensus(path: str | Path) -> bool:

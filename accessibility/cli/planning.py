@@ -351,7 +351,7 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
 
 
 def _slug(text: str) -> str:
-    from ..pipeline import _slug as slug
+    from ..pipeline import slug
 
     return slug(text)
 

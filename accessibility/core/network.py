@@ -470,14 +470,14 @@ def load_network(
     """
     from .. import _cache
     from .._io import sha256
-    from ..inputs.osm import _cache_file, check_path, read_ways, rules_key
+    from ..inputs.osm import cache_file, check_path, read_ways, rules_key
 
     path = check_path(path)
     digest = sha256(path)
     key = f"{digest}-{(crs or 'auto').replace(':', '')}-{rules_key()}"
     if profile is not None and profile.restricts:
         key += "-" + "-".join(sorted(profile.avoid))
-    cache = _cache_file(f"{key}.npz", "network") if use_cache else None
+    cache = cache_file(f"{key}.npz", "network") if use_cache else None
     if cache is not None:
         hit = _cache.load_arrays(cache, kind="network", version=_NETWORK_CACHE_VERSION)
         if hit is not None:

@@ -29,10 +29,10 @@ from ..rejects import Rejects
 SUPPRESSED_MARKERS = frozenset({"", "–", "—", "-", ".", "/", "x", "X", "...", "\x96"})
 
 #: Output columns that group columns must not shadow.
-_RESERVED = {"pid", "row", "population", "geometry", "cell_id"}
+RESERVED = {"pid", "row", "population", "geometry", "cell_id"}
 
 #: Column names that identify a feature and are never population groups.
-_ID_LIKE = re.compile(
+ID_LIKE = re.compile(
     r"^(id|fid|gid|ogc_fid|objectid|osm_id|pid|plz|postcode|zip|ags|ars|row|index)$|_id$|^id_",
     re.IGNORECASE,
 )
@@ -41,7 +41,7 @@ _ID_LIKE = re.compile(
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     """Read a delimited text file; sniff ``;``/``,``/tab and the encoding.
 
     A ``.zip`` holding one ``.csv``/``.txt`` table (the form of the official Zensus
@@ -139,7 +139,7 @@ def _open_table(path: Path):
 
 def _is_id_column(name: str) -> bool:
     name = name.strip().lstrip("\ufeff")
-    return bool(_ID_LIKE.search(name)) or name.lower().startswith("gitter_id")
+    return bool(ID_LIKE.search(name)) or name.lower().startswith("gitter_id")
 
 
 def _sniff_separator(head: bytes) -> str:
@@ -149,7 +149,7 @@ def _sniff_separator(head: bytes) -> str:
     return best if counts[best] else ";"
 
 
-def _find_column(table: pd.DataFrame, name: str) -> str | None:
+def find_column(table: pd.DataFrame, name: str) -> str | None:
     """The column called ``name``, ignoring case and surrounding blanks."""
     want = name.strip().lower()
     for c in table.columns:
@@ -158,38 +158,38 @@ def _find_column(table: pd.DataFrame, name: str) -> str | None:
     return None
 
 
-def _closest(name: str, columns) -> str | None:
+def closest_column(name: str, columns) -> str | None:
     cols = [str(c) for c in columns]
     lower = {c.lower(): c for c in cols}
     match = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
     return lower[match[0]] if match else None
 
 
-def _missing_message(expected: list[str], found, what: str) -> str:
+def missing_message(expected: list[str], found, what: str) -> str:
     missing = [e for e in expected if not any(str(c).lower() == e.lower() for c in found)]
     msg = f"missing {what}: {', '.join(repr(m) for m in missing)}"
-    hints = [f"'{c}' → '{m}'" for m in missing if (c := _closest(m, found)) is not None]
+    hints = [f"'{c}' → '{m}'" for m in missing if (c := closest_column(m, found)) is not None]
     if hints:
         msg += f" (did you mean to name {', '.join(hints)}?)"
     msg += f"; columns found: {', '.join(map(str, found))}"
     return msg
 
 
-def _require_columns(
+def require_columns(
     path: Path, table: pd.DataFrame, required: list[str], expected_layout: str
 ) -> list[str]:
     """The actual names of the required columns, or InputError with a suggestion."""
-    found = [_find_column(table, r) for r in required]
+    found = [find_column(table, r) for r in required]
     if any(f is None for f in found):
         raise InputError(
-            _missing_message(required, table.columns, "column(s)")
+            missing_message(required, table.columns, "column(s)")
             + f"; expected: {expected_layout}",
             path,
         )
     return found  # type: ignore[return-value]
 
 
-def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse text or numbers into floats.
 
     Returns ``(values, secret)``: values are NaN where the text is not a finite
@@ -220,7 +220,7 @@ def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return v, secret
 
 
-def _split_numeric_columns(table: pd.DataFrame, exclude: set[str]) -> tuple[list[str], list[str]]:
+def split_numeric_columns(table: pd.DataFrame, exclude: set[str]) -> tuple[list[str], list[str]]:
     """Split columns into numeric and text columns.
 
     A text column counts as numeric when at least half of its non-empty values are
@@ -239,7 +239,7 @@ def _split_numeric_columns(table: pd.DataFrame, exclude: set[str]) -> tuple[list
         elif not (pd.api.types.is_string_dtype(s) or s.dtype == object):
             text.append(c)
         else:
-            v, secret = _parse_numbers(s)
+            v, secret = parse_numbers(s)
             n_number = int(v.notna().sum())
             unparsed = (v.isna() & ~secret).to_numpy()
             n_empty = int((secret & s.isna()).sum())
@@ -253,7 +253,7 @@ def _split_numeric_columns(table: pd.DataFrame, exclude: set[str]) -> tuple[list
     return numeric, text
 
 
-def _reject(rejects: Rejects, path: Path, mask: pd.Series, reason: str, values: pd.Series) -> None:
+def reject(rejects: Rejects, path: Path, mask: pd.Series, reason: str, values: pd.Series) -> None:
     """Record the rows where ``mask`` is true (row = index label + 1, i.e. the data row)."""
     m = np.asarray(mask, dtype=bool)
     if m.any():

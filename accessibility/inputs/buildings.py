@@ -20,7 +20,7 @@ import shapely
 
 from ..errors import InputError
 from ..rejects import Rejects
-from ._tables import _RESERVED
+from ._tables import RESERVED
 from .zensus import ZENSUS_CELL_SIZE_M
 
 # --------------------------------------------------------------------------- #
@@ -172,8 +172,8 @@ def estimate_from_buildings(
                 else "."
             )
         ),
-        files=_source_files(buildings),
-        assumptions=_assumptions(),
+        files=source_files(buildings),
+        assumptions=assumptions(),
         buildings_total=int(len(buildings)),
         buildings_residential=int(len(res)),
         buildings_on_non_residential_ground=int(res.attrs.get("on_non_residential_ground", 0)),
@@ -232,7 +232,7 @@ def spread_to_buildings(
         raise InputError("the buildings have no CRS; expected EPSG:4326 (WGS 84)")
     size = float(cell_size_m or cells.attrs.get("cell_size_m") or ZENSUS_CELL_SIZE_M)
     half = size / 2.0
-    groups = list(cells.attrs.get("groups") or _numeric_groups(cells))
+    groups = list(cells.attrs.get("groups") or numeric_groups(cells))
     value_cols = ["population", *groups]
 
     cells = cells.reset_index(drop=True)
@@ -303,11 +303,11 @@ def spread_to_buildings(
             "to footprint area × storeys; cells without such a building keep their midpoint."
         ),
         cell_size_m=int(size) if size.is_integer() else size,
-        files=list(cells.attrs.get("files", [])) + _source_files(buildings),
+        files=list(cells.attrs.get("files", [])) + source_files(buildings),
         cells_spread=int(len(np.unique(c))),
         cells_at_centre=int(centre.sum()),
         buildings_used=int(len(b)),
-        assumptions=_assumptions(),
+        assumptions=assumptions(),
     )
     gdf.attrs.update(attrs)
     return gdf
@@ -411,7 +411,7 @@ def _reject_unrowed(
         rejects.add_many(file, [None] * len(vals), reason, vals)
 
 
-def _source_files(gdf: gpd.GeoDataFrame) -> list[str]:
+def source_files(gdf: gpd.GeoDataFrame) -> list[str]:
     if gdf.attrs.get("files"):
         return [str(f) for f in gdf.attrs["files"]]
     if gdf.attrs.get("source"):
@@ -419,7 +419,7 @@ def _source_files(gdf: gpd.GeoDataFrame) -> list[str]:
     return []
 
 
-def _assumptions() -> dict[str, object]:
+def assumptions() -> dict[str, object]:
     return {
         "residential_buildings": sorted(RESIDENTIAL_BUILDINGS),
         "building_yes_excluded_if_tagged": sorted(NON_RESIDENTIAL_KEYS),
@@ -433,11 +433,11 @@ def _assumptions() -> dict[str, object]:
     }
 
 
-def _numeric_groups(cells: pd.DataFrame) -> list[str]:
+def numeric_groups(cells: pd.DataFrame) -> list[str]:
     return [
         c
         for c in cells.columns
-        if c not in _RESERVED
+        if c not in RESERVED
         and c != cells.geometry.name
         and pd.api.types.is_numeric_dtype(cells[c])
     ]

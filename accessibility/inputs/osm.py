@@ -311,7 +311,7 @@ def rules_key() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _cache_file(name: str, folder: str = "osm") -> Path:
+def cache_file(name: str, folder: str = "osm") -> Path:
     """A file in a cache sub-folder (an unwritable cache only warns, see :mod:`._cache`)."""
     return cache_dir() / folder / name
 
@@ -329,7 +329,7 @@ def read_ways(
     """
     path = check_path(path)
     digest = digest or sha256(path)
-    cache = _cache_file(f"{digest}-ways-{rules_key()}.npz") if use_cache else None
+    cache = cache_file(f"{digest}-ways-{rules_key()}.npz") if use_cache else None
     if cache is not None:
         hit = _cache.load_entry(cache, kind="osm-ways", version=_CACHE_VERSION)
         if hit is not None:
@@ -500,7 +500,7 @@ def _read_features(path: Path, digest: str, keys, use_cache: bool, progress: boo
         keys = feature_keys()
     keys = tuple(sorted(set(keys)))
     kkey = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
-    cache = _cache_file(f"{digest}-features-{kkey}.npz") if use_cache else None
+    cache = cache_file(f"{digest}-features-{kkey}.npz") if use_cache else None
     if cache is not None:
         hit = _cache.load_entry(cache, kind="osm-features", version=_CACHE_VERSION)
         if hit is not None:

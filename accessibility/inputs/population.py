@@ -49,13 +49,13 @@ from ..config import MAX_RESIDENTS_PER_CELL, MAX_RESIDENTS_PER_POINT
 from ..errors import InputError
 from ..rejects import Rejects
 from ._tables import (
-    _ID_LIKE,
-    _find_column,
-    _missing_message,
-    _parse_numbers,
-    _read_table,
-    _reject,
-    _split_numeric_columns,
+    ID_LIKE,
+    find_column,
+    missing_message,
+    parse_numbers,
+    read_table,
+    reject,
+    split_numeric_columns,
 )
 from .buildings import (
     DEFAULT_LEVELS_HOUSE,
@@ -78,9 +78,9 @@ from .zensus import (
     ZENSUS_POPULATION_COLUMN,
     ZENSUS_X_COLUMN,
     ZENSUS_Y_COLUMN,
-    _group_names,
-    _parse_groups,
+    parse_groups,
     read_zensus,
+    zensus_group_names,
 )
 
 __all__ = [
@@ -164,29 +164,29 @@ def read_points(
         table, geometry, file_crs, ok = _points_from_vector(path, rejects, crs)  # type: ignore[assignment]
         coord_cols = set()
 
-    col = column if column in table.columns else _find_column(table, column)
+    col = column if column in table.columns else find_column(table, column)
     if col is None:
         raise InputError(
-            _missing_message([column], table.columns, f"population column '{column}'"), path
+            missing_message([column], table.columns, f"population column '{column}'"), path
         )
 
-    values, supp = _parse_numbers(table[col])
+    values, supp = parse_numbers(table[col])
     bad = ok & (values.isna() | supp)
-    _reject(rejects, path, bad, f"population '{col}' is missing or not a number", table[col])
+    reject(rejects, path, bad, f"population '{col}' is missing or not a number", table[col])
     ok &= ~bad
     bad = ok & (values < 0)
-    _reject(rejects, path, bad, f"negative population '{col}'", table[col])
+    reject(rejects, path, bad, f"negative population '{col}'", table[col])
     ok &= ~bad
     bad = ok & ~(values <= MAX_RESIDENTS_PER_POINT)  # also inf
-    _reject(rejects, path, bad, _implausible(col, MAX_RESIDENTS_PER_POINT, "point"), table[col])
+    reject(rejects, path, bad, _implausible(col, MAX_RESIDENTS_PER_POINT, "point"), table[col])
     ok &= ~bad
 
-    exclude = {col} | coord_cols | {c for c in table.columns if _ID_LIKE.search(str(c))}
-    num, text = _split_numeric_columns(table, exclude=exclude)
-    names = _group_names([path], {0: num}, taken={str(col).lower()})[0]
+    exclude = {col} | coord_cols | {c for c in table.columns if ID_LIKE.search(str(c))}
+    num, text = split_numeric_columns(table, exclude=exclude)
+    names = zensus_group_names([path], {0: num}, taken={str(col).lower()})[0]
     groups: dict[str, pd.Series] = {}
     suppressed: dict[str, int] = {}
-    ok = _parse_groups(path, table, num, names, ok, rejects, groups, suppressed)
+    ok = parse_groups(path, table, num, names, ok, rejects, groups, suppressed)
 
     rows = np.asarray(table.index)[ok.to_numpy()] + 1
     out = pd.DataFrame(
@@ -254,10 +254,10 @@ def drop_implausible(
 def _points_from_csv(
     path: Path, rejects: Rejects, crs: str | None
 ) -> tuple[pd.DataFrame, np.ndarray, str, pd.Series, set[str]]:
-    table = _read_table(path)
-    lat = next((c for n in _LAT_NAMES if (c := _find_column(table, n)) is not None), None)
-    lon = next((c for n in _LON_NAMES if (c := _find_column(table, n)) is not None), None)
-    x, y = _find_column(table, "x"), _find_column(table, "y")
+    table = read_table(path)
+    lat = next((c for n in _LAT_NAMES if (c := find_column(table, n)) is not None), None)
+    lon = next((c for n in _LON_NAMES if (c := find_column(table, n)) is not None), None)
+    x, y = find_column(table, "x"), find_column(table, "y")
     if crs is not None and x is not None and y is not None:
         xcol, ycol, out_crs = x, y, crs
     elif lat is not None and lon is not None:
@@ -270,21 +270,21 @@ def _points_from_csv(
         )
     else:
         raise InputError(
-            _missing_message(["lat", "lon"], table.columns, "coordinate columns")
+            missing_message(["lat", "lon"], table.columns, "coordinate columns")
             + " (or 'x'/'y' together with a CRS)",
             path,
         )
     ok = pd.Series(True, index=table.index)
     coords = {}
     for col in (xcol, ycol):
-        v, supp = _parse_numbers(table[col])
+        v, supp = parse_numbers(table[col])
         bad = ok & (v.isna() | supp | ~np.isfinite(v.fillna(0)))
-        _reject(rejects, path, bad, f"coordinate '{col}' is missing or not a number", table[col])
+        reject(rejects, path, bad, f"coordinate '{col}' is missing or not a number", table[col])
         ok &= ~bad
         coords[col] = v
     if out_crs == "EPSG:4326":
         bad = ok & ((coords[ycol].abs() > 90) | (coords[xcol].abs() > 180))
-        _reject(
+        reject(
             rejects,
             path,
             bad,
@@ -317,10 +317,10 @@ def _points_from_vector(
     single_multi = (types == "MultiPoint") & (geom.count_geometries() == 1)
     usable = types.isin(["Point", "Polygon", "MultiPolygon"]) | single_multi
     ok = pd.Series(True, index=gdf.index)
-    _reject(rejects, path, empty, "empty geometry", pd.Series("", index=gdf.index))
+    reject(rejects, path, empty, "empty geometry", pd.Series("", index=gdf.index))
     ok &= ~empty
     bad = ok & ~usable
-    _reject(rejects, path, bad, "geometry is not a point or polygon", types)
+    reject(rejects, path, bad, "geometry is not a point or polygon", types)
     ok &= ~bad
     points = geom.copy()
     poly = ok & types.isin(["Polygon", "MultiPolygon"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .._text import _closest, _did_you_mean
+from .._text import closest, did_you_mean
 from ..errors import InputError
 
 #: The packaged category presets.
@@ -24,8 +24,8 @@ PRESETS_PATH = Path(__file__).with_name("presets.yaml")
 _CATEGORY_KEYS = ("label_de", "label_en", "description", "match")
 _REQUIRED_CATEGORY_KEYS = ("label_de", "label_en", "match")
 _TOP_KEYS = ("categories",)
-_OSM_TYPE_KEY = "osm_type"
-_OSM_TYPES = {
+OSM_TYPE_KEY = "osm_type"
+OSM_TYPES = {
     "node": {"node"},
     "way": {"way"},
     "relation": {"relation"},
@@ -93,13 +93,13 @@ def check_categories(
     """
     if isinstance(requested, str):
         requested = [requested]
-    available = list(_categories(presets))
+    available = list(preset_categories(presets))
     unknown = [c for c in requested if c not in available]
     if not unknown:
         return
     parts = []
     for c in unknown:
-        guess = _closest(str(c), available, normalise=True)
+        guess = closest(str(c), available, normalise=True)
         parts.append(f"'{c}'" + (f" (did you mean '{guess}'?)" if guess else ""))
     word = "category" if len(unknown) == 1 else "categories"
     raise InputError(
@@ -109,7 +109,7 @@ def check_categories(
     )
 
 
-def _categories(presets: dict) -> dict:
+def preset_categories(presets: dict) -> dict:
     if not isinstance(presets, dict) or not isinstance(presets.get("categories"), dict):
         raise TypeError("presets must be the dict returned by load_presets()")
     return presets["categories"]
@@ -251,7 +251,7 @@ def _read_preset_file(path: Path) -> dict:
     for key in data:
         if key not in _TOP_KEYS:
             raise InputError(
-                f"unknown top-level key '{key}'{_did_you_mean(key, _TOP_KEYS)}; "
+                f"unknown top-level key '{key}'{did_you_mean(key, _TOP_KEYS)}; "
                 "only 'categories:' is allowed",
                 file,
             )
@@ -284,7 +284,7 @@ def _validate_category(file: str, cid: object, body: object) -> dict:
     for key in body:
         if key not in _CATEGORY_KEYS:
             raise InputError(
-                f"{where}: unknown key '{key}'{_did_you_mean(key, _CATEGORY_KEYS)}; "
+                f"{where}: unknown key '{key}'{did_you_mean(key, _CATEGORY_KEYS)}; "
                 f"allowed keys are {', '.join(_CATEGORY_KEYS)}",
                 file,
             )
@@ -326,12 +326,12 @@ def _validate_rule(file: str, where: str, number: int, rule: object) -> dict:
                 file,
             )
         out[key] = _validate_value(file, f"{here}, key '{key}'", value)
-        if key == _OSM_TYPE_KEY:
+        if key == OSM_TYPE_KEY:
             values = out[key] if isinstance(out[key], list) else [out[key]]
-            bad = [v for v in values if v not in _OSM_TYPES]
+            bad = [v for v in values if v not in OSM_TYPES]
             if bad:
                 raise InputError(
-                    f"{here}: osm_type {bad[0]!r} is not one of {', '.join(_OSM_TYPES)}", file
+                    f"{here}: osm_type {bad[0]!r} is not one of {', '.join(OSM_TYPES)}", file
                 )
     return out
 

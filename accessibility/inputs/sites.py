@@ -48,7 +48,7 @@ from ..rejects import Rejects
 from ._tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES  # re-exported
 from ._tables import match_columns
 from .geocode import address_columns, address_table, format_address
-from .presets import _OSM_TYPE_KEY, _OSM_TYPES, _categories, check_categories
+from .presets import OSM_TYPE_KEY, OSM_TYPES, check_categories, preset_categories
 from .presets import PRESETS_PATH as PRESETS_PATH  # re-exported (public API)
 from .presets import load_presets as load_presets  # re-exported (public API)
 
@@ -105,7 +105,7 @@ def sites_from_osm(
         the point is the feature's ``entrance`` if there is one, else a point
         inside the polygon (``representative_point``), else the node.
     """
-    cats = _categories(presets)
+    cats = preset_categories(presets)
     if categories is None:
         wanted = list(cats)
     else:
@@ -115,7 +115,7 @@ def sites_from_osm(
     tags = features["tags"].to_numpy(object) if "tags" in features else np.full(n, None, object)
     osm_type = features["osm_type"].astype(str).to_numpy(object)
 
-    keys = {k for c in wanted for rule in cats[c]["match"] for k in rule if k != _OSM_TYPE_KEY}
+    keys = {k for c in wanted for rule in cats[c]["match"] for k in rule if k != OSM_TYPE_KEY}
     values = {k: _tag_values(tags, k) for k in keys}
     cat_of = np.full(n, -1, dtype=np.int64)
     for ci, cid in enumerate(wanted):
@@ -123,7 +123,7 @@ def sites_from_osm(
         for rule in cats[cid]["match"]:
             ok = np.ones(n, dtype=bool)
             for key, cond in rule.items():
-                if key == _OSM_TYPE_KEY:
+                if key == OSM_TYPE_KEY:
                     ok &= _type_mask(osm_type, cond)
                 else:
                     ok &= _condition_mask(values[key], cond)
@@ -162,7 +162,7 @@ def _condition_mask(values: np.ndarray, cond: str | list | None) -> np.ndarray:
 
 def _type_mask(osm_type: np.ndarray, cond: str | list) -> np.ndarray:
     wanted = cond if isinstance(cond, list) else [cond]
-    types = set().union(*(_OSM_TYPES[w] for w in wanted if w is not None))
+    types = set().union(*(OSM_TYPES[w] for w in wanted if w is not None))
     return pd.Series(osm_type, dtype=object).isin(types).to_numpy()
 
 
@@ -273,7 +273,7 @@ def read_sites(
         bounds = _check_bounds(bounds)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        table, rows = _read_table(path)
+        table, rows = read_text_table(path)
         acols = _address_columns(file, table.columns)
         cols = _resolve_columns(
             file,
@@ -284,12 +284,12 @@ def read_sites(
         )
         if cols["mode"] == "address":
             x, y, src_crs = np.full(len(table), np.nan), np.full(len(table), np.nan), "EPSG:4326"
-            issues = _Issues(len(table))
+            issues = Issues(len(table))
             issues.add(np.ones(len(table), dtype=bool), NO_COORDINATES)
         else:
-            x, y, src_crs, issues = _table_coordinates(table, cols, crs)
+            x, y, src_crs, issues = table_coordinates(table, cols, crs)
     elif suffix in VECTOR_SUFFIXES:
-        table, rows, x, y, src_crs, issues = _read_vector(path, crs)
+        table, rows, x, y, src_crs, issues = read_vector(path, crs)
         acols = _address_columns(file, table.columns)
         cols = _resolve_columns(file, list(table.columns), crs, coordinates=False)
     else:
@@ -297,7 +297,7 @@ def read_sites(
             f"unknown file type '{path.suffix}'; give sites as .csv, .geojson or .gpkg", file
         )
     if acols is not None:
-        table = _geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
+        table = geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
     return _finish_sites(path, table, rows, cols, x, y, src_crs, issues, bounds, rejects)
 
 
@@ -309,13 +309,13 @@ def _address_columns(file: str, columns) -> dict[str, str] | None:
         raise InputError(str(exc), file) from exc
 
 
-def _geocode_rows(
+def geocode_rows(
     table: pd.DataFrame,
     acols: dict[str, str],
     x: np.ndarray,
     y: np.ndarray,
     src_crs: str,
-    issues: _Issues,
+    issues: Issues,
     geocoder,
 ) -> pd.DataFrame:
     """Geocode the rows that have an address but no coordinates (fills ``x, y`` in place).
@@ -375,7 +375,7 @@ def _check_bounds(bounds: Iterable[float]) -> tuple[float, float, float, float]:
     return w, s, e, n
 
 
-class _Issues:
+class Issues:
     """Per-row problems found while reading; several per row are joined."""
 
     def __init__(self, n: int):
@@ -423,7 +423,7 @@ def _decode(path: Path) -> str:
     return raw.decode("latin-1")
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+def read_text_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """All cells as stripped text, and each record's 1-based data row number."""
     file = str(path)
     text = _decode(path)
@@ -546,7 +546,7 @@ def _resolve_columns(
     )
 
 
-def _parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def parse_comma_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers from text: (values, empty mask, unparsable mask). Decimal commas are accepted."""
     s = text.astype(object).where(text.notna(), "").astype(str).str.strip()
     empty = (s == "").to_numpy()
@@ -558,7 +558,7 @@ def _parse_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return num, empty, bad
 
 
-def _text_values(values: Iterable[object]) -> np.ndarray:
+def text_values(values: Iterable[object]) -> np.ndarray:
     """Cells as stripped text ('' for missing); integral floats without '.0'."""
     out = []
     for v in values:
@@ -573,11 +573,11 @@ def _text_values(values: Iterable[object]) -> np.ndarray:
     return arr
 
 
-def _table_coordinates(
+def table_coordinates(
     table: pd.DataFrame, cols: dict, crs: str | None
-) -> tuple[np.ndarray, np.ndarray, str, _Issues]:
+) -> tuple[np.ndarray, np.ndarray, str, Issues]:
     """Coordinates of a CSV table in the source CRS, and the rows' coordinate problems."""
-    issues = _Issues(len(table))
+    issues = Issues(len(table))
     latlon = cols["mode"] == "latlon"
     if latlon:
         cx, cy, src_crs = cols["lon"], cols["lat"], "EPSG:4326"
@@ -585,8 +585,8 @@ def _table_coordinates(
     else:
         cx, cy, src_crs = cols["x"], cols["y"], check_crs(crs)
         nx, ny, pair = "x", "y", "x and y"
-    x, x_empty, x_bad = _parse_numbers(table[cx])
-    y, y_empty, y_bad = _parse_numbers(table[cy])
+    x, x_empty, x_bad = parse_comma_numbers(table[cx])
+    y, y_empty, y_bad = parse_comma_numbers(table[cy])
     issues.add(x_empty & y_empty, NO_COORDINATES)
     issues.add(y_empty & ~x_empty, f"{ny} is empty; give both {pair}", table[cx])
     issues.add(x_empty & ~y_empty, f"{nx} is empty; give both {pair}", table[cy])
@@ -596,9 +596,9 @@ def _table_coordinates(
     return x, y, src_crs, issues
 
 
-def _read_vector(
+def read_vector(
     path: Path, crs: str | None
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, str, _Issues]:
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, str, Issues]:
     """Attributes, feature numbers and a point per feature of a GeoJSON or GeoPackage."""
     import pyogrio
 
@@ -636,7 +636,7 @@ def _read_vector(
             file,
         )
     n = len(gdf)
-    issues = _Issues(n)
+    issues = Issues(n)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     kind = np.where(missing, -1, shapely.get_type_id(geoms))
@@ -658,7 +658,7 @@ def _read_vector(
     x[use] = shapely.get_x(pts[use])
     y[use] = shapely.get_y(pts[use])
     attrs = pd.DataFrame(
-        {c: _text_values(gdf[c].to_numpy(object)) for c in gdf.columns if c != gdf.geometry.name},
+        {c: text_values(gdf[c].to_numpy(object)) for c in gdf.columns if c != gdf.geometry.name},
         index=range(n),
         dtype=object,
     )
@@ -673,7 +673,7 @@ def _finish_sites(
     x: np.ndarray,
     y: np.ndarray,
     src_crs: str,
-    issues: _Issues,
+    issues: Issues,
     bounds: tuple | None,
     rejects: Rejects,
 ) -> gpd.GeoDataFrame:

@@ -42,7 +42,7 @@ from pyproj import Transformer
 
 from ..errors import InputError
 from ..rejects import Rejects
-from .buildings import _assumptions, _numeric_groups, _source_files, spread_to_buildings
+from .buildings import assumptions, numeric_groups, source_files, spread_to_buildings
 
 __all__ = [
     "RESIDENTIAL_STREETS",
@@ -245,7 +245,7 @@ def spread_cells(
     size = float(cell_size_m or cells.attrs.get("cell_size_m") or 0)
     if not size > 0:
         raise InputError("the cell size is unknown; pass cell_size_m (metres)")
-    groups = list(cells.attrs.get("groups") or _numeric_groups(cells))
+    groups = list(cells.attrs.get("groups") or numeric_groups(cells))
     value_cols = ["population", *groups]
     cells = cells.reset_index(drop=True)
     values = cells[value_cols].to_numpy(dtype=float)
@@ -338,11 +338,11 @@ def spread_cells(
         groups=groups,
         method=_method_text(attrs.get("method", ""), size, counts),
         cell_size_m=int(size) if size.is_integer() else size,
-        files=list(cells.attrs.get("files", [])) + _source_files(buildings)
+        files=list(cells.attrs.get("files", [])) + source_files(buildings)
         if buildings is not None
         else list(cells.attrs.get("files", [])),
         spread=counts,
-        assumptions=_assumptions(),
+        assumptions=assumptions(),
     )
     out.attrs.update(attrs)
     return out

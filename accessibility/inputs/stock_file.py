@@ -86,10 +86,10 @@ def read_stock(
         raise InputError("not a file with data; give a CSV, XLSX, GeoPackage or GeoJSON", file)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        table, rows = _read_xlsx(path) if suffix == ".xlsx" else sm._read_table(path)
+        table, rows = _read_xlsx(path) if suffix == ".xlsx" else sm.read_text_table(path)
         xy_given = None
     elif suffix in VECTOR_SUFFIXES:
-        table, rows, vx, vy, vcrs, vissues = sm._read_vector(path, crs)
+        table, rows, vx, vy, vcrs, vissues = sm.read_vector(path, crs)
         xy_given = (vx, vy, vcrs, vissues)
     else:
         raise InputError(
@@ -102,19 +102,19 @@ def read_stock(
     except InputError as exc:
         raise InputError(str(exc), file) from exc
     n = len(table)
-    issues = sm._Issues(n)
+    issues = sm.Issues(n)
     if xy_given is not None:
         x, y, src_crs, issues = xy_given
         quality = np.where(np.isfinite(x), "footprint", "").astype(object)
     elif cols["lat"] and cols["lon"]:
         tc = {"mode": "latlon", "lat": cols["lat"], "lon": cols["lon"]}
-        x, y, src_crs, issues = sm._table_coordinates(table, tc, None)
+        x, y, src_crs, issues = sm.table_coordinates(table, tc, None)
         quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
     elif cols["x"] and cols["y"]:
         tc = {"mode": "xy", "x": cols["x"], "y": cols["y"]}
         if crs is None:
             raise InputError("columns x,y need their CRS: give --stock-crs (e.g. EPSG:25832)", file)
-        x, y, src_crs, issues = sm._table_coordinates(table, tc, crs)
+        x, y, src_crs, issues = sm.table_coordinates(table, tc, crs)
         quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
     elif acols is not None:
         x, y, src_crs = np.full(n, np.nan), np.full(n, np.nan), "EPSG:4326"
@@ -138,13 +138,13 @@ def read_stock(
                 file,
             )
         if geocoder is not None:
-            geo = sm._geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
+            geo = sm.geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
             hit = (geo["geocode_quality"] != "").to_numpy() & (quality == "")
             quality[hit] = geo["geocode_quality"].to_numpy(object)[hit]
             matched[hit] = geo["matched_address"].to_numpy(object)[hit]
 
     bid = (
-        np.array([sm._text_values([v])[0] for v in table[cols["building_id"]]], dtype=object)
+        np.array([sm.text_values([v])[0] for v in table[cols["building_id"]]], dtype=object)
         if n
         else np.zeros(0, object)
     )
@@ -158,7 +158,7 @@ def read_stock(
     for key in ("residents", "units"):  # units win over residents as weight
         if cols[key] is None:
             continue
-        num, empty, bad = sm._parse_numbers(table[cols[key]])
+        num, empty, bad = sm.parse_comma_numbers(table[cols[key]])
         neg = np.isfinite(num) & (num < 0)
         issues.add(bad | neg, f"{key} must be a number ≥ 0; fix the value", table[cols[key]])
         issues.add(empty, f"{key} is empty; give a number (0 if none)", bid)
@@ -183,7 +183,7 @@ def read_stock(
         )
     keep = ~bad
     estate = (
-        np.array([sm._text_values([v])[0] for v in table[cols["estate"]]], dtype=object)
+        np.array([sm.text_values([v])[0] for v in table[cols["estate"]]], dtype=object)
         if cols["estate"]
         else np.full(n, "", dtype=object)
     )
@@ -217,7 +217,7 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     df = df.loc[keep].reset_index(drop=True)
     if df.empty:
         raise InputError("the sheet has a header but no data rows", path)
-    table = pd.DataFrame({c: sm._text_values(df[c].to_numpy(object)) for c in df.columns})
+    table = pd.DataFrame({c: sm.text_values(df[c].to_numpy(object)) for c in df.columns})
     return table, rows.astype(np.int64)
 
 

@@ -26,15 +26,15 @@ import pandas as pd
 from ..errors import InputError
 from ..rejects import Rejects
 from ._tables import (
-    _RESERVED,
+    RESERVED,
     SUPPRESSED_MARKERS,
-    _closest,
-    _find_column,
-    _parse_numbers,
-    _read_table,
-    _reject,
-    _require_columns,
-    _split_numeric_columns,
+    closest_column,
+    find_column,
+    parse_numbers,
+    read_table,
+    reject,
+    require_columns,
+    split_numeric_columns,
 )
 
 __all__ = [
@@ -180,9 +180,9 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     if not paths:
         raise InputError("no Zensus file given; pass at least one CSV with an 'Einwohner' column")
 
-    tables = [_read_table(p) for p in paths]
+    tables = [read_table(p) for p in paths]
     pop_index = next(
-        (i for i, t in enumerate(tables) if _find_column(t, ZENSUS_POPULATION_COLUMN) is not None),
+        (i for i, t in enumerate(tables) if find_column(t, ZENSUS_POPULATION_COLUMN) is not None),
         None,
     )
     if pop_index is None:
@@ -207,18 +207,18 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         required = [id_name]
         if i == pop_index:
             required += [x_name, y_name, ZENSUS_POPULATION_COLUMN]
-        cols = _require_columns(p, t, required, expected_layout=_ZENSUS_LAYOUT)
+        cols = require_columns(p, t, required, expected_layout=_ZENSUS_LAYOUT)
         ids[i] = cols[0]
 
     key_cols: dict[int, set[str]] = {}
     for i, t in enumerate(tables):
         keys = {ids[i]}
         for name in (x_name, y_name):
-            c = _find_column(t, name)
+            c = find_column(t, name)
             if c is not None:
                 keys.add(c)
         if i == pop_index:
-            keys.add(_find_column(t, ZENSUS_POPULATION_COLUMN))
+            keys.add(find_column(t, ZENSUS_POPULATION_COLUMN))
         key_cols[i] = keys
 
     # Numeric columns per file and the final (possibly prefixed) group names.
@@ -229,7 +229,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     shares: dict[int, set[str]] = {}
     bases: dict[int, list[str]] = {}
     for i, (p, t) in enumerate(zip(paths, tables, strict=True)):
-        num, text = _split_numeric_columns(t, exclude=key_cols[i])
+        num, text = split_numeric_columns(t, exclude=key_cols[i])
         means = [c for c in num if _MEAN.match(str(c))]
         if means:
             not_counts[str(p)] = means
@@ -238,8 +238,8 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         bases[i] = [_share_base(c) if c in shares[i] else c for c in candidates[i]]
         if text:
             ignored[str(p)] = text
-    pop_col = _find_column(tables[pop_index], ZENSUS_POPULATION_COLUMN)
-    names = _group_names(paths, bases, taken={pop_col.lower()})
+    pop_col = find_column(tables[pop_index], ZENSUS_POPULATION_COLUMN)
+    names = zensus_group_names(paths, bases, taken={pop_col.lower()})
     share_columns = {
         n: c
         for i in candidates
@@ -251,25 +251,25 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     p0, t0 = paths[pop_index], tables[pop_index]
     cell_ids = t0[ids[pop_index]].str.strip()
     ok = _reject_bad_ids(p0, cell_ids, rejects)
-    pop, pop_supp = _parse_numbers(t0[pop_col])
+    pop, pop_supp = parse_numbers(t0[pop_col])
     bad = ok & (pop_supp | pop.isna())
-    _reject(rejects, p0, bad, f"'{pop_col}' is secret or not a number", t0[pop_col])
+    reject(rejects, p0, bad, f"'{pop_col}' is secret or not a number", t0[pop_col])
     ok &= ~bad
     bad = ok & (pop < 0)
-    _reject(rejects, p0, bad, f"negative '{pop_col}'", t0[pop_col])
+    reject(rejects, p0, bad, f"negative '{pop_col}'", t0[pop_col])
     ok &= ~bad
     xy = {}
     for name in (x_name, y_name):
-        col = _find_column(t0, name)
-        values, supp = _parse_numbers(t0[col])
+        col = find_column(t0, name)
+        values, supp = parse_numbers(t0[col])
         bad = ok & (values.isna() | supp | ~np.isfinite(values.fillna(0)))
-        _reject(rejects, p0, bad, f"coordinate '{col}' is not a number", t0[col])
+        reject(rejects, p0, bad, f"coordinate '{col}' is not a number", t0[col])
         ok &= ~bad
         xy[name] = values
 
     suppressed_by_group: dict[str, int] = {}
     groups: dict[str, pd.Series] = {}
-    ok = _parse_groups(
+    ok = parse_groups(
         p0, t0, candidates[pop_index], names[pop_index], ok, rejects, groups, suppressed_by_group,
         shares=shares[pop_index],
     )  # fmt: skip
@@ -298,10 +298,10 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         aid = t[ids[i]].str.strip()
         aok = _reject_bad_ids(p, aid, rejects)
         absent = aok & ~aid.isin(listed)
-        _reject(rejects, p, absent, f"cell id not in the population file {p0.name}", aid)
+        reject(rejects, p, absent, f"cell id not in the population file {p0.name}", aid)
         aok &= ~absent
         dropped = aok & ~aid.isin(known)
-        _reject(
+        reject(
             rejects,
             p,
             dropped,
@@ -310,7 +310,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         )
         aok &= ~dropped
         agroups: dict[str, pd.Series] = {}
-        aok = _parse_groups(
+        aok = parse_groups(
             p, t, candidates[i], names[i], aok, rejects, agroups, suppressed_by_group,
             shares=shares[i],
         )  # fmt: skip
@@ -392,7 +392,7 @@ def _raise_no_population(paths: list[Path], tables: list[pd.DataFrame]) -> None:
     for p, t in zip(paths, tables, strict=True):
         found = ", ".join(map(str, t.columns))
         hint = f"{p} has columns: {found}"
-        close = _closest(ZENSUS_POPULATION_COLUMN, t.columns)
+        close = closest_column(ZENSUS_POPULATION_COLUMN, t.columns)
         if close:
             hint += f" ('{close}' looks like a misspelling of '{ZENSUS_POPULATION_COLUMN}')"
         hints.append(hint)
@@ -407,7 +407,7 @@ def _raise_no_population(paths: list[Path], tables: list[pd.DataFrame]) -> None:
 def _reject_bad_ids(path: Path, ids: pd.Series, rejects: Rejects) -> pd.Series:
     """Reject empty and repeated cell ids (the first occurrence is kept)."""
     empty = ids.isna() | (ids == "")
-    _reject(rejects, path, empty, "empty cell id", ids)
+    reject(rejects, path, empty, "empty cell id", ids)
     dup = ~empty & ids.duplicated(keep="first")
     if dup.any():
         first = ids[~empty].drop_duplicates(keep="first")
@@ -422,7 +422,7 @@ def _reject_bad_ids(path: Path, ids: pd.Series, rejects: Rejects) -> pd.Series:
     return ~(empty | dup)
 
 
-def _parse_groups(
+def parse_groups(
     path: Path,
     table: pd.DataFrame,
     columns: list[str],
@@ -441,17 +441,17 @@ def _parse_groups(
     ok = ok.copy()
     parsed = {}
     for col, name in zip(columns, names, strict=True):
-        values, supp = _parse_numbers(table[col])
+        values, supp = parse_numbers(table[col])
         bad = ok & ~supp & values.isna()
-        _reject(rejects, path, bad, f"'{col}' is not a number", table[col])
+        reject(rejects, path, bad, f"'{col}' is not a number", table[col])
         ok &= ~bad
         if col in shares:
             supp = supp | (values < 0)
             bad = ok & (values > 100)
-            _reject(rejects, path, bad, f"share '{col}' above 100 %", table[col])
+            reject(rejects, path, bad, f"share '{col}' above 100 %", table[col])
         else:
             bad = ok & (values < 0)
-            _reject(rejects, path, bad, f"negative '{col}'", table[col])
+            reject(rejects, path, bad, f"negative '{col}'", table[col])
         ok &= ~bad
         parsed[name] = (values, supp)
     for name, (values, supp) in parsed.items():
@@ -460,7 +460,7 @@ def _parse_groups(
     return ok
 
 
-def _group_names(
+def zensus_group_names(
     paths: list[Path], candidates: dict[int, list[str]], taken: set[str]
 ) -> dict[int, list[str]]:
     """Output names of the group columns; prefix with the file stem on a clash."""
@@ -468,12 +468,12 @@ def _group_names(
     for cols in candidates.values():
         for c in cols:
             counts[c.lower()] = counts.get(c.lower(), 0) + 1
-    used = set(taken) | _RESERVED
+    used = set(taken) | RESERVED
     names: dict[int, list[str]] = {}
     for i, cols in candidates.items():
         names[i] = []
         for c in cols:
-            clash = counts[c.lower()] > 1 or c.lower() in taken or c.lower() in _RESERVED
+            clash = counts[c.lower()] > 1 or c.lower() in taken or c.lower() in RESERVED
             name = f"{paths[i].stem}_{c}" if clash else c
             base, k = name, 2
             while name.lower() in used:

@@ -33,7 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from .._text import _closest
+from .._text import closest
 from ..core.analysis import Analysis, snap_points
 from ..core.network import Network, Snap
 from ..core.routing import site_graph
@@ -496,7 +496,7 @@ def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarr
     ]  # fmt: skip
     bad = [c for c in cols if c not in residents.columns or c == "geometry"]
     if bad:
-        guess = _closest(bad[0], groups)
+        guess = closest(bad[0], groups)
         hint = f" (did you mean '{guess}'?)" if guess else ""
         raise InputError(
             f"--weight: no population column '{bad[0]}'{hint}; available: "

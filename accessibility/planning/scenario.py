@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 import yaml
 
-from .._text import _closest
+from .._text import closest
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..core.analysis import ALL, Analysis, analyze
 from ..errors import InputError, ScenarioError
@@ -211,7 +211,7 @@ def read_scenario(path: str | Path) -> Scenario:
     err = _Err(file, lines)
     for key in data:
         if key not in TOP_KEYS:
-            guess = _closest(str(key), TOP_KEYS)
+            guess = closest(str(key), TOP_KEYS)
             hint = f"did you mean '{guess}'? " if guess else ""
             err(f"unknown key '{key}'; {hint}allowed: {', '.join(TOP_KEYS)}", key)
     base = path.parent
@@ -368,7 +368,7 @@ def _read_changes(raw, node: yaml.MappingNode, err: _Err) -> list[Change]:
         if kind == "recategorize":
             kind = "recategorise"
         if kind not in CHANGE_KEYS:
-            guess = _SYNONYMS.get(kind.lower()) or _closest(kind, CHANGE_KEYS)
+            guess = _SYNONYMS.get(kind.lower()) or closest(kind, CHANGE_KEYS)
             hint = f" (did you mean '{guess}'?)" if guess else ""
             err(
                 f"unknown change '{kind}'{hint}; use add, remove, move or recategorise",
@@ -561,7 +561,7 @@ def _find_site(sites: gpd.GeoDataFrame, v: dict, kind: str, where: str, file) ->
     if "id" in v:
         hit = np.flatnonzero(ids.to_numpy() == v["id"])
         if len(hit) == 0:
-            guess = _closest(v["id"], list(ids))
+            guess = closest(v["id"], list(ids))
             hint = f" (did you mean '{guess}'?)" if guess else ""
             raise ScenarioError(
                 f"{where}{kind}: no site has the id '{v['id']}'{hint}; site ids are in "
@@ -572,7 +572,7 @@ def _find_site(sites: gpd.GeoDataFrame, v: dict, kind: str, where: str, file) ->
     names = sites["name"].astype(str).to_numpy()
     hit = np.flatnonzero(names == v["name"])
     if len(hit) == 0:
-        guess = _closest(v["name"], list(names))
+        guess = closest(v["name"], list(names))
         hint = f" (did you mean '{guess}'?)" if guess else ""
         raise ScenarioError(
             f"{where}{kind}: no site is named '{v['name']}'{hint}; check the name or give its id",
