@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write
+from .config import cache_dir
 from .errors import AccessibilityWarning
 
 #: Layout of the entries written by this module.
@@ -54,7 +55,6 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
 
 def _root_of(path: Path) -> str:
     """The cache root that holds ``path`` (one warning per root), else its folder."""
-    from .config import cache_dir
 
     root = cache_dir()
     return str(root) if root in path.parents else str(path.parent)

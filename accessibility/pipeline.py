@@ -33,11 +33,17 @@ from .core.isochrones import from_analysis as isochrones_from_analysis
 from .core.network import DEFAULT_MIN_COMPONENT, Network, load_network
 from .core.visibility import with_visibility
 from .errors import AccessibilityWarning, AllRejectedError, InputError
+from .inputs import download
 from .inputs import population as pop
 from .inputs import sites as sitemod
 from .inputs._tables import read_header
+from .inputs.geocode import make_geocoder
 from .inputs.osm import OsmExtract, read_osm
+from .inputs.osm_keys import feature_keys
+from .inputs.presets import load_presets
+from .inputs.servers import Servers
 from .inputs.site_duplicates import drop_duplicates
+from .inputs.spread import spread_cells
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
@@ -97,12 +103,9 @@ class Inputs:
 
 def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None, servers=None):
     """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
-    from .inputs.geocode import make_geocoder
 
     kw: dict = {}
     if kind == "nominatim":
-        from .inputs.servers import Servers
-
         kw = (servers or Servers.from_env()).geopy_kwargs()
         if user_agent:
             kw["user_agent"] = user_agent
@@ -289,9 +292,6 @@ def load_area(
     t0 = time.perf_counter()
     study = None
     if given:
-        from .inputs import download
-        from .inputs.servers import Servers
-
         if place is not None or network is None:
             servers = servers or Servers.from_env()
         if place is not None:
@@ -307,9 +307,6 @@ def load_area(
         if place is not None:
             record["study_area"]["nominatim"] = found
     if network is None:
-        from .inputs.osm_keys import feature_keys
-        from .inputs.presets import load_presets
-
         buffer_m = max(minutes) * speed_kmh * 1000 / 60
         keys = feature_keys(load_presets(presets))
         with servers.osmnx():
@@ -337,8 +334,6 @@ def load_area(
     t0 = time.perf_counter()
     keys = None  # type: ignore[assignment]
     if presets is not None:
-        from .inputs.osm_keys import feature_keys
-
         keys = feature_keys(sitemod.load_presets(presets))
     extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)
     record["timings_s"]["osm_features"] = time.perf_counter() - t0
@@ -549,8 +544,6 @@ def load_inputs(
     """
     rejects = Rejects()
     if geocoder == "nominatim" and servers is None:
-        from .inputs.servers import Servers
-
         servers = Servers.from_env()
     net, extract, record = load_area(
         network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
@@ -588,7 +581,6 @@ def load_inputs(
         )
         if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
             # Coarse cells (1 km: ~12 minutes across) are always spread out.
-            from .inputs.spread import spread_cells
 
             residents = spread_cells(
                 residents, extract.buildings, extract.segments, extract.nodes, rejects,

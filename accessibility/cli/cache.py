@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# The library is imported inside the commands (lazily) so that `accessibility --help` and
+# option errors stay fast: importing it loads geopandas, shapely, pyproj, osmium and folium.
 import re
 import time
 from pathlib import Path

