@@ -8,7 +8,9 @@ scenario file silently won over ``--minutes/--speed/--max-access`` on the comman
 from __future__ import annotations
 
 import json
+import re
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -106,3 +108,33 @@ def test_scenario_option_for_a_key_the_file_omits_is_used_and_recorded(tmp_path)
     assert rec["parameters"]["max_access_m"] == 222 and rec["parameters"]["minutes"] == [2, 4]
     after = json.loads((out / "after" / "run.json").read_text())
     assert after["parameters"]["speed_kmh"] == 3.6 and after["parameters"]["max_access_m"] == 222
+
+
+def test_map_and_report_from_a_result_in_memory(tmp_path):
+    """Maps and reports draw from an analysis in memory as from its output folder."""
+    from accessibility.core.isochrones import from_analysis as bands
+    from accessibility.outputs.folder import from_analysis, load_folder
+    from accessibility.outputs.map import full_map
+    from accessibility.outputs.report import write_report
+
+    inputs = load_inputs(
+        network=_small.grid_osm(tmp_path / "grid.osm"), sites=_small.sites_csv(tmp_path / "s.csv"),
+        population=[_small.population_csv(tmp_path / "p.csv")], population_column="einwohner",
+    )  # fmt: skip
+    a = run(inputs, minutes=[2, 4])
+    write_outputs(a, tmp_path / "out", record=dict(inputs.record))
+    disk = load_folder(tmp_path / "out")
+    mem = from_analysis(a, inputs.record, isochrones=bands(a), folder=tmp_path / "out")
+    assert mem.minutes == disk.minutes == [2.0, 4.0] and mem.categories == disk.categories
+    assert mem.record["parameters"]["max_access_m"] == disk.record["parameters"]["max_access_m"]
+    cols = [c for c in disk.summary.columns if c != "note"]  # "" reads back from CSV as NaN
+    pd.testing.assert_frame_equal(mem.summary[cols], disk.summary[cols], check_dtype=False)
+    full_map(mem, tmp_path / "mem_map.html", title="T")
+    write_report(mem, tmp_path / "mem_report.html", title="T", lang="en")
+    write_report(disk, tmp_path / "disk_report.html", title="T", lang="en")
+    page = (tmp_path / "mem_map.html").read_text(encoding="utf-8")
+    assert "Stadtbibliothek" in page and "Beratung Mitte" in page
+    # the report's figures are the same whether drawn from memory or from the folder
+    body = [(tmp_path / f"{k}_report.html").read_text(encoding="utf-8") for k in ("mem", "disk")]
+    figures = [sorted(re.findall(r"\d[\d,]*\.\d+ ?%|\b\d[\d,]{2,}\b", b)) for b in body]
+    assert figures[0] == figures[1] and figures[0]

@@ -30,6 +30,7 @@ from ..record import file_record as file_record  # re-exported (old home)
 from ..record import parameters, versions
 from .folder import (
     district_layer,
+    finite,
     gaps_layer,
     is_grid,
     load_folder,
@@ -53,13 +54,7 @@ def residents_table(a: Analysis) -> pd.DataFrame:
     ll = r.geometry.to_crs("EPSG:4326")
     df.insert(3, "lon", ll.x.round(7))
     df.insert(4, "lat", ll.y.round(7))
-    return _finite(df)
-
-
-def _finite(df: pd.DataFrame) -> pd.DataFrame:
-    num = df.select_dtypes("number").columns
-    df[num] = df[num].replace([np.inf, -np.inf], np.nan)
-    return df
+    return finite(df)
 
 
 @dataclass
@@ -131,7 +126,7 @@ def write_outputs(
     paths["summary"] = write_csv(a.summary(), out / "summary.csv")
     paths["summary_groups"] = write_csv(a.summary_groups(), out / "summary_groups.csv")
     paths["summary_districts"] = write_csv(a.summary_districts(), out / "summary_districts.csv")
-    res = _finite(a.residents.copy())
+    res = finite(a.residents.copy())
     paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
     paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
     sites = a.sites if products.sites is None else products.sites
@@ -200,7 +195,7 @@ def write_outputs(
 def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
     """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx``."""
 
-    res = _finite(a.residents.copy())
+    res = finite(a.residents.copy())
     top = max(a.minutes)
     layers = {"sites": a.sites, "residents": res}
     if is_grid(record):

@@ -23,8 +23,10 @@ import pandas as pd
 import shapely
 
 from .._io import atomic_write, write_text
+from ..core.analysis import Analysis
 from ..errors import InputError
 from ..inputs.zensus import ZENSUS_CRS
+from ..record import parameters
 
 
 @dataclass
@@ -72,6 +74,65 @@ class OutputData:
         """Site categories, ``all`` last."""
         cats = self.record.get("parameters", {}).get("categories")
         return list(cats) if cats else list(dict.fromkeys(self.summary["category"]))
+
+
+def from_analysis(
+    a: Analysis,
+    record: dict | None = None,
+    isochrones: gpd.GeoDataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    folder: str | Path = ".",
+) -> OutputData:
+    """What maps and reports need, straight from an analysis in memory (no folder read).
+
+    :func:`accessibility.outputs.map.full_map` and
+    :func:`accessibility.outputs.report.write_report` draw from it as from
+    :func:`load_folder`.
+
+    Parameters
+    ----------
+    a : Analysis
+    record : dict, optional
+        The run record (inputs, attributions, ...); the parameters used (``a.params``,
+        categories, groups, network CRS) are added.
+    isochrones : GeoDataFrame, optional
+        From :func:`accessibility.core.isochrones.from_analysis` (network CRS).
+    sites : GeoDataFrame, optional
+        Sites to show (e.g. with visibility columns); default ``a.sites``.
+    folder : path
+        Names the result in titles (its last part).
+    """
+    record = dict(record or {})
+    record["parameters"] = {
+        **record.get("parameters", {}),
+        **parameters(a.params, categories=a.categories, groups=a.groups, crs=a.network.crs),
+    }
+    record.setdefault("population_kind", a.residents.attrs.get("kind", ""))
+    islands = None
+    kept = ~a.network.kept_edges()
+    if kept.any():
+        net = a.network
+        islands = gpd.GeoDataFrame(
+            {"way_id": net.way_id[kept], "length_m": net.length[kept]},
+            geometry=net.edge_lines()[kept],
+            crs=net.crs,
+        )
+    districts = None
+    if a.districts is not None:
+        districts = district_layer(a.districts, a.summary_districts())
+    return OutputData(
+        folder=Path(folder),
+        record=record,
+        residents=finite(a.residents),
+        sites=a.sites if sites is None else sites,
+        summary=a.summary(),
+        summary_groups=a.summary_groups(),
+        summary_districts=a.summary_districts(),
+        isochrones=isochrones,
+        districts=districts,
+        rejects=a.rejects.frame(),
+        islands=islands,
+    )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -193,14 +254,14 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
     def _w(p: Path) -> None:
         for name, gdf in layers.items():
             if gdf is not None and len(gdf):
-                _finite(gdf).to_file(p, layer=name, driver="GPKG")
+                finite(gdf).to_file(p, layer=name, driver="GPKG")
 
     return atomic_write(path, _w, suffix=".gpkg")
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, precision: int = 6) -> Path:
     """Write a layer as RFC 7946 GeoJSON (EPSG:4326, coordinates rounded to ``precision``)."""
-    g = _finite(gdf.to_crs("EPSG:4326"))
+    g = finite(gdf.to_crs("EPSG:4326"))
     for c in g.columns:
         if c != g.geometry.name and g[c].dtype == object:
             g[c] = g[c].map(lambda v: v if v is None or isinstance(v, str | bool) else str(v))
@@ -212,7 +273,8 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, precision: int = 6) -
     return write_text(text, path)
 
 
-def _finite(df):
+def finite(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with ±inf in numeric columns as NaN (unreachable = empty in the files)."""
     df = df.copy()
     num = df.select_dtypes("number").columns
     df[num] = df[num].replace([np.inf, -np.inf], np.nan)
@@ -234,7 +296,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
         for name, df in tables.items():
             ws = wb.create_sheet(title=name[:31])
             ws.append([str(c) for c in df.columns])
-            for row in _finite(df).itertuples(index=False):
+            for row in finite(df).itertuples(index=False):
                 ws.append([_cell(v) for v in row])
             for cell in (c for col in ws.iter_cols(min_row=2) for c in col):
                 if isinstance(cell.value, str):
