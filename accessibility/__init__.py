@@ -51,7 +51,7 @@ _API = {
 _MODULES = {
     **{m: f"core.{m}" for m in (
         "network", "routing", "analysis", "coverage", "isochrones", "blocks", "visibility")},
-    **{m: f"planning.{m}" for m in ("scenario", "ranking", "stock")},
+    **{m: f"planning.{m}" for m in ("scenario", "ranking", "candidates", "critical", "stock")},
     **{m: f"inputs.{m}" for m in (
         "presets", "sites", "geocode", "zensus", "population", "download", "osm", "osm_keys",
         "buildings", "spread", "servers")},

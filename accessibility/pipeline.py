@@ -48,13 +48,9 @@ from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
 from .params import WalkParams
-from .planning.ranking import (
-    RankRun,
-    candidates_from_osm,
-    candidates_from_streets,
-    critical_table,
-    rank_candidates,
-)
+from .planning.candidates import candidates_from_osm, candidates_from_streets
+from .planning.critical import critical_table
+from .planning.ranking import RankRun, rank_candidates
 from .planning.scenario import Scenario, ScenarioResult, resolve_addresses, run_scenario
 from .planning.stock import StockCheck, check_stock
 from .record import attributions, data_vintage, file_record

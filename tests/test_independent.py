@@ -40,7 +40,8 @@ from accessibility.core.coverage import (
 from accessibility.core.network import Network
 from accessibility.core.routing import nearest_sites, site_graph
 from accessibility.errors import AccessibilityWarning
-from accessibility.planning.ranking import coverage_matrix, critical_sites, greedy, mclp
+from accessibility.planning.critical import critical_sites
+from accessibility.planning.ranking import coverage_matrix, greedy, mclp
 from accessibility.rejects import Rejects
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,11 +19,10 @@ from accessibility.core.visibility import edge_betweenness, shop_points, visibil
 from accessibility.errors import InputError
 from accessibility.inputs.sites import combine_sites
 from accessibility.pipeline import load_inputs
+from accessibility.planning.candidates import candidates_from_osm
+from accessibility.planning.critical import critical_residents, critical_table
 from accessibility.planning.ranking import (
-    candidates_from_osm,
     coverage_matrix,
-    critical_residents,
-    critical_table,
     evaluate,
     greedy,
     mclp,
@@ -252,7 +251,7 @@ def test_candidates_ground_floor_are_shops_and_offices_in_use(kl):
      ({"level": "1"}, False), ({"level": "-1"}, False), ({"addr:floor": "2"}, False)],
 )  # fmt: skip
 def test_ground_floor_rule(tags, ground):
-    from accessibility.planning.ranking import _on_ground_floor
+    from accessibility.planning.candidates import _on_ground_floor
 
     assert _on_ground_floor(tags) is ground
 
@@ -365,7 +364,7 @@ def test_candidates_from_streets_pick_the_busiest_edge_per_cell(kl):
     net = kl.network
     rng = np.random.default_rng(3)
     b = edge_betweenness(net, samples=40, sources=rng.choice(net.n_nodes, 40, replace=False))
-    from accessibility.planning.ranking import candidates_from_streets
+    from accessibility.planning.candidates import candidates_from_streets
 
     c = candidates_from_streets(net, 25, betweenness=b, spacing=100.0)
     assert len(c) == 25 and c["site_id"].is_unique

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._io import write_text
 from ..core.analysis import ALL
-from ..planning.ranking import critical_residents
+from ..planning.critical import critical_residents
 from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
 from ._leaflet import (
     CATEGORY_COLOURS,

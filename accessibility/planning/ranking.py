@@ -18,12 +18,13 @@ On that matrix:
   Every gain is the number of residents newly covered given the choices before it.
 * :func:`mclp` — the optimal set of k (maximal covering location problem) as an
   integer programme solved by HiGHS (``scipy.optimize.milp``), existing sites fixed.
-* :func:`critical_sites` — for each existing site, the persons covered by it alone.
+* :func:`accessibility.planning.critical.critical_sites` (own module) — for each existing
+  site, the persons covered by it alone; candidates come from
+  :mod:`accessibility.planning.candidates`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
@@ -37,10 +38,8 @@ from .._text import closest
 from ..core.analysis import Analysis, snap_points
 from ..core.network import Network, Snap
 from ..core.routing import site_graph
-from ..core.visibility import edge_betweenness
 from ..core.visibility import visibility as site_visibility
 from ..errors import InputError
-from ..inputs.sites import SITE_COLUMNS
 from ..rejects import Rejects
 
 #: Entries of a dense chunk (candidates × nodes) of the bounded searches.
@@ -330,151 +329,6 @@ def mclp(
     return out
 
 
-# --------------------------------------------------------------------------- critical sites
-
-
-def critical_sites(covers: sp.csr_matrix, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Redundancy and per-site loss for existing sites.
-
-    Parameters
-    ----------
-    covers : csr_matrix (s, r) of bool
-        Site covers resident within the threshold.
-    weight : ndarray (r,)
-        Persons per resident point.
-
-    Returns
-    -------
-    n_covering : ndarray (r,)
-        Number of sites covering each resident.
-    loss : ndarray (s,)
-        Persons who lose coverage if that site alone closes (covered by it only).
-    """
-    cov = covers.tocsr().astype(np.float64)
-    n_cov = np.asarray(cov.sum(axis=0)).ravel().astype(np.int64)
-    only = np.where(n_cov == 1, np.asarray(weight, float), 0.0)
-    loss = np.asarray(cov @ only).ravel()
-    return n_cov, loss
-
-
-def critical_residents(
-    analysis, minutes: float, category: str = "all"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per resident: how many sites cover it within ``minutes``, and the only one.
-
-    Returns
-    -------
-    n_covering : ndarray of int (r,)
-        Sites (of ``category``; ``all`` = every site) within ``minutes`` minutes.
-    sole : ndarray of int (r,)
-        Row in ``analysis.sites`` of the one site covering the resident, -1 where none
-        or several do.
-    """
-
-    sites = analysis.sites
-    idx = (
-        np.arange(len(sites)) if category == "all"
-        else np.flatnonzero(sites["category"].astype(str).to_numpy() == category)
-    )  # fmt: skip
-    limit = float(minutes) * analysis.params.metres_per_minute
-    cm = coverage_matrix(analysis.network, analysis.resident_snap, analysis.site_snap.subset(idx),
-                         limit)  # fmt: skip
-    by_res = cm.covers().T.tocsr()
-    n_cov = np.diff(by_res.indptr)
-    sole = np.full(len(n_cov), -1, dtype=np.int64)
-    one = n_cov == 1
-    sole[one] = idx[by_res.indices[by_res.indptr[:-1][one]]]
-    return n_cov.astype(np.int64), sole
-
-
-# --------------------------------------------------------------------------- candidates
-
-
-#: OSM tags that mark a vacant shopfront (``key``, values or ``None`` for any value).
-VACANT_TAGS = (("shop", ("vacant",)), ("disused:shop", None), ("vacant:shop", None))
-#: Keys of shops and offices that may share or give up a ground-floor shopfront.
-SHOPFRONT_KEYS = ("shop", "office")
-#: ``level`` / ``addr:floor`` values that mean the ground floor (an absent tag counts too:
-#: shops are mapped on the ground floor unless tagged otherwise).
-GROUND_FLOOR = frozenset({"0", "eg", "e", "erdgeschoss", "ground", "g"})
-#: Kinds of OSM candidates: the flag's meaning and the name given to unnamed ones.
-CANDIDATE_KINDS = {
-    "vacant": "vacant shop",
-    "ground_floor": "ground-floor shopfront",
-}
-
-
-def candidates_from_osm(
-    features: gpd.GeoDataFrame, category: str = "candidate", kind: str = "vacant"
-) -> gpd.GeoDataFrame:
-    """Shopfronts in OSM as candidate locations.
-
-    Parameters
-    ----------
-    features : GeoDataFrame
-        ``read_osm(...).features`` (EPSG:4326).
-    category : str
-        Category given to the candidates.
-    kind : {"vacant", "ground_floor"}
-        ``vacant``: vacant shopfronts (``shop=vacant``, ``disused:shop=*``,
-        ``vacant:shop=*``). ``ground_floor``: shops and offices in use on the ground floor
-        (``shop=*`` other than vacant, ``office=*``; ``level``/``addr:floor`` absent or
-        one of :data:`GROUND_FLOOR`, or a list containing it such as ``0;1``): places
-        where a docking point could share or take over a visible shop window.
-
-    Returns
-    -------
-    GeoDataFrame
-        :data:`accessibility.sites.SITE_COLUMNS` (``source`` ``osm``), points in EPSG:4326;
-        unnamed ones are called ``vacant shop (osm:<type>/<id>)`` or
-        ``ground-floor shopfront (osm:<type>/<id>)``.
-    """
-
-    if kind not in CANDIDATE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(CANDIDATE_KINDS)}, not {kind!r}")
-    tags = [t if isinstance(t, dict) else {} for t in features["tags"]]
-    vacant = np.zeros(len(features), dtype=bool)
-    for key, values in VACANT_TAGS:
-        v = np.array([t.get(key) for t in tags], dtype=object)
-        vacant |= (v != None) & (np.isin(v.astype(str), list(values)) if values else True)  # noqa: E711
-    if kind == "vacant":
-        hit = vacant
-    else:
-        shopfront = np.array([any(k in t for k in SHOPFRONT_KEYS) for t in tags], dtype=bool)
-        ground = np.array([_on_ground_floor(t) for t in tags], dtype=bool)
-        hit = shopfront & ground & ~vacant
-    sel = features.loc[hit]
-    sid = [f"osm:{t}/{i}" for t, i in zip(sel["osm_type"], sel["osm_id"], strict=True)]
-    names = [
-        str(n) if isinstance(n, str) and n.strip() else f"{CANDIDATE_KINDS[kind]} ({s})"
-        for n, s in zip(sel["name"], sid, strict=True)
-    ]
-    geom = sel.geometry
-    if len(sel) and not geom.geom_type.eq("Point").all():
-        geom = geom.representative_point()
-    out = gpd.GeoDataFrame(
-        {
-            "site_id": sid,
-            "name": names,
-            "category": category,
-            "source": "osm",
-            "row": pd.array([pd.NA] * len(sel), dtype="Int64"),
-            "osm_tags": [json.dumps(t, ensure_ascii=False) for t in sel["tags"]],
-        },
-        geometry=geom.to_numpy(),
-        crs="EPSG:4326",
-    )
-    return out[SITE_COLUMNS]
-
-
-def _on_ground_floor(tags: dict) -> bool:
-    """No ``level``/``addr:floor`` tag, or one of them lists the ground floor."""
-    given = [tags[k] for k in ("level", "addr:floor") if k in tags]
-    if not given:
-        return True
-    return any(p.strip().lower() in GROUND_FLOOR for v in given for p in str(v).split(";"))
-
-
 # --------------------------------------------------------------------------- orchestration
 
 
@@ -664,90 +518,6 @@ def _table(g: Ranking, cand: gpd.GeoDataFrame, total: float, reach, vis, categor
             t[col] = vis[col].to_numpy()[c]
         t["gain_weighted"] = g.gain * (1.0 + t["visibility"].to_numpy())
     return t
-
-
-def critical_table(analysis, minutes=None, category: str = "all", weight: str | None = None):
-    """Per-site loss if it closes alone, and redundancy, for each threshold.
-
-    Returns
-    -------
-    sites : DataFrame
-        ``site_id, name, category`` then per threshold ``m``: ``reach_<m>`` (persons
-        within ``m`` minutes of the site) and ``loss_<m>`` (persons covered by it alone).
-    redundancy : DataFrame
-        ``category, minutes, population, covered, covered_by_1, covered_by_2plus,
-        share_2plus``.
-    """
-
-    minutes = sorted(minutes or analysis.minutes)
-    mpm = analysis.params.metres_per_minute
-    sites = analysis.sites
-    idx = (
-        np.arange(len(sites)) if category == "all"
-        else np.flatnonzero(sites["category"].astype(str).to_numpy() == category)
-    )  # fmt: skip
-    snap = analysis.site_snap.subset(idx)
-    w, _ = weight_column(analysis.residents, weight)
-    cm = coverage_matrix(analysis.network, analysis.resident_snap, snap, max(minutes) * mpm)
-    out = sites.iloc[idx][["site_id", "name", "category"]].reset_index(drop=True)
-    red = []
-    for m in minutes:
-        cov = cm.covers(m * mpm)
-        n_cov, loss = critical_sites(cov, w)
-        out[f"reach_{m:g}"] = np.asarray(cov.astype(np.float64) @ w).ravel()
-        out[f"loss_{m:g}"] = loss
-        red.append(
-            {
-                "category": category, "minutes": m, "population": float(w.sum()),
-                "covered": float(w[n_cov >= 1].sum()), "covered_by_1": float(w[n_cov == 1].sum()),
-                "covered_by_2plus": float(w[n_cov >= 2].sum()),
-                "share_2plus": float(w[n_cov >= 2].sum() / w.sum()) if w.sum() > 0 else np.nan,
-            }
-        )  # fmt: skip
-    return out, pd.DataFrame(red)
-
-
-def candidates_from_streets(
-    net: Network,
-    n: int,
-    betweenness: np.ndarray | None = None,
-    spacing: float = 100.0,
-    category: str = "candidate",
-) -> gpd.GeoDataFrame:
-    """Street points on the most-walked streets as candidates.
-
-    The midpoints of the ``n`` edges with the highest local betweenness
-    (:func:`accessibility.visibility.edge_betweenness`), at most one per
-    ``spacing`` × ``spacing`` metre grid cell so they do not bunch up.
-
-    Returns
-    -------
-    GeoDataFrame
-        :data:`accessibility.sites.SITE_COLUMNS`, ids ``street:<edge>``, EPSG:4326.
-    """
-
-    b = edge_betweenness(net) if betweenness is None else betweenness
-    mid = 0.5 * (net.node_xy[net.u] + net.node_xy[net.v])
-    cell = np.floor(mid / spacing).astype(np.int64)
-    df = pd.DataFrame({"cx": cell[:, 0], "cy": cell[:, 1], "b": b, "e": np.arange(net.n_edges)})
-    df = df.sort_values(["b", "e"], ascending=[False, True], kind="stable")
-    top = df.drop_duplicates(["cx", "cy"]).head(n)["e"].to_numpy()
-    gdf = gpd.GeoDataFrame(
-        {
-            "site_id": [f"street:{e}" for e in top],
-            "name": [
-                f"street point (way {w}, edge {e})"
-                for w, e in zip(net.way_id[top], top, strict=True)
-            ],
-            "category": category,
-            "source": "network",
-            "row": pd.array([pd.NA] * len(top), dtype="Int64"),
-            "osm_tags": None,
-        },
-        geometry=gpd.points_from_xy(mid[top, 0], mid[top, 1]),
-        crs=net.crs,
-    ).to_crs("EPSG:4326")
-    return gdf[SITE_COLUMNS]
 
 
 @dataclass
