@@ -1,4 +1,4 @@
-"""Small text helpers for error messages: the closest valid choice ("did you mean ...?")."""
+"""Small text helpers: the closest valid choice ("did you mean ...?") and folder-name slugs."""
 
 from __future__ import annotations
 
@@ -27,3 +27,8 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
     guess = closest(str(word), choices)
     return f" (did you mean '{guess}'?)" if guess else ""
+
+
+def slug(text: str) -> str:
+    """A folder-safe name: runs of other characters become ``-``, lower case (``"run"`` if empty)."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"

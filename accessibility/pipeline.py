@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 import shapely.geometry
 
+from ._text import slug as slug  # re-exported (used to live here)
 from .config import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_KMH,
@@ -47,11 +48,18 @@ from .inputs.spread import spread_cells
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
-from .params import WalkParams
+from .params import Profile, WalkParams
 from .planning.candidates import candidates_from_osm, candidates_from_streets
 from .planning.critical import critical_table
 from .planning.ranking import RankRun, rank_candidates
-from .planning.scenario import Scenario, ScenarioResult, resolve_addresses, run_scenario
+from .planning.scenario import (
+    Comparison,
+    Scenario,
+    ScenarioResult,
+    resolve_addresses,
+    run_scenario,
+    side_by_side,
+)
 from .planning.stock import StockCheck, check_stock
 from .record import attributions, data_vintage, file_record
 from .rejects import Rejects
@@ -118,10 +126,6 @@ class _Lazy:
         if self._obj is None:
             self._obj = self._make()
         return getattr(self._obj, name)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
 
 
 def run_name(network: str | None, place: str | None) -> str:
@@ -977,3 +981,48 @@ def critical(
     sites, red = critical_table(a, list(params.minutes), category, weight)
     first = f"loss_{min(params.minutes):g}"
     return a, sites.sort_values(first, ascending=False, kind="stable"), red
+
+
+def compare_scenarios(
+    inputs: Inputs,
+    scenarios: Sequence[Scenario],
+    names: Sequence[str],
+    status: Callable[[str], AbstractContextManager] | None = None,
+) -> Comparison:
+    """Run every scenario on the same inputs and put the summaries side by side.
+
+    Each scenario's rejects are the load-time rejects plus its own.
+    """
+    status = status or (lambda text: nullcontext())
+    results = []
+    for s, name in zip(scenarios, names, strict=True):
+        with status(f"scenario {name}…"):
+            rejects = Rejects()  # the load-time rejects plus this scenario's own
+            rejects.extend(inputs.rejects)
+            results.append((s, name, run_scenario_file(inputs, s, rejects)))
+    table = side_by_side([(n, r.summary()) for _, n, r in results], [])
+    districts = side_by_side([(n, r.summary_districts()) for _, n, r in results], ["district"])
+    sites = [scenario_sites(r, inputs.extract.features) for _, _, r in results]
+    return Comparison(results, table, districts, sites)
+
+
+def run_profiles(
+    a: Analysis, inputs: Inputs, profiles: Sequence[Profile], speed_kmh: float
+) -> pd.DataFrame:
+    """``summary_profiles.csv``: the summary of every walking profile, ``profile`` first.
+
+    ``a`` is the analysis of ``profiles[0]``; the others run on their own networks
+    (:meth:`Inputs.network_for`) at their own speed (``profile.speed(speed_kmh)``, km/h;
+    ``speed_kmh`` is the default walker's) with ``a``'s other parameters.
+    """
+    frames = [a.summary().assign(profile=profiles[0].name)]
+    for p in profiles[1:]:
+        b = analyze(
+            inputs.network_for(p), inputs.sites, inputs.residents, minutes=a.minutes,
+            speed_kmh=p.speed(speed_kmh),
+            districts=inputs.districts, rejects=Rejects(), max_access_m=a.max_access_m,
+            categories=inputs.categories,
+        )  # fmt: skip
+        frames.append(b.summary().assign(profile=p.name))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["profile", *[c for c in table.columns if c != "profile"]]]

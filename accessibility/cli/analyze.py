@@ -30,8 +30,9 @@ from .options import (
 def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True,
              no_wait=False, profile=None, **kw):  # fmt: skip
     from .._io import check_output_folder
+    from ..outputs.files import write_profiles_summary
     from ..params import parse_profiles
-    from ..pipeline import load_inputs, run, run_name, write_outputs
+    from ..pipeline import load_inputs, run, run_name, run_profiles, write_outputs
 
     t0 = time.perf_counter()
     kw["servers"] = servers_from(kw)
@@ -51,7 +52,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     record["profiles"] = {p.name: p.rules(speed) for p in profiles}
     with console.status("writing tables, isochrones, map and report…"), staged(out, no_wait) as tmp:
         if len(profiles) > 1:
-            _write_profiles(a, inputs, profiles, speed, max_access, tmp)
+            write_profiles_summary(run_profiles(a, inputs, profiles, speed), tmp)
         paths = write_outputs(
             a,
             tmp,
@@ -64,27 +65,6 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
     print_summary(a, paths, time.perf_counter() - t0, record)
     print_population(record)
     return a, paths
-
-
-def _write_profiles(a, inputs, profiles, speed, max_access, out) -> None:
-    """``summary_profiles.csv``: the summary of every profile, ``profile`` column first."""
-    import pandas as pd
-
-    from .._io import write_csv
-    from ..core.analysis import analyze
-    from ..rejects import Rejects
-
-    frames = [a.summary().assign(profile=profiles[0].name)]
-    for p in profiles[1:]:
-        b = analyze(
-            inputs.network_for(p), inputs.sites, inputs.residents, minutes=a.minutes,
-            speed_kmh=p.speed(speed), districts=inputs.districts, rejects=Rejects(),
-            max_access_m=max_access, categories=inputs.categories,
-        )  # fmt: skip
-        frames.append(b.summary().assign(profile=p.name))
-    table = pd.concat(frames, ignore_index=True)
-    table = table[["profile", *[c for c in table.columns if c != "profile"]]]
-    write_csv(table, Path(out) / "summary_profiles.csv")
 
 
 @click.command()

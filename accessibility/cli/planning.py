@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import click
-import pandas as pd
 from click.core import ParameterSource
 from rich.table import Table
 
@@ -109,7 +108,7 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
     """
     from ..outputs.files import write_scenario
     from ..pipeline import load_inputs, run_scenario_file, scenario_sites
-    from ..planning.scenario import Change, read_scenario, run_scenario
+    from ..planning.scenario import Change, check_changes, read_scenario, run_scenario
 
     t0 = time.perf_counter()
     if scenario_file:
@@ -183,7 +182,7 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
             record["inputs"]["add"] = file_record(add)
         record["remove"] = remove or []
     record["command"] = " ".join(sys.argv)
-    _check_changes(result)
+    check_changes(result)
     _warn_new_categories(result, record, scenario_file or add)
     out_dir = _out(out, default)
     with staged(out_dir, no_wait) as tmp:
@@ -205,32 +204,6 @@ def _warn_new_categories(result, record: dict, file) -> None:
     changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
     if len(changed) and file:
         record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
-
-
-def _check_changes(result) -> None:
-    """A scenario none of whose changes takes effect is an error (nothing to compare).
-
-    Compares the sites actually used before and after (id, category, place): a change
-    whose site was rejected (e.g. too far from the network) takes no effect.
-    """
-
-    def used(a):
-        s = a.sites
-        return set(zip(s["site_id"].astype(str), s["category"].astype(str),
-                       s.geometry.x.round(2), s.geometry.y.round(2), strict=True))  # fmt: skip
-
-    if used(result.before) != used(result.after):
-        return
-    rej = result.before.rejects.frame()
-    why = "; ".join(
-        f"{Path(str(r.file)).name}" + (f" row {r.row}" if pd.notna(r.row) else "") + f": {r.reason}"
-        for r in rej.tail(3).itertuples()
-    )
-    raise InputError(
-        f"scenario {result.name!r}: no change takes effect, so there is nothing to compare "
-        f"(every change was rejected or changes nothing{'; ' + why if why else ''}); correct the "
-        "changes"
-    )
 
 
 def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
@@ -283,10 +256,9 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
       accessibility compare scenarios/helsinki_new_office.yaml \\
           scenarios/helsinki_close_and_move.yaml --out outputs/compare
     """
-    from ..outputs.files import write_scenario
-    from ..pipeline import load_inputs, run_scenario_file, scenario_sites
-    from ..planning.scenario import read_scenario
-    from ..rejects import Rejects
+    from ..outputs.files import write_comparison
+    from ..pipeline import compare_scenarios, load_inputs
+    from ..planning.scenario import check_changes, read_scenario, unique_names
 
     t0 = time.perf_counter()
     scs = [read_scenario(f) for f in scenario_files]
@@ -298,7 +270,7 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
                 "needs one shared baseline: give every file the same network, population, sites, "
                 "districts, minutes and speed"
             )
-    names = _unique_names(scs)
+    names = unique_names(scs)
     if area:
         raise InputError(
             "compare takes the study area from the scenario files (key 'area'), not --area: "
@@ -312,31 +284,12 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
     from .._io import check_output_folder
 
     check_output_folder(final)
-    tables, dtables = [], []
-    results = []
-    for s, name in zip(scs, names, strict=True):
-        with console.status(f"scenario {name}…"):
-            rejects = Rejects()  # the load-time rejects plus this scenario's own
-            rejects.extend(inputs.rejects)
-            r = run_scenario_file(inputs, s, rejects)
-        _check_changes(r)
-        results.append((s, name, r))
-        tables.append((name, r.summary()))
-        dtables.append((name, r.summary_districts()))
-    table = _side_by_side(tables, [])
-    from .._io import write_csv, write_json
-
+    comparison = compare_scenarios(inputs, scs, names, status=console.status)
+    for _, _, r in comparison.results:
+        check_changes(r)
     with staged(final, no_wait) as out:
-        for s, name, r in results:
-            record = {**inputs.record, "scenario_file": s.file, "command": " ".join(sys.argv)}
-            sites = scenario_sites(r, inputs.extract.features)
-            write_scenario(r, out / _slug(name), record, sites)
-        write_csv(table, out / "comparison.csv")
-        write_csv(_side_by_side(dtables, ["district"]), out / "comparison_districts.csv")
-        write_json({"scenarios": [s.file for s in scs], "names": names,
-                    "folders": [_slug(n) for n in names], "command": " ".join(sys.argv),
-                    **{k: v for k, v in inputs.record.items() if k != "timings_s"}},
-                   out / "run.json")  # fmt: skip
+        write_comparison(comparison, out, {**inputs.record, "command": " ".join(sys.argv)})
+    table = comparison.table
     out = final
     t = Table(title="Scenarios compared: residents covered (gain against the baseline)")
     t.add_column("category")
@@ -350,47 +303,6 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
                   f"{d['population_covered_before']:,.0f}", *cells)  # fmt: skip
     console.print(t)
     console.print(f"Outputs in {out}  ({time.perf_counter() - t0:.1f} s)")
-
-
-def _slug(text: str) -> str:
-    from ..pipeline import slug
-
-    return slug(text)
-
-
-def _unique_names(scs) -> list[str]:
-    """Scenario names whose folder names (:func:`_slug`) differ.
-
-    Names are the scenarios' own; where two give the same folder (``Plan A!`` and
-    ``plan a?`` both give ``plan-a``) the file names are used instead; if those collide
-    too, it is an error naming the files.
-    """
-    for names in ([s.name for s in scs], [Path(s.file).stem for s in scs]):
-        slugs = [_slug(n) for n in names]
-        if len(set(slugs)) == len(slugs):
-            return names
-    seen: dict[str, str] = {}
-    for s in scs:
-        key = _slug(s.name)
-        if key in seen:
-            raise InputError(
-                f"scenarios {seen[key]} and {s.file} would both be written to the folder "
-                f"{key!r}; give them different names (the 'name' key)"
-            )
-        seen[key] = s.file
-    raise InputError("scenario names collide; give every scenario its own name")
-
-
-def _side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
-    on = [*keys, "category", "minutes"]
-    first = tables[0][1]
-    out = first[[*on, "population_covered_before"]].copy()
-    for name, t in tables:
-        part = t[[*on, "population_covered_after", "gain"]].rename(
-            columns={"population_covered_after": f"after_{name}", "gain": f"gain_{name}"}
-        )
-        out = out.merge(part, on=on, how="left", sort=False)
-    return out
 
 
 @click.command()

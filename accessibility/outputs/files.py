@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write, write_csv, write_gpkg, write_json
+from .._text import slug
 from ..core.analysis import Analysis
 from ..planning.ranking import RankRun
-from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, ScenarioResult
+from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, Comparison, ScenarioResult
 from ..planning.stock import DETOUR_LIMIT, DETOUR_MIN_STRAIGHT_M, StockCheck
 from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
@@ -443,3 +444,33 @@ def write_critical(
     paths["map"] = critical_map(a, sites, min(a.minutes), category, out / "critical_map.html",
                                 record, lang=lang)  # fmt: skip
     return paths
+
+
+def write_comparison(comparison: Comparison, out: str | Path, record: dict) -> dict[str, Path]:
+    """Write ``comparison.csv``, ``comparison_districts.csv``, ``run.json`` and every
+    scenario's outputs in its own subfolder (:func:`write_scenario`) into ``out``.
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    out = Path(out)
+    folders = [slug(n) for _, n, _ in comparison.results]
+    for (s, _, r), folder, sites in zip(comparison.results, folders, comparison.sites, strict=True):
+        write_scenario(r, out / folder, {**record, "scenario_file": s.file}, sites)
+    paths = {
+        "comparison": write_csv(comparison.table, out / "comparison.csv"),
+        "comparison_districts": write_csv(comparison.districts, out / "comparison_districts.csv"),
+    }
+    base = {k: v for k, v in record.items() if k not in ("timings_s", "command")}
+    rec = {"scenarios": [s.file for s, _, _ in comparison.results],
+           "names": [n for _, n, _ in comparison.results], "folders": folders,
+           "command": record.get("command", ""), **base}  # fmt: skip
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def write_profiles_summary(table: pd.DataFrame, out: str | Path) -> Path:
+    """``summary_profiles.csv`` (the summary of every walking profile, ``profile`` first)."""
+    return write_csv(table, Path(out) / "summary_profiles.csv")

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 import yaml
 
-from .._text import closest
+from .._text import closest, slug
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..core.analysis import ALL, Analysis, analyze
 from ..errors import InputError, ScenarioError
@@ -794,3 +794,86 @@ def resolve_addresses(
             c.line,
         )  # fmt: skip
     return [resolved.get(id(c), c) for c in changes]
+
+
+def check_changes(result: ScenarioResult) -> None:
+    """A scenario none of whose changes takes effect is an error (nothing to compare).
+
+    Compares the sites actually used before and after (id, category, place): a change
+    whose site was rejected (e.g. too far from the network) takes no effect.
+    """
+
+    def used(a):
+        s = a.sites
+        return set(zip(s["site_id"].astype(str), s["category"].astype(str),
+                       s.geometry.x.round(2), s.geometry.y.round(2), strict=True))  # fmt: skip
+
+    if used(result.before) != used(result.after):
+        return
+    rej = result.before.rejects.frame()
+    why = "; ".join(
+        f"{Path(str(r.file)).name}" + (f" row {r.row}" if pd.notna(r.row) else "") + f": {r.reason}"
+        for r in rej.tail(3).itertuples()
+    )
+    raise InputError(
+        f"scenario {result.name!r}: no change takes effect, so there is nothing to compare "
+        f"(every change was rejected or changes nothing{'; ' + why if why else ''}); correct the "
+        "changes"
+    )
+
+
+def unique_names(scs: Sequence[Scenario]) -> list[str]:
+    """Scenario names whose folder names (:func:`accessibility._text.slug`) differ.
+
+    Names are the scenarios' own; where two give the same folder (``Plan A!`` and
+    ``plan a?`` both give ``plan-a``) the file names are used instead; if those collide
+    too, it is an error naming the files.
+    """
+    for names in ([s.name for s in scs], [Path(str(s.file)).stem for s in scs]):
+        slugs = [slug(n) for n in names]
+        if len(set(slugs)) == len(slugs):
+            return names
+    seen: dict[str, str] = {}
+    for s in scs:
+        key = slug(s.name)
+        if key in seen:
+            raise InputError(
+                f"scenarios {seen[key]} and {s.file} would both be written to the folder "
+                f"{key!r}; give them different names (the 'name' key)"
+            )
+        seen[key] = str(s.file)
+    raise InputError("scenario names collide; give every scenario its own name")
+
+
+def side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
+    """``comparison.csv``: ``population_covered_before``, then ``after_<name>`` and
+    ``gain_<name>`` per scenario, on ``keys`` + category + minutes."""
+    on = [*keys, "category", "minutes"]
+    first = tables[0][1]
+    out = first[[*on, "population_covered_before"]].copy()
+    for name, t in tables:
+        part = t[[*on, "population_covered_after", "gain"]].rename(
+            columns={"population_covered_after": f"after_{name}", "gain": f"gain_{name}"}
+        )
+        out = out.merge(part, on=on, how="left", sort=False)
+    return out
+
+
+@dataclass
+class Comparison:
+    """Several scenarios run against one baseline (``accessibility compare``).
+
+    Attributes
+    ----------
+    results : list of (Scenario, str, ScenarioResult)
+        Each scenario with its (folder-unique) name and result.
+    table, districts : DataFrame
+        ``comparison.csv`` and ``comparison_districts.csv``.
+    sites : list of GeoDataFrame
+        Each scenario's site layer (with visibility columns when OSM features were given).
+    """
+
+    results: list[tuple[Scenario, str, ScenarioResult]]
+    table: pd.DataFrame
+    districts: pd.DataFrame
+    sites: list[gpd.GeoDataFrame]
