@@ -48,6 +48,10 @@ from .inputs.spread import spread_cells
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
+from .outputs.folder import load_folder
+from .outputs.i18n import default_lang
+from .outputs.map import full_map
+from .outputs.scenario_report import write_scenario_report
 from .params import Profile, WalkParams
 from .planning.candidates import candidates_from_osm, candidates_from_streets
 from .planning.critical import critical_table
@@ -1026,3 +1030,47 @@ def run_profiles(
         frames.append(b.summary().assign(profile=p.name))
     table = pd.concat(frames, ignore_index=True)
     return table[["profile", *[c for c in table.columns if c != "profile"]]]
+
+
+def write_scenario_after(
+    result: ScenarioResult, out: str | Path, record: dict, features: gpd.GeoDataFrame | None
+) -> dict[str, Path]:
+    """The full outputs of the 'after' state in ``out/after``, a rich before/after map and
+    the scenario's report in ``out``.
+
+    ``map.html`` shows the after state (isochrones, cells, gaps) with the proposed sites
+    and the residents who gain or lose coverage highlighted; ``report.html`` the gains
+    per category, district and group, the changed sites and the before/after curve.
+
+    Returns
+    -------
+    dict
+        ``map``, ``report`` and ``after_report`` paths.
+    """
+    out = Path(out)
+    after = write_outputs(
+        result.after, out / "after", dict(record), map_title=f"{result.name} (after)",
+        features=features,
+    )  # fmt: skip
+    data = load_folder(out / "after", scenario=out)
+    lang = default_lang(data.record)
+    path = full_map(data, out / "map.html", title=result.name, lang=lang)
+    report = write_scenario_report(result, out / "report.html", data.record, lang)
+    return {"map": path, "report": report, "after_report": after["report"]}
+
+
+def write_stock_map(check: StockCheck, out: str | Path, record: dict) -> Path:
+    """The stock layer on the full map: ``out/stock_map/`` holds the check as an analysis.
+
+    The buildings are the "residents" there (weight = units, else residents, else 1),
+    so ``stock_map/map.html`` shows every building coloured by walking minutes, with
+    docking points, isochrone bands and gaps (uncovered buildings).
+    """
+    out = Path(out)
+    lang = default_lang(record, check.analysis.network.crs)
+    title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(out.name)
+    paths = write_outputs(
+        check.analysis, out / "stock_map", {**record, "stock_map": True}, map_title=title,
+        lang=lang,
+    )  # fmt: skip
+    return paths["map"]

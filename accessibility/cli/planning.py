@@ -107,7 +107,7 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
           --sites sites.csv --add new.csv --remove lib-3 --minutes 5,10 --out outputs/s1
     """
     from ..outputs.files import write_scenario
-    from ..pipeline import load_inputs, run_scenario_file, scenario_sites
+    from ..pipeline import load_inputs, run_scenario_file, scenario_sites, write_scenario_after
     from ..planning.scenario import Change, check_changes, read_scenario, run_scenario
 
     t0 = time.perf_counter()
@@ -188,7 +188,8 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
     with staged(out_dir, no_wait) as tmp:
         sites = scenario_sites(result, inputs.extract.features)
         paths = write_scenario(result, tmp, record, sites)
-        paths.update(_scenario_full_map(result, tmp, record, inputs.extract.features))
+        with console.status("writing the after-state outputs, the before/after map and report…"):
+            paths.update(write_scenario_after(result, tmp, record, inputs.extract.features))
         paths = final_paths(paths, tmp, out_dir)
     _print_scenario(result, paths, time.perf_counter() - t0)
 
@@ -204,33 +205,6 @@ def _warn_new_categories(result, record: dict, file) -> None:
     changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
     if len(changed) and file:
         record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
-
-
-def _scenario_full_map(result, out_dir: Path, record: dict, features) -> dict:
-    """The full outputs of the 'after' state in ``out_dir/after``, a rich before/after map
-    and the scenario's report.
-
-    ``map.html`` in ``out_dir`` shows the after state (isochrones, cells, gaps) with the
-    proposed sites and the residents who gain or lose coverage highlighted;
-    ``report.html`` the gains per category, district and group, the changed sites and
-    the before/after curve.
-    """
-    from ..outputs.folder import load_folder
-    from ..outputs.i18n import default_lang
-    from ..outputs.map import full_map
-    from ..outputs.scenario_report import write_scenario_report
-    from ..pipeline import write_outputs
-
-    with console.status("writing the after-state outputs, the before/after map and report…"):
-        after = write_outputs(
-            result.after, out_dir / "after", dict(record), map_title=f"{result.name} (after)",
-            features=features,
-        )  # fmt: skip
-        data = load_folder(out_dir / "after", scenario=out_dir)
-        lang = default_lang(data.record)
-        path = full_map(data, out_dir / "map.html", title=result.name, lang=lang)
-        report = write_scenario_report(result, out_dir / "report.html", data.record, lang)
-    return {"map": path, "report": report, "after_report": after["report"]}
 
 
 @click.command()

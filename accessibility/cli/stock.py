@@ -89,7 +89,7 @@ def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: ski
     """
     from .._io import check_output_folder
     from ..outputs.files import write_stock
-    from ..pipeline import run_stock
+    from ..pipeline import run_stock, write_stock_map
 
     t0 = time.perf_counter()
     out = Path(out) if out else Path("outputs") / f"stock-{Path(kw['stock']).stem}"
@@ -102,29 +102,10 @@ def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: ski
     record["command"] = " ".join(sys.argv)
     with staged(out, no_wait) as tmp:
         paths = write_stock(check, tmp, record)
-        paths["map"] = _stock_map(check, tmp, record)
+        with console.status("drawing the stock map…"):
+            paths["map"] = write_stock_map(check, tmp, record)
         paths = final_paths(paths, tmp, out)
     _print_stock(check, paths, time.perf_counter() - t0)
-
-
-def _stock_map(check, out: Path, record: dict) -> Path:
-    """The stock layer on the full map: ``out/stock_map/`` holds the check as an analysis.
-
-    The buildings are the "residents" there (weight = units, else residents, else
-    1), so ``stock_map/map.html`` shows every building coloured by walking
-    minutes, with docking points, isochrone bands and gaps (uncovered buildings).
-    """
-    from ..outputs.i18n import default_lang
-    from ..pipeline import write_outputs
-
-    lang = default_lang(record, check.analysis.network.crs)
-    title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(out.name)
-    with console.status("drawing the stock map…"):
-        paths = write_outputs(
-            check.analysis, out / "stock_map", {**record, "stock_map": True}, map_title=title,
-            lang=lang,
-        )  # fmt: skip
-    return paths["map"]
 
 
 def _print_stock(check, paths: dict, seconds: float) -> None:
