@@ -7,9 +7,11 @@ from __future__ import annotations
 
 # The library is imported inside the commands (lazily) so that `accessibility --help` and
 # option errors stay fast: importing it loads geopandas, shapely, pyproj, osmium and folium.
+import contextlib
 import functools
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -26,6 +28,7 @@ from ..config import (
 )
 from ..errors import AccessibilityError, AccessibilityWarning
 from ..params import WalkParams
+from ..progress import set_display
 
 console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -383,3 +386,20 @@ def walk_params(kw: dict, minutes: list[float] | None = None) -> WalkParams:
         max_access_m=kw["max_access"],
         min_component=kw.get("min_component") or DEFAULT_MIN_COMPONENT,
     )
+
+
+@contextlib.contextmanager
+def _rich_spinner(text: str) -> Iterator[Callable[[str], None]]:
+    """The terminal display of long library steps (:mod:`accessibility.progress`)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True)
+    task = bar.add_task(text)
+    bar.start()
+    try:
+        yield lambda new: bar.update(task, description=new)
+    finally:
+        bar.stop()
+
+
+set_display(_rich_spinner)

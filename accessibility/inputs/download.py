@@ -21,7 +21,6 @@ degrees; buffer distances are in metres.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -29,7 +28,7 @@ import math
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from .._io import atomic_write, sha256, write_json, write_text
 from ..config import ATTRIBUTION_OSM, cache_dir
 from ..errors import InputError, NetworkError
 from ..geo import metric_crs
+from ..progress import spinner
 from . import _osmnx
 from .osm import is_walkable, walk_class_filter_text, walk_filter
 from .osm_keys import feature_keys
@@ -786,7 +786,7 @@ def fetch_osm(
 
     budget = _Budget(servers.max_wait_s)
     responses = []
-    with _spinner(progress) as update:
+    with spinner("downloading", progress) as update:
         notify = say or _say
         for i, query in enumerate(queries, 1):
             update(
@@ -1081,14 +1081,3 @@ def _short(text, limit: int = 300) -> str:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _spinner(progress: bool) -> Iterator[Any]:
-    if not progress:
-        yield lambda text: None
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status("downloading") as status:
-        yield lambda text: status.update(text)

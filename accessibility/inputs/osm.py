@@ -41,6 +41,7 @@ from .. import _cache
 from .._io import atomic_write, sha256
 from ..config import cache_dir
 from ..errors import InputError
+from ..progress import spinner
 from ._osmnx import walk_filter_text
 from .osm_keys import feature_keys
 
@@ -358,7 +359,8 @@ def _parse_ways(path: Path, progress: bool) -> tuple[dict, dict]:
     tagged: list[dict] = []
     stats = {"highway_ways": 0, "walkable_ways": 0, "ways_closed_by_access": 0,
              "ways_opened_by_foot": 0}  # fmt: skip
-    bar = _spinner(progress, f"reading the walkable ways of {path.name}")
+    bar = contextlib.ExitStack()
+    bar.enter_context(spinner(f"reading the walkable ways of {path.name}", progress))
     try:
         fp = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -401,8 +403,7 @@ def _parse_ways(path: Path, progress: bool) -> tuple[dict, dict]:
             f"cannot read OSM data ({exc}); is the file complete and valid?", path
         ) from exc
     finally:
-        if bar:
-            bar.stop()
+        bar.close()
     stats["walkable_ways"] = len(way_ids)
     ref = np.asarray(refs, dtype=np.int64)
     x = np.asarray(xs, dtype=np.int64)
@@ -480,17 +481,6 @@ def _empty_node_tags() -> pd.DataFrame:
     return pd.DataFrame({"osmid": np.zeros(0, np.int64), **cols, "closed": np.zeros(0, bool)})
 
 
-def _spinner(progress: bool, text: str):
-    if not progress:
-        return None
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True)
-    bar.start()
-    bar.add_task(text)
-    return bar
-
-
 _TYPES = ("node", "way", "relation")
 
 
@@ -551,7 +541,8 @@ def _parse_features(path: Path, keys: tuple[str, ...], progress: bool) -> tuple[
     areas: list[tuple] = []  # (type code, id, tags, hex WKB, entrance lon/lat)
     entrances: dict[int, tuple[float, float]] = {}
     interp: list[tuple] = []
-    bar = _spinner(progress, f"reading the features of {path.name}")
+    bar = contextlib.ExitStack()
+    bar.enter_context(spinner(f"reading the features of {path.name}", progress))
     try:
         fp = osmium.FileProcessor(str(path))
         header_ts = fp.header.get("osmosis_replication_timestamp")
@@ -602,8 +593,7 @@ def _parse_features(path: Path, keys: tuple[str, ...], progress: bool) -> tuple[
             f"cannot read OSM data ({exc}); is the file complete and valid?", path
         ) from exc
     finally:
-        if bar:
-            bar.stop()
+        bar.close()
     if counter.n["nodes"] == 0:
         raise InputError("the file holds no OSM nodes with coordinates", path)
     points = shapely.points(
