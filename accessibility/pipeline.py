@@ -10,7 +10,7 @@ import re
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +38,7 @@ from .inputs import download
 from .inputs import population as pop
 from .inputs import sites as sitemod
 from .inputs._tables import read_header
-from .inputs.geocode import make_geocoder
+from .inputs.geocode import Geocoder, make_geocoder
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.osm_keys import feature_keys
 from .inputs.presets import load_presets
@@ -83,11 +83,11 @@ class Inputs:
     record: dict = field(default_factory=dict)
     geocoder_kind: str = "offline"
     user_agent: str | None = None
-    _geocoder: object = field(default=None, repr=False)
-    servers: object = None
+    _geocoder: Geocoder | None = field(default=None, repr=False)
+    servers: Servers | None = None
     osm_path: Path | None = None
 
-    def network_for(self, profile) -> Network:
+    def network_for(self, profile: Profile) -> Network:
         """The walking network of this run's OSM file for another walking profile.
 
         Same CRS and island threshold as :attr:`network`; ``profile`` is an
@@ -100,7 +100,7 @@ class Inputs:
             profile=profile, use_cache=self.network._cache_file is not None,
         )  # fmt: skip
 
-    def geocoder(self):
+    def geocoder(self) -> Geocoder:
         """The geocoder for address rows in further files (scenario additions, candidates)."""
         if self._geocoder is None:
             self._geocoder = _make_geocoder(
@@ -109,7 +109,9 @@ class Inputs:
         return self._geocoder
 
 
-def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None, servers=None):
+def _make_geocoder(
+    kind: str, extract: OsmExtract, user_agent: str | None, servers: Servers | None = None
+) -> Geocoder:
     """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
 
     kw: dict = {}
@@ -244,10 +246,10 @@ def load_area(
     use_cache: bool = True,
     progress: bool = False,
     presets: str | Path | None = None,
-    servers=None,
+    servers: Servers | None = None,
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
-    profile=None,
+    profile: Profile | None = None,
 ) -> tuple[Network, OsmExtract, dict]:
     """The walking network and OSM extract of a local file or a downloaded area.
 
@@ -346,7 +348,7 @@ def load_area(
 
 
 def residents_in_area(
-    residents: gpd.GeoDataFrame, area
+    residents: gpd.GeoDataFrame, area: gpd.GeoDataFrame | None
 ) -> tuple[gpd.GeoDataFrame, dict[str, float | int]]:
     """The residents of the study area, and how many were left out.
 
@@ -406,7 +408,7 @@ def load_sites(
     sites_crs: str | None = None,
     osm_categories: Sequence[str] | None = None,
     presets: str | Path | None = None,
-    geocoder=None,
+    geocoder: Geocoder | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Docking points: the user's file and/or OSM preset categories.
 
@@ -458,7 +460,7 @@ def load_sites(
     return site_gdf, categories
 
 
-def new_categories(sites: pd.DataFrame, known, file: str | Path) -> list[dict]:
+def new_categories(sites: pd.DataFrame, known: Iterable[str], file: str | Path) -> list[dict]:
     """Categories of the user's sites file that are not presets; near-misses are warned about.
 
     A category that differs from a preset id only in spelling (``Library``,
@@ -521,10 +523,10 @@ def load_inputs(
     progress: bool = False,
     geocoder: str = "offline",
     user_agent: str | None = None,
-    servers=None,
+    servers: Servers | None = None,
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
-    profile=None,
+    profile: Profile | None = None,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -702,7 +704,7 @@ def run_stock(
     use_cache: bool = True,
     progress: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
-    servers=None,
+    servers: Servers | None = None,
     refresh: bool = False,
 ) -> tuple[StockCheck, dict]:
     """Load network, docking points and the stock file, and check the stock.

@@ -31,7 +31,7 @@ from ..errors import NetworkError
 from ..geo import GERMANY_CRS as GERMANY_CRS  # re-exported
 from ..geo import metric_crs as metric_crs  # re-exported (used here and by scripts)
 from ..inputs.osm import cache_file, check_path, read_ways, rules_key
-from ..params import restrictions
+from ..params import Profile, restrictions
 
 #: Metric CRS for Germany (ETRS89 / UTM zone 32N).
 
@@ -448,7 +448,7 @@ def load_network(
     use_cache: bool = True,
     progress: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
-    profile=None,
+    profile: Profile | None = None,
 ) -> Network:
     """Read the walking network of a local OSM file, from the cache if parsed before.
 

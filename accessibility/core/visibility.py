@@ -203,7 +203,9 @@ def visibility(
     )
 
 
-def with_visibility(net: Network, layer: gpd.GeoDataFrame, features: gpd.GeoDataFrame | None):
+def with_visibility(
+    net: Network, layer: gpd.GeoDataFrame, features: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
     """``layer`` (sites or candidates) with the :func:`visibility` columns appended.
 
     Returns ``layer`` unchanged when there are no features or no rows.

@@ -55,6 +55,7 @@ from .._io import write_json
 from ..config import cache_dir
 from ..errors import GeocodingError, InputError
 from ._tables import match_columns
+from .osm import OsmExtract
 from .servers import Servers, nominatim_pause
 
 #: Match qualities, best first.
@@ -772,7 +773,7 @@ class NominatimGeocoder:
         return out
 
 
-def make_geocoder(kind: str, extract, **kw) -> Geocoder:
+def make_geocoder(kind: str, extract: OsmExtract, **kw: object) -> Geocoder:
     """``"offline"`` or ``"nominatim"`` (offline first, then Nominatim) over an extract.
 
     Nominatim's server, timeout, rate and user agent default to
@@ -784,5 +785,5 @@ def make_geocoder(kind: str, extract, **kw) -> Geocoder:
         return offline
     if kind == "nominatim":
         kw = {**Servers.from_env().geopy_kwargs(), **{k: v for k, v in kw.items() if v is not None}}
-        return NominatimGeocoder(offline, bounds=extract.bounds, **kw)
+        return NominatimGeocoder(offline, bounds=extract.bounds, **kw)  # type: ignore[arg-type]
     raise InputError(f"unknown geocoder {kind!r}; use 'offline' or 'nominatim'")

@@ -47,7 +47,7 @@ from ..geo import check_crs, inside, to_wgs84
 from ..rejects import Rejects
 from ._tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES  # re-exported
 from ._tables import match_columns
-from .geocode import address_columns, address_table, format_address
+from .geocode import Geocoder, address_columns, address_table, format_address
 from .presets import OSM_TYPE_KEY, OSM_TYPES, check_categories, preset_categories
 from .presets import PRESETS_PATH as PRESETS_PATH  # re-exported (public API)
 from .presets import load_presets as load_presets  # re-exported (public API)
@@ -209,7 +209,7 @@ def read_sites(
     rejects: Rejects,
     crs: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
-    geocoder=None,
+    geocoder: Geocoder | None = None,
 ) -> gpd.GeoDataFrame:
     """Read the user's own sites from CSV, GeoJSON or GeoPackage.
 

@@ -17,7 +17,7 @@ from ..geo import to_wgs84
 from ..rejects import Rejects
 from . import sites as sm
 from ._tables import VECTOR_SUFFIXES, match_columns
-from .geocode import address_columns, address_table, format_address
+from .geocode import Geocoder, address_columns, address_table, format_address
 
 #: Accepted header spellings (lower case) of the stock file's columns.
 STOCK_ALIASES = {
@@ -37,7 +37,7 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 def read_stock(
     path: str | Path,
     rejects: Rejects,
-    geocoder=None,
+    geocoder: Geocoder | None = None,
     crs: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a housing company's building list.

@@ -6,6 +6,7 @@ Both use the offline page toolkit of :mod:`accessibility._leaflet`; residents ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import folium
@@ -13,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .._io import write_text
-from ..core.analysis import ALL
+from ..core.analysis import ALL, Analysis
 from ..planning.critical import critical_residents
+from ..planning.ranking import RankResult
 from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
 from ._leaflet import (
     CATEGORY_COLOURS,
@@ -32,7 +34,9 @@ from .folder import resident_layer
 from .i18n import category_label, labels
 
 
-def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "en") -> Path:
+def ranking_map(
+    result: RankResult, analysis: Analysis, path: str | Path, record: dict, lang: str = "en"
+) -> Path:
     """``ranking_map.html``: the greedy picks numbered, the residents each newly covers.
 
     Parameters
@@ -100,7 +104,7 @@ def ranking_map(result, analysis, path: str | Path, record: dict, lang: str = "e
 
 
 def critical_map(
-    analysis, sites: pd.DataFrame, minutes: float, category: str, path: str | Path,
+    analysis: Analysis, sites: pd.DataFrame, minutes: float, category: str, path: str | Path,
     record: dict, lang: str = "en",
 ) -> Path:  # fmt: skip
     """``critical_map.html``: who loses coverage if a site closes, and who is covered twice.
@@ -163,7 +167,9 @@ _CHANGE_COLOURS = {
 }  # fmt: skip
 
 
-def scenario_map(result: ScenarioResult, path: str | Path, attribution=None) -> Path:
+def scenario_map(
+    result: ScenarioResult, path: str | Path, attribution: Sequence[str] | None = None
+) -> Path:
     """Plain before/after map: changed sites and the residents gaining or losing coverage.
 
     Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.

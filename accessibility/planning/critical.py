@@ -7,11 +7,14 @@ exactly one site and by two or more.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 #: Entries of a dense chunk (candidates × nodes) of the bounded searches.
+from ..core.analysis import Analysis
 from .ranking import coverage_matrix, weight_column
 
 # --------------------------------------------------------------------------- critical sites
@@ -42,7 +45,7 @@ def critical_sites(covers: sp.csr_matrix, weight: np.ndarray) -> tuple[np.ndarra
 
 
 def critical_residents(
-    analysis, minutes: float, category: str = "all"
+    analysis: Analysis, minutes: float, category: str = "all"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per resident: how many sites cover it within ``minutes``, and the only one.
 
@@ -61,7 +64,7 @@ def critical_residents(
         else np.flatnonzero(sites["category"].astype(str).to_numpy() == category)
     )  # fmt: skip
     limit = float(minutes) * analysis.params.metres_per_minute
-    cm = coverage_matrix(analysis.network, analysis.resident_snap, analysis.site_snap.subset(idx),
+    cm = coverage_matrix(analysis.network, analysis.resident_snap, analysis.site_snap.subset(idx),  # type: ignore[arg-type]
                          limit)  # fmt: skip
     by_res = cm.covers().T.tocsr()
     n_cov = np.diff(by_res.indptr)
@@ -71,7 +74,12 @@ def critical_residents(
     return n_cov.astype(np.int64), sole
 
 
-def critical_table(analysis, minutes=None, category: str = "all", weight: str | None = None):
+def critical_table(
+    analysis: Analysis,
+    minutes: Sequence[float] | None = None,
+    category: str = "all",
+    weight: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-site loss if it closes alone, and redundancy, for each threshold.
 
     Returns
@@ -93,7 +101,7 @@ def critical_table(analysis, minutes=None, category: str = "all", weight: str | 
     )  # fmt: skip
     snap = analysis.site_snap.subset(idx)
     w, _ = weight_column(analysis.residents, weight)
-    cm = coverage_matrix(analysis.network, analysis.resident_snap, snap, max(minutes) * mpm)
+    cm = coverage_matrix(analysis.network, analysis.resident_snap, snap, max(minutes) * mpm)  # type: ignore[arg-type]
     out = sites.iloc[idx][["site_id", "name", "category"]].reset_index(drop=True)
     red = []
     for m in minutes:

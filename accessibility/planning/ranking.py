@@ -404,7 +404,7 @@ class RankResult:
 
 
 def rank_candidates(
-    analysis,
+    analysis: Analysis,
     candidates: gpd.GeoDataFrame,
     k: int,
     minutes: float,
@@ -414,7 +414,7 @@ def rank_candidates(
     features: gpd.GeoDataFrame | None = None,
     with_visibility: bool = True,
     visibility_weight: float = 0.0,
-    rejects=None,
+    rejects: Rejects | None = None,
 ) -> RankResult:
     """Rank candidates by greedy marginal coverage gain given the existing sites.
 
@@ -478,7 +478,7 @@ def rank_candidates(
     res = analysis.residents
     w, wname = weight_column(res, weight)
     covered0 = res[f"metres_{category}"].to_numpy(float) <= limit
-    cm = coverage_matrix(net, analysis.resident_snap, cand_snap, limit)
+    cm = coverage_matrix(net, analysis.resident_snap, cand_snap, limit)  # type: ignore[arg-type]
     covers = cm.covers()
     vis = None
     score = None

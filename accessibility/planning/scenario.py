@@ -26,8 +26,9 @@ import yaml
 from .._text import closest, slug
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..core.analysis import ALL, Analysis, analyze
+from ..core.network import Network
 from ..errors import InputError, ScenarioError
-from ..inputs.geocode import split_address
+from ..inputs.geocode import Geocoder, split_address
 from ..inputs.presets import load_yaml, short
 from ..inputs.sites import SITE_COLUMNS
 from ..params import WalkParams
@@ -687,7 +688,7 @@ def _merge(before: pd.DataFrame, after: pd.DataFrame, keys: list[str]) -> pd.Dat
 
 
 def run_scenario(
-    network,
+    network: Network,
     sites: gpd.GeoDataFrame,
     residents: gpd.GeoDataFrame,
     changes: Sequence[Change] = (),
@@ -696,7 +697,7 @@ def run_scenario(
     minutes: Sequence[float] = DEFAULT_MINUTES,
     speed_kmh: float = DEFAULT_SPEED_KMH,
     districts: gpd.GeoDataFrame | None = None,
-    rejects=None,
+    rejects: Rejects | None = None,
     max_access_m: float = MAX_ACCESS_LEG_M,
     categories: Sequence[str] | None = None,
     file: str | None = None,
@@ -752,7 +753,7 @@ def run_scenario(
 
 
 def resolve_addresses(
-    changes: list[Change], geocoder, file: str | Path | None = None
+    changes: list[Change], geocoder: Geocoder, file: str | Path | None = None
 ) -> list[Change]:
     """Give ``add``/``move`` changes that carry an ``address`` their lat/lon (EPSG:4326).
 
