@@ -34,7 +34,7 @@ _API = {
     # analysis
     "run": "pipeline", "analyze": "core.analysis", "Analysis": "core.analysis",
     # scenarios, ranking, housing stock
-    "read_scenario": "planning.scenario", "run_scenario": "planning.scenario",
+    "read_scenario": "planning.scenario_file", "run_scenario": "planning.scenario",
     "ScenarioResult": "planning.scenario", "rank_candidates": "planning.ranking",
     "RankResult": "planning.ranking", "check_stock": "planning.stock",
     "StockCheck": "planning.stock",
@@ -51,7 +51,8 @@ _API = {
 _MODULES = {
     **{m: f"core.{m}" for m in (
         "network", "routing", "analysis", "coverage", "isochrones", "blocks", "visibility")},
-    **{m: f"planning.{m}" for m in ("scenario", "ranking", "candidates", "critical", "stock")},
+    **{m: f"planning.{m}" for m in (
+        "scenario", "scenario_file", "ranking", "candidates", "critical", "stock")},
     **{m: f"inputs.{m}" for m in (
         "presets", "sites", "geocode", "zensus", "population", "download", "osm", "osm_keys",
         "buildings", "spread", "servers")},
@@ -139,6 +140,7 @@ if TYPE_CHECKING:  # static tools see the real objects
     from .outputs.report import write_report
     from .pipeline import Inputs, load_inputs, run, write_outputs
     from .planning.ranking import RankResult, rank_candidates
-    from .planning.scenario import ScenarioResult, read_scenario, run_scenario
+    from .planning.scenario import ScenarioResult, run_scenario
+    from .planning.scenario_file import read_scenario
     from .planning.stock import StockCheck, check_stock
     from .rejects import Rejects

@@ -58,12 +58,12 @@ from .planning.critical import critical_table
 from .planning.ranking import RankRun, rank_candidates
 from .planning.scenario import (
     Comparison,
-    Scenario,
     ScenarioResult,
     resolve_addresses,
     run_scenario,
     side_by_side,
 )
+from .planning.scenario_file import Scenario
 from .planning.stock import StockCheck, check_stock
 from .record import attributions, data_vintage, file_record
 from .rejects import Rejects

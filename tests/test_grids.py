@@ -401,7 +401,7 @@ def test_zipped_shapefile_is_not_taken_for_zensus(tmp_path):
 
 def test_scenario_file_takes_population_total(kl_osm, tmp_path):
     from accessibility.errors import ScenarioError
-    from accessibility.planning.scenario import read_scenario
+    from accessibility.planning.scenario_file import read_scenario
 
     f = tmp_path / "s.yaml"
     f.write_text(f"network: {kl_osm}\npopulation_total: 100000\nchanges: []\n")

@@ -683,7 +683,7 @@ def test_scenario_file_with_a_study_area_and_server_options(online, monkeypatch,
 
 def test_scenario_file_study_area_keys(kl_osm, tmp_path):
     from accessibility.errors import ScenarioError
-    from accessibility.planning.scenario import read_scenario
+    from accessibility.planning.scenario_file import read_scenario
 
     polygon = tmp_path / "area.geojson"
     gpd.GeoDataFrame(geometry=[INNENSTADT], crs="EPSG:4326").to_file(polygon)

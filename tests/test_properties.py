@@ -306,7 +306,7 @@ CHANGE = st.fixed_dictionaries({}).flatmap(
               "unknown_key": SCALARS}),
     raw=st.one_of(st.none(), st.binary(max_size=200)))  # fmt: skip
 def test_scenario_reader(doc, raw):
-    from accessibility.planning.scenario import read_scenario
+    from accessibility.planning.scenario_file import read_scenario
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "s.yaml"

@@ -18,12 +18,8 @@ from accessibility.core.analysis import analyze
 from accessibility.errors import ScenarioError
 from accessibility.inputs.sites import combine_sites
 from accessibility.pipeline import load_inputs
-from accessibility.planning.scenario import (
-    Change,
-    apply_changes,
-    read_scenario,
-    run_scenario,
-)
+from accessibility.planning.scenario import apply_changes, run_scenario
+from accessibility.planning.scenario_file import Change, read_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MINUTES = (5.0, 10.0)

@@ -108,7 +108,8 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
     """
     from ..outputs.files import write_scenario
     from ..pipeline import load_inputs, run_scenario_file, scenario_sites, write_scenario_after
-    from ..planning.scenario import Change, check_changes, read_scenario, run_scenario
+    from ..planning.scenario import check_changes, run_scenario
+    from ..planning.scenario_file import Change, read_scenario
 
     t0 = time.perf_counter()
     if scenario_file:
@@ -232,7 +233,8 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
     """
     from ..outputs.files import write_comparison
     from ..pipeline import compare_scenarios, load_inputs
-    from ..planning.scenario import check_changes, read_scenario, unique_names
+    from ..planning.scenario import check_changes
+    from ..planning.scenario_file import read_scenario, unique_names
 
     t0 = time.perf_counter()
     scs = [read_scenario(f) for f in scenario_files]
