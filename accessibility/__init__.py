@@ -29,7 +29,7 @@ _API = {
     "load_network": "core.network", "Network": "core.network", "load_inputs": "pipeline",
     "Inputs": "pipeline", "read_zensus": "inputs.zensus", "read_points": "inputs.population",
     "estimate_from_buildings": "inputs.buildings", "load_presets": "inputs.sites",
-    "sites_from_osm": "inputs.sites", "read_sites": "inputs.sites",
+    "sites_from_osm": "inputs.osm_sites", "read_sites": "inputs.sites",
     "combine_sites": "inputs.sites", "make_geocoder": "inputs.geocode", "Rejects": "rejects",
     # analysis
     "run": "pipeline", "analyze": "core.analysis", "Analysis": "core.analysis",
@@ -54,7 +54,7 @@ _MODULES = {
     **{m: f"planning.{m}" for m in (
         "scenario", "scenario_file", "ranking", "candidates", "critical", "stock")},
     **{m: f"inputs.{m}" for m in (
-        "presets", "sites", "geocode", "zensus", "population", "download", "osm", "osm_keys",
+        "presets", "sites", "osm_sites", "geocode", "zensus", "population", "download", "osm", "osm_keys",
         "buildings", "spread", "servers")},
     **{m: f"outputs.{m}" for m in ("map", "report", "files", "folder", "scenario_report")},
     # old flat names
@@ -132,8 +132,9 @@ if TYPE_CHECKING:  # static tools see the real objects
     )
     from .inputs.buildings import estimate_from_buildings
     from .inputs.geocode import make_geocoder
+    from .inputs.osm_sites import sites_from_osm
     from .inputs.population import read_points
-    from .inputs.sites import combine_sites, load_presets, read_sites, sites_from_osm
+    from .inputs.sites import combine_sites, load_presets, read_sites
     from .inputs.zensus import read_zensus
     from .outputs.folder import load_folder
     from .outputs.map import full_map

@@ -41,6 +41,7 @@ from .inputs._tables import read_header
 from .inputs.geocode import Geocoder, make_geocoder
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.osm_keys import feature_keys
+from .inputs.osm_sites import sites_from_osm
 from .inputs.presets import load_presets
 from .inputs.servers import Servers
 from .inputs.site_duplicates import drop_duplicates
@@ -443,7 +444,7 @@ def load_sites(
     else:
         wanted = wanted or list(table["categories"])
     if wanted:
-        frames.append(sitemod.sites_from_osm(extract.features, table, wanted))
+        frames.append(sites_from_osm(extract.features, table, wanted))
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
     # rejects name the file as the user gave it; `source` holds only its name
     site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}

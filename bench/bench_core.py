@@ -264,8 +264,9 @@ def read_sites(extract, net: Network) -> tuple[np.ndarray, np.ndarray, str]:
     """
     try:
         from accessibility.inputs import sites as sitemod
+        from accessibility.inputs.osm_sites import sites_from_osm
 
-        gdf = sitemod.sites_from_osm(extract.features, sitemod.load_presets()).to_crs(net.crs)
+        gdf = sites_from_osm(extract.features, sitemod.load_presets()).to_crs(net.crs)
         xy = shapely.get_coordinates(gdf.geometry.representative_point().to_numpy())
         return xy, gdf["category"].astype(str).to_numpy(), "OSM preset sites (sites.py)"
     except ImportError as exc:

@@ -37,7 +37,8 @@ from accessibility.core.analysis import analyze
 from accessibility.core.network import load_network
 from accessibility.inputs.geocode import OfflineGeocoder
 from accessibility.inputs.osm import read_osm
-from accessibility.inputs.sites import load_presets, sites_from_osm
+from accessibility.inputs.osm_sites import sites_from_osm
+from accessibility.inputs.sites import load_presets
 from accessibility.inputs.stock_file import read_stock
 from accessibility.planning.stock import check_stock
 from accessibility.rejects import Rejects

@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from accessibility.errors import AllRejectedError, InputError
+from accessibility.inputs.osm_sites import sites_from_osm
 from accessibility.inputs.sites import (
     NO_COORDINATES,
     PRESETS_PATH,
@@ -19,7 +20,6 @@ from accessibility.inputs.sites import (
     combine_sites,
     load_presets,
     read_sites,
-    sites_from_osm,
 )
 from accessibility.rejects import Rejects
 

@@ -16,7 +16,8 @@ from accessibility.cli import main
 from accessibility.core.analysis import analyze
 from accessibility.errors import AllRejectedError, InputError
 from accessibility.inputs.geocode import OfflineGeocoder
-from accessibility.inputs.sites import load_presets, sites_from_osm
+from accessibility.inputs.osm_sites import sites_from_osm
+from accessibility.inputs.sites import load_presets
 from accessibility.inputs.stock_file import read_stock
 from accessibility.planning.stock import (
     DETOUR_LIMIT,

@@ -55,7 +55,7 @@ def load_presets(path: str | Path | None = None) -> dict:
         ``{"categories": {id: {"label_de", "label_en", "description", "match"}},
         "files": [files read, packaged first]}``. Category order is the
         preference order used by
-        :func:`accessibility.sites.sites_from_osm`.
+        :func:`accessibility.inputs.osm_sites.sites_from_osm`.
 
     Raises
     ------
