@@ -6,11 +6,9 @@ the same way and record the same provenance.
 
 from __future__ import annotations
 
-import re
 import time
-import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,7 @@ from .core.isochrones import CORRIDOR_M, MIN_HOLE_M2
 from .core.isochrones import from_analysis as isochrones_from_analysis
 from .core.network import DEFAULT_MIN_COMPONENT, Network, load_network
 from .core.visibility import with_visibility
-from .errors import AccessibilityWarning, AllRejectedError, InputError
+from .errors import AllRejectedError, InputError
 from .inputs import download
 from .inputs import population as pop
 from .inputs import sites as sitemod
@@ -45,6 +43,7 @@ from .inputs.osm_sites import sites_from_osm
 from .inputs.presets import load_presets
 from .inputs.servers import Servers
 from .inputs.site_duplicates import drop_duplicates
+from .inputs.sites import new_categories
 from .inputs.spread import spread_cells
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
@@ -58,13 +57,15 @@ from .planning.candidates import candidates_from_osm, candidates_from_streets
 from .planning.critical import critical_table
 from .planning.ranking import RankRun, rank_candidates
 from .planning.scenario import (
+    ADDED,
     Comparison,
     ScenarioResult,
+    apply_changes,
     resolve_addresses,
     run_scenario,
     side_by_side,
 )
-from .planning.scenario_file import Scenario
+from .planning.scenario_file import Change, Scenario
 from .planning.stock import StockCheck, check_stock
 from .record import attributions, data_vintage, file_record
 from .rejects import Rejects
@@ -459,45 +460,6 @@ def load_sites(
         if c in known
     }
     return site_gdf, categories
-
-
-def new_categories(sites: pd.DataFrame, known: Iterable[str], file: str | Path) -> list[dict]:
-    """Categories of the user's sites file that are not presets; near-misses are warned about.
-
-    A category that differs from a preset id only in spelling (``Library``,
-    ``advice centre``, ``libary``) gets a warning with the preset it probably means; it is
-    still used as given (a new category). Every new category is listed in ``run.json``
-    (``new_categories``) and noted in the printed summary.
-
-    Returns
-    -------
-    list of dict
-        ``category``, ``sites`` (count) and ``did_you_mean`` (preset id or None).
-    """
-    import difflib
-
-    presets = list(known)
-    out = []
-    counts = sites["category"].astype(str).value_counts(sort=False)
-    for cat, n in counts.items():
-        if cat in presets:
-            continue
-        norm = re.sub(r"[\s\-]+", "_", cat.strip().lower())
-        guess = (
-            norm
-            if norm in presets
-            else next(iter(difflib.get_close_matches(norm, presets, n=1, cutoff=0.8)), None)
-        )
-        out.append({"category": cat, "sites": int(n), "did_you_mean": guess})
-        if guess:
-            warnings.warn(
-                f"{Path(file).name}: category {cat!r} ({n} sites) is not a preset category; did "
-                f"you mean {guess!r}? It is used as a new category of its own: correct the "
-                "spelling to count these sites with the preset",
-                AccessibilityWarning,
-                stacklevel=2,
-            )
-    return out
 
 
 def load_inputs(
@@ -1077,3 +1039,28 @@ def write_stock_map(check: StockCheck, out: str | Path, record: dict) -> Path:
         lang=lang,
     )  # fmt: skip
     return paths["map"]
+
+
+def scenario_from_options(
+    inputs: Inputs,
+    params: WalkParams,
+    add: str | Path | None = None,
+    remove: Sequence[str] | None = None,
+    sites_crs: str | None = None,
+) -> ScenarioResult:
+    """A scenario given on the command line: close the sites ``remove`` (ids) and add the
+    sites of the file ``add`` (like ``--sites``), before and after on the same inputs.
+    """
+    changes = [Change("remove", {"id": i}) for i in remove or []]
+    sites_after = None
+    if add:
+        new = read_new_sites(inputs, add, sites_crs, "sites to add")
+        kept = apply_changes(inputs.sites, changes, "--remove")
+        new["change"] = ADDED
+        sites_after = sitemod.combine_sites(kept, new)
+    return run_scenario(
+        inputs.network, inputs.sites, inputs.residents, changes, sites_after=sites_after,
+        minutes=params.minutes, speed_kmh=params.speed_kmh, districts=inputs.districts,
+        rejects=inputs.rejects, max_access_m=params.max_access_m,
+        categories=inputs.categories, file="--remove", name="scenario",
+    )  # fmt: skip

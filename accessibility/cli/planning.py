@@ -107,9 +107,16 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
           --sites sites.csv --add new.csv --remove lib-3 --minutes 5,10 --out outputs/s1
     """
     from ..outputs.files import write_scenario
-    from ..pipeline import load_inputs, run_scenario_file, scenario_sites, write_scenario_after
-    from ..planning.scenario import check_changes, run_scenario
-    from ..planning.scenario_file import Change, read_scenario
+    from ..pipeline import (
+        load_inputs,
+        run_scenario_file,
+        scenario_from_options,
+        scenario_sites,
+        write_scenario_after,
+    )
+    from ..planning.scenario import check_changes, warn_new_categories
+    from ..planning.scenario_file import read_scenario
+    from ..record import file_record
 
     t0 = time.perf_counter()
     if scenario_file:
@@ -147,8 +154,6 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
         with console.status("computing before and after…"):
             result = run_scenario_file(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"
-        from ..outputs.files import file_record
-
         record = {**inputs.record, "scenario_file": file_record(scenario_file)}
     else:
         if not add and not remove:
@@ -156,35 +161,18 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
                 "nothing to change: give a scenario file, or --add NEW.csv and/or --remove IDS"
             )
         inputs = _load(kw, kw["minutes"], kw["speed"], kw["no_cache"])
-        changes = [Change("remove", {"id": i}) for i in remove or []]
-        sites_after = None
-        if add:
-            from ..inputs.sites import combine_sites
-            from ..planning.scenario import ADDED, apply_changes
-
-            new = _read_new_sites(add, inputs, kw.get("sites_crs"), _out(out, "scenario"),
-                                  "sites to add")  # fmt: skip
-            kept = apply_changes(inputs.sites, changes, "--remove")
-            new["change"] = ADDED
-            sites_after = combine_sites(kept, new)
         with console.status("computing before and after…"):
-            result = run_scenario(
-                inputs.network, inputs.sites, inputs.residents, changes,
-                sites_after=sites_after, minutes=kw["minutes"], speed_kmh=kw["speed"],
-                districts=inputs.districts, rejects=inputs.rejects,
-                max_access_m=kw["max_access"], categories=inputs.categories, file="--remove",
-                name="scenario",
-            )  # fmt: skip
+            result = scenario_from_options(
+                inputs, walk_params(kw), add=add, remove=remove, sites_crs=kw.get("sites_crs")
+            )
         default = "scenario"
         record = dict(inputs.record)
         if add:
-            from ..outputs.files import file_record
-
             record["inputs"]["add"] = file_record(add)
         record["remove"] = remove or []
     record["command"] = " ".join(sys.argv)
     check_changes(result)
-    _warn_new_categories(result, record, scenario_file or add)
+    warn_new_categories(result, record, scenario_file or add)
     out_dir = _out(out, default)
     with staged(out_dir, no_wait) as tmp:
         sites = scenario_sites(result, inputs.extract.features)
@@ -193,19 +181,6 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
             paths.update(write_scenario_after(result, tmp, record, inputs.extract.features))
         paths = final_paths(paths, tmp, out_dir)
     _print_scenario(result, paths, time.perf_counter() - t0)
-
-
-def _warn_new_categories(result, record: dict, file) -> None:
-    """Warn about added or re-categorised sites whose category looks like a misspelt preset."""
-    from ..inputs.sites import load_presets
-    from ..pipeline import new_categories
-    from ..planning.scenario import ADDED, RECATEGORISED
-
-    presets = record.get("inputs", {}).get("presets") or {}
-    table = load_presets(presets.get("path"))
-    changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
-    if len(changed) and file:
-        record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
 
 
 @click.command()

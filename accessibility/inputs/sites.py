@@ -34,6 +34,7 @@ import csv
 import difflib
 import io
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import AllRejectedError, InputError
+from ..errors import AccessibilityWarning, AllRejectedError, InputError
 from ..geo import check_crs, inside, to_wgs84
 from ..rejects import Rejects
 from ._tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES  # re-exported
@@ -763,3 +764,40 @@ def combine_sites(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         )
     extra = [c for c in out.columns if c not in SITE_COLUMNS]
     return out[[*SITE_COLUMNS, *extra]]
+
+
+def new_categories(sites: pd.DataFrame, known: Iterable[str], file: str | Path) -> list[dict]:
+    """Categories of the user's sites file that are not presets; near-misses are warned about.
+
+    A category that differs from a preset id only in spelling (``Library``,
+    ``advice centre``, ``libary``) gets a warning with the preset it probably means; it is
+    still used as given (a new category). Every new category is listed in ``run.json``
+    (``new_categories``) and noted in the printed summary.
+
+    Returns
+    -------
+    list of dict
+        ``category``, ``sites`` (count) and ``did_you_mean`` (preset id or None).
+    """
+    presets = list(known)
+    out = []
+    counts = sites["category"].astype(str).value_counts(sort=False)
+    for cat, n in counts.items():
+        if cat in presets:
+            continue
+        norm = re.sub(r"[\s\-]+", "_", cat.strip().lower())
+        guess = (
+            norm
+            if norm in presets
+            else next(iter(difflib.get_close_matches(norm, presets, n=1, cutoff=0.8)), None)
+        )
+        out.append({"category": cat, "sites": int(n), "did_you_mean": guess})
+        if guess:
+            warnings.warn(
+                f"{Path(file).name}: category {cat!r} ({n} sites) is not a preset category; did "
+                f"you mean {guess!r}? It is used as a new category of its own: correct the "
+                "spelling to count these sites with the preset",
+                AccessibilityWarning,
+                stacklevel=2,
+            )
+    return out

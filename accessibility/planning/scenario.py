@@ -29,7 +29,7 @@ from ..core.network import Network
 from ..errors import InputError, ScenarioError
 from ..inputs.geocode import Geocoder, split_address
 from ..inputs.presets import short
-from ..inputs.sites import SITE_COLUMNS
+from ..inputs.sites import SITE_COLUMNS, load_presets, new_categories
 from ..rejects import Rejects
 from .scenario_file import Change, Scenario
 
@@ -415,3 +415,13 @@ class Comparison:
     table: pd.DataFrame
     districts: pd.DataFrame
     sites: list[gpd.GeoDataFrame]
+
+
+def warn_new_categories(result: ScenarioResult, record: dict, file: str | Path | None) -> None:
+    """Warn about added or re-categorised sites whose category looks like a misspelt preset;
+    the new categories go to ``record["new_categories_in_changes"]``."""
+    presets = record.get("inputs", {}).get("presets") or {}
+    table = load_presets(presets.get("path"))
+    changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]
+    if len(changed) and file:
+        record["new_categories_in_changes"] = new_categories(changed, table["categories"], file)
