@@ -87,6 +87,7 @@ class Profile:
 
     @property
     def restricts(self) -> bool:
+        """Whether the profile avoids anything (then it walks on a network of its own)."""
         return bool(self.avoid)
 
 

@@ -167,6 +167,7 @@ def _minutes(ctx, param, value):
 
 
 def csv_list(ctx, param, value):
+    """Click callback: ``"a, b"`` → ``["a", "b"]`` (None when empty)."""
     if not value:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]

@@ -101,6 +101,7 @@ class Analysis:
         return self.params.max_access_m
 
     def minutes_by_category(self) -> dict[str, np.ndarray]:
+        """Walking minutes of every resident point to the nearest site, per category (``inf`` = unreachable)."""
         return {c: self.residents[f"minutes_{c}"].to_numpy(float) for c in self.categories}
 
     def categories_without_site(self) -> list[str]:

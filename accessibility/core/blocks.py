@@ -53,6 +53,7 @@ class Blocks:
 
     @property
     def n_faces(self) -> int:
+        """Number of street blocks (faces of the planar network)."""
         return len(self.faces)
 
     def enclosed(self, full_edge: np.ndarray) -> np.ndarray:

@@ -201,10 +201,12 @@ class Network:
     # -- properties --------------------------------------------------------------------
     @property
     def n_nodes(self) -> int:
+        """Number of network nodes."""
         return len(self.node_xy)
 
     @property
     def n_edges(self) -> int:
+        """Number of network edges."""
         return len(self.u)
 
     def csgraph(self) -> sp.csr_matrix:
@@ -438,6 +440,7 @@ class Snap:
     island: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> Snap:
+        """The snaps of the points ``idx`` only (same network)."""
         island = None if self.island is None else self.island[mask]
         return Snap(self.edge[mask], self.t[mask], self.point[mask], self.access[mask], island)
 

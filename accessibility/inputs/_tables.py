@@ -159,6 +159,7 @@ def find_column(table: pd.DataFrame, name: str) -> str | None:
 
 
 def closest_column(name: str, columns) -> str | None:
+    """The column name closest to ``name`` (case-insensitive, difflib ratio >= 0.6), or None."""
     cols = [str(c) for c in columns]
     lower = {c.lower(): c for c in cols}
     match = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
@@ -166,6 +167,7 @@ def closest_column(name: str, columns) -> str | None:
 
 
 def missing_message(expected: list[str], found, what: str) -> str:
+    """ "column X not found" with the columns found and the closest name, for errors."""
     missing = [e for e in expected if not any(str(c).lower() == e.lower() for c in found)]
     msg = f"missing {what}: {', '.join(repr(m) for m in missing)}"
     hints = [f"'{c}' → '{m}'" for m in missing if (c := closest_column(m, found)) is not None]

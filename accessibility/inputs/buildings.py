@@ -412,6 +412,7 @@ def _reject_unrowed(
 
 
 def source_files(gdf: gpd.GeoDataFrame) -> list[str]:
+    """The input files named in a frame's ``attrs`` (``files``), for the record."""
     if gdf.attrs.get("files"):
         return [str(f) for f in gdf.attrs["files"]]
     if gdf.attrs.get("source"):
@@ -420,6 +421,7 @@ def source_files(gdf: gpd.GeoDataFrame) -> list[str]:
 
 
 def assumptions() -> dict[str, object]:
+    """The spreading assumptions (module constants: persons per home, floor heights, ...) for ``run.json``."""
     return {
         "residential_buildings": sorted(RESIDENTIAL_BUILDINGS),
         "building_yes_excluded_if_tagged": sorted(NON_RESIDENTIAL_KEYS),
@@ -434,6 +436,7 @@ def assumptions() -> dict[str, object]:
 
 
 def numeric_groups(cells: pd.DataFrame) -> list[str]:
+    """The group columns of the cells that hold numbers (spread like the population)."""
     return [
         c
         for c in cells.columns

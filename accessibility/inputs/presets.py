@@ -110,6 +110,7 @@ def check_categories(
 
 
 def preset_categories(presets: dict) -> dict:
+    """Category id → preset (the ``categories`` mapping of loaded presets)."""
     if not isinstance(presets, dict) or not isinstance(presets.get("categories"), dict):
         raise TypeError("presets must be the dict returned by load_presets()")
     return presets["categories"]

@@ -67,6 +67,7 @@ ENV = {
 
 
 def default_user_agent() -> str:
+    """The HTTP user agent sent to Nominatim and Overpass (package name and version)."""
     from .. import __version__
 
     return f"accessibility/{__version__} (docking-point accessibility analyzer)"
@@ -141,6 +142,7 @@ class Servers:
 
     @property
     def is_public_nominatim(self) -> bool:
+        """Whether the Nominatim server is the public OSM one (its usage policy applies: 1 request/s)."""
         return urlsplit(self.nominatim_url).hostname == "nominatim.openstreetmap.org"
 
     @classmethod
@@ -180,10 +182,12 @@ class Servers:
 
     @property
     def status_url(self) -> str:
+        """The Overpass server's ``/status`` address."""
         return self.overpass_url.rstrip("/") + "/status"
 
     @property
     def interpreter_url(self) -> str:
+        """The Overpass server's ``/interpreter`` address."""
         return self.overpass_url.rstrip("/") + "/interpreter"
 
     def geopy_kwargs(self) -> dict:
@@ -198,6 +202,7 @@ class Servers:
         }
 
     def headers(self) -> dict[str, str]:
+        """HTTP headers of every request (user agent)."""
         return {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
 
     @contextlib.contextmanager

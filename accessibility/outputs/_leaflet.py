@@ -52,6 +52,7 @@ def esc(value: object) -> str:
 
 
 def fmt(v: object, nd: int = 1) -> str:
+    """A number with ``nd`` decimals, or an empty string when it is not a finite number."""
     try:
         f = float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -138,6 +139,7 @@ def badge_html(letter: str, colour: str) -> str:
 
 
 def icon_html(letter: str, colour: str) -> str:
+    """HTML of a round map marker with a letter, in ``colour``."""
     return (
         f'<div style="background:{colour};color:#fff;border:2px solid #fff;border-radius:50%;'
         "width:22px;height:22px;text-align:center;font:bold 12px/22px sans-serif;"
@@ -146,6 +148,7 @@ def icon_html(letter: str, colour: str) -> str:
 
 
 def tooltip_fields(fields: list[str], aliases: list[str], sticky: bool = True):
+    """A folium GeoJsonTooltip showing ``fields`` under ``aliases``."""
     return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=sticky, labels=True)
 
 

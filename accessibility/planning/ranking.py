@@ -68,6 +68,7 @@ class CoverageMatrix:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(candidates, resident points) of the matrix."""
         return self.metres.shape
 
     def covers(self, metres: float | None = None) -> sp.csr_matrix:

@@ -175,6 +175,7 @@ class ScenarioResult:
 
     @property
     def minutes(self) -> tuple[float, ...]:
+        """Thresholds in minutes (of the before analysis)."""
         return self.before.minutes
 
     def summary(self) -> pd.DataFrame:
