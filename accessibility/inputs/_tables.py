@@ -10,7 +10,6 @@ unusable rows to the rejects.
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 import zipfile
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._text import closest
 from ..errors import InputError
 from ..rejects import Rejects
 
@@ -160,10 +160,7 @@ def find_column(table: pd.DataFrame, name: str) -> str | None:
 
 def closest_column(name: str, columns) -> str | None:
     """The column name closest to ``name`` (case-insensitive, difflib ratio >= 0.6), or None."""
-    cols = [str(c) for c in columns]
-    lower = {c.lower(): c for c in cols}
-    match = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
-    return lower[match[0]] if match else None
+    return closest(name, columns, cutoff=0.6, ignore_case=True)
 
 
 def missing_message(expected: list[str], found, what: str) -> str:

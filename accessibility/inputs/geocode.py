@@ -37,7 +37,6 @@ spot.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -52,6 +51,7 @@ import pandas as pd
 import shapely
 
 from .._io import write_json
+from .._text import close_matches
 from ..config import cache_dir
 from ..errors import GeocodingError, InputError
 from ._tables import match_columns
@@ -495,7 +495,7 @@ class OfflineGeocoder:
 
     def _unknown_street(self, street: str, skey: str) -> str:
         known = list(self._names)
-        close = difflib.get_close_matches(skey, known, n=3, cutoff=0.75)
+        close = close_matches(skey, known, n=3, cutoff=0.75)
         hint = (
             f"; closest known streets: {', '.join(self._names[c] for c in close)}" if close else ""
         )

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._text import closest
 from ..errors import AccessibilityWarning, AllRejectedError, InputError
 from ..geo import check_crs, inside, to_wgs84
 from ..rejects import Rejects
@@ -785,12 +786,7 @@ def new_categories(sites: pd.DataFrame, known: Iterable[str], file: str | Path) 
     for cat, n in counts.items():
         if cat in presets:
             continue
-        norm = re.sub(r"[\s\-]+", "_", cat.strip().lower())
-        guess = (
-            norm
-            if norm in presets
-            else next(iter(difflib.get_close_matches(norm, presets, n=1, cutoff=0.8)), None)
-        )
+        guess = closest(cat, presets, normalise=True, cutoff=0.8)
         out.append({"category": cat, "sites": int(n), "did_you_mean": guess})
         if guess:
             warnings.warn(

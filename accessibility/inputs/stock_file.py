@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._text import close_matches
 from ..errors import AllRejectedError, InputError
 from ..geo import to_wgs84
 from ..rejects import Rejects
@@ -222,11 +223,9 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _stock_columns(file: str, columns: list[str]) -> dict[str, str | None]:
-    import difflib
-
     found = match_columns(file, columns, STOCK_ALIASES)
     if found["building_id"] is None:
-        guess = difflib.get_close_matches("building_id", [c.lower() for c in columns], n=1)
+        guess = close_matches("building_id", [c.lower() for c in columns], n=1, cutoff=0.6)
         hint = f" Did you mean column '{guess[0]}'? Rename it." if guess else ""
         raise InputError(
             f"required column 'building_id' missing (found: {', '.join(map(str, columns))}).{hint}",
