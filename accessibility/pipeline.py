@@ -93,7 +93,7 @@ class Inputs:
         """The walking network of this run's OSM file for another walking profile.
 
         Same CRS and island threshold as :attr:`network`; ``profile`` is an
-        :class:`accessibility.profiles.Profile`.
+        :class:`accessibility.params.Profile`.
         """
         if profile is None or not profile.restricts:
             return self.network
@@ -267,17 +267,17 @@ def load_area(
     ----------
     presets : path, optional
         The run's preset file; the download asks for the features its
-        categories need (:func:`accessibility.osm_keys.feature_keys`).
+        categories need (:func:`accessibility.inputs.osm_keys.feature_keys`).
     servers : Servers, optional
         Overpass/Nominatim servers and limits; default
-        :meth:`accessibility.servers.Servers.from_env` when one is needed.
+        :meth:`accessibility.inputs.servers.Servers.from_env` when one is needed.
     refresh : bool
         Download again (and geocode ``place`` again) even if cached.
     min_component : int
         Island threshold in nodes: points snap only onto components at least
         that large.
     profile : Profile, optional
-        :class:`accessibility.profiles.Profile`; the network leaves out what it avoids.
+        :class:`accessibility.params.Profile`; the network leaves out what it avoids.
 
     Returns
     -------
@@ -418,7 +418,7 @@ def load_sites(
     it, ``osm_categories`` or else every preset category. Address rows of the
     file are geocoded with ``geocoder``. Sites describing the same place twice
     (a user row and an OSM feature, or an OSM node and area of one facility) are
-    merged by :func:`accessibility.duplicates.drop_duplicates`; each dropped one
+    merged by :func:`accessibility.inputs.site_duplicates.drop_duplicates`; each dropped one
     goes to ``rejects``. Adds the files to ``record["inputs"]``.
 
     Returns
@@ -502,13 +502,13 @@ def load_inputs(
     residents counted are those inside the study area (``place``, ``bbox``,
     ``polygon``/``area``; with ``network`` too), the others are left out and
     counted in ``record["study_area"]`` (see :func:`residents_in_area`).
-    ``servers`` (:class:`accessibility.servers.Servers`) names the Overpass and
+    ``servers`` (:class:`accessibility.inputs.servers.Servers`) names the Overpass and
     Nominatim servers; ``refresh`` downloads the area again.
 
     Zensus cells coarser than 100 m (1 km) are always spread over residential buildings
-    or streets (:func:`accessibility.spread.spread_cells`); ``population_total``
+    or streets (:func:`accessibility.inputs.spread.spread_cells`); ``population_total``
     rescales the counted residents (and groups; after the study-area clip) to that official total
-    (:func:`accessibility.population.scale_to_total`).
+    (:func:`accessibility.inputs.population.scale_to_total`).
     ``min_component``: island threshold in nodes (see :func:`load_area`).
     """
     rejects = Rejects()
@@ -789,7 +789,7 @@ def products(
         "per_site": per_site, "corridor_m": CORRIDOR_M, "min_hole_m2": MIN_HOLE_M2,
         "note": "" if per_site else (
             f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
-            "only (per-site polygons: accessibility.isochrones.isochrones(per_site=True))"),
+            "only (per-site polygons: accessibility.core.isochrones.isochrones(per_site=True))"),
     }  # fmt: skip
     return Products(iso, info, sites, {"isochrones": time.perf_counter() - t0})
 

@@ -3,7 +3,7 @@
 The graph is undirected and unsimplified: every edge is one straight segment
 between two consecutive OSM nodes of a walkable way, so snapping a point onto an
 edge and measuring along it is exact. Parallel edges keep the shortest. A
-``barrier=*`` node closed to walkers (:func:`accessibility.osm.is_closed`) is split
+``barrier=*`` node closed to walkers (:func:`accessibility.inputs.osm.is_closed`) is split
 into one node per incident edge, so it is a dead end on each side.
 
 Island pruning: every component is kept in the graph (and drawn in maps), but points
@@ -171,11 +171,11 @@ class Network:
 
     @classmethod
     def from_extract(cls, extract, crs: str | None = None, profile=None) -> Network:
-        """Build from an :class:`accessibility.osm.OsmExtract` (or :func:`~accessibility.osm.read_ways`).
+        """Build from an :class:`accessibility.inputs.osm.OsmExtract` (or :func:`~accessibility.inputs.osm.read_ways`).
 
         Closed barriers (``extract.node_tags["closed"]``) are split per incident edge.
-        A :class:`accessibility.profiles.Profile` drops the segments and blocks the
-        nodes it avoids (:func:`accessibility.profiles.restrictions`).
+        A :class:`accessibility.params.Profile` drops the segments and blocks the
+        nodes it avoids (:func:`accessibility.params.restrictions`).
         """
         get = extract.get if isinstance(extract, dict) else lambda k: getattr(extract, k)
         n, s, nt = get("nodes"), get("segments"), get("node_tags")
@@ -463,13 +463,13 @@ def load_network(
         Metric CRS; default EPSG:25832 in Germany, else the local UTM zone.
     use_cache : bool
         Cache key: the file's SHA-256, the CRS and the walking rules
-        (:func:`accessibility.osm.rules_key`). The cache is a checksummed ``.npz``;
+        (:func:`accessibility.inputs.osm.rules_key`). The cache is a checksummed ``.npz``;
         a damaged entry is rebuilt, an unwritable cache folder only costs speed.
     progress : bool
         Show a spinner while parsing.
     min_component : int
         Island threshold in nodes (:meth:`Network.set_min_component`).
-    profile : accessibility.profiles.Profile, optional
+    profile : accessibility.params.Profile, optional
         Leave out what the profile avoids (steps, ``wheelchair=no``, raised kerbs).
     """
 

@@ -2,7 +2,7 @@
 
 Everything else in the package uses osmnx's public API only (``osmnx.settings``,
 ``osmnx.projection``; place names are geocoded by the package's own Nominatim
-request, :func:`accessibility.download.geocode_place`). Two things osmnx does not
+request, :func:`accessibility.inputs.download.geocode_place`). Two things osmnx does not
 expose publicly, and which must stay identical to osmnx's own so that online and
 offline runs select the same ways and cut large areas the same way:
 

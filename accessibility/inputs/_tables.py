@@ -1,7 +1,7 @@
 """Delimited text tables of residents (Zensus grids, weighted points): reading and checks.
 
-Shared by :func:`accessibility.zensus.read_zensus` and
-:func:`accessibility.population.read_points`: sniffing the separator and encoding,
+Shared by :func:`accessibility.inputs.zensus.read_zensus` and
+:func:`accessibility.inputs.population.read_points`: sniffing the separator and encoding,
 matching columns case-insensitively with "did you mean" hints, parsing numbers with
 decimal commas and the statistical offices' markers for secret values, and writing
 unusable rows to the rejects.

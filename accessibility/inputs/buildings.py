@@ -6,7 +6,7 @@ area ÷ living space per person, placed at a point inside the footprint (EPSG:43
 :func:`spread_to_buildings` distributes each Zensus cell's residents and groups over
 the residential buildings inside the cell (dasymetric), in the cells' projected CRS
 (normally EPSG:3035, metres). The assumptions are the module constants below. The
-columns and ``attrs`` of the results are described in :mod:`accessibility.population`.
+columns and ``attrs`` of the results are described in :mod:`accessibility.inputs.population`.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ def spread_to_buildings(
     Parameters
     ----------
     cells : GeoDataFrame
-        As returned by :func:`~accessibility.zensus.read_zensus`: points at the cell midpoints (projected,
+        As returned by :func:`~accessibility.inputs.zensus.read_zensus`: points at the cell midpoints (projected,
         normally EPSG:3035, metres) with ``pid``, ``population`` and the group
         columns named in ``attrs["groups"]``.
     buildings : GeoDataFrame

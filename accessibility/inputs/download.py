@@ -2,13 +2,13 @@
 
 The online path ends in exactly the same processing as the offline one: the
 Overpass answer is written to a real OSM XML file in the cache, and everything
-downstream reads that file with :func:`accessibility.osm.read_osm` /
-:func:`accessibility.network.load_network`, as it would read a user's extract.
+downstream reads that file with :func:`accessibility.inputs.osm.read_osm` /
+:func:`accessibility.core.network.load_network`, as it would read a user's extract.
 The query asks for exactly what the offline path reads
-(:func:`accessibility.osm_keys.feature_keys` plus osmnx's walking ways).
+(:func:`accessibility.inputs.osm_keys.feature_keys` plus osmnx's walking ways).
 
 Servers, timeouts, retries and the user agent come from
-:class:`accessibility.servers.Servers` (options, ``ACCESSIBILITY_*`` environment
+:class:`accessibility.inputs.servers.Servers` (options, ``ACCESSIBILITY_*`` environment
 variables, osmnx's settings). Place names are geocoded here with one Nominatim
 search request (:func:`geocode_place`; the boundary cached as
 ``cache_dir()/"places"/<key>.json``), and Overpass queries are sent here; both
@@ -526,7 +526,7 @@ def overpass_queries(
 
     * every way passing osmnx's ``network_type="walk"`` filter, as osmnx itself does;
     * every node, way and relation carrying one of ``keys``
-      (:func:`accessibility.osm_keys.feature_keys`: what the presets, the building
+      (:func:`accessibility.inputs.osm_keys.feature_keys`: what the presets, the building
       estimate, the geocoder and the shopfront steps read);
 
     then recurses down (``>;``: the nodes of the ways, the members of the
@@ -746,7 +746,7 @@ def fetch_osm(
     walkable ways, reach every side of the area and carry no Overpass
     ``remark`` (which marks a partial answer). The download is stored once, as
     this file; no raw answers are kept. Read it with
-    :func:`accessibility.osm.read_osm` / :func:`accessibility.network.load_network`.
+    :func:`accessibility.inputs.osm.read_osm` / :func:`accessibility.core.network.load_network`.
 
     Parameters
     ----------
@@ -757,7 +757,7 @@ def fetch_osm(
     progress : bool
         Show a spinner while downloading.
     keys : sequence of str, optional
-        Feature tag keys (:func:`accessibility.osm_keys.feature_keys` of the run's presets).
+        Feature tag keys (:func:`accessibility.inputs.osm_keys.feature_keys` of the run's presets).
     servers : Servers, optional
         Server and limits; default :meth:`Servers.from_env`.
     say : callable, optional

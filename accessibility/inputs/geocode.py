@@ -331,7 +331,7 @@ class OfflineGeocoder:
 
     @classmethod
     def from_extract(cls, extract) -> OfflineGeocoder:
-        """Geocoder over an :class:`accessibility.osm.OsmExtract`."""
+        """Geocoder over an :class:`accessibility.inputs.osm.OsmExtract`."""
         return cls(
             extract.features,
             extract.interpolations,
@@ -777,7 +777,7 @@ def make_geocoder(kind: str, extract: OsmExtract, **kw: object) -> Geocoder:
     """``"offline"`` or ``"nominatim"`` (offline first, then Nominatim) over an extract.
 
     Nominatim's server, timeout, rate and user agent default to
-    :meth:`accessibility.servers.Servers.from_env` (``ACCESSIBILITY_NOMINATIM_URL`` ...);
+    :meth:`accessibility.inputs.servers.Servers.from_env` (``ACCESSIBILITY_NOMINATIM_URL`` ...);
     keyword arguments of :class:`NominatimGeocoder` given here win.
     """
     offline = OfflineGeocoder.from_extract(extract)

@@ -5,21 +5,21 @@ so the same data gives the same network whatever the format. The highway classes
 are osmnx's own ``network_type="walk"`` definition, parsed from osmnx at run time;
 access is decided by the OSM foot access hierarchy (:func:`is_closed`: ``foot=*``
 overrides ``access=*``), and ``barrier=*`` nodes closed by the same rule block
-passage (:mod:`accessibility.network` splits them).
+passage (:mod:`accessibility.core.network` splits them).
 
 The file is read in two streaming passes, each filtered by libosmium in C++ so that
 Python sees only what a step uses (cost linear in the file):
 
 - the *network* pass: ``highway=*`` ways and ``barrier``/``kerb`` nodes, with node
-  locations (:func:`read_ways`, what :func:`accessibility.network.load_network` needs);
-- the *feature* pass: elements carrying one of :func:`accessibility.osm_keys.feature_keys`
+  locations (:func:`read_ways`, what :func:`accessibility.core.network.load_network` needs);
+- the *feature* pass: elements carrying one of :func:`accessibility.inputs.osm_keys.feature_keys`
   (points and areas; area geometries are built only for them, multipolygon relations
   without such a key are never assembled) and ``addr:interpolation`` ways.
 
 Both results are cached per file (SHA-256) as ``.npz`` without pickles
 (:mod:`accessibility._cache`); the feature cache key includes the key set.
 
-Coordinates here are WGS 84 (EPSG:4326); :mod:`accessibility.network` projects.
+Coordinates here are WGS 84 (EPSG:4326); :mod:`accessibility.core.network` projects.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ class OsmExtract:
         None). Directionless. Ways closed by the foot access hierarchy are left out.
     features : GeoDataFrame
         Every node and area carrying a feature key
-        (:func:`accessibility.osm_keys.feature_keys`): ``osm_type``, ``osm_id``,
+        (:func:`accessibility.inputs.osm_keys.feature_keys`): ``osm_type``, ``osm_id``,
         ``name``, ``tags`` (dict), ``entrance`` (Point of an ``entrance=*`` node on
         the outline, or None), geometry (Point or (Multi)Polygon).
     interpolations : GeoDataFrame
@@ -274,7 +274,7 @@ def read_osm(
         Show a progress spinner while parsing.
     keys : tuple of str, optional
         Tag keys that make an element a feature; default
-        :func:`accessibility.osm_keys.feature_keys` of the packaged presets.
+        :func:`accessibility.inputs.osm_keys.feature_keys` of the packaged presets.
 
     Returns
     -------

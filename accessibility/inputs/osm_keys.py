@@ -3,7 +3,7 @@
 The online path asks Overpass for exactly these features, and the offline parser
 keeps exactly these features of a local file, so a download and a local extract of
 the same area give the same run. The walkable ways themselves are selected by
-osmnx's ``walk`` filter (:func:`accessibility.osm.walk_filter`); the nodes of those
+osmnx's ``walk`` filter (:func:`accessibility.inputs.osm.walk_filter`); the nodes of those
 ways come with them, tags included (barriers, kerbs, entrances on the way).
 
 A *feature* is a tagged node, way or relation that some step reads:
@@ -42,7 +42,7 @@ def feature_keys(presets: Mapping | None = None) -> tuple[str, ...]:
     Parameters
     ----------
     presets : dict, optional
-        Category presets as returned by :func:`accessibility.presets.load_presets`;
+        Category presets as returned by :func:`accessibility.inputs.presets.load_presets`;
         by default the packaged presets. Every key a match rule requires to be
         present (any condition that does not admit ``null``) is included, so every element that can
         match a category is kept. ``osm_type`` is not a tag and is left out.

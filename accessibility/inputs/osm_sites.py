@@ -32,7 +32,7 @@ def sites_from_osm(
     features : GeoDataFrame
         ``osm_type``, ``osm_id``, ``name``, ``tags`` (dict), ``entrance`` (Point or
         None) and geometry (Point or (Multi)Polygon), as in
-        ``accessibility.osm.read_osm(path).features``. A frame without a CRS is
+        ``accessibility.inputs.osm.read_osm(path).features``. A frame without a CRS is
         taken to be EPSG:4326.
     presets : dict
         As returned by :func:`load_presets`.

@@ -1,8 +1,8 @@
 """Resident points: read weighted point/polygon files; the common output of all readers.
 
 :func:`read_points` reads any point or polygon file with a population count.
-The Zensus grid reader lives in :mod:`accessibility.zensus`, the OSM building
-estimates in :mod:`accessibility.buildings`; their public names are re-exported
+The Zensus grid reader lives in :mod:`accessibility.inputs.zensus`, the OSM building
+estimates in :mod:`accessibility.inputs.buildings`; their public names are re-exported
 here.
 
 Every reader returns a GeoDataFrame of **resident points** with the columns
@@ -22,7 +22,7 @@ one float column per population group
 
 ``gdf.attrs`` describes the run: ``kind`` (``"zensus_grid"``, ``"points"``,
 ``"buildings_estimate"``, ``"zensus_grid_spread_to_buildings"`` or
-``"zensus_grid_spread"`` for coarse cells spread by :mod:`accessibility.spread`),
+``"zensus_grid_spread"`` for coarse cells spread by :mod:`accessibility.inputs.spread`),
 ``groups``, ``method`` (one sentence for the run record), ``cell_size_m`` (100 or
 1000, Zensus only) and ``files`` (the paths read); after :func:`scale_to_total`
 also ``scaling``.

@@ -3,8 +3,8 @@
 One :class:`Servers` value holds the server URLs, the timeout, the retry budget
 and the user agent. It is built from (highest first) command-line options,
 environment variables and osmnx's settings, used by the place search
-(:func:`accessibility.download.geocode_place`), the Overpass download
-(:func:`accessibility.download.fetch_osm`) and geopy (``--geocoder nominatim``),
+(:func:`accessibility.inputs.download.geocode_place`), the Overpass download
+(:func:`accessibility.inputs.download.fetch_osm`) and geopy (``--geocoder nominatim``),
 and recorded in ``run.json``.
 
 Environment variables
@@ -191,7 +191,7 @@ class Servers:
         return self.overpass_url.rstrip("/") + "/interpreter"
 
     def geopy_kwargs(self) -> dict:
-        """Keyword arguments of :class:`accessibility.geocode.NominatimGeocoder`."""
+        """Keyword arguments of :class:`accessibility.inputs.geocode.NominatimGeocoder`."""
         parts = urlsplit(self.nominatim_url)
         return {
             "domain": parts.netloc + parts.path.rstrip("/"),

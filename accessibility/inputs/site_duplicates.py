@@ -54,8 +54,8 @@ def drop_duplicates(
     Parameters
     ----------
     sites : GeoDataFrame
-        :data:`accessibility.sites.SITE_COLUMNS` frame (any CRS), e.g. from
-        :func:`accessibility.sites.combine_sites`. OSM sites have ``source ==
+        :data:`accessibility.inputs.sites.SITE_COLUMNS` frame (any CRS), e.g. from
+        :func:`accessibility.inputs.sites.combine_sites`. OSM sites have ``source ==
         "osm"`` and ``site_id`` ``osm:<type>/<id>``.
     rejects : Rejects
         Receives one row per dropped site: file (the source, or the path from
@@ -65,7 +65,7 @@ def drop_duplicates(
         (``<id> "<name>" (<category>) = <kept id> "<kept name>", <d> m apart; kept <source>``).
     features : GeoDataFrame, optional
         The OSM features the OSM sites were made from
-        (``accessibility.osm.read_osm(path).features``); gives the polygons of
+        (``accessibility.inputs.osm.read_osm(path).features``); gives the polygons of
         OSM areas. Without it every site is measured from its point.
     distance_m : float
         Largest footprint distance in metres (default :data:`DUPLICATE_DISTANCE_M`).

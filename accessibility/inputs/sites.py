@@ -112,7 +112,7 @@ def read_sites(
     geocoder : OfflineGeocoder or NominatimGeocoder, optional
         Rows without coordinates but with an address (columns ``street,
         housenumber, postcode, city`` or one ``address`` column, see
-        :data:`accessibility.geocode.ADDRESS_ALIASES`) are geocoded with it;
+        :data:`accessibility.inputs.geocode.ADDRESS_ALIASES`) are geocoded with it;
         addresses not found are rejected with the geocoder's reason (and the
         closest known streets). Without a geocoder such rows are rejected with
         :data:`NO_COORDINATES`. A file may then lack coordinate columns entirely.
@@ -124,7 +124,7 @@ def read_sites(
         ``site_id`` is the ``id`` column (``<file stem>:<row>`` where it is
         empty or missing); ``source`` is the file name. Files with address
         columns also get ``geocode_quality`` (``coordinates`` for rows given by
-        coordinates, else a quality from :data:`accessibility.geocode.QUALITIES`)
+        coordinates, else a quality from :data:`accessibility.inputs.geocode.QUALITIES`)
         and ``matched_address``.
 
     Raises
@@ -725,7 +725,7 @@ def combine_sites(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     See Also
     --------
-    accessibility.duplicates.drop_duplicates : merge sites that describe the same
+    accessibility.inputs.site_duplicates.drop_duplicates : merge sites that describe the same
         place (same category, within 50 m, same or no name); the pipeline calls it
         after combining.
     """

@@ -7,7 +7,7 @@ and groups (persons), keeping every cell's totals exactly:
 
 1. **onto residential buildings**, where the OSM extract maps any in the cell, in
    proportion to footprint area × storeys
-   (:func:`accessibility.buildings.spread_to_buildings`, same residential rule);
+   (:func:`accessibility.inputs.buildings.spread_to_buildings`, same residential rule);
 2. otherwise **along residential streets**, weighted by length: the
    :data:`RESIDENTIAL_STREETS` edges (``highway=residential``, ``living_street``) are
    clipped to the cell, and each way's pieces are merged into runs of about
@@ -24,7 +24,7 @@ and groups (persons), keeping every cell's totals exactly:
 
 Geometry is computed in the cells' CRS (EPSG:3035, metres, equal-area); cells are
 half-open squares around their midpoints for buildings (as in
-:func:`~accessibility.buildings.spread_to_buildings`), closed squares for street
+:func:`~accessibility.inputs.buildings.spread_to_buildings`), closed squares for street
 pieces (a street exactly on a cell border counts for both cells; each cell's
 weights are normalised on its own, so totals stay exact). Everything is vectorised
 (shapely 2 / numpy): no Python loop over cells or edges.
@@ -210,7 +210,7 @@ def spread_cells(
     Parameters
     ----------
     cells : GeoDataFrame
-        As :func:`~accessibility.zensus.read_zensus` returns: midpoints in a projected
+        As :func:`~accessibility.inputs.zensus.read_zensus` returns: midpoints in a projected
         CRS (EPSG:3035, metres) with ``pid``, ``row``, ``population``, the groups of
         ``attrs["groups"]``; ``attrs["cell_size_m"]``.
     buildings : GeoDataFrame or None

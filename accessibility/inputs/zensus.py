@@ -6,12 +6,12 @@
 on the cell id and places each cell's residents (persons) at the cell midpoint.
 CRS: EPSG:3035 (ETRS89-LAEA, metres); the cell size (100 m, 1 km, 10 km) comes from
 the id column's name (``Gitter_ID_100m``, ``Gitter_ID_1km``, ...). Cells coarser
-than 100 m are spread over buildings or streets by :mod:`accessibility.spread`.
+than 100 m are spread over buildings or streets by :mod:`accessibility.inputs.spread`.
 The columns and ``attrs`` of the result are described in
-:mod:`accessibility.population`.
+:mod:`accessibility.inputs.population`.
 
 Reading the text tables (separator, encoding, numbers, rejects) is shared with
-:func:`accessibility.population.read_points` in :mod:`accessibility._tables`.
+:func:`accessibility.inputs.population.read_points` in :mod:`accessibility._tables`.
 """
 
 from __future__ import annotations

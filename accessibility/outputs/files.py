@@ -5,7 +5,7 @@ Output contract (file names and columns are public; extend, never rename):
 ``residents.gpkg``/``residents.csv``, ``sites.gpkg``, ``rejects.csv``,
 ``run.json``, ``map.html``; and (issue 4) ``isochrones.gpkg``, ``layers.gpkg``,
 ``tables.xlsx``, ``geojson/<layer>.geojson``, ``isochrones.csv``, ``report.html``.
-Map and report are built from the written files (:func:`accessibility.exports.load_folder`),
+Map and report are built from the written files (:func:`accessibility.outputs.folder.load_folder`),
 exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate them.
 """
 
@@ -29,18 +29,18 @@ from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
 from ..record import file_record as file_record  # re-exported (old home)
 from ..record import parameters, versions
-from .folder import (
+from .folder import load_folder
+from .i18n import default_lang, default_title
+from .layers import (
     district_layer,
     finite,
     gaps_layer,
     is_grid,
-    load_folder,
     resident_layer,
     write_geojson,
     write_layers,
     write_xlsx,
 )
-from .i18n import default_lang, default_title
 from .map import full_map
 from .planning_maps import critical_map, ranking_map, scenario_map
 from .report import write_report

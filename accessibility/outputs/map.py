@@ -39,8 +39,9 @@ from ._leaflet import (
     to_wgs,
     tooltip_fields,
 )
-from .folder import OutputData, district_layer, gaps_layer, resident_layer
+from .folder import OutputData
 from .i18n import category_label, labels
+from .layers import district_layer, gaps_layer, resident_layer
 
 
 def _legend_html(
@@ -92,7 +93,7 @@ def full_map(
     Parameters
     ----------
     data : OutputData
-        From :func:`accessibility.exports.load_folder`.
+        From :func:`accessibility.outputs.folder.load_folder`.
     path : path
         Output HTML file.
     title : str

@@ -30,8 +30,8 @@ from ._leaflet import (
     simple_layer,
     to_wgs,
 )
-from .folder import resident_layer
 from .i18n import category_label, labels
+from .layers import resident_layer
 
 
 def ranking_map(
@@ -41,7 +41,7 @@ def ranking_map(
 
     Parameters
     ----------
-    result : accessibility.ranking.RankResult
+    result : accessibility.planning.ranking.RankResult
     analysis : Analysis
         The baseline analysis the ranking was computed on (its residents and sites).
     path : path
@@ -113,7 +113,7 @@ def critical_map(
     ----------
     analysis : Analysis
     sites : DataFrame
-        :func:`accessibility.ranking.critical_table` rows (``site_id``, ``loss_<m>``,
+        :func:`accessibility.planning.ranking.critical_table` rows (``site_id``, ``loss_<m>``,
         ``reach_<m>``), most critical first: the markers are numbered in this order.
     minutes : float
         The threshold shown.

@@ -183,7 +183,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     Parameters
     ----------
     data : OutputData
-        From :func:`accessibility.exports.load_folder`.
+        From :func:`accessibility.outputs.folder.load_folder`.
     path : path
         Output HTML file.
     title : str

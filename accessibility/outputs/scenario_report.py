@@ -4,8 +4,8 @@ For the council meeting: the gain in residents within each threshold, tables per
 category, district and population group (before, after, change), the before/after
 curve of the share covered, the changed docking points, the before/after map
 (``map.html`` next to it) and the method. Built from a
-:class:`accessibility.scenarios.ScenarioResult`, so its figures are the ones in
-``scenario_summary*.csv``. Labels in German or English like :mod:`accessibility.report`.
+:class:`accessibility.planning.scenario.ScenarioResult`, so its figures are the ones in
+``scenario_summary*.csv``. Labels in German or English like :mod:`accessibility.outputs.report`.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def candidates_from_osm(
     Returns
     -------
     GeoDataFrame
-        :data:`accessibility.sites.SITE_COLUMNS` (``source`` ``osm``), points in EPSG:4326;
+        :data:`accessibility.inputs.sites.SITE_COLUMNS` (``source`` ``osm``), points in EPSG:4326;
         unnamed ones are called ``vacant shop (osm:<type>/<id>)`` or
         ``ground-floor shopfront (osm:<type>/<id>)``.
     """
@@ -114,13 +114,13 @@ def candidates_from_streets(
     """Street points on the most-walked streets as candidates.
 
     The midpoints of the ``n`` edges with the highest local betweenness
-    (:func:`accessibility.visibility.edge_betweenness`), at most one per
+    (:func:`accessibility.core.visibility.edge_betweenness`), at most one per
     ``spacing`` × ``spacing`` metre grid cell so they do not bunch up.
 
     Returns
     -------
     GeoDataFrame
-        :data:`accessibility.sites.SITE_COLUMNS`, ids ``street:<edge>``, EPSG:4326.
+        :data:`accessibility.inputs.sites.SITE_COLUMNS`, ids ``street:<edge>``, EPSG:4326.
     """
 
     b = edge_betweenness(net) if betweenness is None else betweenness

@@ -2,14 +2,14 @@
 
 The coverage matrix holds, for every candidate (or site) and every resident
 point within ``limit`` metres, the exact door-to-door walking distance, computed
-exactly like :func:`accessibility.routing.nearest_sites`:
+exactly like :func:`accessibility.core.routing.nearest_sites`:
 
     resident access leg + network distance between the two snap points + site access leg,
 
 with the direct way along the edge when both sit on the same edge. Each
 candidate gets one bounded Dijkstra search
 (``scipy.sparse.csgraph.dijkstra(indices=<candidate virtual nodes>, limit=metres)``)
-over the site graph of :func:`accessibility.routing.site_graph`, run in chunks.
+over the site graph of :func:`accessibility.core.routing.site_graph`, run in chunks.
 
 On that matrix:
 
@@ -424,7 +424,7 @@ def rank_candidates(
     analysis : Analysis
         Baseline analysis (its residents, snaps and ``metres_<category>``).
     candidates : GeoDataFrame
-        Candidate sites (:data:`~accessibility.sites.SITE_COLUMNS`, any CRS).
+        Candidate sites (:data:`~accessibility.inputs.sites.SITE_COLUMNS`, any CRS).
     k : int
         How many to choose.
     minutes : float

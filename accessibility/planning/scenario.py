@@ -4,7 +4,7 @@ A scenario is a YAML file (see ``scenarios/README.md``, read by
 :mod:`accessibility.planning.scenario_file`) naming the base inputs
 (network, population, sites, districts, minutes, speed) and a list of changes.
 The engine applies the changes to the base site frame and runs
-:func:`accessibility.analysis.analyze` twice — before and after — on the same
+:func:`accessibility.core.analysis.analyze` twice — before and after — on the same
 residents, so every gain is the exact difference of two full analyses.
 
 All distances are door to door on the walking network, in metres; times in
@@ -50,7 +50,7 @@ def apply_changes(
     Parameters
     ----------
     sites : GeoDataFrame
-        :data:`accessibility.sites.SITE_COLUMNS` frame (any CRS).
+        :data:`accessibility.inputs.sites.SITE_COLUMNS` frame (any CRS).
     changes : sequence of Change
     file : str, optional
         Scenario file named in errors and used as ``source`` of added sites.
@@ -270,15 +270,15 @@ def run_scenario(
     ----------
     network : Network
     sites : GeoDataFrame
-        Base sites (:data:`~accessibility.sites.SITE_COLUMNS`).
+        Base sites (:data:`~accessibility.inputs.sites.SITE_COLUMNS`).
     residents : GeoDataFrame
-        Residents as for :func:`~accessibility.analysis.analyze`.
+        Residents as for :func:`~accessibility.core.analysis.analyze`.
     changes : sequence of Change
         Applied with :func:`apply_changes` (ignored when ``sites_after`` is given).
     sites_after : GeoDataFrame, optional
         The changed sites directly (needs a ``change`` column).
     minutes, speed_kmh, districts, rejects, max_access_m, categories
-        As for :func:`~accessibility.analysis.analyze` (minutes, km/h, metres).
+        As for :func:`~accessibility.core.analysis.analyze` (minutes, km/h, metres).
 
     Returns
     -------
@@ -322,7 +322,7 @@ def resolve_addresses(
     ----------
     changes : list of Change
     geocoder : OfflineGeocoder or NominatimGeocoder
-        See :func:`accessibility.geocode.make_geocoder`.
+        See :func:`accessibility.inputs.geocode.make_geocoder`.
     file : path, optional
         The scenario file, named in errors.
 

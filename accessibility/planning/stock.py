@@ -3,7 +3,7 @@
 The buildings come from the company's list (CSV/XLSX with addresses or
 coordinates, or a GeoPackage/GeoJSON of footprints). Each building becomes one
 "resident" point (population = its units, else its residents, else 1) and goes
-through the same engine as every analysis (:func:`accessibility.analysis.analyze`),
+through the same engine as every analysis (:func:`accessibility.core.analysis.analyze`),
 so its minutes are the exact door-to-door walking minutes of the core.
 
 The stock file is read by :func:`accessibility.inputs.stock_file.read_stock`; outputs
