@@ -7,7 +7,6 @@ the same way and record the same provenance.
 from __future__ import annotations
 
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from .config import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_KMH,
     MAX_ACCESS_LEG_M,
-    max_residents_per_cell,
 )
 from .core.analysis import Analysis, analyze
 from .core.isochrones import CORRIDOR_M, MIN_HOLE_M2
@@ -35,7 +33,7 @@ from .errors import AllRejectedError, InputError
 from .inputs import download
 from .inputs import population as pop
 from .inputs import sites as sitemod
-from .inputs._tables import read_header
+from .inputs.districts import read_districts
 from .inputs.geocode import Geocoder, make_geocoder
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.osm_keys import feature_keys
@@ -44,7 +42,6 @@ from .inputs.presets import load_presets
 from .inputs.servers import Servers
 from .inputs.site_duplicates import drop_duplicates
 from .inputs.sites import new_categories
-from .inputs.spread import spread_cells
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
@@ -144,96 +141,6 @@ def run_name(network: str | None, place: str | None) -> str:
             name = name.removesuffix(suffix)
         return slug(name)
     return slug(place or "area")
-
-
-def is_zensus(path: str | Path) -> bool:
-    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column.
-
-    A ``.zip`` without any CSV/TXT table (e.g. a zipped shapefile) is not Zensus input.
-    """
-    p = Path(path)
-    if p.suffix.lower() not in (".csv", ".txt", ".zip"):
-        return False
-    if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
-        with zipfile.ZipFile(p) as zf:
-            if not any(n.lower().endswith((".csv", ".txt")) for n in zf.namelist()):
-                return False
-    return "gitter_id" in read_header(p).lower()
-
-
-def _check_not_empty(path: Path) -> None:
-    """Refuse an empty population file with a message saying so."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", path) from exc
-    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise InputError(
-            "the population file is empty; give a Zensus grid CSV (Gitter_ID_100m;x_mp_100m;"
-            "y_mp_100m;Einwohner) or a points/polygons file with --population-column",
-            path,
-        )
-
-
-def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
-    """District polygons with a ``district`` name column.
-
-    Parameters
-    ----------
-    path : path
-        GeoJSON, GeoPackage or Shapefile of polygons.
-    column : str, optional
-        Name column; default the first of ``name``, ``district``, ``Name``, ``NAME``.
-    """
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types
-        raise InputError(f"cannot read districts ({exc})", path) from exc
-    if gdf.empty:
-        raise InputError("the districts file has no features", path)
-    if column is None:
-        column = next(
-            (c for c in ("name", "district", "Name", "NAME", "bezeichnung") if c in gdf), None
-        )
-        if column is None:
-            raise InputError(
-                f"no name column found (columns: {', '.join(map(str, gdf.columns))}); "
-                "pass --district-column",
-                path,
-            )
-    elif column not in gdf:
-        raise InputError(
-            f"column {column!r} not found (columns: {', '.join(map(str, gdf.columns))})", path
-        )
-    if not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputError("districts must be polygons", path)
-    if gdf.crs is None:
-        raise InputError("the districts file has no CRS; save it with one (e.g. EPSG:25832)", path)
-    names = gdf[column].astype(str)
-    if gdf[column].isna().any() or (names.str.strip() == "").any():
-        rows = np.flatnonzero(gdf[column].isna().to_numpy() | (names.str.strip() == "").to_numpy())
-        raise InputError(
-            f"district names missing in column {column!r} (features {', '.join(str(r + 1) for r in rows[:10])}); "
-            "give every district a name",
-            path,
-        )
-    dup = names[names.duplicated(keep=False)]
-    if len(dup):
-        listed = "; ".join(
-            f"{n!r} (features {', '.join(str(i + 1) for i in idx[:5])})"
-            for n, idx in dup.groupby(dup, sort=False).groups.items()
-        )
-        raise InputError(
-            f"district names must be unique, but these occur more than once: {listed}; rename "
-            "them, or dissolve the parts of one district into one (multi)polygon",
-            path,
-        )
-    return gpd.GeoDataFrame(
-        {"district": gdf[column].astype(str).to_numpy()},
-        geometry=gdf.geometry.to_numpy(),
-        crs=gdf.crs,
-    )
 
 
 def load_area(
@@ -538,38 +445,10 @@ def load_inputs(
 
     t0 = time.perf_counter()
     population = [Path(p) for p in population]
-    for p in population:
-        _check_not_empty(p)  # type: ignore[arg-type]
-    if not population:
-        residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
-    elif all(is_zensus(p) for p in population):
-        residents = pop.read_zensus(population, rejects)
-        size = float(residents.attrs.get("cell_size_m") or pop.ZENSUS_CELL_SIZE_M)
-        residents = pop.drop_implausible(
-            residents, rejects, max_residents_per_cell(size), f"{size:g} m cell"
-        )
-        if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
-            # Coarse cells (1 km: ~12 minutes across) are always spread out.
-
-            residents = spread_cells(
-                residents, extract.buildings, extract.segments, extract.nodes, rejects,
-                areas=extract.features,
-            )  # fmt: skip
-        elif spread_to_buildings:
-            residents = pop.spread_to_buildings(
-                residents, extract.buildings, areas=extract.features
-            )
-    else:
-        if len(population) > 1:
-            raise InputError(
-                "several --population files are joined only for Zensus grid CSVs (keyed by the cell id); "
-                "give one points/polygons file with --population-column"
-            )
-        if population_column is None:
-            raise InputError(
-                "give --population-column: which column holds the residents", population[0]
-            )
-        residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
+    residents = pop.read_population(
+        population, extract, rejects, population_column=population_column,
+        population_crs=population_crs, to_buildings=spread_to_buildings,
+    )  # fmt: skip
     if len(residents) == 0 and population:
         reasons = rejects.counts()
         why = f" (e.g. {reasons['reason'].iloc[0]})" if len(reasons) else ""

@@ -125,7 +125,7 @@ def test_districts_listed_even_without_coverage(kl_inputs, tmp_path):
     )
     path = tmp_path / "districts.gpkg"
     d.to_file(path)
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     a = analyze(net, kl_inputs.sites, kl_inputs.residents, districts=read_districts(path, None))
     sd = a.summary_districts()

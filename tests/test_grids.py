@@ -18,8 +18,8 @@ import shapely
 
 from accessibility import config
 from accessibility.errors import InputError
+from accessibility.inputs.population import is_zensus
 from accessibility.inputs.zensus import read_zensus
-from accessibility.pipeline import is_zensus
 from accessibility.rejects import Rejects
 
 

@@ -357,7 +357,7 @@ def test_nearest_by_category_unlisted_categories_and_unreachable_residents():
 
 def test_districts_in_other_crs_hand_built(tmp_path):
     """Districts saved in EPSG:4326 and EPSG:3035 give the same result as in the network CRS."""
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     net = _line_network()
     rng = np.random.default_rng(9)
@@ -462,7 +462,7 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     assert rej.frame()["row"].isna().all()  # no row column: no row numbers
     assert b.districts is None and b.speed_kmh == 4.8
     # residents outside every district get a row of their own, and only then
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     west = gpd.GeoDataFrame(
         {"name": ["West"]}, geometry=[shapely.box(X0 - 100, Y0 - 100, X0 + 1500, Y0 + 100)],
@@ -752,7 +752,7 @@ def test_kl_group_shares_recomputed_per_group(kl_run):
 @pytest.mark.data
 def test_kl_districts_in_any_crs_equal_the_network_crs(kl_inputs, tmp_path):
     """A 3 × 3 grid over Kaiserslautern in EPSG:25832, 4326 and 3035: same districts, same tables."""
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     net = kl_inputs.network
     xy = shapely.get_coordinates(kl_inputs.residents.to_crs(net.crs).geometry.to_numpy())

@@ -261,7 +261,7 @@ def geojson(draw):
 @SETTINGS
 @given(text=st.one_of(geojson(), st.text(max_size=200)), column=st.sampled_from([None, "name"]))
 def test_districts_reader(text, column):
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "districts.geojson"

@@ -39,13 +39,15 @@ from __future__ import annotations
 
 import copy
 import math
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..config import MAX_RESIDENTS_PER_CELL, MAX_RESIDENTS_PER_POINT
+from ..config import MAX_RESIDENTS_PER_CELL, MAX_RESIDENTS_PER_POINT, max_residents_per_cell
 from ..errors import InputError
 from ..rejects import Rejects
 from ._tables import (
@@ -53,6 +55,7 @@ from ._tables import (
     find_column,
     missing_message,
     parse_numbers,
+    read_header,
     read_table,
     reject,
     split_numeric_columns,
@@ -70,6 +73,8 @@ from .buildings import (
     estimate_from_buildings,
     spread_to_buildings,
 )
+from .osm import OsmExtract
+from .spread import spread_cells
 from .zensus import (
     SUPPRESSED_MARKERS,
     ZENSUS_CELL_SIZE_M,
@@ -404,3 +409,93 @@ def scale_to_total(residents: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFram
         )
     ).strip()
     return out
+
+
+def is_zensus(path: str | Path) -> bool:
+    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column.
+
+    A ``.zip`` without any CSV/TXT table (e.g. a zipped shapefile) is not Zensus input.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".txt", ".zip"):
+        return False
+    if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as zf:
+            if not any(n.lower().endswith((".csv", ".txt")) for n in zf.namelist()):
+                return False
+    return "gitter_id" in read_header(p).lower()
+
+
+def check_not_empty(path: Path) -> None:
+    """Refuse an empty population file with a message saying so."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", path) from exc
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise InputError(
+            "the population file is empty; give a Zensus grid CSV (Gitter_ID_100m;x_mp_100m;"
+            "y_mp_100m;Einwohner) or a points/polygons file with --population-column",
+            path,
+        )
+
+
+def read_population(
+    paths: Sequence[str | Path],
+    extract: OsmExtract,
+    rejects: Rejects,
+    population_column: str | None = None,
+    population_crs: str | None = None,
+    to_buildings: bool = False,
+) -> gpd.GeoDataFrame:
+    """The residents from ``--population`` files, the reader chosen by the files.
+
+    No file: estimated from the extract's buildings. Zensus grid CSVs (one or several,
+    joined by cell id): cells with implausible counts rejected; coarse cells (1 km) are
+    spread along the streets, 100 m cells onto buildings with ``to_buildings``.
+    Anything else: one points/polygons file with ``population_column``.
+
+    Returns
+    -------
+    GeoDataFrame
+        Resident points (``pid``, ``population`` and group columns; ``attrs`` say how
+        they were made); may be empty when every row was rejected.
+
+    Raises
+    ------
+    InputError
+        An empty file, several non-Zensus files, or no ``population_column``.
+    """
+    population: list[str | Path] = [Path(p) for p in paths]
+    for p in population:
+        check_not_empty(p)  # type: ignore[arg-type]
+    if not population:
+        residents = estimate_from_buildings(extract.buildings, rejects, extract.features)
+    elif all(is_zensus(p) for p in population):
+        residents = read_zensus(population, rejects)
+        size = float(residents.attrs.get("cell_size_m") or ZENSUS_CELL_SIZE_M)
+        residents = drop_implausible(
+            residents, rejects, max_residents_per_cell(size), f"{size:g} m cell"
+        )
+        if float(residents.attrs.get("cell_size_m") or 0) > ZENSUS_CELL_SIZE_M:
+            # Coarse cells (1 km: ~12 minutes across) are always spread out.
+
+            residents = spread_cells(
+                residents, extract.buildings, extract.segments, extract.nodes, rejects,
+                areas=extract.features,
+            )  # fmt: skip
+        elif to_buildings:
+            residents = spread_to_buildings(residents, extract.buildings, areas=extract.features)
+    else:
+        if len(population) > 1:
+            raise InputError(
+                "several --population files are joined only for Zensus grid CSVs (keyed by the cell id); "
+                "give one points/polygons file with --population-column"
+            )
+        if population_column is None:
+            raise InputError(
+                "give --population-column: which column holds the residents", population[0]
+            )
+        residents = read_points(population[0], population_column, rejects, crs=population_crs)
+    return residents
