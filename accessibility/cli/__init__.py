@@ -14,7 +14,7 @@ from . import analyze, cache, planning, reports, stock
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="accessibility")
-def main():
+def main() -> None:
     """Docking-point accessibility analyzer.
 
     How many residents have a low-threshold contact point (advice centre,

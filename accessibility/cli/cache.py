@@ -87,7 +87,7 @@ def _age(seconds: float) -> str:
 
 
 @click.group()
-def cache():
+def cache() -> None:
     """Show or clean the cache folder (downloads, parsed networks, geocoder answers).
 
     The folder is $ACCESSIBILITY_CACHE, else ~/.cache/accessibility.
@@ -103,7 +103,7 @@ def cache():
 @cache.command("list")
 @click.option("--all", "show_all", is_flag=True, help="One row per cached item, not per kind.")
 @friendly
-def cache_list(show_all):
+def cache_list(show_all: bool) -> None:
     """List what the cache holds, with sizes and ages.
 
     \b
@@ -143,7 +143,7 @@ def cache_list(show_all):
     "--kind", help="Only this kind (a sub-folder such as downloads, places, network, osm, geocode)."
 )
 @friendly
-def cache_clear(older_than, kind):
+def cache_clear(older_than: str | None, kind: str | None) -> None:
     """Delete cached items (all, or those older than --older-than / of one --kind).
 
     Deleted downloads are downloaded again when next needed; nothing else is lost.

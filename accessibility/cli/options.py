@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -53,7 +54,7 @@ def _print_warning(message, category, filename, lineno, file=None, line=None, _s
 _show_warning = warnings.showwarning
 
 
-def friendly(fn):
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn package and file-system errors into one line and an exit code (no traceback).
 
     Exit code 2: an input, option or output problem of the package
@@ -62,7 +63,7 @@ def friendly(fn):
     """
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         warnings.showwarning = _print_warning
         try:
             return fn(*args, **kwargs)
@@ -80,10 +81,10 @@ def friendly(fn):
     return wrapper
 
 
-def _finite_in(lo: float, hi: float, unit: str, lo_open: bool = True):
+def _finite_in(lo: float, hi: float, unit: str, lo_open: bool = True) -> Callable[..., Any]:
     """Click callback: a finite number in (lo, hi] (or [lo, hi])."""
 
-    def check(ctx, param, value):
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is None:
             return None
         ok = value > lo if lo_open else value >= lo
@@ -119,7 +120,7 @@ def final_paths(paths: dict, tmp: Path, out: Path) -> dict:
     return moved
 
 
-def no_wait_option(fn):
+def no_wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--no-wait``: refuse instead of waiting when another run writes the same --out."""
     return click.option(
         "--no-wait",
@@ -143,7 +144,7 @@ def named_out(name: str | None, default: str) -> Path:
     return Path("outputs") / name
 
 
-def _bbox(ctx, param, value):
+def _bbox(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if value is None:
         return None
     try:
@@ -157,7 +158,7 @@ def _bbox(ctx, param, value):
     return parts
 
 
-def _minutes(ctx, param, value):
+def _minutes(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     from ..params import parse_minutes
 
     try:
@@ -166,14 +167,14 @@ def _minutes(ctx, param, value):
         raise click.BadParameter(str(exc)) from exc
 
 
-def csv_list(ctx, param, value):
+def csv_list(ctx: click.Context, param: click.Parameter, value: Any) -> list[str] | None:
     """Click callback: ``"a, b"`` → ``["a", "b"]`` (None when empty)."""
     if not value:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def area_options(fn):
+def area_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options that choose the walking network (one of them)."""
     opts = [
         click.option("--network", type=click.Path(dir_okay=False), help="Local OSM file: .osm, .osm.gz, .osm.bz2 or .osm.pbf."),
@@ -186,7 +187,7 @@ def area_options(fn):
     return fn
 
 
-def online_options(fn):
+def online_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--area``, ``--refresh`` and the server options of commands that may download."""
     opts = [
         click.option("--area", type=click.Path(exists=True, dir_okay=False), help="Study area polygon file (GeoJSON/GPKG): only residents inside are counted; without --network it is downloaded like --polygon."),
@@ -221,7 +222,7 @@ def servers_from(kw: dict):
     return Servers.from_env(**given)
 
 
-def geocoder_option(fn):
+def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--geocoder offline|nominatim`` and ``--user-agent`` for commands that read addresses."""
     fn = click.option(
         "--user-agent",
@@ -238,7 +239,7 @@ def geocoder_option(fn):
     )(fn)
 
 
-def input_options(fn):
+def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options for sites, residents, districts and walking parameters."""
     opts = [
         click.option("--sites", type=click.Path(exists=True, dir_okay=False), help="Your docking points: CSV name,category,lat,lon (or x,y with --sites-crs), GeoJSON or GeoPackage."),
@@ -259,7 +260,7 @@ def input_options(fn):
     return geocoder_option(walk_options(fn))
 
 
-def walk_options(fn):
+def walk_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--minutes``, ``--speed`` (km/h), ``--max-access`` (metres) and ``--min-component`` (nodes)."""
     opts = [
         click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
@@ -272,7 +273,7 @@ def walk_options(fn):
     return fn
 
 
-def print_rejects(rejects, path) -> None:
+def print_rejects(rejects: Any, path: Any) -> None:
     """Print how many input rows were rejected, per file and reason, and where they are listed."""
     if not len(rejects):
         return
@@ -314,7 +315,7 @@ def print_pruning(p: dict) -> None:
     )
 
 
-def print_summary(a, paths: dict, seconds: float, record: dict | None = None) -> None:
+def print_summary(a: Any, paths: dict, seconds: float, record: dict | None = None) -> None:
     """Print the headline table, the residents left out, the rejects and where the outputs are."""
     s = a.summary()
     t = Table(title="Residents within walking minutes of a docking point")

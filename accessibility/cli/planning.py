@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -46,18 +47,18 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
                            progress=True, **args)  # fmt: skip
 
 
-def _out(out: str | None, default: str) -> Path:
+def _out(out: Any, default: str) -> Path:
     return Path(out) if out else Path("outputs") / default
 
 
-def _read_new_sites(path, inputs, crs, out: Path, what: str):
+def _read_new_sites(path: Any, inputs: Any, crs: str | None, out: Path, what: str) -> Any:
     """Read candidate/added sites (:func:`accessibility.pipeline.read_new_sites`)."""
     from ..pipeline import read_new_sites
 
     return read_new_sites(inputs, path, crs, what)
 
 
-def _print_scenario(result, paths: dict, seconds: float) -> None:
+def _print_scenario(result: Any, paths: dict, seconds: float) -> None:
     s = result.summary()
     t = Table(title=f"{result.name}: residents within walking minutes, before → after")
     for col in ("category", "minutes", "before", "after", "gain"):
@@ -89,7 +90,14 @@ def _print_scenario(result, paths: dict, seconds: float) -> None:
               help="Output folder (default outputs/scenario-<name>/).")  # fmt: skip
 @no_wait_option
 @friendly
-def scenario(scenario_file, add, remove, out, no_wait, **kw):
+def scenario(
+    scenario_file: str | None,
+    add: str | None,
+    remove: list[str] | None,
+    out: Any,
+    no_wait: bool,
+    **kw: Any,
+) -> None:
     """Before/after coverage of a scenario: new sites, closures, moves, re-categorisations.
 
     Give a scenario YAML file (format: scenarios/README.md), or the inputs as for
@@ -193,7 +201,15 @@ def scenario(scenario_file, add, remove, out, no_wait, **kw):
 @no_wait_option
 @online_options
 @friendly
-def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
+def compare(
+    scenario_files: tuple[str, ...],
+    out: Any,
+    no_cache: bool,
+    no_wait: bool,
+    area: str | None,
+    refresh: bool,
+    **kw: Any,
+) -> None:
     """Compare several scenarios side by side against the same baseline.
 
     All files must share the base inputs (network, population, sites, districts,
@@ -283,8 +299,8 @@ def compare(scenario_files, out, no_cache, no_wait, area, refresh, **kw):
               help="Output folder (default outputs/rank/).")  # fmt: skip
 @no_wait_option
 @friendly
-def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_from_streets, k,
-         category, weight, exact, visibility_weight, no_visibility, out, no_wait, **kw):  # fmt: skip
+def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_floor: bool, candidates_from_streets: int, k: int,
+         category: str, weight: str | None, exact: bool, visibility_weight: float, no_visibility: bool, out: Any, no_wait: bool, **kw: Any) -> None:  # fmt: skip
     """Rank candidate locations by how many residents they newly cover.
 
     Greedy: each pick is the candidate covering the most residents not yet covered
@@ -365,7 +381,7 @@ def rank(candidates, candidates_from_osm, candidates_ground_floor, candidates_fr
               help="Output folder (default outputs/critical/).")  # fmt: skip
 @no_wait_option
 @friendly
-def critical(category, weight, out, no_wait, **kw):
+def critical(category: str, weight: str | None, out: Any, no_wait: bool, **kw: Any) -> None:
     """Critical sites and redundancy: who loses coverage if a site closes.
 
     For every existing site and threshold: reach_<m> (residents within m minutes of

@@ -6,6 +6,7 @@ from __future__ import annotations
 # option errors stay fast: importing it loads geopandas, shapely, pyproj, osmium and folium.
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,7 +28,7 @@ def _load(folder: str, scenario: str | None):
     return data
 
 
-def _title(data, title: str | None, lang: str) -> str:
+def _title(data: Any, title: str | None, lang: str) -> str:
     from ..outputs.i18n import default_title
 
     return title if title is not None else default_title(Path(data.folder).resolve().name, lang)
@@ -59,7 +60,7 @@ _LANG = click.option(
 )
 @_LANG
 @friendly
-def map_(folder, out, title, scenario, lang):
+def map_(folder: str, out: Any, title: str | None, scenario: str | None, lang: str | None) -> None:
     """Regenerate map.html from an analysis output folder (no recomputation).
 
     Reads run.json, residents.gpkg, sites.gpkg, summary*.csv, isochrones.gpkg and
@@ -92,7 +93,7 @@ def map_(folder, out, title, scenario, lang):
 @click.option("--title", help="Report title (default as for the map).")
 @_LANG
 @friendly
-def report(folder, out, title, lang):
+def report(folder: str, out: Any, title: str | None, lang: str | None) -> None:
     """Regenerate report.html from an analysis output folder (no recomputation).
 
     One self-contained page: headline figures, tables per category, threshold,

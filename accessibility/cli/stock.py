@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -66,7 +67,7 @@ from .options import (
 )
 @no_wait_option
 @friendly
-def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: skip
+def stock(out: Any, minutes: list[float], speed: float, max_access: float, no_cache: bool, no_wait: bool, **kw: Any) -> None:  # fmt: skip
     """Housing stock check: walking minutes from each building to the nearest docking point.
 
     Addresses are matched offline against the OSM extract's addresses (spelling
@@ -108,7 +109,7 @@ def stock(out, minutes, speed, max_access, no_cache, no_wait, **kw):  # fmt: ski
     _print_stock(check, paths, time.perf_counter() - t0)
 
 
-def _print_stock(check, paths: dict, seconds: float) -> None:
+def _print_stock(check: Any, paths: dict, seconds: float) -> None:
     s = check.summary
     tot = s[(s["estate"] == s["estate"].iloc[0]) & (s["category"] == "all")]
     t = Table(title="Buildings with a docking point within walking minutes")
