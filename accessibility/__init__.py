@@ -23,25 +23,44 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-#: Public name → module that defines it.
+#: Public name → module that defines it (dotted below ``accessibility``).
 _API = {
     # inputs
-    "load_network": "network", "Network": "network", "load_inputs": "pipeline",
-    "read_zensus": "zensus", "read_points": "population",
-    "estimate_from_buildings": "buildings", "load_presets": "sites",
-    "sites_from_osm": "sites", "read_sites": "sites", "combine_sites": "sites",
-    "make_geocoder": "geocode",
+    "load_network": "core.network", "Network": "core.network", "load_inputs": "pipeline",
+    "Inputs": "pipeline", "read_zensus": "inputs.zensus", "read_points": "inputs.population",
+    "estimate_from_buildings": "inputs.buildings", "load_presets": "inputs.sites",
+    "sites_from_osm": "inputs.osm_sites", "read_sites": "inputs.sites",
+    "combine_sites": "inputs.sites", "make_geocoder": "inputs.geocode", "Rejects": "rejects",
     # analysis
-    "run": "pipeline", "analyze": "analysis", "Analysis": "analysis",
+    "run": "pipeline", "analyze": "core.analysis", "Analysis": "core.analysis",
     # scenarios, ranking, housing stock
-    "read_scenario": "scenarios", "run_scenario": "scenarios",
-    "rank_candidates": "ranking", "check_stock": "stock",
+    "read_scenario": "planning.scenario_file", "run_scenario": "planning.scenario",
+    "ScenarioResult": "planning.scenario", "rank_candidates": "planning.ranking",
+    "RankResult": "planning.ranking", "check_stock": "planning.stock",
+    "StockCheck": "planning.stock",
     # outputs
-    "write_outputs": "outputs", "load_folder": "exports", "full_map": "mapping",
-    "write_report": "report",
+    "write_outputs": "pipeline", "load_folder": "outputs.folder",
+    "full_map": "outputs.map", "write_report": "outputs.report",
     # errors
     "AccessibilityError": "errors", "InputError": "errors", "NetworkError": "errors",
     "GeocodingError": "errors", "ScenarioError": "errors", "AllRejectedError": "errors",
+}  # fmt: skip
+
+#: Module namespaces as in osmnx (``acc.network``, ``acc.scenario``, ...) → their home; the
+#: names of the flat layout before issue 16 (``acc.scenarios``, ``acc.mapping``, ...) still work.
+_MODULES = {
+    **{m: f"core.{m}" for m in (
+        "network", "routing", "analysis", "coverage", "isochrones", "blocks", "visibility")},
+    **{m: f"planning.{m}" for m in (
+        "scenario", "scenario_file", "ranking", "candidates", "critical", "stock")},
+    **{m: f"inputs.{m}" for m in (
+        "presets", "sites", "osm_sites", "geocode", "zensus", "population", "download", "osm", "osm_keys",
+        "buildings", "spread", "servers")},
+    **{m: f"outputs.{m}" for m in ("map", "report", "files", "folder", "scenario_report")},
+    # old flat names
+    "scenarios": "planning.scenario", "mapping": "outputs.map", "exports": "outputs.folder",
+    "rank_maps": "outputs.planning_maps", "profiles": "params",
+    "duplicates": "inputs.site_duplicates",
 }  # fmt: skip
 
 __all__ = [
@@ -50,9 +69,14 @@ __all__ = [
     "Analysis",
     "GeocodingError",
     "InputError",
+    "Inputs",
     "Network",
     "NetworkError",
+    "RankResult",
+    "Rejects",
     "ScenarioError",
+    "ScenarioResult",
+    "StockCheck",
     "analyze",
     "check_stock",
     "combine_sites",
@@ -77,10 +101,12 @@ __all__ = [
 ]  # the names of _API and the isochrones module
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _API:
         value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
-    elif importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a module: acc.isochrones
+    elif name in _MODULES:  # a module namespace: acc.isochrones, acc.scenario
+        value = importlib.import_module(f".{_MODULES[name]}", __name__)
+    elif importlib.util.find_spec(f"{__name__}.{name}") is not None:  # acc.config, acc.core
         value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'accessibility' has no attribute {name!r}")
@@ -93,9 +119,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static tools see the real objects
-    from . import isochrones
-    from .analysis import Analysis, analyze
-    from .buildings import estimate_from_buildings
+    from .core import isochrones
+    from .core.analysis import Analysis, analyze
+    from .core.network import Network, load_network
     from .errors import (
         AccessibilityError,
         AllRejectedError,
@@ -104,16 +130,18 @@ if TYPE_CHECKING:  # static tools see the real objects
         NetworkError,
         ScenarioError,
     )
-    from .exports import load_folder
-    from .geocode import make_geocoder
-    from .mapping import full_map
-    from .network import Network, load_network
-    from .outputs import write_outputs
-    from .pipeline import load_inputs, run
-    from .population import read_points
-    from .ranking import rank_candidates
-    from .report import write_report
-    from .scenarios import read_scenario, run_scenario
-    from .sites import combine_sites, load_presets, read_sites, sites_from_osm
-    from .stock import check_stock
-    from .zensus import read_zensus
+    from .inputs.buildings import estimate_from_buildings
+    from .inputs.geocode import make_geocoder
+    from .inputs.osm_sites import sites_from_osm
+    from .inputs.population import read_points
+    from .inputs.sites import combine_sites, load_presets, read_sites
+    from .inputs.zensus import read_zensus
+    from .outputs.folder import load_folder
+    from .outputs.map import full_map
+    from .outputs.report import write_report
+    from .pipeline import Inputs, load_inputs, run, write_outputs
+    from .planning.ranking import RankResult, rank_candidates
+    from .planning.scenario import ScenarioResult, run_scenario
+    from .planning.scenario_file import read_scenario
+    from .planning.stock import StockCheck, check_stock
+    from .rejects import Rejects

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write
+from .config import cache_dir
 from .errors import AccessibilityWarning
 
 #: Layout of the entries written by this module.
@@ -54,7 +55,6 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
 
 def _root_of(path: Path) -> str:
     """The cache root that holds ``path`` (one warning per root), else its folder."""
-    from .config import cache_dir
 
     root = cache_dir()
     return str(root) if root in path.parents else str(path.parent)
@@ -94,7 +94,7 @@ def save_arrays(
 
     def _w(p: Path) -> None:
         with open(p, "wb") as f:
-            np.savez(f, **arrays, **{_META: np.array(json.dumps(meta))})
+            np.savez(f, **arrays, **{_META: np.array(json.dumps(meta))})  # type: ignore[arg-type]
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,4 +206,4 @@ def load_entry(path: Path, *, kind: str, version: int) -> tuple[dict[str, np.nda
     except (KeyError, ValueError) as exc:
         discard(path, f"{type(exc).__name__}: {exc}")
         return None
-    return arrays, meta
+    return arrays, meta  # type: ignore[return-value]

@@ -24,7 +24,7 @@ from .errors import OutputError
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock between runs there
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None], suffix: str = "") -> Path:
@@ -62,7 +62,7 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
 
 def write_text(text: str, path: str | Path) -> Path:
     """Write a text file atomically (UTF-8)."""
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))  # type: ignore[arg-type]
 
 
 def write_json(obj: object, path: str | Path) -> Path:
@@ -215,7 +215,7 @@ def output_error(exc: OSError, path: Path) -> OutputError:
         errno.EROFS: "the file system is read-only",
         errno.ENOENT: "a folder on the way does not exist",
         errno.ENOTDIR: "a part of the path is a file, not a folder",
-    }.get(exc.errno, exc.strerror or str(exc))
+    }.get(exc.errno, exc.strerror or str(exc))  # type: ignore[arg-type]
     where = exc.filename or path
     return OutputError(
         f"cannot write {path} ({why}: {where}); choose another --out or free the space/permissions"
@@ -287,10 +287,10 @@ def output_folder(
         try:
             try:
                 yield new
-            except OSError as exc:
-                raise output_error(exc, out) from exc
             except OutputError as exc:  # name the folder the user gave, not the staging one
                 raise OutputError(str(exc).replace(str(new), str(out))) from exc
+            except OSError as exc:  # after OutputError, which is an OSError too
+                raise output_error(exc, out) from exc
             try:
                 _swap_into_place(new, out, stage)
             except OSError as exc:

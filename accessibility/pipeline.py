@@ -6,11 +6,9 @@ the same way and record the same provenance.
 
 from __future__ import annotations
 
-import re
 import time
-import warnings
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,22 +18,53 @@ import pandas as pd
 import shapely
 import shapely.geometry
 
-from . import population as pop
-from . import sites as sitemod
-from ._tables import read_header
-from .analysis import Analysis, analyze
+from ._text import slug as slug  # re-exported (used to live here)
 from .config import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_KMH,
     MAX_ACCESS_LEG_M,
-    MINUTES_RANGE,
-    max_residents_per_cell,
 )
-from .duplicates import drop_duplicates
-from .errors import AccessibilityWarning, AllRejectedError, InputError
-from .network import DEFAULT_MIN_COMPONENT, Network, load_network
-from .osm import OsmExtract, read_osm
-from .outputs import attributions, data_vintage, file_record
+from .core.analysis import Analysis, analyze
+from .core.isochrones import CORRIDOR_M, MIN_HOLE_M2
+from .core.isochrones import from_analysis as isochrones_from_analysis
+from .core.network import DEFAULT_MIN_COMPONENT, Network, load_network
+from .core.visibility import with_visibility
+from .errors import AllRejectedError, InputError
+from .inputs import download
+from .inputs import population as pop
+from .inputs import sites as sitemod
+from .inputs.districts import read_districts
+from .inputs.geocode import Geocoder, make_geocoder
+from .inputs.osm import OsmExtract, read_osm
+from .inputs.osm_keys import feature_keys
+from .inputs.osm_sites import sites_from_osm
+from .inputs.presets import load_presets
+from .inputs.servers import Servers
+from .inputs.site_duplicates import drop_duplicates
+from .inputs.sites import new_categories
+from .inputs.stock_file import read_stock
+from .outputs.files import Products
+from .outputs.files import write_outputs as write_files
+from .outputs.folder import load_folder
+from .outputs.i18n import default_lang
+from .outputs.map import full_map
+from .outputs.scenario_report import write_scenario_report
+from .params import Profile, WalkParams
+from .planning.candidates import candidates_from_osm, candidates_from_streets
+from .planning.critical import critical_table
+from .planning.ranking import RankRun, rank_candidates
+from .planning.scenario import (
+    ADDED,
+    Comparison,
+    ScenarioResult,
+    apply_changes,
+    resolve_addresses,
+    run_scenario,
+    side_by_side,
+)
+from .planning.scenario_file import Change, Scenario
+from .planning.stock import StockCheck, check_stock
+from .record import attributions, data_vintage, file_record
 from .rejects import Rejects
 
 
@@ -53,24 +82,24 @@ class Inputs:
     record: dict = field(default_factory=dict)
     geocoder_kind: str = "offline"
     user_agent: str | None = None
-    _geocoder: object = field(default=None, repr=False)
-    servers: object = None
+    _geocoder: Geocoder | None = field(default=None, repr=False)
+    servers: Servers | None = None
     osm_path: Path | None = None
 
-    def network_for(self, profile) -> Network:
+    def network_for(self, profile: Profile) -> Network:
         """The walking network of this run's OSM file for another walking profile.
 
         Same CRS and island threshold as :attr:`network`; ``profile`` is an
-        :class:`accessibility.profiles.Profile`.
+        :class:`accessibility.params.Profile`.
         """
         if profile is None or not profile.restricts:
             return self.network
         return load_network(
-            self.osm_path, crs=self.network.crs, min_component=self.network.min_component,
+            self.osm_path, crs=self.network.crs, min_component=self.network.min_component,  # type: ignore[arg-type]
             profile=profile, use_cache=self.network._cache_file is not None,
         )  # fmt: skip
 
-    def geocoder(self):
+    def geocoder(self) -> Geocoder:
         """The geocoder for address rows in further files (scenario additions, candidates)."""
         if self._geocoder is None:
             self._geocoder = _make_geocoder(
@@ -79,14 +108,13 @@ class Inputs:
         return self._geocoder
 
 
-def _make_geocoder(kind: str, extract: OsmExtract, user_agent: str | None, servers=None):
+def _make_geocoder(
+    kind: str, extract: OsmExtract, user_agent: str | None, servers: Servers | None = None
+) -> Geocoder:
     """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
-    from .geocode import make_geocoder
 
     kw: dict = {}
     if kind == "nominatim":
-        from .servers import Servers
-
         kw = (servers or Servers.from_env()).geopy_kwargs()
         if user_agent:
             kw["user_agent"] = user_agent
@@ -105,108 +133,14 @@ class _Lazy:
         return getattr(self._obj, name)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
-
-
 def run_name(network: str | None, place: str | None) -> str:
     """Default output name: the network file's stem or the place name."""
     if network:
         name = Path(network).name
         for suffix in (".gz", ".bz2", ".pbf", ".osm"):
             name = name.removesuffix(suffix)
-        return _slug(name)
-    return _slug(place or "area")
-
-
-def is_zensus(path: str | Path) -> bool:
-    """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column.
-
-    A ``.zip`` without any CSV/TXT table (e.g. a zipped shapefile) is not Zensus input.
-    """
-    p = Path(path)
-    if p.suffix.lower() not in (".csv", ".txt", ".zip"):
-        return False
-    if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
-        with zipfile.ZipFile(p) as zf:
-            if not any(n.lower().endswith((".csv", ".txt")) for n in zf.namelist()):
-                return False
-    return "gitter_id" in read_header(p).lower()
-
-
-def _check_not_empty(path: Path) -> None:
-    """Refuse an empty population file with a message saying so."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", path) from exc
-    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf"):
-        raise InputError(
-            "the population file is empty; give a Zensus grid CSV (Gitter_ID_100m;x_mp_100m;"
-            "y_mp_100m;Einwohner) or a points/polygons file with --population-column",
-            path,
-        )
-
-
-def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
-    """District polygons with a ``district`` name column.
-
-    Parameters
-    ----------
-    path : path
-        GeoJSON, GeoPackage or Shapefile of polygons.
-    column : str, optional
-        Name column; default the first of ``name``, ``district``, ``Name``, ``NAME``.
-    """
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types
-        raise InputError(f"cannot read districts ({exc})", path) from exc
-    if gdf.empty:
-        raise InputError("the districts file has no features", path)
-    if column is None:
-        column = next(
-            (c for c in ("name", "district", "Name", "NAME", "bezeichnung") if c in gdf), None
-        )
-        if column is None:
-            raise InputError(
-                f"no name column found (columns: {', '.join(map(str, gdf.columns))}); "
-                "pass --district-column",
-                path,
-            )
-    elif column not in gdf:
-        raise InputError(
-            f"column {column!r} not found (columns: {', '.join(map(str, gdf.columns))})", path
-        )
-    if not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputError("districts must be polygons", path)
-    if gdf.crs is None:
-        raise InputError("the districts file has no CRS; save it with one (e.g. EPSG:25832)", path)
-    names = gdf[column].astype(str)
-    if gdf[column].isna().any() or (names.str.strip() == "").any():
-        rows = np.flatnonzero(gdf[column].isna().to_numpy() | (names.str.strip() == "").to_numpy())
-        raise InputError(
-            f"district names missing in column {column!r} (features {', '.join(str(r + 1) for r in rows[:10])}); "
-            "give every district a name",
-            path,
-        )
-    dup = names[names.duplicated(keep=False)]
-    if len(dup):
-        listed = "; ".join(
-            f"{n!r} (features {', '.join(str(i + 1) for i in idx[:5])})"
-            for n, idx in dup.groupby(dup, sort=False).groups.items()
-        )
-        raise InputError(
-            f"district names must be unique, but these occur more than once: {listed}; rename "
-            "them, or dissolve the parts of one district into one (multi)polygon",
-            path,
-        )
-    return gpd.GeoDataFrame(
-        {"district": gdf[column].astype(str).to_numpy()},
-        geometry=gdf.geometry.to_numpy(),
-        crs=gdf.crs,
-    )
+        return slug(name)
+    return slug(place or "area")
 
 
 def load_area(
@@ -221,10 +155,10 @@ def load_area(
     use_cache: bool = True,
     progress: bool = False,
     presets: str | Path | None = None,
-    servers=None,
+    servers: Servers | None = None,
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
-    profile=None,
+    profile: Profile | None = None,
 ) -> tuple[Network, OsmExtract, dict]:
     """The walking network and OSM extract of a local file or a downloaded area.
 
@@ -240,17 +174,17 @@ def load_area(
     ----------
     presets : path, optional
         The run's preset file; the download asks for the features its
-        categories need (:func:`accessibility.osm_keys.feature_keys`).
+        categories need (:func:`accessibility.inputs.osm_keys.feature_keys`).
     servers : Servers, optional
         Overpass/Nominatim servers and limits; default
-        :meth:`accessibility.servers.Servers.from_env` when one is needed.
+        :meth:`accessibility.inputs.servers.Servers.from_env` when one is needed.
     refresh : bool
         Download again (and geocode ``place`` again) even if cached.
     min_component : int
         Island threshold in nodes: points snap only onto components at least
         that large.
     profile : Profile, optional
-        :class:`accessibility.profiles.Profile`; the network leaves out what it avoids.
+        :class:`accessibility.params.Profile`; the network leaves out what it avoids.
 
     Returns
     -------
@@ -273,9 +207,6 @@ def load_area(
     t0 = time.perf_counter()
     study = None
     if given:
-        from . import download
-        from .servers import Servers
-
         if place is not None or network is None:
             servers = servers or Servers.from_env()
         if place is not None:
@@ -291,9 +222,6 @@ def load_area(
         if place is not None:
             record["study_area"]["nominatim"] = found
     if network is None:
-        from .osm_keys import feature_keys
-        from .presets import load_presets
-
         buffer_m = max(minutes) * speed_kmh * 1000 / 60
         keys = feature_keys(load_presets(presets))
         with servers.osmnx():
@@ -319,10 +247,8 @@ def load_area(
     record["osm_path"] = str(osm_path)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    keys = None
+    keys = None  # type: ignore[assignment]
     if presets is not None:
-        from .osm_keys import feature_keys
-
         keys = feature_keys(sitemod.load_presets(presets))
     extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)
     record["timings_s"]["osm_features"] = time.perf_counter() - t0
@@ -331,7 +257,7 @@ def load_area(
 
 
 def residents_in_area(
-    residents: gpd.GeoDataFrame, area
+    residents: gpd.GeoDataFrame, area: gpd.GeoDataFrame | None
 ) -> tuple[gpd.GeoDataFrame, dict[str, float | int]]:
     """The residents of the study area, and how many were left out.
 
@@ -391,7 +317,7 @@ def load_sites(
     sites_crs: str | None = None,
     osm_categories: Sequence[str] | None = None,
     presets: str | Path | None = None,
-    geocoder=None,
+    geocoder: Geocoder | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Docking points: the user's file and/or OSM preset categories.
 
@@ -399,7 +325,7 @@ def load_sites(
     it, ``osm_categories`` or else every preset category. Address rows of the
     file are geocoded with ``geocoder``. Sites describing the same place twice
     (a user row and an OSM feature, or an OSM node and area of one facility) are
-    merged by :func:`accessibility.duplicates.drop_duplicates`; each dropped one
+    merged by :func:`accessibility.inputs.site_duplicates.drop_duplicates`; each dropped one
     goes to ``rejects``. Adds the files to ``record["inputs"]``.
 
     Returns
@@ -426,7 +352,7 @@ def load_sites(
     else:
         wanted = wanted or list(table["categories"])
     if wanted:
-        frames.append(sitemod.sites_from_osm(extract.features, table, wanted))
+        frames.append(sites_from_osm(extract.features, table, wanted))
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
     # rejects name the file as the user gave it; `source` holds only its name
     site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
@@ -441,45 +367,6 @@ def load_sites(
         if c in known
     }
     return site_gdf, categories
-
-
-def new_categories(sites: pd.DataFrame, known, file: str | Path) -> list[dict]:
-    """Categories of the user's sites file that are not presets; near-misses are warned about.
-
-    A category that differs from a preset id only in spelling (``Library``,
-    ``advice centre``, ``libary``) gets a warning with the preset it probably means; it is
-    still used as given (a new category). Every new category is listed in ``run.json``
-    (``new_categories``) and noted in the printed summary.
-
-    Returns
-    -------
-    list of dict
-        ``category``, ``sites`` (count) and ``did_you_mean`` (preset id or None).
-    """
-    import difflib
-
-    presets = list(known)
-    out = []
-    counts = sites["category"].astype(str).value_counts(sort=False)
-    for cat, n in counts.items():
-        if cat in presets:
-            continue
-        norm = re.sub(r"[\s\-]+", "_", cat.strip().lower())
-        guess = (
-            norm
-            if norm in presets
-            else next(iter(difflib.get_close_matches(norm, presets, n=1, cutoff=0.8)), None)
-        )
-        out.append({"category": cat, "sites": int(n), "did_you_mean": guess})
-        if guess:
-            warnings.warn(
-                f"{Path(file).name}: category {cat!r} ({n} sites) is not a preset category; did "
-                f"you mean {guess!r}? It is used as a new category of its own: correct the "
-                "spelling to count these sites with the preset",
-                AccessibilityWarning,
-                stacklevel=2,
-            )
-    return out
 
 
 def load_inputs(
@@ -506,10 +393,10 @@ def load_inputs(
     progress: bool = False,
     geocoder: str = "offline",
     user_agent: str | None = None,
-    servers=None,
+    servers: Servers | None = None,
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
-    profile=None,
+    profile: Profile | None = None,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -522,19 +409,17 @@ def load_inputs(
     residents counted are those inside the study area (``place``, ``bbox``,
     ``polygon``/``area``; with ``network`` too), the others are left out and
     counted in ``record["study_area"]`` (see :func:`residents_in_area`).
-    ``servers`` (:class:`accessibility.servers.Servers`) names the Overpass and
+    ``servers`` (:class:`accessibility.inputs.servers.Servers`) names the Overpass and
     Nominatim servers; ``refresh`` downloads the area again.
 
     Zensus cells coarser than 100 m (1 km) are always spread over residential buildings
-    or streets (:func:`accessibility.spread.spread_cells`); ``population_total``
+    or streets (:func:`accessibility.inputs.spread.spread_cells`); ``population_total``
     rescales the counted residents (and groups; after the study-area clip) to that official total
-    (:func:`accessibility.population.scale_to_total`).
+    (:func:`accessibility.inputs.population.scale_to_total`).
     ``min_component``: island threshold in nodes (see :func:`load_area`).
     """
     rejects = Rejects()
     if geocoder == "nominatim" and servers is None:
-        from .servers import Servers
-
         servers = Servers.from_env()
     net, extract, record = load_area(
         network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
@@ -560,39 +445,10 @@ def load_inputs(
 
     t0 = time.perf_counter()
     population = [Path(p) for p in population]
-    for p in population:
-        _check_not_empty(p)
-    if not population:
-        residents = pop.estimate_from_buildings(extract.buildings, rejects, extract.features)
-    elif all(is_zensus(p) for p in population):
-        residents = pop.read_zensus(population, rejects)
-        size = float(residents.attrs.get("cell_size_m") or pop.ZENSUS_CELL_SIZE_M)
-        residents = pop.drop_implausible(
-            residents, rejects, max_residents_per_cell(size), f"{size:g} m cell"
-        )
-        if float(residents.attrs.get("cell_size_m") or 0) > pop.ZENSUS_CELL_SIZE_M:
-            # Coarse cells (1 km: ~12 minutes across) are always spread out.
-            from .spread import spread_cells
-
-            residents = spread_cells(
-                residents, extract.buildings, extract.segments, extract.nodes, rejects,
-                areas=extract.features,
-            )  # fmt: skip
-        elif spread_to_buildings:
-            residents = pop.spread_to_buildings(
-                residents, extract.buildings, areas=extract.features
-            )
-    else:
-        if len(population) > 1:
-            raise InputError(
-                "several --population files are joined only for Zensus grid CSVs (keyed by the cell id); "
-                "give one points/polygons file with --population-column"
-            )
-        if population_column is None:
-            raise InputError(
-                "give --population-column: which column holds the residents", population[0]
-            )
-        residents = pop.read_points(population[0], population_column, rejects, crs=population_crs)
+    residents = pop.read_population(
+        population, extract, rejects, population_column=population_column,
+        population_crs=population_crs, to_buildings=spread_to_buildings,
+    )  # fmt: skip
     if len(residents) == 0 and population:
         reasons = rejects.counts()
         why = f" (e.g. {reasons['reason'].iloc[0]})" if len(reasons) else ""
@@ -637,31 +493,453 @@ def run(
     minutes: Sequence[float] = DEFAULT_MINUTES,
     speed_kmh: float = DEFAULT_SPEED_KMH,
     max_access_m: float = MAX_ACCESS_LEG_M,
+    *,
+    params: WalkParams | None = None,
 ) -> Analysis:
-    """Run the analysis on loaded inputs."""
+    """Run the analysis on loaded inputs.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`load_inputs`.
+    minutes : sequence of float
+        Thresholds in minutes.
+    speed_kmh : float
+        Walking speed in km/h.
+    max_access_m : float
+        Longest straight access leg in metres (network CRS).
+    params : WalkParams, optional
+        All walking parameters in one object; overrides the three above.
+
+    Returns
+    -------
+    Analysis
+        ``a.params`` states the parameters actually used.
+    """
+    if params is None:
+        params = WalkParams(minutes=tuple(minutes), speed_kmh=speed_kmh, max_access_m=max_access_m,
+                            min_component=inputs.network.min_component)  # fmt: skip
     return analyze(
-        inputs.network, inputs.sites, inputs.residents, minutes=minutes, speed_kmh=speed_kmh,
-        districts=inputs.districts, rejects=inputs.rejects, max_access_m=max_access_m,
-        categories=inputs.categories,
+        inputs.network, inputs.sites, inputs.residents, districts=inputs.districts,
+        rejects=inputs.rejects, categories=inputs.categories, params=params,
     )  # fmt: skip
 
 
-def parse_minutes(text: str) -> list[float]:
-    """Parse ``"5,10,15"`` into minutes; clear error on bad values."""
+def run_stock(
+    *,
+    stock: str | Path,
+    network: str | Path | None = None,
+    place: str | None = None,
+    bbox: Sequence[float] | None = None,
+    polygon: str | Path | None = None,
+    area: str | Path | None = None,
+    sites: str | Path | None = None,
+    sites_crs: str | None = None,
+    stock_crs: str | None = None,
+    osm_categories: Sequence[str] | None = None,
+    presets: str | Path | None = None,
+    geocoder: str = "offline",
+    user_agent: str | None = None,
+    minutes: Sequence[float] = DEFAULT_MINUTES,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    max_access_m: float = MAX_ACCESS_LEG_M,
+    use_cache: bool = True,
+    progress: bool = False,
+    min_component: int = DEFAULT_MIN_COMPONENT,
+    servers: Servers | None = None,
+    refresh: bool = False,
+) -> tuple[StockCheck, dict]:
+    """Load network, docking points and the stock file, and check the stock.
+
+    The area is one of ``network`` (local OSM file), ``place``, ``bbox`` or
+    ``polygon``/``area`` (downloaded as in :func:`accessibility.pipeline.load_inputs`,
+    from ``servers``, again if ``refresh``; the download holds the features of
+    ``presets``).
+    Docking points: ``sites`` (addresses geocoded with ``geocoder``) and/or
+    OSM presets (``osm_categories``; all presets when ``sites`` is not given).
+    ``geocoder`` is ``"offline"`` (the extract's addresses only, never touches
+    the network) or ``"nominatim"`` (offline first, then Nominatim, cached).
+    ``min_component``: island threshold in nodes (:func:`accessibility.pipeline.load_area`).
+
+    Returns
+    -------
+    (StockCheck, dict)
+        The check and the run record for ``run.json``.
+    """
+    net, extract, record = load_area(
+        network=network, place=place, bbox=bbox, polygon=polygon, area=area, minutes=minutes,
+        speed_kmh=speed_kmh, use_cache=use_cache, progress=progress,
+        min_component=min_component, presets=presets, servers=servers, refresh=refresh,
+    )  # fmt: skip
+    timings = record.pop("timings_s")
+    record.pop("osm_path", None)
+
+    t0 = time.perf_counter()
+    geo = _make_geocoder(geocoder, extract, user_agent, servers)
+    timings["geocoder_index"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rejects = Rejects()
+    site_gdf, categories = load_sites(
+        extract, rejects, record, sites=sites, sites_crs=sites_crs,
+        osm_categories=osm_categories, presets=presets, geocoder=geo,
+    )  # fmt: skip
+    timings["sites"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    record["inputs"]["stock"] = file_record(stock)
+    buildings = read_stock(stock, rejects, geocoder=geo, crs=stock_crs)
+    timings["stock"] = time.perf_counter() - t0
+    check = check_stock(
+        net, site_gdf, buildings, minutes=minutes, speed_kmh=speed_kmh, rejects=rejects,
+        max_access_m=max_access_m, categories=categories,
+    )  # fmt: skip
+    check.timings = {**timings, **check.timings}
+    record["geocoder"] = geocoder
+    record["weight"] = buildings.attrs.get("weight")
+    record["attribution"] = attributions(None)
+    record["data_vintage"] = data_vintage(extract.stats, {}, record["inputs"].get("download"))
+    if geocoder == "nominatim":
+        record["attribution"].append("Geocoding: Nominatim, © OpenStreetMap contributors")
+        record["nominatim_requests"] = getattr(geo, "requests", 0)
+    record["parameters"] = {"max_access_m": max_access_m, "min_component": net.min_component}
+    record["network_pruning"] = check.analysis.pruning
+    return check, record
+
+
+def run_scenario_file(
+    inputs: Inputs, scenario: Scenario, rejects: Rejects | None = None
+) -> ScenarioResult:
+    """Run a :class:`Scenario` on inputs loaded with :func:`accessibility.pipeline.load_inputs`.
+
+    ``rejects`` (default ``inputs.rejects``) receives the rows rejected by the analyses.
+    """
+    changes = resolve_addresses(scenario.changes, inputs.geocoder(), scenario.file)
+    return run_scenario(
+        inputs.network, inputs.sites, inputs.residents, changes,
+        minutes=scenario.minutes, speed_kmh=scenario.speed_kmh, districts=inputs.districts,
+        rejects=inputs.rejects if rejects is None else rejects,
+        max_access_m=scenario.max_access_m,
+        categories=inputs.categories, file=scenario.file, name=scenario.name,
+    )  # fmt: skip
+
+
+def scenario_sites(result: ScenarioResult, features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The scenario's site layer, with visibility columns when OSM ``features`` are given.
+
+    See :func:`accessibility.core.visibility.with_visibility`; the result goes to
+    :func:`accessibility.outputs.files.write_scenario` (``sites=``).
+    """
+    return with_visibility(result.before.network, result.site_layer(), features)
+
+
+#: Above this many sites ``isochrones.gpkg`` holds per-category polygons only (per-site
+#: polygons cost about 0.07 s per site and CPU at 15 minutes; recorded in ``run.json``).
+MAX_SITES_PER_SITE_ISOCHRONES = 300
+
+
+def products(
+    a: Analysis, features: gpd.GeoDataFrame | None = None, isochrones: bool = True
+) -> Products:
+    """Compute what the output files show beyond the analysis itself.
+
+    Parameters
+    ----------
+    a : Analysis
+    features : GeoDataFrame, optional
+        OSM features (``read_osm(...).features``); with them the sites get the
+        visibility columns of :func:`accessibility.core.visibility.with_visibility`.
+    isochrones : bool
+        Build the isochrone polygons (network CRS; per site and per category up to
+        :data:`MAX_SITES_PER_SITE_ISOCHRONES` sites, per category only above).
+
+    Returns
+    -------
+    Products
+        For :func:`accessibility.outputs.files.write_outputs`.
+    """
+    sites = with_visibility(a.network, a.sites, features)
+    if not isochrones:
+        return Products(sites=sites, timings={"isochrones": 0.0})
+    t0 = time.perf_counter()
+    per_site = len(a.sites) <= MAX_SITES_PER_SITE_ISOCHRONES
+    iso = isochrones_from_analysis(a, per_site=per_site)
+    info = {
+        "per_site": per_site, "corridor_m": CORRIDOR_M, "min_hole_m2": MIN_HOLE_M2,
+        "note": "" if per_site else (
+            f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
+            "only (per-site polygons: accessibility.core.isochrones.isochrones(per_site=True))"),
+    }  # fmt: skip
+    return Products(iso, info, sites, {"isochrones": time.perf_counter() - t0})
+
+
+def write_outputs(
+    a: Analysis,
+    out: str | Path,
+    record: dict,
+    map_title: str = "",
+    lang: str | None = None,
+    isochrones: bool = True,
+    features: gpd.GeoDataFrame | None = None,
+) -> dict[str, Path]:
+    """Compute the isochrones and site visibility, then write every output file.
+
+    The public entry point ``accessibility.write_outputs``: :func:`products` followed by
+    :func:`accessibility.outputs.files.write_outputs` (which only formats).
+
+    Parameters
+    ----------
+    a : Analysis
+    out : path
+        Output folder (created).
+    record : dict
+        Inputs and parameters for ``run.json`` (``{}`` is fine: the walking parameters
+        actually used are taken from ``a.params``).
+    map_title, lang
+        See :func:`accessibility.outputs.files.write_outputs`.
+    isochrones : bool
+        Compute ``isochrones.gpkg`` (per site and per category).
+    features : GeoDataFrame, optional
+        OSM features; with them ``sites.gpkg`` gets the visibility columns.
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    made = products(a, features, isochrones)
+    return write_files(a, out, record, map_title=map_title, lang=lang, products=made)
+
+
+def read_new_sites(
+    inputs: Inputs, path: str | Path, crs: str | None, what: str
+) -> gpd.GeoDataFrame:
+    """Read sites to add or candidates like ``--sites`` (EPSG:4326).
+
+    Raises
+    ------
+    InputError
+        Every row is bad: the message names up to three reasons with their rows.
+    """
     try:
-        values = [float(x) for x in str(text).split(",") if x.strip()]
-    except ValueError as exc:
-        raise InputError(
-            f"--minutes must be comma-separated numbers like 5,10,15, got {text!r}"
-        ) from exc
-    lo, hi = MINUTES_RANGE
-    if not values or not all(lo < v <= hi for v in values):  # also refuses nan and inf
-        raise InputError(
-            f"--minutes must be numbers above {lo:g} up to {hi:g} like 5,10,15, got {text!r}"
+        return sitemod.read_sites(
+            path, inputs.rejects, crs=crs, bounds=inputs.extract.bounds, geocoder=inputs.geocoder()
         )
-    return values
+    except AllRejectedError as exc:
+        rej = inputs.rejects.frame()
+        rej = rej[rej["file"] == str(path)]
+        why = "; ".join(
+            f"rows {', '.join(str(r) for r in g['row'].head(5))}: {reason}"
+            for reason, g in list(rej.groupby("reason", sort=False))[:3]
+        )
+        raise InputError(f"no usable {what}: {exc} ({why})") from exc
 
 
-def population_total(residents: pd.DataFrame) -> float:
-    """Total residents of an input frame (persons)."""
-    return float(residents["population"].sum())
+def rank_inputs(
+    inputs: Inputs,
+    params: WalkParams,
+    *,
+    k: int = 3,
+    category: str = "all",
+    weight: str | None = None,
+    exact: bool = False,
+    candidates: str | Path | None = None,
+    sites_crs: str | None = None,
+    from_osm: bool = False,
+    ground_floor: bool = False,
+    from_streets: int = 0,
+    with_visibility: bool = True,
+    visibility_weight: float = 0.0,
+    status: Callable[[str], AbstractContextManager] | None = None,
+) -> RankRun:
+    """Collect candidates, run the baseline and rank the candidates (``accessibility rank``).
+
+    Parameters
+    ----------
+    inputs : Inputs
+    params : WalkParams
+        Its first ``minutes`` threshold is the ranking threshold.
+    k, category, weight, exact, with_visibility, visibility_weight
+        See :func:`accessibility.planning.ranking.rank_candidates`.
+    candidates : path, optional
+        Candidate file (like ``--sites``; CRS ``sites_crs``).
+    from_osm, ground_floor : bool
+        Add vacant shopfronts / ground-floor shops and offices from the OSM features.
+    from_streets : int
+        Add this many points on the most-walked streets.
+    status : callable, optional
+        ``status(text)`` returns a context manager shown while a step runs (the CLI's
+        spinner); default none.
+
+    Raises
+    ------
+    InputError
+        No candidates of any kind.
+    """
+    status = status or (lambda text: nullcontext())
+    minutes = params.minutes[0]
+    frames = []
+    if candidates:
+        frames.append(read_new_sites(inputs, candidates, sites_crs, "candidates"))
+    empty = []
+    for flag, kind, what in (
+        (from_osm, "vacant", "vacant shopfronts (shop=vacant, disused:shop=*)"),
+        (ground_floor, "ground_floor", "ground-floor shops or offices (shop=*, office=*)"),
+    ):  # fmt: skip
+        if flag:
+            osm = candidates_from_osm(inputs.extract.features, category, kind=kind)
+            if len(osm):
+                frames.append(osm)
+            else:
+                empty.append(what)
+    if from_streets:
+        with status("most-walked streets…"):
+            frames.append(candidates_from_streets(inputs.network, from_streets, category=category))
+    if not frames:
+        raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
+    cand = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
+    with status("baseline analysis…"):
+        a = run(inputs, params=params)
+    with status(f"coverage matrix of {len(cand):,} candidates, ranking…"):
+        r = rank_candidates(a, cand, k, minutes, category, weight, exact,
+                            features=inputs.extract.features, with_visibility=with_visibility,
+                            visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
+    return RankRun(r, a, len(cand), inputs.rejects, inputs.record)
+
+
+def critical(
+    inputs: Inputs, params: WalkParams, category: str = "all", weight: str | None = None
+) -> tuple[Analysis, pd.DataFrame, pd.DataFrame]:
+    """Critical sites and redundancy (``accessibility critical``).
+
+    Returns
+    -------
+    (Analysis, DataFrame, DataFrame)
+        The analysis, the sites table sorted by the loss at the first threshold
+        (``loss_<m>``, ``reach_<m>``) and the redundancy table.
+
+    Raises
+    ------
+    InputError
+        ``category`` is not one of the analysis's categories.
+    """
+    a = run(inputs, params=params)
+    if category not in a.categories:
+        raise InputError(f"--category '{category}' not found; use one of {', '.join(a.categories)}")
+    sites, red = critical_table(a, list(params.minutes), category, weight)
+    first = f"loss_{min(params.minutes):g}"
+    return a, sites.sort_values(first, ascending=False, kind="stable"), red
+
+
+def compare_scenarios(
+    inputs: Inputs,
+    scenarios: Sequence[Scenario],
+    names: Sequence[str],
+    status: Callable[[str], AbstractContextManager] | None = None,
+) -> Comparison:
+    """Run every scenario on the same inputs and put the summaries side by side.
+
+    Each scenario's rejects are the load-time rejects plus its own.
+    """
+    status = status or (lambda text: nullcontext())
+    results = []
+    for s, name in zip(scenarios, names, strict=True):
+        with status(f"scenario {name}…"):
+            rejects = Rejects()  # the load-time rejects plus this scenario's own
+            rejects.extend(inputs.rejects)
+            results.append((s, name, run_scenario_file(inputs, s, rejects)))
+    table = side_by_side([(n, r.summary()) for _, n, r in results], [])
+    districts = side_by_side([(n, r.summary_districts()) for _, n, r in results], ["district"])
+    sites = [scenario_sites(r, inputs.extract.features) for _, _, r in results]
+    return Comparison(results, table, districts, sites)
+
+
+def run_profiles(
+    a: Analysis, inputs: Inputs, profiles: Sequence[Profile], speed_kmh: float
+) -> pd.DataFrame:
+    """``summary_profiles.csv``: the summary of every walking profile, ``profile`` first.
+
+    ``a`` is the analysis of ``profiles[0]``; the others run on their own networks
+    (:meth:`Inputs.network_for`) at their own speed (``profile.speed(speed_kmh)``, km/h;
+    ``speed_kmh`` is the default walker's) with ``a``'s other parameters.
+    """
+    frames = [a.summary().assign(profile=profiles[0].name)]
+    for p in profiles[1:]:
+        b = analyze(
+            inputs.network_for(p), inputs.sites, inputs.residents, minutes=a.minutes,
+            speed_kmh=p.speed(speed_kmh),
+            districts=inputs.districts, rejects=Rejects(), max_access_m=a.max_access_m,
+            categories=inputs.categories,
+        )  # fmt: skip
+        frames.append(b.summary().assign(profile=p.name))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["profile", *[c for c in table.columns if c != "profile"]]]
+
+
+def write_scenario_after(
+    result: ScenarioResult, out: str | Path, record: dict, features: gpd.GeoDataFrame | None
+) -> dict[str, Path]:
+    """The full outputs of the 'after' state in ``out/after``, a rich before/after map and
+    the scenario's report in ``out``.
+
+    ``map.html`` shows the after state (isochrones, cells, gaps) with the proposed sites
+    and the residents who gain or lose coverage highlighted; ``report.html`` the gains
+    per category, district and group, the changed sites and the before/after curve.
+
+    Returns
+    -------
+    dict
+        ``map``, ``report`` and ``after_report`` paths.
+    """
+    out = Path(out)
+    after = write_outputs(
+        result.after, out / "after", dict(record), map_title=f"{result.name} (after)",
+        features=features,
+    )  # fmt: skip
+    data = load_folder(out / "after", scenario=out)
+    lang = default_lang(data.record)
+    path = full_map(data, out / "map.html", title=result.name, lang=lang)
+    report = write_scenario_report(result, out / "report.html", data.record, lang)
+    return {"map": path, "report": report, "after_report": after["report"]}
+
+
+def write_stock_map(check: StockCheck, out: str | Path, record: dict) -> Path:
+    """The stock layer on the full map: ``out/stock_map/`` holds the check as an analysis.
+
+    The buildings are the "residents" there (weight = units, else residents, else 1),
+    so ``stock_map/map.html`` shows every building coloured by walking minutes, with
+    docking points, isochrone bands and gaps (uncovered buildings).
+    """
+    out = Path(out)
+    lang = default_lang(record, check.analysis.network.crs)
+    title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(out.name)
+    paths = write_outputs(
+        check.analysis, out / "stock_map", {**record, "stock_map": True}, map_title=title,
+        lang=lang,
+    )  # fmt: skip
+    return paths["map"]
+
+
+def scenario_from_options(
+    inputs: Inputs,
+    params: WalkParams,
+    add: str | Path | None = None,
+    remove: Sequence[str] | None = None,
+    sites_crs: str | None = None,
+) -> ScenarioResult:
+    """A scenario given on the command line: close the sites ``remove`` (ids) and add the
+    sites of the file ``add`` (like ``--sites``), before and after on the same inputs.
+    """
+    changes = [Change("remove", {"id": i}) for i in remove or []]
+    sites_after = None
+    if add:
+        new = read_new_sites(inputs, add, sites_crs, "sites to add")
+        kept = apply_changes(inputs.sites, changes, "--remove")
+        new["change"] = ADDED
+        sites_after = sitemod.combine_sites(kept, new)
+    return run_scenario(
+        inputs.network, inputs.sites, inputs.residents, changes, sites_after=sites_after,
+        minutes=params.minutes, speed_kmh=params.speed_kmh, districts=inputs.districts,
+        rejects=inputs.rejects, max_access_m=params.max_access_m,
+        categories=inputs.categories, file="--remove", name="scenario",
+    )  # fmt: skip

@@ -42,9 +42,9 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from accessibility.config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, shared_data_dir
-from accessibility.network import Network, Snap, load_network
-from accessibility.osm import read_osm
-from accessibility.routing import nearest_by_category, nearest_sites, site_graph
+from accessibility.core.network import Network, Snap, load_network
+from accessibility.core.routing import nearest_by_category, nearest_sites, site_graph
+from accessibility.inputs.osm import read_osm
 
 #: Label of the synthetic network (must say clearly that the layout is synthetic).
 TILED_LABEL = "Kaiserslautern tiled 3×3 (synthetic layout from real data)"
@@ -263,9 +263,10 @@ def read_sites(extract, net: Network) -> tuple[np.ndarray, np.ndarray, str]:
         How the sites were found (for the notes).
     """
     try:
-        from accessibility import sites as sitemod
+        from accessibility.inputs import sites as sitemod
+        from accessibility.inputs.osm_sites import sites_from_osm
 
-        gdf = sitemod.sites_from_osm(extract.features, sitemod.load_presets()).to_crs(net.crs)
+        gdf = sites_from_osm(extract.features, sitemod.load_presets()).to_crs(net.crs)
         xy = shapely.get_coordinates(gdf.geometry.representative_point().to_numpy())
         return xy, gdf["category"].astype(str).to_numpy(), "OSM preset sites (sites.py)"
     except ImportError as exc:
@@ -292,7 +293,7 @@ def read_residents(zensus: Path, net: Network) -> tuple[np.ndarray, float, str]:
     import geopandas as gpd
 
     try:
-        from accessibility import population as pop
+        from accessibility.inputs import population as pop
         from accessibility.rejects import Rejects
 
         gdf = pop.read_zensus([zensus], Rejects())

@@ -32,14 +32,16 @@ from pyproj import Geod
 from rich.console import Console
 from rich.table import Table
 
-from accessibility.analysis import analyze
 from accessibility.config import shared_data_dir
-from accessibility.geocode import OfflineGeocoder
-from accessibility.network import load_network
-from accessibility.osm import read_osm
+from accessibility.core.analysis import analyze
+from accessibility.core.network import load_network
+from accessibility.inputs.geocode import OfflineGeocoder
+from accessibility.inputs.osm import read_osm
+from accessibility.inputs.osm_sites import sites_from_osm
+from accessibility.inputs.sites import load_presets
+from accessibility.inputs.stock_file import read_stock
+from accessibility.planning.stock import check_stock
 from accessibility.rejects import Rejects
-from accessibility.sites import load_presets, sites_from_osm
-from accessibility.stock import check_stock, read_stock
 
 console = Console(width=140)
 GEOD = Geod(ellps="WGS84")

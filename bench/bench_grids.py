@@ -41,10 +41,10 @@ CASES = {
 def _case(args) -> dict:
     network, tables = args
     from accessibility.config import shared_data_dir
-    from accessibility.osm import read_osm
+    from accessibility.inputs.osm import read_osm
+    from accessibility.inputs.spread import spread_cells
+    from accessibility.inputs.zensus import read_zensus
     from accessibility.rejects import Rejects
-    from accessibility.spread import spread_cells
-    from accessibility.zensus import read_zensus
 
     d = shared_data_dir()
     extract = read_osm(d / network)

@@ -35,12 +35,12 @@ import shapely
 from rich.console import Console
 from rich.table import Table
 
-from accessibility import isochrones as iso
-from accessibility.analysis import metres_per_minute
-from accessibility.blocks import _build, network_blocks
 from accessibility.config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, shared_data_dir
+from accessibility.core import isochrones as iso
+from accessibility.core.analysis import metres_per_minute
+from accessibility.core.blocks import _build, network_blocks
+from accessibility.core.routing import site_graph
 from accessibility.pipeline import load_inputs, run
-from accessibility.routing import site_graph
 
 
 def _time(fn, repeat: int) -> tuple[float, object]:

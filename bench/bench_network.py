@@ -53,15 +53,15 @@ if mode == "pyrosm":
     extra = {"edges": int(len(edges))}
 elif mode == "network":
     import osmium  # library imports are outside the timing, as pyrosm's
-    from accessibility.network import load_network
-    from accessibility.osm import walk_filter
+    from accessibility.core.network import load_network
+    from accessibility.inputs.osm import walk_filter
     walk_filter()  # the osmnx filter text is cached separately (osmnx import)
     t0 = time.perf_counter()
     net = load_network(path)
     extra = {"nodes": int(net.n_nodes), "edges": int(net.n_edges), "cached": bool(net.meta.get("cached"))}
 elif mode == "features":
     import osmium
-    from accessibility.osm import read_osm
+    from accessibility.inputs.osm import read_osm
     t0 = time.perf_counter()
     ex = read_osm(path)
     extra = {"features": int(len(ex.features)), "osm_nodes": int(ex.stats["nodes"])}
@@ -115,8 +115,8 @@ def _residents(name: str, path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     import geopandas as gpd
     import pandas as pd
 
-    from accessibility import population as pop
-    from accessibility.osm import read_osm
+    from accessibility.inputs import population as pop
+    from accessibility.inputs.osm import read_osm
     from accessibility.rejects import Rejects
 
     d = shared_data_dir()
@@ -146,7 +146,7 @@ def island_shares(name: str, path: Path, min_component: int = 40) -> dict:
     """Residents on a non-largest component without and with pruning, and on islands."""
     from pyproj import Transformer
 
-    from accessibility.network import load_network
+    from accessibility.core.network import load_network
 
     net = load_network(path, min_component=min_component)
     lonlat, w, kind = _residents(name, path)

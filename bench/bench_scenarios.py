@@ -33,12 +33,13 @@ import shapely
 from rich.console import Console
 from rich.table import Table
 
-from accessibility.analysis import analyze, metres_per_minute
 from accessibility.config import shared_data_dir
+from accessibility.core.analysis import analyze, metres_per_minute
+from accessibility.core.visibility import edge_betweenness, visibility
+from accessibility.inputs.sites import combine_sites
 from accessibility.pipeline import load_inputs
-from accessibility.ranking import candidates_from_osm, coverage_matrix, greedy, mclp
-from accessibility.sites import combine_sites
-from accessibility.visibility import edge_betweenness, visibility
+from accessibility.planning.candidates import candidates_from_osm
+from accessibility.planning.ranking import coverage_matrix, greedy, mclp
 
 console = Console(stderr=True)
 MINUTES = 5.0

@@ -48,6 +48,12 @@ MODULES: dict[str, list[str]] = {
     "population": ["tests/test_population.py"],
     "buildings": ["tests/test_population.py", "tests/test_analysis.py"],
 }
+#: module → its dotted path inside the package (issue 16 subpackages).
+PATHS = {
+    "routing": "core.routing", "coverage": "core.coverage", "analysis": "core.analysis",
+    "network": "core.network", "ranking": "planning.ranking", "zensus": "inputs.zensus",
+    "population": "inputs.population", "buildings": "inputs.buildings",
+}  # fmt: skip
 #: modules whose mutants could be hidden by a cached result of the unmutated code.
 FRESH_CACHE = {"network"}
 DEFAULT = ["routing", "coverage"]
@@ -64,7 +70,7 @@ def _scratch(module: str, tests: list[str], children: int) -> Path:
     text += (
         "\n[tool.mutmut]\n"
         'source_paths = ["accessibility"]\n'
-        f'only_mutate = ["accessibility/{module}.py"]\n'
+        f'only_mutate = ["accessibility/{PATHS[module].replace(".", "/")}.py"]\n'
         f"pytest_add_cli_args_test_selection = [{quoted}]\n"
         'pytest_add_cli_args = ["-q", "-x", "-p", "no:cacheprovider", "-o", "addopts="]\n'
         'also_copy = ["README.md"]\n'
@@ -100,7 +106,7 @@ def run_module(
     print(f"[{module}] mutmut run in {dst} (tests: {' '.join(tests)})", file=sys.stderr, flush=True)
     p = subprocess.run(
         ["nice", sys.executable, "-m", "mutmut", "run", "--max-children", str(children),
-         *[n for n in (names or []) if n.startswith(f"accessibility.{module}.")]],
+         *[n for n in (names or []) if n.startswith(f"accessibility.{PATHS[module]}.")]],
         cwd=dst, env=env, capture_output=True, text=True,
     )  # fmt: skip
     secs = time.perf_counter() - t0
@@ -165,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     details = []
     for module in modules:
-        if args.mutants and not any(n.startswith(f"accessibility.{module}.") for n in args.mutants):
+        if args.mutants and not any(
+            n.startswith(f"accessibility.{PATHS[module]}.") for n in args.mutants
+        ):
             continue
         r = run_module(module, cache, args.children, args.keep, args.mutants)
         c = r["counts"]

@@ -135,14 +135,14 @@ def kl_origin(kl_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def kl_extract(kl_osm):
-    from accessibility.osm import read_osm
+    from accessibility.inputs.osm import read_osm
 
     return read_osm(kl_osm)
 
 
 @pytest.fixture(scope="session")
 def kl_network(kl_osm):
-    from accessibility.network import load_network
+    from accessibility.core.network import load_network
 
     return load_network(kl_osm)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accessibility.network import Network
-from accessibility.osm import is_walkable, read_osm
+from accessibility.core.network import Network
+from accessibility.inputs.osm import is_walkable, read_osm
 
 # (way tags, walkable?) - osmnx's walk filter decides the highway class, then foot > access
 WAY_CASES = [
@@ -84,7 +84,7 @@ def test_barrier_access_table(tags, passable, tmp_path):
 @pytest.fixture(scope="module")
 def malta():
     from accessibility.config import shared_data_dir
-    from accessibility.network import load_network
+    from accessibility.core.network import load_network
 
     path = shared_data_dir() / "extracts" / "malta-2016-11.osm.pbf"
     if not path.exists():

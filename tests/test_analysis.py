@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accessibility.analysis import analyze
+from accessibility.core.analysis import analyze
 from accessibility.pipeline import load_inputs, run
 
 from .reference import reference_distances
@@ -125,7 +125,7 @@ def test_districts_listed_even_without_coverage(kl_inputs, tmp_path):
     )
     path = tmp_path / "districts.gpkg"
     d.to_file(path)
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     a = analyze(net, kl_inputs.sites, kl_inputs.residents, districts=read_districts(path, None))
     sd = a.summary_districts()
@@ -155,7 +155,7 @@ def test_reject_reason_outside_the_network_or_no_edge(kl_network):
     """Beyond the extract's edge: the new reason; inside it but too far: today's reason."""
     import shapely
 
-    from accessibility.analysis import snap_points
+    from accessibility.core.analysis import snap_points
     from accessibility.rejects import Rejects
 
     net = kl_network

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import shapely
 
-from accessibility import blocks as blk
-from accessibility import isochrones as iso
-from accessibility.blocks import network_blocks
+from accessibility.core import blocks as blk
+from accessibility.core import isochrones as iso
+from accessibility.core.blocks import network_blocks
+from accessibility.core.network import load_network
+from accessibility.core.routing import site_graph
 from accessibility.errors import AccessibilityWarning
-from accessibility.network import load_network
-from accessibility.routing import site_graph
 
 
 @pytest.fixture(scope="module")

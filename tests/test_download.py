@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from accessibility import download as dl
+from accessibility.core.network import load_network
 from accessibility.errors import InputError, NetworkError
-from accessibility.network import load_network, metric_crs
-from accessibility.osm import read_osm, walk_filter
+from accessibility.geo import metric_crs
+from accessibility.inputs import download as dl
+from accessibility.inputs.osm import read_osm, walk_filter
 
 DEAD_URL = "http://127.0.0.1:9/"
 KL_BBOX = (7.717, 49.418, 7.821, 49.457)
@@ -187,7 +188,7 @@ def test_overpass_json_to_osm_small_cases(tmp_path):
 
 # -- query -----------------------------------------------------------------------------
 def test_overpass_query_has_walk_filter_features_and_poly():
-    from accessibility.osm import walk_class_filter, walk_class_filter_text
+    from accessibility.inputs.osm import walk_class_filter, walk_class_filter_text
 
     area = dl.study_area(bbox=KL_BBOX)
     q = dl.overpass_query(area)
@@ -398,7 +399,7 @@ def test_osmnx_private_names_are_where_they_are_expected(monkeypatch):
     """Fails when an osmnx upgrade moves the private names the download relies on."""
     import osmnx._overpass
 
-    from accessibility import _osmnx
+    from accessibility.inputs import _osmnx as _osmnx
 
     assert _osmnx.check_private_names() == {
         "osmnx._overpass": ["_get_network_filter", "_make_overpass_polygon_coord_strs"]

@@ -13,7 +13,7 @@ import shapely
 from pyproj import Geod
 
 from accessibility.errors import GeocodingError
-from accessibility.geocode import (
+from accessibility.inputs.geocode import (
     QUALITIES,
     NominatimGeocoder,
     OfflineGeocoder,

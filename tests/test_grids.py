@@ -18,9 +18,9 @@ import shapely
 
 from accessibility import config
 from accessibility.errors import InputError
-from accessibility.pipeline import is_zensus
+from accessibility.inputs.population import is_zensus
+from accessibility.inputs.zensus import read_zensus
 from accessibility.rejects import Rejects
-from accessibility.zensus import read_zensus
 
 
 def _data(folder: str, name: str) -> Path:
@@ -127,14 +127,14 @@ def test_grids_of_different_sizes_are_not_joined(rn_age):
 
 @pytest.fixture(scope="module")
 def rn_extract():
-    from accessibility.osm import read_osm
+    from accessibility.inputs.osm import read_osm
 
     return read_osm(_data("rhein-neckar", "rnv-2016-12.osm.pbf"))
 
 
 @pytest.fixture(scope="module")
 def rn_spread(rn_csv, rn_age, rn_extract):
-    from accessibility.spread import spread_cells
+    from accessibility.inputs.spread import spread_cells
 
     rejects = Rejects()
     cells = read_zensus([rn_csv, rn_age], rejects)
@@ -263,7 +263,7 @@ def kl_1km(tmp_path_factory) -> Path:
 
 
 def test_kaiserslautern_1km_spread_onto_buildings(kl_1km, kl_extract):
-    from accessibility.spread import spread_cells
+    from accessibility.inputs.spread import spread_cells
 
     rejects = Rejects()
     cells = read_zensus([kl_1km], rejects)
@@ -331,7 +331,7 @@ def test_load_inputs_spreads_national_zip_on_a_city(kl_osm):
 
 
 def test_scale_building_estimate_to_official_total(kl_extract):
-    from accessibility.population import estimate_from_buildings, scale_to_total
+    from accessibility.inputs.population import estimate_from_buildings, scale_to_total
 
     est = estimate_from_buildings(kl_extract.buildings, None, kl_extract.features)
     before = est["population"].sum()
@@ -346,7 +346,7 @@ def test_scale_building_estimate_to_official_total(kl_extract):
 
 
 def test_scale_keeps_group_shares(rn_csv, rn_age):
-    from accessibility.population import scale_to_total
+    from accessibility.inputs.population import scale_to_total
 
     cells = read_zensus([rn_csv, rn_age], Rejects())
     scaled = scale_to_total(cells, 2_000_000)
@@ -357,7 +357,7 @@ def test_scale_keeps_group_shares(rn_csv, rn_age):
 
 @pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), "viele"])
 def test_population_total_must_be_positive_and_finite(kl_extract, bad):
-    from accessibility.population import estimate_from_buildings, scale_to_total
+    from accessibility.inputs.population import estimate_from_buildings, scale_to_total
 
     est = estimate_from_buildings(kl_extract.buildings)
     with pytest.raises(InputError, match="positive, finite number"):
@@ -401,7 +401,7 @@ def test_zipped_shapefile_is_not_taken_for_zensus(tmp_path):
 
 def test_scenario_file_takes_population_total(kl_osm, tmp_path):
     from accessibility.errors import ScenarioError
-    from accessibility.scenarios import read_scenario
+    from accessibility.planning.scenario_file import read_scenario
 
     f = tmp_path / "s.yaml"
     f.write_text(f"network: {kl_osm}\npopulation_total: 100000\nchanges: []\n")

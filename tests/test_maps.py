@@ -38,8 +38,7 @@ BLANK_PNG = bytes.fromhex(
 @pytest.fixture(scope="module")
 def kl_out(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
     """A full analyze run with hostile site names and two districts."""
-    from accessibility.outputs import write_outputs
-    from accessibility.pipeline import load_inputs, run
+    from accessibility.pipeline import load_inputs, run, write_outputs
 
     d = tmp_path_factory.mktemp("kl_maps")
     sites = pd.DataFrame(
@@ -146,8 +145,8 @@ def test_district_layer_shares_match_summary(kl_out):
 
 def test_report_curve_matches_summary(kl_out):
     """The share-vs-minutes curve of the report hits summary.csv's shares at each threshold."""
-    from accessibility.exports import load_folder
-    from accessibility.report import coverage_curve
+    from accessibility.outputs.folder import load_folder
+    from accessibility.outputs.report import coverage_curve
 
     data = load_folder(kl_out)
     cur = coverage_curve(data).set_index("minutes")
@@ -199,8 +198,8 @@ def test_map_and_report_commands_regenerate_without_network(kl_out, tmp_path):
 
 def test_map_shows_scenario_layers_when_given(kl_out, tmp_path):
     """The hook for accessibility.scenarios outputs: newly covered cells and changed sites."""
-    from accessibility.exports import load_folder
-    from accessibility.mapping import full_map
+    from accessibility.outputs.folder import load_folder
+    from accessibility.outputs.map import full_map
 
     res = gpd.read_file(kl_out / "residents.gpkg")
     gained = res[res["minutes_all"] <= 10].head(25).copy()
@@ -289,7 +288,7 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
     labels = _overlay_labels(page)
     sites = gpd.read_file(kl_out / "sites.gpkg")
     # categories by their German preset labels (presets.yaml), not their ids
-    from accessibility.presets import load_presets
+    from accessibility.inputs.presets import load_presets
 
     de = {c: v["label_de"] for c, v in load_presets()["categories"].items()}
     counts = sites["category"].value_counts().items()

@@ -20,14 +20,14 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from accessibility import download as dl
 from accessibility.cli import main
 from accessibility.config import cache_dir
 from accessibility.errors import InputError, NetworkError
-from accessibility.osm_keys import feature_keys
+from accessibility.inputs import download as dl
+from accessibility.inputs.osm_keys import feature_keys
+from accessibility.inputs.presets import load_presets
+from accessibility.inputs.servers import PUBLIC_NOMINATIM, Servers
 from accessibility.pipeline import load_inputs, residents_in_area, run
-from accessibility.presets import load_presets
-from accessibility.servers import PUBLIC_NOMINATIM, Servers
 
 from .standin import Extract, StandIn
 
@@ -175,7 +175,7 @@ def test_bbox_headline_counts_only_the_residents_inside(online, kl_osm, kl_zensu
 
 
 def test_residents_in_area_counts_and_errors(kl_extract):
-    from accessibility.population import estimate_from_buildings
+    from accessibility.inputs.population import estimate_from_buildings
     from accessibility.rejects import Rejects
 
     res = estimate_from_buildings(kl_extract.buildings, Rejects(), kl_extract.features)
@@ -264,7 +264,7 @@ def test_place_geocodes_to_its_polygon_through_the_standin(online, monkeypatch):
     assert again.equals_exact(area, 0) and len(_searches(online)) == 1
     assert dl.study_area(place="Innenstadt, Kaiserslautern").equals_exact(area, 0)
     assert len(_searches(online)) == 1
-    from accessibility.cli_cache import cache_entries
+    from accessibility.cli.cache import cache_entries
 
     labels = [e["label"] for e in cache_entries(cache_dir()) if e["kind"] == "places"]
     assert labels == [f"{online.nominatim_url}  'Innenstadt, Kaiserslautern'"]
@@ -295,7 +295,7 @@ def test_nominatim_requests_are_spaced_by_the_configured_delay(online, monkeypat
     dl.geocode_place("Innenstadt, Kaiserslautern", servers, refresh=True)
     assert time.perf_counter() - t0 >= 0.55
     # an address lookup right after a place search on the same server waits its turn too
-    from accessibility.geocode import NominatimGeocoder
+    from accessibility.inputs.geocode import NominatimGeocoder
 
     geo = NominatimGeocoder(None, cache=tmp_path / "n.json", **servers.geopy_kwargs())
     dl.geocode_place("Innenstadt, Kaiserslautern", servers, refresh=True)
@@ -460,7 +460,7 @@ def test_refresh_and_the_server_are_part_of_the_cache(online, monkeypatch):
 
 
 def test_geopy_nominatim_uses_the_configured_server(online, kl_extract, tmp_path):
-    from accessibility.geocode import NominatimGeocoder
+    from accessibility.inputs.geocode import NominatimGeocoder
 
     servers = Servers.from_env()
     assert servers.nominatim_url == online.nominatim_url
@@ -476,7 +476,7 @@ def test_geopy_nominatim_uses_the_configured_server(online, kl_extract, tmp_path
     x, y = online.extract.address(street, number)
     assert out.loc[0, "lon"] == pytest.approx(x) and out.loc[0, "lat"] == pytest.approx(y)
     # every command's geocoder takes the server from the environment
-    from accessibility.geocode import make_geocoder
+    from accessibility.inputs.geocode import make_geocoder
 
     made = make_geocoder("nominatim", kl_extract, user_agent="test (t@example.org)")
     assert f"{made.scheme}://{made.domain}/" == online.nominatim_url
@@ -683,7 +683,7 @@ def test_scenario_file_with_a_study_area_and_server_options(online, monkeypatch,
 
 def test_scenario_file_study_area_keys(kl_osm, tmp_path):
     from accessibility.errors import ScenarioError
-    from accessibility.scenarios import read_scenario
+    from accessibility.planning.scenario_file import read_scenario
 
     polygon = tmp_path / "area.geojson"
     gpd.GeoDataFrame(geometry=[INNENSTADT], crs="EPSG:4326").to_file(polygon)

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from accessibility.core.network import Network, load_network
 from accessibility.errors import InputError
-from accessibility.network import Network, load_network
-from accessibility.osm import is_walkable, read_osm, walk_filter
+from accessibility.inputs.osm import is_walkable, read_osm, walk_filter
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_walk_filter_is_cached_per_osmnx_version(tmp_path):
     env = {**os.environ, "ACCESSIBILITY_CACHE": str(tmp_path)}
     code = (
         "import sys\n"
-        "from accessibility.osm import _walk_filter_text\n"
+        "from accessibility.inputs.osm import _walk_filter_text\n"
         "text = _walk_filter_text()\n"
         "print('osmnx' in sys.modules)\n"
         "print(text)\n"
@@ -120,7 +120,7 @@ def test_data_vintage_from_the_file(kl_extract, helsinki_pbf):
     """The newest edit in the file; none for an extract stripped of its metadata."""
     import osmium
 
-    from accessibility.osm import read_osm
+    from accessibility.inputs.osm import read_osm
 
     # Kaiserslautern's extractor removed every timestamp (PROVENANCE.md)
     assert kl_extract.stats["data_timestamp"] is None
@@ -190,7 +190,7 @@ def test_features_are_exactly_the_feature_keys(kl_osm, kl_extract):
     """The parser keeps every node carrying a feature key, and nothing else."""
     import osmium
 
-    from accessibility.osm_keys import feature_keys
+    from accessibility.inputs.osm_keys import feature_keys
 
     keys = feature_keys()
     f = kl_extract.features

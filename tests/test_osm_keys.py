@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from accessibility.osm_keys import BASE_FEATURE_KEYS, feature_keys, is_feature
-from accessibility.presets import load_presets
+from accessibility.inputs.osm_keys import BASE_FEATURE_KEYS, feature_keys, is_feature
+from accessibility.inputs.presets import load_presets
 
 
 def test_packaged_presets_keys_cover_every_required_rule_key():

@@ -12,7 +12,7 @@ import shapely
 
 from accessibility import config
 from accessibility.errors import InputError
-from accessibility.population import (
+from accessibility.inputs.population import (
     LIVING_AREA_PER_RESIDENT_M2,
     NET_TO_GROSS_FLOOR_AREA,
     estimate_from_buildings,

@@ -6,10 +6,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from accessibility.core.network import Network
+from accessibility.core.routing import nearest_sites, site_graph
 from accessibility.errors import InputError
-from accessibility.network import Network
-from accessibility.profiles import BUILTIN, load_profile, parse_profiles
-from accessibility.routing import nearest_sites, site_graph
+from accessibility.params import BUILTIN, load_profile, parse_profiles
 
 
 def test_builtin_profiles_and_rules():

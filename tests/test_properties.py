@@ -135,7 +135,7 @@ def _accounted(fn, path: Path, n_rows: int, rejects: Rejects) -> None:
                      "kinder": _no_cr(NUMBERS), "*": _no_cr(VALUES)}),
        encoding=ENCODINGS)  # fmt: skip
 def test_population_points_reader(table, encoding):
-    from accessibility.population import read_points
+    from accessibility.inputs.population import read_points
 
     header, rows = table
     with tempfile.TemporaryDirectory() as d:
@@ -153,7 +153,7 @@ def test_population_points_reader(table, encoding):
                      "x_mp_100m": _no_cr(NUMBERS), "y_mp_100m": _no_cr(NUMBERS),
                      "einwohner": _no_cr(NUMBERS), "*": _no_cr(VALUES)}))  # fmt: skip
 def test_population_zensus_reader(table):
-    from accessibility.population import drop_implausible, read_zensus
+    from accessibility.inputs.population import drop_implausible, read_zensus
 
     header, rows = table
     if "gitter_id_100m" not in [h.strip().lower() for h in header]:
@@ -169,7 +169,7 @@ def test_population_zensus_reader(table):
 @SETTINGS
 @given(data=st.binary(max_size=300))
 def test_population_reader_random_bytes(data):
-    from accessibility.population import read_points
+    from accessibility.inputs.population import read_points
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "pop.csv"
@@ -189,7 +189,7 @@ def test_population_reader_random_bytes(data):
                         st.sampled_from(["library", "advice_centre", "all", ""]), VALUES)}),
        encoding=ENCODINGS, delimiter=st.sampled_from([",", ";", "\t"]))  # fmt: skip
 def test_sites_reader(table, encoding, delimiter):
-    from accessibility.sites import read_sites
+    from accessibility.inputs.sites import read_sites
 
     header, rows = table
     with tempfile.TemporaryDirectory() as d:
@@ -205,7 +205,7 @@ def test_sites_reader(table, encoding, delimiter):
                     {"lat": LATS, "lon": LONS, "units": NUMBERS, "residents": NUMBERS}),
        encoding=ENCODINGS)  # fmt: skip
 def test_stock_reader(table, encoding):
-    from accessibility.stock import read_stock
+    from accessibility.inputs.stock_file import read_stock
 
     header, rows = table
     with tempfile.TemporaryDirectory() as d:
@@ -219,8 +219,8 @@ def test_stock_reader(table, encoding):
 @SETTINGS
 @given(data=st.binary(max_size=300), kind=st.sampled_from(["sites", "stock"]))
 def test_sites_and_stock_random_bytes(data, kind):
-    from accessibility.sites import read_sites
-    from accessibility.stock import read_stock
+    from accessibility.inputs.sites import read_sites
+    from accessibility.inputs.stock_file import read_stock
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / f"{kind}.csv"
@@ -261,7 +261,7 @@ def geojson(draw):
 @SETTINGS
 @given(text=st.one_of(geojson(), st.text(max_size=200)), column=st.sampled_from([None, "name"]))
 def test_districts_reader(text, column):
-    from accessibility.pipeline import read_districts
+    from accessibility.inputs.districts import read_districts
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "districts.geojson"
@@ -306,7 +306,7 @@ CHANGE = st.fixed_dictionaries({}).flatmap(
               "unknown_key": SCALARS}),
     raw=st.one_of(st.none(), st.binary(max_size=200)))  # fmt: skip
 def test_scenario_reader(doc, raw):
-    from accessibility.scenarios import read_scenario
+    from accessibility.planning.scenario_file import read_scenario
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "s.yaml"

@@ -12,23 +12,22 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from accessibility.analysis import analyze, metres_per_minute
 from accessibility.cli import main
+from accessibility.core.analysis import analyze, metres_per_minute
+from accessibility.core.routing import nearest_sites, site_graph
+from accessibility.core.visibility import edge_betweenness, shop_points, visibility
 from accessibility.errors import InputError
+from accessibility.inputs.sites import combine_sites
 from accessibility.pipeline import load_inputs
-from accessibility.ranking import (
-    candidates_from_osm,
+from accessibility.planning.candidates import candidates_from_osm
+from accessibility.planning.critical import critical_residents, critical_table
+from accessibility.planning.ranking import (
     coverage_matrix,
-    critical_residents,
-    critical_table,
     evaluate,
     greedy,
     mclp,
     rank_candidates,
 )
-from accessibility.routing import nearest_sites, site_graph
-from accessibility.sites import combine_sites
-from accessibility.visibility import edge_betweenness, shop_points, visibility
 
 from .reference import reference_distances
 
@@ -102,7 +101,7 @@ def test_same_edge_direct_case(kl, base):
     net, rs = kl.network, base.resident_snap
     i = int(np.argmax(net.length[rs.edge]))  # the resident on the longest edge
     e = rs.edge[i]
-    from accessibility.network import Snap
+    from accessibility.core.network import Snap
 
     t = min(rs.t[i] + 0.05, 1.0) if rs.t[i] < 0.5 else rs.t[i] - 0.05
     cs = Snap(np.array([e]), np.array([t]), np.zeros((1, 2)), np.array([3.0]))
@@ -252,7 +251,7 @@ def test_candidates_ground_floor_are_shops_and_offices_in_use(kl):
      ({"level": "1"}, False), ({"level": "-1"}, False), ({"addr:floor": "2"}, False)],
 )  # fmt: skip
 def test_ground_floor_rule(tags, ground):
-    from accessibility.ranking import _on_ground_floor
+    from accessibility.planning.candidates import _on_ground_floor
 
     assert _on_ground_floor(tags) is ground
 
@@ -365,7 +364,7 @@ def test_candidates_from_streets_pick_the_busiest_edge_per_cell(kl):
     net = kl.network
     rng = np.random.default_rng(3)
     b = edge_betweenness(net, samples=40, sources=rng.choice(net.n_nodes, 40, replace=False))
-    from accessibility.ranking import candidates_from_streets
+    from accessibility.planning.candidates import candidates_from_streets
 
     c = candidates_from_streets(net, 25, betweenness=b, spacing=100.0)
     assert len(c) == 25 and c["site_id"].is_unique

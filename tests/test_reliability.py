@@ -227,7 +227,7 @@ def test_run_json_is_strict(tmp_path):
 def test_no_pickle_in_the_package():
     root = Path(__file__).parents[1] / "accessibility"
     uses = re.compile(r"^\s*(import pickle|from pickle)|pickle\.(loads?|dumps?)\(", re.M)
-    users = [p.name for p in root.glob("*.py") if uses.search(p.read_text(encoding="utf-8"))]
+    users = [p.name for p in root.rglob("*.py") if uses.search(p.read_text(encoding="utf-8"))]
     assert users == [], users
 
 
@@ -275,8 +275,8 @@ def test_unwritable_cache_warns_once_and_goes_on(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "empty", "garbage"])
 def test_damaged_network_cache_is_rebuilt(tmp_path, monkeypatch, damage):
-    from accessibility.blocks import network_blocks
-    from accessibility.network import load_network
+    from accessibility.core.blocks import network_blocks
+    from accessibility.core.network import load_network
 
     monkeypatch.setenv("ACCESSIBILITY_CACHE", str(tmp_path / "cache"))
     osm = _small.grid_osm(tmp_path / "grid.osm")
@@ -326,7 +326,7 @@ def test_small_max_access_says_so(grid, tmp_path):
 
 
 def test_implausible_einwohner_is_a_rejected_row(kl_zensus, tmp_path):
-    from accessibility.population import drop_implausible, read_points, read_zensus
+    from accessibility.inputs.population import drop_implausible, read_points, read_zensus
     from accessibility.rejects import Rejects
 
     lines = kl_zensus.read_text(encoding="utf-8").splitlines()
@@ -384,8 +384,8 @@ def test_networks_without_blocks_work(tmp_path, monkeypatch, shape):
     s = pd.read_csv(out / "summary.csv")
     assert s.loc[s["category"] == "library", "population"].iloc[0] == 50
     assert json.loads((out / "run.json").read_text())["complete"] is True
-    from accessibility.blocks import network_blocks
-    from accessibility.network import load_network
+    from accessibility.core.blocks import network_blocks
+    from accessibility.core.network import load_network
 
     net = load_network(osm)  # from the cache the run wrote, blocks included
     assert net.meta["cached"] is True
@@ -565,8 +565,8 @@ def test_misspelt_category_is_warned_and_noted(grid, tmp_path):
 
 
 def test_site_errors_name_the_real_options(tmp_path):
+    from accessibility.inputs.sites import read_sites
     from accessibility.rejects import Rejects
-    from accessibility.sites import read_sites
 
     f = tmp_path / "s.csv"
     f.write_text("name,category,x,y\nA,library,410000,5477000\n")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import shapely
 
-from accessibility.network import Network
-from accessibility.routing import nearest_sites, site_graph
+from accessibility.core.network import Network
+from accessibility.core.routing import nearest_sites, site_graph
 
 from .reference import reference_access, reference_distances, reference_kept_edges
 
@@ -57,7 +57,7 @@ def test_distances_match_networkx_kaiserslautern(kl_network, seed):
 
 
 def test_distances_match_networkx_helsinki(helsinki_pbf):
-    from accessibility.network import load_network
+    from accessibility.core.network import load_network
 
     net = load_network(helsinki_pbf)
     ss, rs = net.snap(_random_points(net, 8, 7)), net.snap(_random_points(net, 300, 8))
@@ -81,7 +81,7 @@ def test_subset_and_limit(kl_network):
 
 
 def test_all_is_the_minimum_over_categories(kl_network):
-    from accessibility.routing import nearest_by_category
+    from accessibility.core.routing import nearest_by_category
 
     net = kl_network
     ss, rs = net.snap(_random_points(net, 15, 21)), net.snap(_random_points(net, 500, 22))
@@ -101,7 +101,7 @@ def test_all_is_the_minimum_over_categories(kl_network):
 @pytest.fixture(scope="module")
 def malta_network():
     from accessibility.config import shared_data_dir
-    from accessibility.network import load_network
+    from accessibility.core.network import load_network
 
     path = shared_data_dir() / "extracts" / "malta-2016-11.osm.pbf"
     if not path.exists():

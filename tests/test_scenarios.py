@@ -13,17 +13,13 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from accessibility.analysis import analyze
 from accessibility.cli import main
+from accessibility.core.analysis import analyze
 from accessibility.errors import ScenarioError
+from accessibility.inputs.sites import combine_sites
 from accessibility.pipeline import load_inputs
-from accessibility.scenarios import (
-    Change,
-    apply_changes,
-    read_scenario,
-    run_scenario,
-)
-from accessibility.sites import combine_sites
+from accessibility.planning.scenario import apply_changes, run_scenario
+from accessibility.planning.scenario_file import Change, read_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MINUTES = (5.0, 10.0)
@@ -382,7 +378,7 @@ def test_kaiserslautern_example_uses_the_data_variable(kl_dir, monkeypatch):
 
 def test_add_by_address_is_geocoded_offline(kl, kl_extract, tmp_path):
     """A scenario may add a site by address; it lands on the OSM address point."""
-    from accessibility.scenarios import resolve_addresses
+    from accessibility.planning.scenario import resolve_addresses
 
     tags = next(
         t for t in kl_extract.features["tags"]

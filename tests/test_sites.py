@@ -11,8 +11,8 @@ import pytest
 import shapely
 
 from accessibility.errors import AllRejectedError, InputError
-from accessibility.rejects import Rejects
-from accessibility.sites import (
+from accessibility.inputs.osm_sites import sites_from_osm
+from accessibility.inputs.sites import (
     NO_COORDINATES,
     PRESETS_PATH,
     SITE_COLUMNS,
@@ -20,8 +20,8 @@ from accessibility.sites import (
     combine_sites,
     load_presets,
     read_sites,
-    sites_from_osm,
 )
+from accessibility.rejects import Rejects
 
 #: Study area of the Kaiserslautern extract (PROVENANCE.md), (west, south, east, north).
 KL_BOUNDS = (7.717, 49.418, 7.821, 49.457)
@@ -640,7 +640,7 @@ def test_osm_node_next_to_the_same_osm_building_is_merged(helsinki_pbf):
     Neither real extract (Kaiserslautern, Helsinki) has a node *inside* a polygon of its
     category; this node-beside-polygon pair is the real OSM duplicate they contain.
     """
-    from accessibility.osm import read_osm
+    from accessibility.inputs.osm import read_osm
     from accessibility.pipeline import load_sites
 
     extract = read_osm(helsinki_pbf)
@@ -662,7 +662,7 @@ def test_osm_node_next_to_the_same_osm_building_is_merged(helsinki_pbf):
 
 
 def test_names_are_compared_folded():
-    from accessibility.duplicates import normalise_name
+    from accessibility.inputs.site_duplicates import normalise_name
 
     names = pd.Series(["Stadt-Bibliothek, Süd", "STADTBIBLIOTHEK SUED", "Bücherei", "Buecherei"])
     out = normalise_name(names).tolist()
@@ -675,7 +675,7 @@ def test_names_are_compared_folded():
 
 @pytest.fixture(scope="module")
 def kl_geocoder(kl_extract):
-    from accessibility.geocode import OfflineGeocoder
+    from accessibility.inputs.geocode import OfflineGeocoder
 
     return OfflineGeocoder.from_extract(kl_extract)
 

@@ -12,20 +12,21 @@ import shapely
 from click.testing import CliRunner
 from pyproj import Geod
 
-from accessibility.analysis import analyze
 from accessibility.cli import main
+from accessibility.core.analysis import analyze
 from accessibility.errors import AllRejectedError, InputError
-from accessibility.geocode import OfflineGeocoder
-from accessibility.rejects import Rejects
-from accessibility.sites import load_presets, sites_from_osm
-from accessibility.stock import (
+from accessibility.inputs.geocode import OfflineGeocoder
+from accessibility.inputs.osm_sites import sites_from_osm
+from accessibility.inputs.sites import load_presets
+from accessibility.inputs.stock_file import read_stock
+from accessibility.planning.stock import (
     DETOUR_LIMIT,
     DETOUR_MIN_STRAIGHT_M,
     NO_ESTATE,
     TOTAL,
     check_stock,
-    read_stock,
 )
+from accessibility.rejects import Rejects
 
 from .reference import reference_distances
 

@@ -1,0 +1,46 @@
+"""Command-line interface: ``accessibility COMMAND --help`` shows options and examples.
+
+The group lives here; every command is a plain ``click.command`` in its own module
+(``analyze``, ``planning``, ``stock``, ``reports``, ``cache``) registered below.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from . import analyze, cache, planning, reports, stock
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="accessibility")
+def main() -> None:
+    """Docking-point accessibility analyzer.
+
+    How many residents have a low-threshold contact point (advice centre,
+    library, community centre, shopfront office) within a few minutes' walk,
+    door to door on the OpenStreetMap walking network?
+
+    \b
+    Examples:
+      accessibility demo
+      accessibility analyze --network city.osm.pbf --population zensus.csv --minutes 5,10,15
+    """
+
+
+for _command in (
+    analyze.analyze,
+    analyze.demo,
+    planning.scenario,
+    planning.compare,
+    planning.rank,
+    planning.critical,
+    stock.stock,
+    reports.map_,
+    reports.report,
+    cache.cache,
+):
+    main.add_command(_command)
+
+if __name__ == "__main__":
+    main()

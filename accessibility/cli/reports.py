@@ -1,0 +1,115 @@
+"""CLI commands for maps, isochrones and reports (accessibility map, accessibility report)."""
+
+from __future__ import annotations
+
+# The library is imported inside the commands (lazily) so that `accessibility --help` and
+# option errors stay fast: importing it loads geopandas, shapely, pyproj, osmium and folium.
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import console, friendly
+
+
+def _load(folder: str, scenario: str | None):
+    """Read an output folder; refuse one whose ``run.json`` is not marked complete."""
+    from ..errors import InputError
+    from ..outputs.folder import load_folder
+
+    data = load_folder(folder, scenario=scenario)
+    if data.record.get("complete") is not True:
+        raise InputError(
+            "this output folder is not marked complete in run.json (an interrupted run, or one "
+            "written by an older version); run `accessibility analyze` into it again",
+            folder,
+        )
+    return data
+
+
+def _title(data: Any, title: str | None, lang: str) -> str:
+    from ..outputs.i18n import default_title
+
+    return title if title is not None else default_title(Path(data.folder).resolve().name, lang)
+
+
+_LANG = click.option(
+    "--lang",
+    type=click.Choice(["de", "en"]),
+    default=None,
+    help="Labels: German or English (default: German for German data, i.e. an EPSG:25832 "
+    "network or Zensus input; English otherwise).",
+)
+
+
+@click.command("map")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/map.html)."
+)
+@click.option(
+    "--title",
+    help="Map title (default: 'Andockstellen – <folder name>' in German, "
+    "'Docking points – <folder name>' in English).",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, file_okay=False),
+    help="Scenario output folder whose newly covered residents and changed sites to show.",
+)
+@_LANG
+@friendly
+def map_(folder: str, out: Any, title: str | None, scenario: str | None, lang: str | None) -> None:
+    """Regenerate map.html from an analysis output folder (no recomputation).
+
+    Reads run.json, residents.gpkg, sites.gpkg, summary*.csv, isochrones.gpkg and
+    layers.gpkg (districts) of FOLDER; with --scenario also newly_covered.gpkg,
+    lost_coverage.gpkg and scenario_sites.gpkg.
+
+    \b
+    Example:
+      accessibility map outputs/kaiserslautern --lang en --out kl_map.html
+    """
+    from ..outputs.i18n import default_lang
+    from ..outputs.map import full_map
+
+    t0 = time.perf_counter()
+    data = _load(folder, scenario)
+    lang = lang or default_lang(data.record)
+    path = full_map(
+        data, out or Path(folder) / "map.html", title=_title(data, title, lang), lang=lang
+    )
+    console.print(
+        f"Map: {path}  ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)"
+    )
+
+
+@click.command("report")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/report.html)."
+)
+@click.option("--title", help="Report title (default as for the map).")
+@_LANG
+@friendly
+def report(folder: str, out: Any, title: str | None, lang: str | None) -> None:
+    """Regenerate report.html from an analysis output folder (no recomputation).
+
+    One self-contained page: headline figures, tables per category, threshold,
+    district and population group, charts (share covered vs minutes, per-district
+    bars), the map (map.html next to it), method and attributions.
+
+    \b
+    Example:
+      accessibility report outputs/kaiserslautern --lang de
+    """
+    from ..outputs.i18n import default_lang
+    from ..outputs.report import write_report
+
+    data = _load(folder, None)
+    lang = lang or default_lang(data.record)
+    path = write_report(
+        data, out or Path(folder) / "report.html", title=_title(data, title, lang), lang=lang
+    )
+    console.print(f"Report: {path}")

@@ -1,0 +1,1 @@
+"""Core computation: walking network, routing, analysis, coverage, isochrones."""

@@ -1,0 +1,1 @@
+"""Writers and renderers: files, layers, maps, reports (they format computed results)."""

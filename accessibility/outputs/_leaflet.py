@@ -1,0 +1,256 @@
+"""The page toolkit of every map: offline Leaflet, base layers, controls, layers, markers.
+
+Every map of the package is a ``folium.Map`` from :func:`offline_map`: Leaflet (JS + CSS,
+the vendored copy in ``vendor/leaflet``, images as ``data:`` URIs) is inlined, and only
+Leaflet's own classes are used (no jQuery, Bootstrap or icon fonts), so a page requests
+nothing but background tiles and every data layer renders without any network. Names from
+OSM or user files are HTML-escaped here (:func:`esc`) before they reach a page; GeoJSON
+is embedded with Jinja's ``tojson``. Coordinates are simplified (metres, in the metric
+CRS) and rounded before they are written (:func:`to_wgs`).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import re
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from .._io import write_text
+
+#: Leaflet (version folium expects), inlined into every map.
+LEAFLET_DIR = Path(__file__).parents[1] / "vendor" / "leaflet"
+#: Simplification tolerance (metres) for polygons drawn on the map.
+SIMPLIFY_M = 2.0
+#: Decimal places of longitude/latitude on the map.
+DECIMALS = 6
+#: Colours of the site categories (cycled), and of the isochrone bands (small → large).
+CATEGORY_COLOURS = ["#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3",
+                    "#fb9a99", "#b2df8a", "#fdbf6f"]  # fmt: skip
+BAND_COLOURS = ["#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef"]
+UNREACHED = "#888888"
+#: The light base layer (no API key needed).
+LIGHT_TILES = (
+    "https://server.arcgisonline.com/ArcGIS/rest/services/Canvas/World_Light_Gray_Base/MapServer/"
+    "tile/{z}/{y}/{x}"
+)
+LIGHT_ATTR = "Tiles © Esri — Esri, HERE, Garmin, © OpenStreetMap contributors"
+
+
+def esc(value: object) -> str:
+    """HTML-escape a value for the page (``None`` → empty)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt(v: object, nd: int = 1) -> str:
+    """A number with ``nd`` decimals, or an empty string when it is not a finite number."""
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return esc(v)
+    return "–" if not np.isfinite(f) else f"{f:,.{nd}f}"
+
+
+def to_wgs(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+    """Simplify (metres, in the metric CRS), reproject to EPSG:4326 and round coordinates."""
+    g = gdf
+    if simplify_m > 0 and len(g) and g.crs is not None and g.crs.is_projected:
+        g = g.set_geometry(shapely.simplify(g.geometry.to_numpy(), simplify_m))
+    g = g.to_crs("EPSG:4326")
+    geoms = shapely.transform(g.geometry.to_numpy(), lambda c: np.round(c, DECIMALS))
+    return g.set_geometry(geoms)
+
+
+def features(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> dict:
+    """GeoJSON FeatureCollection with the given (already escaped/formatted) properties."""
+    geoms = [json.loads(s) for s in shapely.to_geojson(gdf.geometry.to_numpy())]
+    keys = list(props)
+    feats = [
+        {"type": "Feature", "geometry": g, "properties": {k: props[k][i] for k in keys}}
+        for i, g in enumerate(geoms)
+        if g is not None
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+class Fullscreen(MacroElement):
+    """A fullscreen button using the browser Fullscreen API (no plugin download)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(){
+          var C = L.Control.extend({options: {position: 'topleft'}, onAdd: function(map) {
+            var a = L.DomUtil.create('a', 'leaflet-bar acc-fullscreen');
+            a.href = '#'; a.title = {{ this.label|tojson }};
+            a.innerHTML = '<svg width="16" height="16" viewBox="0 0 16 16" style="vertical-align:middle">' +
+              '<path d="M1 6V1h5M10 1h5v5M15 10v5h-5M6 15H1v-5" fill="none" stroke="#333" stroke-width="2"/></svg>';
+            a.style.cssText = 'display:block;width:30px;height:30px;line-height:30px;' +
+              'text-align:center;background:#fff;font-size:18px;color:#000;text-decoration:none';
+            L.DomEvent.on(a, 'click', function(e) {
+              L.DomEvent.preventDefault(e);
+              var c = map.getContainer();
+              if (document.fullscreenElement) { document.exitFullscreen(); }
+              else if (c.requestFullscreen) { c.requestFullscreen(); }
+            });
+            return a;
+          }});
+          new C().addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, label: str):
+        super().__init__()
+        self.label = label
+
+
+class Attribution(MacroElement):
+    """Data attributions in Leaflet's attribution control (shown with or without tiles)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {% for line in this.lines %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ line|tojson }});
+        {% endfor %}
+        {% endmacro %}"""
+    )
+
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self.lines = [esc(x) for x in lines]
+
+
+def badge_html(letter: str, colour: str) -> str:
+    """A small inline copy of a site marker (for the layer control)."""
+    return (
+        f'<span class="acc-badge" style="display:inline-block;background:{colour};color:#fff;'
+        "border-radius:50%;min-width:16px;height:16px;text-align:center;"
+        f'font:bold 9px/16px sans-serif;vertical-align:middle">{esc(letter)}</span>'
+    )
+
+
+def icon_html(letter: str, colour: str) -> str:
+    """HTML of a round map marker with a letter, in ``colour``."""
+    return (
+        f'<div style="background:{colour};color:#fff;border:2px solid #fff;border-radius:50%;'
+        "width:22px;height:22px;text-align:center;font:bold 12px/22px sans-serif;"
+        f'box-shadow:0 0 3px #000">{esc(letter)}</div>'
+    )
+
+
+def tooltip_fields(fields: list[str], aliases: list[str], sticky: bool = True):
+    """A folium GeoJsonTooltip showing ``fields`` under ``aliases``."""
+    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=sticky, labels=True)
+
+
+def offline_map(**kwargs) -> folium.Map:
+    """A ``folium.Map`` without tiles that loads nothing from a CDN: Leaflet is inlined.
+
+    Only Leaflet's own classes work on it (no jQuery, Bootstrap or awesome-markers
+    icons); keyword arguments go to ``folium.Map``.
+    """
+    m = folium.Map(tiles=None, control_scale=True, **kwargs)
+    m.default_js, m.default_css = [], []
+    m.get_root().header.add_child(Element(_leaflet_inline()), name="leaflet", index=0)  # type: ignore[attr-defined]
+    return m
+
+
+def simple_layer(
+    m: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    colour: str,
+    text: list[str],
+    radius: float = 4,
+    popup: bool = False,
+    show: bool = True,
+) -> None:
+    """``gdf`` in one colour (points as circles, polygons filled) with a tooltip of ``text``.
+
+    ``text`` is one line per row, shown as text (escaped here); with ``popup`` also
+    in a popup on click. Empty frames add no layer.
+    """
+    if not len(gdf):
+        return
+    fc = features(to_wgs(gdf), {"text": [esc(x) for x in text]})
+    folium.GeoJson(
+        fc, name=name, show=show,
+        marker=folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.8),
+        style_function=lambda f: {"color": colour, "fillColor": colour, "weight": 1,
+                                  "fillOpacity": 0.6},
+        tooltip=folium.GeoJsonTooltip(fields=["text"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["text"], labels=False) if popup else None,
+    ).add_to(m)  # fmt: skip
+
+
+@functools.cache
+def _leaflet_inline() -> str:
+    """Leaflet's stylesheet (images as ``data:`` URIs) and script as inline HTML."""
+
+    def _data_uri(m: re.Match) -> str:
+        png = (LEAFLET_DIR / "images" / m.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", _data_uri,
+                 (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8"))  # fmt: skip
+    # the script text must not close its own element (``<\/`` means ``</`` in a JS string)
+    js = re.sub(r"</(script)", r"<\\/\1", (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8"),
+                flags=re.IGNORECASE)  # fmt: skip
+    return f"<style>{css}</style>\n<script>{js}</script>"
+
+
+def base_map(res: gpd.GeoDataFrame, t: dict) -> folium.Map:
+    """An offline map with the two base layers (``t["light"]`` names the light one), fitted
+    to the residents. The OSM tile credit is short: the data line credits © OpenStreetMap
+    contributors."""
+    m = offline_map(zoom_snap=0.25)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr="Tiles: OpenStreetMap").add_to(m)
+    folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
+    w, s, e, n = res.to_crs("EPSG:4326").total_bounds
+    m.fit_bounds([[s, w], [n, e]])
+    return m
+
+
+def numbered_marker(group, row, number: int, colour: str, props: dict, aliases: list,
+                     class_name: str) -> None:  # fmt: skip
+    """One numbered marker (``row``: a one-row EPSG:4326 frame) with a popup of ``props``."""
+    folium.GeoJson(
+        features(row, props),
+        marker=folium.Marker(icon=folium.DivIcon(
+            html=icon_html(str(number), colour), icon_size=(26, 26), icon_anchor=(13, 13),
+            class_name=class_name)),
+        popup=folium.GeoJsonPopup(fields=list(props), aliases=aliases, labels=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    ).add_to(group)  # fmt: skip
+
+
+def finish(m: folium.Map, title: str, record: dict, t: dict, path: str | Path) -> Path:
+    """Layer control, fullscreen button, attributions and title; write the page."""
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(Fullscreen(t["fullscreen"]))
+    m.add_child(Attribution(record.get("attribution") or []))
+    add_title(m, title)
+    return write_text(m.get_root().render(), path)
+
+
+def add_title(m: folium.Map, title: str) -> None:
+    """The title box at the top of the map and the page's ``<title>`` (escaped)."""
+    root = m.get_root()
+    if title:
+        root.html.add_child(  # type: ignore[attr-defined]
+            Element(
+                '<div class="acc-title" style="position:absolute;z-index:1000;left:56px;top:10px;'
+                "max-width:40%;pointer-events:none;background:rgba(255,255,255,.9);padding:4px 12px;"
+                f'border-radius:4px;font:bold 16px sans-serif">{esc(title)}</div>'
+            )
+        )
+    root.header.add_child(Element(f"<title>{esc(title or 'accessibility')}</title>"))  # type: ignore[attr-defined]

@@ -1,0 +1,476 @@
+"""Write an analysis to its output folder: tables, layers, rejects, run record, map.
+
+Output contract (file names and columns are public; extend, never rename):
+``summary.csv``, ``summary_groups.csv``, ``summary_districts.csv``,
+``residents.gpkg``/``residents.csv``, ``sites.gpkg``, ``rejects.csv``,
+``run.json``, ``map.html``; and (issue 4) ``isochrones.gpkg``, ``layers.gpkg``,
+``tables.xlsx``, ``geojson/<layer>.geojson``, ``isochrones.csv``, ``report.html``.
+Map and report are built from the written files (:func:`accessibility.outputs.folder.load_folder`),
+exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_write, write_csv, write_gpkg, write_json
+from .._text import slug
+from ..core.analysis import Analysis
+from ..planning.ranking import RankRun
+from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, Comparison, ScenarioResult
+from ..planning.stock import DETOUR_LIMIT, DETOUR_MIN_STRAIGHT_M, StockCheck
+from ..record import attributions as attributions  # re-exported (old home)
+from ..record import data_vintage as data_vintage  # re-exported (old home)
+from ..record import file_record as file_record  # re-exported (old home)
+from ..record import parameters, versions
+from .folder import load_folder
+from .i18n import default_lang, default_title
+from .layers import (
+    district_layer,
+    finite,
+    gaps_layer,
+    is_grid,
+    resident_layer,
+    write_geojson,
+    write_layers,
+    write_xlsx,
+)
+from .map import full_map
+from .planning_maps import critical_map, ranking_map, scenario_map
+from .report import write_report
+
+
+def residents_table(a: Analysis) -> pd.DataFrame:
+    """Resident rows for CSV: no geometry, x/y in the network CRS plus lon/lat; unreachable = empty."""
+    r = a.residents
+    df = pd.DataFrame(r.drop(columns="geometry"))
+    df.insert(1, "x", r.geometry.x.round(2))
+    df.insert(2, "y", r.geometry.y.round(2))
+    ll = r.geometry.to_crs("EPSG:4326")
+    df.insert(3, "lon", ll.x.round(7))
+    df.insert(4, "lat", ll.y.round(7))
+    return finite(df)
+
+
+@dataclass
+class Products:
+    """What is computed from an analysis before its files are written.
+
+    Built by :func:`accessibility.pipeline.products`; the writers only format it.
+
+    Attributes
+    ----------
+    isochrones : GeoDataFrame or None
+        :func:`accessibility.core.isochrones.from_analysis` (network CRS), or None for no
+        ``isochrones.gpkg``.
+    isochrones_info : dict
+        How the polygons were built (``per_site``, ``corridor_m``, ``min_hole_m2``,
+        ``note``) for ``run.json``.
+    sites : GeoDataFrame or None
+        The sites to write (with visibility columns when OSM features were given);
+        None writes ``a.sites``.
+    timings : dict
+        Seconds per computation (``isochrones``).
+    """
+
+    isochrones: gpd.GeoDataFrame | None = None
+    isochrones_info: dict = field(default_factory=dict)
+    sites: gpd.GeoDataFrame | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def write_outputs(
+    a: Analysis,
+    out: str | Path,
+    record: dict,
+    map_title: str = "",
+    lang: str | None = None,
+    products: Products | None = None,
+) -> dict[str, Path]:
+    """Write every output file of an analysis into ``out`` (formatting only).
+
+    Parameters
+    ----------
+    a : Analysis
+    out : path
+        Output folder (created).
+    record : dict
+        Inputs and parameters for ``run.json``; timings, versions, counts, the walking
+        parameters actually used (``a.params``) and attributions are added here.
+    map_title : str
+        Title of ``map.html`` and ``report.html``; default "Andockstellen – <folder>"
+        (German) or "Docking points – <folder>".
+    lang : {"de", "en"}, optional
+        Labels of map and report; default German for German data (EPSG:25832
+        network or Zensus input), else English.
+    products : Products, optional
+        Isochrones and site visibility computed before
+        (:func:`accessibility.pipeline.products`); without them there is no
+        ``isochrones.gpkg`` and ``sites.gpkg`` has no visibility columns.
+        :func:`accessibility.write_outputs` computes them and calls this.
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    products = products or Products()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["summary"] = write_csv(a.summary(), out / "summary.csv")
+    paths["summary_groups"] = write_csv(a.summary_groups(), out / "summary_groups.csv")
+    paths["summary_districts"] = write_csv(a.summary_districts(), out / "summary_districts.csv")
+    res = finite(a.residents.copy())
+    paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
+    paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
+    sites = a.sites if products.sites is None else products.sites
+    paths["sites"] = write_gpkg(sites, out / "sites.gpkg", layer="sites")
+    paths["rejects"] = a.rejects.write(out / "rejects.csv")
+    iso = products.isochrones
+    if iso is not None:
+        record = {**record, "isochrones": products.isochrones_info}
+        paths["isochrones"] = write_gpkg(iso, out / "isochrones.gpkg", layer="isochrones")
+        paths["isochrones_csv"] = write_csv(
+            pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
+        )
+    paths.update(_write_layers(a, out, record, iso))
+    r = a.residents
+    record = {
+        **record,
+        "parameters": {
+            **record.get("parameters", {}),
+            **parameters(a.params, categories=a.categories, groups=a.groups, crs=a.network.crs),
+        },
+        "network": {
+            "nodes": a.network.n_nodes,
+            "edges": a.network.n_edges,
+            "length_km": round(float(a.network.length.sum()) / 1000, 3),
+            "components": int(a.network.components().max() + 1),
+            **a.network.meta,
+            "pruning": a.pruning,
+        },
+        "counts": {
+            "sites_used": len(a.sites),
+            "resident_points_used": len(r),
+            "population_used": float(r["population"].sum()),
+            "residents_on_network_fragments": float(r.loc[r["fragment"], "population"].sum()),
+            "resident_points_on_network_fragments": int(r["fragment"].sum()),
+            "residents_without_reachable_site": float(
+                r.loc[~np.isfinite(r["minutes_all"]), "population"].sum()
+            ),
+            "rejected_rows": len(a.rejects),
+            "rejects_by_reason": a.rejects.counts().to_dict("records"),
+        },
+        "timings_s": {
+            **record.get("timings_s", {}),
+            **{k: round(v, 4) for k, v in a.timings.items()},
+            "isochrones": round(products.timings.get("isochrones", 0.0), 4),
+        },
+        "versions": versions(),
+        "outputs": {**{k: p.name for k, p in paths.items()}, "map": "map.html",
+                    "report": "report.html"},
+    }  # fmt: skip
+    record.setdefault("population_kind", a.residents.attrs.get("kind", ""))
+    paths["run"] = write_json(record, out / "run.json")
+
+    t0 = time.perf_counter()
+    data = load_folder(out)
+    lang = lang or default_lang(data.record)
+    title = map_title or default_title(out.resolve().name, lang)
+    paths["map"] = full_map(data, out / "map.html", title=title, lang=lang)
+    paths["report"] = write_report(data, out / "report.html", title=title, lang=lang)
+    record["timings_s"]["map_report"] = round(time.perf_counter() - t0, 4)
+    # written last: `map`/`report DIR` refuse a folder whose run.json is not complete
+    record["complete"] = True
+    paths["run"] = write_json(record, out / "run.json")
+    return paths
+
+
+def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
+    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx``."""
+
+    res = finite(a.residents.copy())
+    top = max(a.minutes)
+    layers = {"sites": a.sites, "residents": res}
+    if is_grid(record):
+        layers["cells"] = resident_layer(res, record)
+    layers["gaps"] = gaps_layer(res, top)
+    islands = ~a.network.kept_edges()
+    if islands.any():  # pruned islands: drawn on the map, nothing snaps onto them
+        net = a.network
+        layers["islands"] = gpd.GeoDataFrame(
+            {"way_id": net.way_id[islands], "length_m": net.length[islands]},
+            geometry=net.edge_lines()[islands],
+            crs=net.crs,
+        )
+    if iso is not None:
+        layers["isochrones"] = iso
+    if a.districts is not None:
+        layers["districts"] = district_layer(a.districts, a.summary_districts())
+    paths = {"layers": write_layers(layers, out / "layers.gpkg")}
+    for name in ("sites", "isochrones", "gaps", "districts", "cells"):
+        if name in layers and len(layers[name]):
+            paths[f"geojson_{name}"] = write_geojson(
+                layers[name], out / "geojson" / f"{name}.geojson"
+            )
+    tables = {
+        "summary": a.summary(),
+        "summary_groups": a.summary_groups(),
+        "summary_districts": a.summary_districts(),
+        "sites": pd.DataFrame(a.sites.drop(columns="geometry")),
+        "rejects_by_reason": a.rejects.counts(),
+    }
+    if iso is not None:
+        tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
+    paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx")
+    return paths
+
+
+def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) -> dict[str, Path]:
+    """Write ``stock.csv``, ``stock.xlsx``, ``stock.gpkg``, ``stock_summary.csv``,
+    ``sites.gpkg``, ``rejects.csv`` and ``run.json`` into ``out`` (atomic writes).
+
+    Returns
+    -------
+    dict
+        Output name -> path.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = check.buildings
+    flat = pd.DataFrame(table.drop(columns="geometry"))
+    num = flat.select_dtypes("number").columns
+    flat[num] = flat[num].replace([np.inf, -np.inf], np.nan)
+    paths = {
+        "stock": write_csv(flat, out / "stock.csv"),
+        "stock_xlsx": atomic_write(
+            out / "stock.xlsx", lambda p: _write_xlsx(flat, check.summary, p)
+        ),
+        "stock_gpkg": write_gpkg(
+            gpd.GeoDataFrame(flat, geometry=table.geometry.to_numpy(), crs=table.crs),
+            out / "stock.gpkg",
+            layer="stock",
+        ),
+        "stock_summary": write_csv(check.summary, out / "stock_summary.csv"),
+        "sites": write_gpkg(check.analysis.sites, out / "sites.gpkg", layer="sites"),
+        "rejects": check.rejects.write(out / "rejects.csv"),
+    }
+    a = check.analysis
+    rec = {
+        **(record or {}),
+        "parameters": {
+            **(record or {}).get("parameters", {}),
+            **parameters(
+                a.params,
+                categories=a.categories,
+                crs=a.network.crs,
+                detour_limit=DETOUR_LIMIT,
+                detour_min_straight_m=DETOUR_MIN_STRAIGHT_M,
+            ),
+        },
+        "counts": {
+            "buildings": len(table),
+            "sites_used": len(a.sites),
+            "rejected_rows": len(check.rejects),
+            "rejects_by_reason": check.rejects.counts().to_dict("records"),
+            "geocode_quality": table["geocode_quality"].value_counts().to_dict(),
+        },
+        "timings_s": {k: round(v, 4) for k, v in check.timings.items()},
+        "versions": versions(),
+        "outputs": {k: p.name for k, p in paths.items()},
+    }
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def _write_xlsx(table: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        _safe_cells(table).to_excel(xw, sheet_name="stock", index=False)
+        _safe_cells(summary).to_excel(xw, sheet_name="summary", index=False)
+
+
+def _safe_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that Excel would run as formulas (``=``, ``+``, ``-``, ``@``) get a leading ``'``."""
+    df = df.copy()
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            df[c] = [
+                "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
+                for v in df[c]
+            ]
+    return df
+
+
+def write_scenario(
+    result: ScenarioResult,
+    out: str | Path,
+    record: dict,
+    sites: gpd.GeoDataFrame | None = None,
+) -> dict[str, Path]:
+    """Write the scenario outputs (atomic) into ``out``.
+
+    Files: ``scenario_summary.csv``, ``scenario_summary_districts.csv``,
+    ``scenario_summary_groups.csv``, ``newly_covered.gpkg``, ``lost_coverage.gpkg``,
+    ``scenario_sites.gpkg``, ``rejects.csv``, ``scenario_map.html``, ``run.json``.
+    ``sites``: the site layer to write, e.g. with the visibility columns from
+    :func:`accessibility.pipeline.scenario_sites`; default ``result.site_layer()``.
+    """
+    out = Path(out)
+    paths = {
+        "summary": write_csv(result.summary(), out / "scenario_summary.csv"),
+        "districts": write_csv(result.summary_districts(), out / "scenario_summary_districts.csv"),
+        "groups": write_csv(result.summary_groups(), out / "scenario_summary_groups.csv"),
+        "newly_covered": write_gpkg(result.changed_residents(True), out / "newly_covered.gpkg"),
+        "lost_coverage": write_gpkg(result.changed_residents(False), out / "lost_coverage.gpkg"),
+        "sites": write_gpkg(
+            result.site_layer() if sites is None else sites, out / "scenario_sites.gpkg"
+        ),
+        "rejects": result.before.rejects.write(out / "rejects.csv"),
+    }
+    paths["map"] = scenario_map(result, out / "scenario_map.html", record.get("attribution"))
+    rec = {
+        **record,
+        "scenario": result.name,
+        "parameters": {**record.get("parameters", {}), **parameters(result.before.params)},
+        "minutes": list(result.minutes),
+        "speed_kmh": result.before.speed_kmh,
+        "sites_before": len(result.before.sites),
+        "sites_after": len(result.after.sites),
+        "changes": {
+            k: int((result.site_layer()["change"] == k).sum())
+            for k in (ADDED, REMOVED, MOVED, RECATEGORISED)
+        },
+        "versions": versions(),
+        "outputs": {k: p.name for k, p in paths.items()},
+    }
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def write_ranking(
+    run: RankRun, out: str | Path, record: dict, *, k: int, visibility_weight: float = 0.0
+) -> dict[str, Path]:
+    """Write ``ranking.csv``, ``ranking_exact.csv`` (with ``--exact``), ``rejects.csv``,
+    ``ranking_map.html`` and ``run.json`` of a ranking into ``out``.
+
+    Parameters
+    ----------
+    run : RankRun
+        From :func:`accessibility.pipeline.rank_inputs`.
+    out : path
+        Output folder (exists).
+    record : dict
+        Inputs and command for ``run.json``; parameters, counts, timings and the
+        greedy-vs-optimal gap are added here.
+    k : int
+        Candidates asked for.
+    visibility_weight : float
+        Recorded as given.
+
+    Returns
+    -------
+    dict
+        Output name → path (``map`` is the ranking map).
+    """
+    out = Path(out)
+    r, a = run.result, run.analysis
+    minutes = a.params.minutes[0]
+    paths = {"ranking": write_csv(r.table, out / "ranking.csv"),
+             "rejects": run.rejects.write(out / "rejects.csv")}  # fmt: skip
+    lang = default_lang(run.inputs_record, a.network.crs)
+    paths["map"] = ranking_map(r, a, out / "ranking_map.html", run.inputs_record, lang=lang)
+    rec = {**record,
+           "parameters": {"k": k, "minutes": minutes, "speed_kmh": a.params.speed_kmh,
+                          "category": r.category, "weight": r.weight_name, "limit_m": r.limit_m,
+                          "visibility_weight": visibility_weight,
+                          "min_component": a.network.min_component,
+                          "max_access_m": a.params.max_access_m},
+           "network_pruning": a.pruning,
+           "candidates": run.candidates, "candidates_used": len(r.candidates),
+           "baseline_covered": r.greedy.baseline, "greedy_covered": r.greedy.covered,
+           "timings_s": {**run.inputs_record.get("timings_s", {}), "matrix": r.matrix.seconds,
+                         "greedy": r.greedy.seconds}}  # fmt: skip
+    if r.exact is not None:
+        ex = r.exact
+        paths["ranking_exact"] = write_csv(r.exact_table(), out / "ranking_exact.csv")
+        gap = ex.covered - r.greedy.covered
+        rec["exact"] = {
+            "optimal_covered": ex.covered, "greedy_covered": r.greedy.covered, "gap": gap,
+            "gap_share_of_optimal_gain": gap / (ex.covered - ex.baseline)
+            if ex.covered > ex.baseline else 0.0, "seconds": ex.seconds,
+            "solver": "HiGHS via scipy.optimize.milp",
+        }  # fmt: skip
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def write_critical(
+    a: Analysis,
+    sites: pd.DataFrame,
+    redundancy: pd.DataFrame,
+    out: str | Path,
+    record: dict,
+    *,
+    category: str = "all",
+    weight: str | None = None,
+) -> dict[str, Path]:
+    """Write ``critical_sites.csv``, ``redundancy.csv``, ``rejects.csv``, ``run.json`` and
+    ``critical_map.html`` into ``out`` (tables from :func:`accessibility.pipeline.critical`).
+
+    Returns
+    -------
+    dict
+        Output name → path (``map`` is the critical map).
+    """
+    out = Path(out)
+    paths = {
+        "critical_sites": write_csv(sites, out / "critical_sites.csv"),
+        "redundancy": write_csv(redundancy, out / "redundancy.csv"),
+        "rejects": a.rejects.write(out / "rejects.csv"),
+    }
+    rec = {**record, "category": category, "weight": weight or "population",
+           "network_pruning": a.pruning,
+           "parameters": {"min_component": a.network.min_component,
+                          **parameters(a.params)}}  # fmt: skip
+    paths["run"] = write_json(rec, out / "run.json")
+    lang = default_lang(record, a.network.crs)
+    paths["map"] = critical_map(a, sites, min(a.minutes), category, out / "critical_map.html",
+                                record, lang=lang)  # fmt: skip
+    return paths
+
+
+def write_comparison(comparison: Comparison, out: str | Path, record: dict) -> dict[str, Path]:
+    """Write ``comparison.csv``, ``comparison_districts.csv``, ``run.json`` and every
+    scenario's outputs in its own subfolder (:func:`write_scenario`) into ``out``.
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    out = Path(out)
+    folders = [slug(n) for _, n, _ in comparison.results]
+    for (s, _, r), folder, sites in zip(comparison.results, folders, comparison.sites, strict=True):
+        write_scenario(r, out / folder, {**record, "scenario_file": s.file}, sites)
+    paths = {
+        "comparison": write_csv(comparison.table, out / "comparison.csv"),
+        "comparison_districts": write_csv(comparison.districts, out / "comparison_districts.csv"),
+    }
+    base = {k: v for k, v in record.items() if k not in ("timings_s", "command")}
+    rec = {"scenarios": [s.file for s, _, _ in comparison.results],
+           "names": [n for _, n, _ in comparison.results], "folders": folders,
+           "command": record.get("command", ""), **base}  # fmt: skip
+    paths["run"] = write_json(rec, out / "run.json")
+    return paths
+
+
+def write_profiles_summary(table: pd.DataFrame, out: str | Path) -> Path:
+    """``summary_profiles.csv`` (the summary of every walking profile, ``profile`` first)."""
+    return write_csv(table, Path(out) / "summary_profiles.csv")

@@ -1,0 +1,143 @@
+"""Map/report layers and exports: ``layers.gpkg``, GeoJSON, ``tables.xlsx``.
+
+Layers (network CRS in ``layers.gpkg``, EPSG:4326 in GeoJSON, RFC 7946):
+
+- ``sites``: docking points used.
+- ``residents``: resident points with their walking minutes.
+- ``cells``: resident cells as 100 m squares (Zensus grid input only; EPSG:3035
+  squares around the cell midpoints, reprojected).
+- ``gaps``: populated points/cells beyond the largest threshold (or unreachable).
+- ``isochrones``: per site and per category bands (see :mod:`accessibility.core.isochrones`).
+- ``districts``: district polygons with ``share_<category>_<minutes>`` columns (0–1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .._io import atomic_write, write_text
+from ..inputs.zensus import ZENSUS_CRS
+
+
+def is_grid(record: dict) -> bool:
+    """True if residents are Zensus grid cells placed at their midpoints."""
+    return str(record.get("population_kind") or "") == "zensus_grid" and bool(
+        record.get("cell_size_m")
+    )
+
+
+def cell_squares(residents: gpd.GeoDataFrame, cell_size_m: float) -> gpd.GeoSeries:
+    """Zensus cells as squares of ``cell_size_m`` metres around their midpoints (EPSG:3035).
+
+    Returns the squares in the residents' CRS.
+    """
+    mid = residents.geometry.to_crs(ZENSUS_CRS)
+    h = cell_size_m / 2.0
+    x, y = mid.x.to_numpy(), mid.y.to_numpy()
+    sq = shapely.box(x - h, y - h, x + h, y + h)
+    return gpd.GeoSeries(sq, index=residents.index, crs=ZENSUS_CRS).to_crs(residents.crs)
+
+
+def resident_layer(residents: gpd.GeoDataFrame, record: dict) -> gpd.GeoDataFrame:
+    """Residents as 100 m squares for Zensus grid input, points otherwise (same columns)."""
+    if is_grid(record):
+        return residents.set_geometry(cell_squares(residents, float(record["cell_size_m"])))
+    return residents
+
+
+def gaps_layer(residents: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFrame:
+    """Populated residents beyond ``max_minutes`` to the nearest site (or unreachable)."""
+    m = residents["minutes_all"].to_numpy(float)
+    keep = (residents["population"].to_numpy(float) > 0) & ~(m <= max_minutes)
+    return residents.loc[keep]
+
+
+def district_layer(
+    districts: gpd.GeoDataFrame, summary_districts: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """District polygons with ``population`` and ``share_<category>_<minutes>`` (0–1) columns."""
+    out = districts[["district", "geometry"]].copy()
+    if summary_districts.empty:
+        return out
+    sd = summary_districts.copy()
+    sd["col"] = "share_" + sd["category"].astype(str) + "_" + sd["minutes"].map("{:g}".format)
+    wide = sd.pivot_table(index="district", columns="col", values="share_covered", sort=False)
+    pop = sd.groupby("district", sort=False)["population"].first()
+    out = out.merge(pop.rename("population"), left_on="district", right_index=True, how="left")
+    return out.merge(wide, left_on="district", right_index=True, how="left")
+
+
+def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write several layers into one GeoPackage atomically (empty layers are skipped)."""
+
+    def _w(p: Path) -> None:
+        for name, gdf in layers.items():
+            if gdf is not None and len(gdf):
+                finite(gdf).to_file(p, layer=name, driver="GPKG")
+
+    return atomic_write(path, _w, suffix=".gpkg")
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, precision: int = 6) -> Path:
+    """Write a layer as RFC 7946 GeoJSON (EPSG:4326, coordinates rounded to ``precision``)."""
+    g = finite(gdf.to_crs("EPSG:4326"))
+    for c in g.columns:
+        if c != g.geometry.name and g[c].dtype == object:
+            g[c] = g[c].map(lambda v: v if v is None or isinstance(v, str | bool) else str(v))
+    g[g.geometry.name] = shapely.transform(
+        g.geometry.to_numpy(), lambda xy: np.round(xy, precision)
+    )
+    text = g.to_json(drop_id=True, to_wgs84=False, na="null", ensure_ascii=False,
+                     separators=(",", ":"))  # fmt: skip
+    return write_text(text, path)
+
+
+def finite(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with ±inf in numeric columns as NaN (unreachable = empty in the files)."""
+    df = df.copy()
+    num = df.select_dtypes("number").columns
+    df[num] = df[num].replace([np.inf, -np.inf], np.nan)
+    return df
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write tables as sheets of one Excel workbook (atomic).
+
+    Text is stored as text: cells from OSM or user files that start with ``=``
+    are never turned into formulas.
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    def _w(p: Path) -> None:
+        wb = Workbook()
+        wb.remove(wb.active)
+        for name, df in tables.items():
+            ws = wb.create_sheet(title=name[:31])
+            ws.append([str(c) for c in df.columns])
+            for row in finite(df).itertuples(index=False):
+                ws.append([_cell(v) for v in row])
+            for cell in (c for col in ws.iter_cols(min_row=2) for c in col):
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+            ws.freeze_panes = "A2"
+            for j, c in enumerate(df.columns, start=1):
+                ws.column_dimensions[get_column_letter(j)].width = min(40, max(10, len(str(c)) + 2))
+        wb.save(p)
+
+    return atomic_write(path, _w, suffix=".xlsx")
+
+
+def _cell(v):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, int | float | bool | str):
+        return v
+    return str(v)

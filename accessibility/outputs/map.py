@@ -1,0 +1,361 @@
+"""The Folium map (``map.html``): sites, isochrone bands, residents, gaps, districts, scenario.
+
+Safety: every name from OSM or a user file is HTML-escaped in Python before it
+reaches the page; GeoJSON is embedded with Jinja's ``tojson`` (``<``, ``>``, ``&``
+and ``'`` as ``\\u`` escapes), so neither ``<img onerror=…>`` nor ``</script>`` can
+run. Offline: built with :mod:`accessibility._leaflet` (Leaflet inlined, no other
+script or stylesheet), the page requests nothing but background tiles, so every data
+layer renders without any network. Size: polygons are simplified
+(:data:`~accessibility._leaflet.SIMPLIFY_M`) and coordinates rounded to 6 decimals
+(≈ 0.1 m).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import branca.colormap as cm
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element
+
+from .._io import write_text
+from ._leaflet import (
+    BAND_COLOURS,
+    CATEGORY_COLOURS,
+    SIMPLIFY_M,
+    UNREACHED,
+    Attribution,
+    Fullscreen,
+    add_title,
+    badge_html,
+    base_map,
+    esc,
+    features,
+    fmt,
+    icon_html,
+    to_wgs,
+    tooltip_fields,
+)
+from .folder import OutputData
+from .i18n import category_label, labels
+from .layers import district_layer, gaps_layer, resident_layer
+
+
+def _legend_html(
+    cmap: cm.LinearColormap,
+    title: str,
+    unreached: str,
+    bands: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> str:
+    """Legend: residents' minutes (colour bar), unreached, and the isochrone bands' colours."""
+    svg = cmap._repr_html_()
+
+    def swatch(colour: str, label: str, opacity: float = 1.0) -> str:
+        return (f'<span style="display:inline-block;width:12px;height:12px;background:{colour};'
+                f'opacity:{opacity};vertical-align:middle;margin-left:6px"></span> {esc(label)}')  # fmt: skip
+
+    band_row = "".join(swatch(c, label, 0.6) for label, c in bands)
+    return (
+        '<div class="acc-legend" style="position:absolute;z-index:1000;right:10px;bottom:40px;'
+        'background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;font:12px sans-serif">'
+        f"<div><b>{esc(title)}</b></div>{svg}"
+        f"<div>{swatch(UNREACHED, unreached)}</div>"
+        + (f'<div class="acc-bands">{band_row}</div>' if bands else "")
+        + "</div>"
+    )
+
+
+def _letters(labels: list[str]) -> list[str]:
+    """Marker letters: each label's initial, or its first two letters where taken."""
+    out: list[str] = []
+    for lab in labels:
+        if not lab:
+            out.append("")
+            continue
+        one = lab[:1].upper()
+        two = one + lab[1:2].lower()
+        out.append(one if one not in out else two if two not in out else str(len(out) + 1))
+    return out
+
+
+def full_map(
+    data: OutputData,
+    path: str | Path,
+    title: str = "",
+    lang: str = "en",
+    per_category_isochrones: bool = True,
+) -> Path:
+    """Write ``map.html`` for an output folder's data (see module docstring).
+
+    Parameters
+    ----------
+    data : OutputData
+        From :func:`accessibility.outputs.folder.load_folder`.
+    path : path
+        Output HTML file.
+    title : str
+        Title at the top of the map (escaped).
+    lang : {"en", "de"}
+        Labels.
+    per_category_isochrones : bool
+        Also add one (hidden) isochrone layer per category.
+    """
+    t = labels("map", lang)
+    rec = data.record
+
+    def label(c: str) -> str:
+        return category_label(rec, c, lang)
+
+    minutes = data.minutes or [15.0]
+    top = max(minutes)
+    res = data.residents
+    m = base_map(res, t)
+
+    # Isochrone bands (category unions), largest first so smaller bands draw on top; the
+    # colour of a band is that of its threshold, as in the legend.
+    iso = data.isochrones
+    has_iso = iso is not None and len(iso) > 0
+    band_colour = {
+        mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
+    }
+    if has_iso:
+        iso = iso[iso["kind"] == "category"]
+        cats = [c for c in data.categories if c in set(iso["category"])]
+        show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category_isochrones else [])
+        for c in show_cats:
+            part = iso[(iso["category"] == c) & ~iso.geometry.is_empty]
+            if part.empty:
+                continue
+            part = to_wgs(part.sort_values("minutes", ascending=False), SIMPLIFY_M)
+            mins = part["minutes"].to_numpy(float)
+            fc = features(part, {"band": [t["band"].format(m=mm) for mm in mins],
+                                  "category": [esc(label(c))] * len(part), "colour": [band_colour[mm] for mm in mins]})  # fmt: skip
+            folium.GeoJson(
+                fc,
+                name=t["iso"].format(c=esc(label(c))),
+                show=(c == "all"),
+                style_function=lambda f: {
+                    "color": f["properties"]["colour"],
+                    "weight": 1,
+                    "fillColor": f["properties"]["colour"],
+                    "fillOpacity": 0.25,
+                },  # fmt: skip
+                tooltip=tooltip_fields(["band", "category"], ["", t["category"]]),
+            ).add_to(m)
+
+    # Districts with coverage share.
+    if data.districts is not None and len(data.districts):
+        d = district_layer(data.districts, data.summary_districts)
+        mid = minutes[len(minutes) // 2]
+        col = f"share_all_{mid:g}"
+        share = d[col].to_numpy(float) if col in d else np.full(len(d), np.nan)
+        dcmap = cm.LinearColormap(["#f7fbff", "#08306b"], vmin=0, vmax=1)
+        props = {"district": [esc(x) for x in d["district"]],
+                 "colour": [dcmap(v) if np.isfinite(v) else UNREACHED for v in share]}  # fmt: skip
+        fields, aliases = ["district"], [t["district"]]
+        for mm in minutes:
+            c = f"share_all_{mm:g}"
+            props[c] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in
+                        (d[c].to_numpy(float) if c in d else np.full(len(d), np.nan))]  # fmt: skip
+            fields.append(c)
+            aliases.append(t["share"].format(m=mm))
+        folium.GeoJson(
+            features(to_wgs(d, SIMPLIFY_M), props),
+            name=t["districts"].format(m=mid),
+            show=False,
+            style_function=lambda f: {
+                "color": "#333",
+                "weight": 1.5,
+                "fillColor": f["properties"]["colour"],
+                "fillOpacity": 0.4,
+            },  # fmt: skip
+            tooltip=tooltip_fields(fields, aliases),
+        ).add_to(m)
+
+    # Residents coloured by minutes (cells as 100 m squares for Zensus grid input).
+    cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
+    cells = to_wgs(resident_layer(res, rec))
+    mins = res["minutes_all"].to_numpy(float)
+    colours = [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in mins]
+    rprops = {
+        "population": [fmt(x, 0) for x in res["population"]],
+        "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "nearest": [esc(x) for x in res.get("nearest_site_name", [""] * len(res))],
+        "colour": colours,
+    }
+    rfields = ["population", "minutes", "nearest"]
+    raliases = [t["population"], t["minutes"], t["nearest"]]
+    is_point = (cells.geom_type == "Point").all()
+    marker = (
+        folium.CircleMarker(radius=4, weight=0, fill=True, fill_opacity=0.8) if is_point else None
+    )
+    folium.GeoJson(
+        features(cells, rprops),
+        name=t["residents"],
+        marker=marker,
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "weight": 0.5,
+            "fillColor": f["properties"]["colour"],
+            "fillOpacity": 0.6,
+        },  # fmt: skip
+        tooltip=tooltip_fields(rfields, raliases),
+    ).add_to(m)
+
+    # Pruned network islands: shown for checking the OSM data; nothing snaps onto them.
+    if data.islands is not None and len(data.islands):
+        folium.GeoJson(
+            features(to_wgs(data.islands), {}),
+            name=t["islands"],
+            show=True,
+            style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "opacity": 0.8},
+        ).add_to(m)
+
+    # Gaps: populated cells beyond the largest threshold.
+    gaps = gaps_layer(res, top)
+    if len(gaps):
+        g = to_wgs(resident_layer(gaps, rec))
+        gm = gaps["minutes_all"].to_numpy(float)
+        gprops = {"population": [fmt(x, 0) for x in gaps["population"]],
+                  "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in gm]}  # fmt: skip
+        folium.GeoJson(
+            features(g, gprops),
+            name=t["gaps"].format(m=top),
+            marker=folium.CircleMarker(radius=5, color="#b2182b", weight=2, fill=False)
+            if is_point
+            else None,
+            style_function=lambda f: {
+                "color": "#b2182b",
+                "weight": 2,
+                "fillColor": "#b2182b",
+                "fillOpacity": 0.15,
+                "dashArray": "4 3",
+            },  # fmt: skip
+            tooltip=tooltip_fields(["population", "minutes"], [t["population"], t["minutes"]]),
+        ).add_to(m)
+
+    # Scenario layers (from accessibility.scenarios output files) when present.
+    for key, layer_name, colour in (
+        ("newly_covered", t["newly"], "#00a651"),
+        ("lost_coverage", t["lost"], "#d7301f"),
+    ):
+        sc = data.scenario.get(key)
+        if sc is None or not len(sc):
+            continue
+        sg = to_wgs(resident_layer(sc, rec) if "population" in sc else sc)
+        sprops = {"population": [fmt(x, 0) for x in sc.get("population", [np.nan] * len(sc))],
+                  "before": [fmt(x) for x in sc.get("minutes_before", [np.nan] * len(sc))],
+                  "after": [fmt(x) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
+        folium.GeoJson(
+            features(sg, sprops), name=layer_name,
+            marker=folium.CircleMarker(radius=5, color=colour, weight=3, fill=False) if is_point else None,
+            style_function=lambda f, c=colour: {"color": c, "weight": 3, "fillColor": c, "fillOpacity": 0.5},
+            tooltip=tooltip_fields(["population", "before", "after"], [t["population"], t["before"], t["after"]]),
+        ).add_to(m)  # fmt: skip
+    ss = data.scenario.get("scenario_sites")
+    if ss is not None and len(ss) and "change" in ss:
+        ss = ss[ss["change"].astype(str) != "unchanged"]
+        for ch, part in ss.groupby(ss["change"].astype(str), sort=False):
+            _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch)), "#000000", "★", t, None, ch)
+
+    # Sites by category (distinct colour and letter), popups escaped.
+    sites = data.sites
+    near = _near_counts(res, minutes)
+    cats = [c for c in data.categories if c != "all"]
+    cats += [c for c in dict.fromkeys(sites["category"].astype(str)) if c not in cats]
+    present = set(sites["category"].astype(str))
+    letters = _letters([label(c) if c in present else "" for c in cats])  # only drawn ones count
+    for i, c in enumerate(cats):
+        part = sites[sites["category"].astype(str) == c]
+        if part.empty:
+            continue
+        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
+        # the layer control shows each category's marker, so it is the markers' legend too
+        name = f"{badge_html(letters[i], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
+        _site_layer(m, to_wgs(part), name, colour, letters[i], t, (near, minutes), label=label)
+
+    _area_outline(m, rec, t)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(Fullscreen(t["fullscreen"]))
+    m.add_child(Attribution(rec.get("attribution") or []))
+    root = m.get_root()
+    bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
+    root.html.add_child(  # type: ignore[attr-defined]
+        Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
+    )
+    add_title(m, title)
+    return write_text(root.render(), path)
+
+
+def _area_outline(m, rec: dict, t: dict) -> None:
+    """The study area's outline (``run.json`` ``study_area.geometry``, EPSG:4326), if the run had one."""
+    geom = (rec.get("study_area") or {}).get("geometry")
+    if not geom:
+        return
+    import shapely.geometry
+
+    area = shapely.geometry.shape(geom)
+    outline = gpd.GeoDataFrame(geometry=[area], crs="EPSG:4326")
+    folium.GeoJson(
+        features(to_wgs(outline, SIMPLIFY_M), {}),
+        name=t["area"],
+        style_function=lambda f: {"color": "#222222", "weight": 2.5, "dashArray": "8 4",
+                                  "fill": False, "fillOpacity": 0},
+        interactive=False,
+    ).add_to(m)  # fmt: skip
+
+
+def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:
+    """Residents per nearest site id (category ``all``) within each threshold."""
+    out: dict = {}
+    if "nearest_site_id" not in res:
+        return out
+    ids = res["nearest_site_id"].astype(object).to_numpy()
+    pop = res["population"].to_numpy(float)
+    mins = res["minutes_all"].to_numpy(float)
+    for mm in minutes:
+        ok = mins <= mm
+        s = pd.Series(pop[ok]).groupby(ids[ok]).sum()
+        out[mm] = s.to_dict()
+    return out
+
+
+def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str) -> None:
+    props = {
+        "name": [esc(x) for x in part["name"]],
+        "category": [esc(label(str(x))) for x in part["category"]],
+        "source": [esc(x) for x in part.get("source", [""] * len(part))],
+    }
+    fields, aliases = ["name", "category", "source"], [t["name"], t["category"], t["source"]]
+    if "access_m" in part:
+        props["access"] = [fmt(x, 0) for x in part["access_m"]]
+        fields.append("access")
+        aliases.append(t["access"])
+    if change is not None:
+        props["change"] = [esc(change)] * len(part)
+        fields.append("change")
+        aliases.append(t["change"])
+    if near is not None:
+        counts, minutes = near
+        for mm in minutes:
+            key = f"near_{mm:g}"
+            props[key] = [fmt(counts.get(mm, {}).get(sid, 0.0), 0) for sid in part["site_id"]]
+            fields.append(key)
+            aliases.append(t["near_within"].format(m=mm))
+    folium.GeoJson(
+        features(part, props),
+        name=name,
+        marker=folium.Marker(
+            icon=folium.DivIcon(
+                html=icon_html(letter, colour),
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
+                class_name="acc-site",
+            )
+        ),  # fmt: skip
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+    ).add_to(m)

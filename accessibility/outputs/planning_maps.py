@@ -1,0 +1,205 @@
+"""Maps of the planning commands: ``ranking_map.html`` (rank) and ``critical_map.html`` (critical).
+
+Both use the offline page toolkit of :mod:`accessibility._leaflet`; residents are drawn as
+100 m cells for Zensus input, as points otherwise, and every name is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import folium
+import numpy as np
+import pandas as pd
+
+from .._io import write_text
+from ..core.analysis import ALL, Analysis
+from ..planning.critical import critical_residents
+from ..planning.ranking import RankResult
+from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
+from ._leaflet import (
+    CATEGORY_COLOURS,
+    UNREACHED,
+    base_map,
+    esc,
+    finish,
+    fmt,
+    numbered_marker,
+    offline_map,
+    simple_layer,
+    to_wgs,
+)
+from .i18n import category_label, labels
+from .layers import resident_layer
+
+
+def ranking_map(
+    result: RankResult, analysis: Analysis, path: str | Path, record: dict, lang: str = "en"
+) -> Path:
+    """``ranking_map.html``: the greedy picks numbered, the residents each newly covers.
+
+    Parameters
+    ----------
+    result : accessibility.planning.ranking.RankResult
+    analysis : Analysis
+        The baseline analysis the ranking was computed on (its residents and sites).
+    path : path
+        Output HTML file.
+    record : dict
+        Run record (attributions; Zensus input draws residents as 100 m cells).
+    lang : {"en", "de"}
+
+    Every resident newly covered by pick ``#j`` is in the layer of ``#j`` (its
+    population adds up to that pick's gain when ranking by residents), residents the
+    existing sites cover and those still uncovered have layers of their own.
+    """
+    t = labels("planning_maps", lang)
+    res = analysis.residents
+    mins = result.limit_m / analysis.params.metres_per_minute
+    covered0 = res[f"metres_{result.category}"].to_numpy(float) <= result.limit_m
+    pick = result.pick_of_resident(covered0)
+    cells = resident_layer(res, record)
+    pop = res["population"].to_numpy(float)
+    table = result.table
+    m = base_map(res, t)
+
+    def text(mask: np.ndarray) -> list[str]:
+        return [t["res_text"].format(p=x) for x in pop[mask]]
+
+    simple_layer(m, cells[covered0], t["already"], UNREACHED, text(covered0))
+    still = ~covered0 & (pick == 0) & (pop > 0)
+    simple_layer(m, cells[still], t["still"].format(m=mins), "#b2182b", text(still), show=False)
+    for r in table.itertuples():
+        mask = pick == r.rank
+        simple_layer(m, cells[mask], t["pick_layer"].format(j=r.rank, name=r.name, gain=r.gain),
+                     CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)], text(mask))  # fmt: skip
+    sites = analysis.sites
+    if result.category != ALL:
+        sites = sites[sites["category"].astype(str) == result.category]
+    simple_layer(m, sites, t["existing"], "#333333", list(sites["name"].astype(str)), radius=6)
+    cand = result.candidates
+    others = np.setdiff1d(np.arange(len(cand)), result.greedy.chosen)
+    reach = result.reach if result.reach is not None else np.full(len(cand), np.nan)
+    simple_layer(m, cand.iloc[others], t["others"], "#000000",
+                 [t["cand_text"].format(name=nm, reach=x, m=mins) for nm, x in
+                  zip(cand["name"].astype(str).to_numpy()[others], reach[others], strict=True)],
+                 radius=3)  # fmt: skip
+    group = folium.FeatureGroup(name=t["picks"]).add_to(m)
+    chosen = cand.iloc[result.greedy.chosen].reset_index(drop=True)
+    chosen_wgs = to_wgs(chosen)
+    for i, r in enumerate(table.itertuples()):
+        colour = CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)]
+        props = {"rank": [str(r.rank)], "name": [esc(r.name)], "gain": [fmt(r.gain, 0)],
+                 "cumulative": [f"{fmt(r.cumulative_covered, 0)} ({r.share_covered:.1%})"],
+                 "reach": [fmt(r.reach, 0)]}  # fmt: skip
+        aliases = [t["rank"], t["name"], t["gain"], t["cumulative"].format(j=r.rank),
+                   t["reach"].format(m=mins)]  # fmt: skip
+        if "visibility" in table:
+            props["visibility"] = [fmt(r.visibility, 2)]
+            aliases.append(t["visibility"])
+        numbered_marker(group, chosen_wgs.iloc[[i]], r.rank, colour, props, aliases, "acc-pick")
+    title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
+    return finish(m, title, record, t, path)
+
+
+def critical_map(
+    analysis: Analysis, sites: pd.DataFrame, minutes: float, category: str, path: str | Path,
+    record: dict, lang: str = "en",
+) -> Path:  # fmt: skip
+    """``critical_map.html``: who loses coverage if a site closes, and who is covered twice.
+
+    Parameters
+    ----------
+    analysis : Analysis
+    sites : DataFrame
+        :func:`accessibility.planning.ranking.critical_table` rows (``site_id``, ``loss_<m>``,
+        ``reach_<m>``), most critical first: the markers are numbered in this order.
+    minutes : float
+        The threshold shown.
+    category : str
+        The sites assessed (``all`` or one category).
+    path : path
+    record : dict
+        Run record (attributions; Zensus input draws residents as 100 m cells).
+    lang : {"en", "de"}
+
+    Residents covered by exactly one site are one layer, each with that site's name
+    (per site they add up to its ``loss``); residents covered by two or more sites and
+    those not covered have layers of their own.
+    """
+    t = labels("planning_maps", lang)
+    res = analysis.residents
+    n_cov, sole = critical_residents(analysis, minutes, category)
+    cells = resident_layer(res, record)
+    pop = res["population"].to_numpy(float)
+    idx = {sid: i for i, sid in enumerate(analysis.sites["site_id"].astype(str))}
+    names = analysis.sites["name"].astype(str).to_numpy()
+    m = base_map(res, t)
+    one = n_cov == 1
+    simple_layer(m, cells[one], t["only_one"].format(m=minutes), "#e6550d",
+                 [t["only_text"].format(p=x, name=names[j]) for x, j in zip(pop[one], sole[one],
+                                                                            strict=True)])  # fmt: skip
+    two = n_cov >= 2
+    simple_layer(m, cells[two], t["two_plus"].format(m=minutes), "#31a354",
+                 [t["two_text"].format(p=x, n=k) for x, k in zip(pop[two], n_cov[two], strict=True)])  # fmt: skip
+    none = (n_cov == 0) & (pop > 0)
+    simple_layer(m, cells[none], t["still"].format(m=minutes), UNREACHED,
+                 [t["res_text"].format(p=x) for x in pop[none]], show=False)  # fmt: skip
+    group = folium.FeatureGroup(name=t["critical"].format(m=minutes)).add_to(m)
+    wgs = to_wgs(analysis.sites)
+    for rank, r in enumerate(sites.itertuples(), start=1):
+        i = idx[str(r.site_id)]
+        loss, reach = getattr(r, f"loss_{minutes:g}"), getattr(r, f"reach_{minutes:g}")
+        props = {"rank": [str(rank)], "name": [esc(r.name)],
+                 "category": [esc(category_label(record, str(r.category), lang))],
+                 "loss": [fmt(loss, 0)], "reach": [fmt(reach, 0)]}  # fmt: skip
+        aliases = [t["rank"], t["name"], t["category"], t["loss"].format(m=minutes),
+                   t["reach"].format(m=minutes)]  # fmt: skip
+        colour = "#b2182b" if loss > 0 else "#555555"
+        numbered_marker(group, wgs.iloc[[i]], rank, colour, props, aliases, "acc-critical")
+    return finish(m, t["critical_title"].format(m=minutes), record, t, path)
+
+
+_CHANGE_COLOURS = {
+    UNCHANGED: "#555555", ADDED: "#1a9850", REMOVED: "#d73027", MOVED: "#4575b4",
+    RECATEGORISED: "#984ea3",
+}  # fmt: skip
+
+
+def scenario_map(
+    result: ScenarioResult, path: str | Path, attribution: Sequence[str] | None = None
+) -> Path:
+    """Plain before/after map: changed sites and the residents gaining or losing coverage.
+
+    Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.
+    """
+    sites = result.site_layer()
+    w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
+    m = offline_map()
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(esc(a) for a in attribution or [])
+    ).add_to(m)
+    m.fit_bounds([[s, w], [n, e]])
+    for gained, label, colour in ((True, "Newly covered", "#1a9850"),
+                                  (False, "Losing coverage", "#d73027")):  # fmt: skip
+        g = result.changed_residents(gained)
+        text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
+                zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
+        simple_layer(m, g, f"{label} residents", colour, text)
+    for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
+        sub = sites[sites["change"] == kind]
+        text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
+        simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
+    m.get_root().html.add_child(  # type: ignore[attr-defined]
+        folium.Element(
+            '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'
+            f"{esc(result.name)}: before / after</h3>"
+        )
+    )
+    folium.LayerControl().add_to(m)
+    return write_text(m.get_root().render(), path)
+
+
+def _fmt(v) -> str:
+    return "unreachable" if v is None or not np.isfinite(v) else f"{v:.1f}"

@@ -1,0 +1,139 @@
+"""``report.html`` of a scenario: coverage before and after the changes, on one page.
+
+For the council meeting: the gain in residents within each threshold, tables per
+category, district and population group (before, after, change), the before/after
+curve of the share covered, the changed docking points, the before/after map
+(``map.html`` next to it) and the method. Built from a
+:class:`accessibility.planning.scenario.ScenarioResult`, so its figures are the ones in
+``scenario_summary*.csv``. Labels in German or English like :mod:`accessibility.outputs.report`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import write_text
+from ..planning.scenario import ScenarioResult
+from ._leaflet import esc
+from .i18n import category_label, labels
+from .report import (
+    html_page,
+    html_table,
+    method_section,
+    share_chart,
+    share_curve,
+)
+
+
+def write_scenario_report(
+    result: ScenarioResult, path: str | Path, record: dict, lang: str = "de", title: str = ""
+) -> Path:
+    """Write the scenario's ``report.html``.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+    path : path
+        Output HTML file; ``map.html``, ``scenario_map.html`` and ``after/report.html``
+        are linked relative to it.
+    record : dict
+        Run record of the state after the changes (``after/run.json``): method, data
+        vintage and attributions.
+    lang : {"de", "en"}
+    title : str
+        Page title (escaped); default "<scenario>: before and after".
+    """
+    t = labels("scenario_report", lang)
+    title = title or t["title"].format(name=result.name)
+
+    def label(c: str) -> str:
+        return category_label(record, c, lang)
+
+    summary = result.summary()
+    s_all = summary[summary["category"] == "all"]
+    kpis = [
+        f'<div class="kpi"><b>{r.gain:+,.0f}</b>{esc(t["kpi"].format(m=r.minutes))} '
+        f"({r.share_before:.1%} → {r.share_after:.1%})</div>"
+        for r in s_all.itertuples()
+    ]
+    body = [
+        f"<h1>{esc(title)}</h1>",
+        f"<h2>{esc(t['headline'])}</h2>", "".join(kpis),
+        f"<h2>{esc(t['by_cat'])}</h2>", _before_after(summary, None, t, label),
+        f"<h3>{esc(t['curve'])}</h3>", _curve_chart(result, t, label),
+    ]  # fmt: skip
+    for key, table in (
+        ("district", result.summary_districts()),
+        ("group", result.summary_groups()),
+    ):
+        if not table.empty:
+            body += [f"<h2>{esc(t[key + 's'])}</h2>",
+                     _before_after(table[table["category"] == "all"], key, t, label)]  # fmt: skip
+    sites = _sites_table(result, t, label)
+    body += [f"<h2>{esc(t['sites'])}</h2>", sites or f"<p>{esc(t['no_sites'])}</p>"]
+    body += [
+        f"<h2>{esc(t['map'])}</h2>",
+        f'<p><a href="map.html">{esc(t["open_map"])}</a> · <a href="scenario_map.html">'
+        f'{esc(t["plain"])}</a> · <a href="after/report.html">{esc(t["after_report"])}</a></p>'
+        '<iframe src="map.html" title="map"></iframe>',
+        *method_section(record, result.before.rejects.frame(), lang),
+    ]  # fmt: skip
+    return write_text(html_page(title, body, lang), path)
+
+
+def _before_after(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
+    """Rows (key,) category (``label(id)`` shown), minutes; residents, before, after
+    ("n (x %)") and change."""
+    if df.empty:
+        return ""
+    cols = {
+        **({key: t[key]} if key else {}),
+        "category": t["category"],
+        "minutes": t["minutes"],
+    }
+    out = df[list(cols)].rename(columns=cols)
+    out[t["category"]] = df["category"].astype(str).map(label)
+    out[t["minutes"]] = df["minutes"].map("{:g}".format)
+    out[t["population"]] = df["population"].map("{:,.0f}".format)
+    for k in ("before", "after"):
+        out[t[k]] = [f"{c:,.0f} ({s:.1%})" for c, s in
+                     zip(df[f"population_covered_{k}"], df[f"share_{k}"], strict=True)]  # fmt: skip
+    out[t["gain"]] = df["gain"].map("{:+,.0f}".format)
+    return html_table(out)
+
+
+def _sites_table(result: ScenarioResult, t: dict, label) -> str:
+    sites = result.site_layer()
+    sites = sites[sites["change"].astype(str) != "unchanged"]
+    if sites.empty:
+        return ""
+    out = pd.DataFrame(
+        {
+            t["change"]: [t.get(c, c) for c in sites["change"].astype(str)],
+            t["id"]: sites["site_id"].astype(str),
+            t["name"]: sites["name"].astype(str),
+            t["category"]: sites["category"].astype(str).map(label),
+        }
+    )
+    return html_table(out)
+
+
+def _curve_chart(result: ScenarioResult, t: dict, label) -> str:
+    """Share covered vs minutes, before (dashed) and after (solid), for ``all`` and every
+    category whose coverage changes."""
+    top = max(result.minutes)
+    cats = result.before.categories
+    before = share_curve(result.before.residents, cats, top)
+    after = share_curve(result.after.residents, cats, top)
+    shown = ["all"] + [
+        c for c in cats if c != "all" and c in before and not np.allclose(before[c], after[c])
+    ]
+    lines = []
+    for i, c in enumerate(shown):
+        kw = {"color": "black" if c == "all" else f"C{i - 1}", "lw": 2.5 if c == "all" else 1.3}
+        lines += [(before["minutes"], before[c], {**kw, "ls": "--"}),
+                  (after["minutes"], after[c], {**kw, "label": label(c)})]  # fmt: skip
+    return share_chart(lines, result.minutes, t)

@@ -1,0 +1,1 @@
+"""Planning on top of an analysis: scenarios, ranking, critical sites, housing stock."""
