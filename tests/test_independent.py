@@ -500,7 +500,7 @@ def test_analyze_inputs_polygons_groups_minutes_and_districts(tmp_path):
     # the second resident (2 persons) lies in both boxes: Neu = 4 of its own + 2 shared
     assert t.to_dict() == {"Alt": 3.0, "Neu": 6.0}
     # a category without any docking point says so in the district table too
-    from accessibility.coverage import NO_SITE_NOTE
+    from accessibility.core.coverage import NO_SITE_NOTE
 
     b = analyze(net, _sites([(X0 + 500.0, Y0)]), res, categories=["library", "nothing"],
                 districts=read_districts(tmp_path / "w2.gpkg", None))  # fmt: skip
