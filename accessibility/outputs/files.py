@@ -5,8 +5,10 @@ Output contract (file names and columns are public; extend, never rename):
 ``residents.gpkg``/``residents.csv``, ``sites.gpkg``, ``rejects.csv``,
 ``run.json``, ``map.html``; and (issue 4) ``isochrones.gpkg``, ``layers.gpkg``,
 ``tables.xlsx``, ``geojson/<layer>.geojson``, ``isochrones.csv``, ``report.html``.
-Map and report are built from the written files (:func:`accessibility.outputs.folder.load_folder`),
-exactly as ``accessibility map DIR`` / ``accessibility report DIR`` regenerate them.
+Map and report are drawn from the result in memory
+(:func:`accessibility.outputs.folder.from_analysis`), from the same :class:`OutputData` that
+``accessibility map DIR`` / ``accessibility report DIR`` read back from a folder
+(:func:`accessibility.outputs.folder.load_folder`); the writers here only format.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
 from ..record import file_record as file_record  # re-exported (old home)
 from ..record import parameters, versions
-from .folder import load_folder
+from .folder import from_analysis
 from .i18n import default_lang, default_title
 from .layers import (
     district_layer,
@@ -181,7 +183,9 @@ def write_outputs(
     paths["run"] = write_json(record, out / "run.json")
 
     t0 = time.perf_counter()
-    data = load_folder(out)
+    # drawn from the result in memory; `accessibility map/report DIR` draw the same
+    # OutputData from the folder (load_folder)
+    data = from_analysis(a, record, isochrones=iso, sites=sites, folder=out)
     lang = lang or default_lang(data.record)
     title = map_title or default_title(out.resolve().name, lang)
     paths["map"] = full_map(data, out / "map.html", title=title, lang=lang)
