@@ -10,10 +10,12 @@ unusable rows to the rejects.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,9 @@ from ..rejects import Rejects
 #: read as latin-1.
 SUPPRESSED_MARKERS = frozenset({"", "–", "—", "-", ".", "/", "x", "X", "...", "\x96"})
 
+#: A number written with a decimal comma, optionally with ``.`` grouping thousands.
+_COMMA_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*),\d*$")
+
 #: Output columns that group columns must not shadow.
 RESERVED = {"pid", "row", "population", "geometry", "cell_id"}
 
@@ -41,8 +46,32 @@ ID_LIKE = re.compile(
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg")
 
 
-def read_table(path: Path) -> pd.DataFrame:
+@overload
+def read_table(path: Path, text: Literal[False] = ...) -> pd.DataFrame: ...
+@overload
+def read_table(path: Path, text: Literal[True]) -> tuple[pd.DataFrame, np.ndarray]: ...
+def read_table(path: Path, text: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, np.ndarray]:
     """Read a delimited text file; sniff ``;``/``,``/tab and the encoding.
+
+    Parameters
+    ----------
+    path : Path
+        ``.csv``/``.txt`` table, or a ``.zip`` holding one.
+    text : bool
+        False (residents' tables): pandas' C reader, numbers as numbers (below).
+        True (sites, building stock): every cell as stripped text, ragged rows
+        padded or cut to the header (cut non-empty cells are listed in
+        ``attrs["long_rows"]`` as ``(row, cells)``; ``attrs["delimiter"]``), and
+        each record's 1-based data row number is returned with the table.
+
+    Returns
+    -------
+    DataFrame, or (DataFrame, ndarray of int64 row numbers) for ``text=True``
+
+    Raises
+    ------
+    InputError
+        Missing or empty file, undecodable or unparsable text, header without rows.
 
     A ``.zip`` holding one ``.csv``/``.txt`` table (the form of the official Zensus
     downloads) is read directly, without unpacking it to disk; row numbers then
@@ -53,13 +82,16 @@ def read_table(path: Path) -> pd.DataFrame:
     always text. Row ``i`` of the result is data row ``i + 1`` of the file: blank
     lines are parsed as rows so that the numbering stays true, then removed.
     """
+    if text:
+        return _read_text_cells(path)
     if not path.exists():
         raise InputError("file not found", path)
     with _open_table(path) as f:
         head = f.read(65536)
     if not head.strip():
         raise InputError("the file is empty (no header, no data rows)", path)
-    sep = _sniff_separator(head)
+    first = head.splitlines()[0] if head.splitlines() else head
+    sep = _sniff_separator(first.decode("latin-1"), default=";")
     options = {
         "sep": sep,
         "keep_default_na": False,
@@ -92,11 +124,11 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError("cannot decode the file (tried UTF-8, cp1252, latin-1)", path)
     table.columns = [str(c).strip().lstrip("\ufeff") for c in table.columns]
     cols = [table.iloc[:, i] for i in range(table.shape[1])]  # by position: names may repeat
-    text = [c for c in cols if not pd.api.types.is_numeric_dtype(c)]
-    if len(text) == len(cols) and len(table):
+    textual = [c for c in cols if not pd.api.types.is_numeric_dtype(c)]
+    if len(textual) == len(cols) and len(table):
         # A blank line turns every column into text, so only then can blank rows exist.
         blank = np.ones(len(table), dtype=bool)
-        for c in text:
+        for c in textual:
             blank &= c.astype("string").fillna("").str.strip().eq("").to_numpy()
         table = table.loc[~blank]
     if table.empty:
@@ -142,11 +174,81 @@ def _is_id_column(name: str) -> bool:
     return bool(ID_LIKE.search(name)) or name.lower().startswith("gitter_id")
 
 
-def _sniff_separator(head: bytes) -> str:
-    first = head.splitlines()[0] if head.splitlines() else head
-    counts = {sep: first.count(sep.encode()) for sep in (";", ",", "\t")}
-    best = max(counts, key=counts.get)  # type: ignore[arg-type]
-    return best if counts[best] else ";"
+def _sniff_separator(first: str, default: str) -> str:
+    """The most frequent of ``;``, ``,``, tab in a header line (ties in that order);
+    ``default`` when the line has none."""
+    counts = {sep: first.count(sep) for sep in (";", ",", "\t")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else default
+
+
+def _decode(raw: bytes) -> str:
+    """Text of a file: UTF-8 (with or without BOM), else cp1252, else latin-1."""
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+_SITES_EMPTY = (
+    "the file is empty; it needs a header line name,category,lat,lon and one row per site"
+)
+
+
+def _read_text_cells(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """``read_table(path, text=True)``: all cells as stripped text, and row numbers."""
+    file = str(path)
+    with _open_table(path) as f:
+        text = _decode(f.read())
+    if not text.strip():
+        raise InputError(_SITES_EMPTY, file)
+    header_line = next(line for line in text.splitlines() if line.strip())
+    delimiter = _sniff_separator(header_line, default=",")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"cannot read as CSV ({exc}); check quotes and separators", file) from exc
+    start = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    if start is None:  # only separators, e.g. ","
+        raise InputError(_SITES_EMPTY, file)
+    header = [c.strip() for c in records[start]]
+    ncol = len(header)
+    data: list[list[str]] = []
+    rows: list[int] = []
+    long_rows: list[tuple[int, int]] = []
+    for number, rec in enumerate(records[start + 1 :], 1):
+        if not any(c.strip() for c in rec):
+            continue  # blank line: no data to lose
+        cells = [c.strip() for c in rec]
+        if len(cells) > ncol:
+            if any(cells[ncol:]):
+                long_rows.append((number, len(cells)))
+            cells = cells[:ncol]
+        data.append(cells + [""] * (ncol - len(cells)))
+        rows.append(number)
+    if not data:
+        raise InputError("the file has a header but no data rows; add one row per site", file)
+    table = pd.DataFrame(data, columns=_unique_names(header), dtype=object)
+    table.attrs["long_rows"] = long_rows
+    table.attrs["delimiter"] = delimiter
+    return table, np.asarray(rows, dtype=np.int64)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Empty names become ``column_<i>``, repeated ones get ``_2``, ``_3``, ..."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        name = name or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
 
 
 def find_column(table: pd.DataFrame, name: str) -> str | None:
@@ -209,7 +311,7 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if rest.any():
         text = values[rest].astype("string").str.strip().fillna("")
         sec = text.isin(SUPPRESSED_MARKERS)
-        comma = text.str.contains(",", regex=False)
+        comma = text.str.match(_COMMA_NUMBER.pattern).astype(bool)
         text = text.where(
             ~comma, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
         )
@@ -217,6 +319,30 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         v[rest] = parsed.where(np.isfinite(parsed)).to_numpy()
         secret[rest] = sec.to_numpy(dtype=bool)
     return v, secret
+
+
+def parse_cells(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers of cells that must hold one (coordinates, residents, units).
+
+    Parameters
+    ----------
+    values : Series
+        Text or numbers; read by :func:`parse_numbers` (decimal commas, ``1.234,5``).
+
+    Returns
+    -------
+    values : ndarray of float
+        NaN where empty or not a finite number.
+    empty : ndarray of bool
+        Missing or blank cells.
+    bad : ndarray of bool
+        Non-empty cells that are not a finite number (suppression markers included).
+    """
+    num, _ = parse_numbers(values)
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    empty = (text == "").to_numpy()
+    out = num.to_numpy(dtype=float, copy=True)
+    return out, empty, ~empty & np.isnan(out)
 
 
 def split_numeric_columns(table: pd.DataFrame, exclude: set[str]) -> tuple[list[str], list[str]]:

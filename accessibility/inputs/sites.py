@@ -30,10 +30,7 @@ with one of these is renamed ``input_<name>``).
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -48,7 +45,7 @@ from ..errors import AccessibilityWarning, AllRejectedError, InputError
 from ..geo import check_crs, inside, to_wgs84
 from ..rejects import Rejects
 from ._tables import VECTOR_SUFFIXES as VECTOR_SUFFIXES  # re-exported
-from ._tables import match_columns
+from ._tables import match_columns, parse_cells, read_table
 from .geocode import Geocoder, address_columns, address_table, format_address
 from .presets import PRESETS_PATH as PRESETS_PATH  # re-exported (public API)
 from .presets import check_categories as check_categories  # re-exported
@@ -75,7 +72,6 @@ _COLUMN_ALIASES = {
     "x": ("x",),
     "y": ("y",),
 }
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 
 # --------------------------------------------------------------------------- user files
@@ -150,7 +146,7 @@ def read_sites(
         bounds = _check_bounds(bounds)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        table, rows = read_text_table(path)
+        table, rows = read_table(path, text=True)
         acols = _address_columns(file, table.columns)
         cols = _resolve_columns(
             file,
@@ -290,75 +286,6 @@ class Issues:
             rejects.add(file, int(rows[i]), "; ".join(reasons[i]), " | ".join(values[i]))
 
 
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
-
-
-def read_text_table(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """All cells as stripped text, and each record's 1-based data row number."""
-    file = str(path)
-    text = _decode(path)
-    if not text.strip():
-        raise InputError(
-            "the file is empty; it needs a header line name,category,lat,lon and one row per site",
-            file,
-        )
-    header_line = next(line for line in text.splitlines() if line.strip())
-    delimiter = max(["\t", ";", ","], key=header_line.count)
-    if header_line.count(delimiter) == 0:
-        delimiter = ","
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise InputError(f"cannot read as CSV ({exc}); check quotes and separators", file) from exc
-    start = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
-    if start is None:  # only separators, e.g. ","
-        raise InputError(
-            "the file is empty; it needs a header line name,category,lat,lon and one row per site",
-            file,
-        )
-    header = [c.strip() for c in records[start]]
-    ncol = len(header)
-    data: list[list[str]] = []
-    rows: list[int] = []
-    long_rows: list[tuple[int, int]] = []
-    for number, rec in enumerate(records[start + 1 :], 1):
-        if not any(c.strip() for c in rec):
-            continue  # blank line: no data to lose
-        cells = [c.strip() for c in rec]
-        if len(cells) > ncol:
-            if any(cells[ncol:]):
-                long_rows.append((number, len(cells)))
-            cells = cells[:ncol]
-        data.append(cells + [""] * (ncol - len(cells)))
-        rows.append(number)
-    if not data:
-        raise InputError("the file has a header but no data rows; add one row per site", file)
-    table = pd.DataFrame(data, columns=_unique_names(header), dtype=object)
-    table.attrs["long_rows"] = long_rows
-    table.attrs["delimiter"] = delimiter
-    return table, np.asarray(rows, dtype=np.int64)
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    out, seen = [], {}  # type: ignore[var-annotated]
-    for i, name in enumerate(names):
-        name = name or f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        else:
-            seen[name] = 1
-        out.append(name)
-    return out
-
-
 def _resolve_columns(
     file: str, columns: list[str], crs: str | None, coordinates: bool, addresses: bool = False
 ) -> dict[str, str | None]:
@@ -423,18 +350,6 @@ def _resolve_columns(
     )
 
 
-def parse_comma_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Numbers from text: (values, empty mask, unparsable mask). Decimal commas are accepted."""
-    s = text.astype(object).where(text.notna(), "").astype(str).str.strip()
-    empty = (s == "").to_numpy()
-    comma = s.str.match(_DECIMAL_COMMA.pattern).to_numpy(dtype=bool)
-    s = s.where(~comma, s.str.replace(",", ".", regex=False))
-    num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, copy=True)
-    bad = ~empty & ~np.isfinite(num)
-    num[~np.isfinite(num)] = np.nan
-    return num, empty, bad
-
-
 def text_values(values: Iterable[object]) -> np.ndarray:
     """Cells as stripped text ('' for missing); integral floats without '.0'."""
     out = []
@@ -462,8 +377,8 @@ def table_coordinates(
     else:
         cx, cy, src_crs = cols["x"], cols["y"], check_crs(crs)
         nx, ny, pair = "x", "y", "x and y"
-    x, x_empty, x_bad = parse_comma_numbers(table[cx])
-    y, y_empty, y_bad = parse_comma_numbers(table[cy])
+    x, x_empty, x_bad = parse_cells(table[cx])
+    y, y_empty, y_bad = parse_cells(table[cy])
     issues.add(x_empty & y_empty, NO_COORDINATES)
     issues.add(y_empty & ~x_empty, f"{ny} is empty; give both {pair}", table[cx])
     issues.add(x_empty & ~y_empty, f"{nx} is empty; give both {pair}", table[cy])

@@ -17,7 +17,7 @@ from ..errors import AllRejectedError, InputError
 from ..geo import to_wgs84
 from ..rejects import Rejects
 from . import sites as sm
-from ._tables import VECTOR_SUFFIXES, match_columns
+from ._tables import VECTOR_SUFFIXES, match_columns, parse_cells, read_table
 from .geocode import Geocoder, address_columns, address_table, format_address
 
 #: Accepted header spellings (lower case) of the stock file's columns.
@@ -87,7 +87,7 @@ def read_stock(
         raise InputError("not a file with data; give a CSV, XLSX, GeoPackage or GeoJSON", file)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        table, rows = _read_xlsx(path) if suffix == ".xlsx" else sm.read_text_table(path)
+        table, rows = _read_xlsx(path) if suffix == ".xlsx" else read_table(path, text=True)
         xy_given = None
     elif suffix in VECTOR_SUFFIXES:
         table, rows, vx, vy, vcrs, vissues = sm.read_vector(path, crs)
@@ -159,7 +159,7 @@ def read_stock(
     for key in ("residents", "units"):  # units win over residents as weight
         if cols[key] is None:
             continue
-        num, empty, bad = sm.parse_comma_numbers(table[cols[key]])
+        num, empty, bad = parse_cells(table[cols[key]])
         neg = np.isfinite(num) & (num < 0)
         issues.add(bad | neg, f"{key} must be a number ≥ 0; fix the value", table[cols[key]])
         issues.add(empty, f"{key} is empty; give a number (0 if none)", bid)
