@@ -188,18 +188,8 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     if pop_index is None:
         _raise_no_population(paths, tables)
 
-    # The grid (cell size) is named by the population file's id column; 100 m if none.
-    res, size = grid_resolution(tables[pop_index].columns) or ("100m", ZENSUS_CELL_SIZE_M)
+    res, size = _one_grid(paths, tables, pop_index)
     id_name, x_name, y_name = f"Gitter_ID_{res}", f"x_mp_{res}", f"y_mp_{res}"
-    for p, t in zip(paths, tables, strict=True):
-        other = grid_resolution(t.columns)
-        if other is not None and other[1] != size:
-            raise InputError(
-                f"the tables belong to grids of different cell sizes: {paths[pop_index].name} "
-                f"is a {_size_label(size)} grid, {p.name} a {_size_label(other[1])} grid; "
-                "join tables of one grid only",
-                p,
-            )
 
     # Required columns: the cell id everywhere, coordinates and Einwohner in the population file.
     ids: dict[int, str] = {}
@@ -223,21 +213,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
 
     # Numeric columns per file and the final (possibly prefixed) group names.
     # Means are not counts (dropped, listed); shares are named after their base.
-    ignored: dict[str, list[str]] = {}
-    not_counts: dict[str, list[str]] = {}
-    candidates: dict[int, list[str]] = {}
-    shares: dict[int, set[str]] = {}
-    bases: dict[int, list[str]] = {}
-    for i, (p, t) in enumerate(zip(paths, tables, strict=True)):
-        num, text = split_numeric_columns(t, exclude=key_cols[i])
-        means = [c for c in num if _MEAN.match(str(c))]
-        if means:
-            not_counts[str(p)] = means
-        candidates[i] = [c for c in num if c not in means]
-        shares[i] = {c for c in candidates[i] if _SHARE.match(str(c))}
-        bases[i] = [_share_base(c) if c in shares[i] else c for c in candidates[i]]
-        if text:
-            ignored[str(p)] = text
+    candidates, shares, bases, not_counts, ignored = _group_columns(paths, tables, key_cols)
     pop_col = find_column(tables[pop_index], ZENSUS_POPULATION_COLUMN)
     names = zensus_group_names(paths, bases, taken={pop_col.lower()})
     share_columns = {
@@ -250,22 +226,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     # Population file: the cells.
     p0, t0 = paths[pop_index], tables[pop_index]
     cell_ids = t0[ids[pop_index]].str.strip()
-    ok = _reject_bad_ids(p0, cell_ids, rejects)
-    pop, pop_supp = parse_numbers(t0[pop_col])
-    bad = ok & (pop_supp | pop.isna())
-    reject(rejects, p0, bad, f"'{pop_col}' is secret or not a number", t0[pop_col])
-    ok &= ~bad
-    bad = ok & (pop < 0)
-    reject(rejects, p0, bad, f"negative '{pop_col}'", t0[pop_col])
-    ok &= ~bad
-    xy = {}
-    for name in (x_name, y_name):
-        col = find_column(t0, name)
-        values, supp = parse_numbers(t0[col])
-        bad = ok & (values.isna() | supp | ~np.isfinite(values.fillna(0)))
-        reject(rejects, p0, bad, f"coordinate '{col}' is not a number", t0[col])
-        ok &= ~bad
-        xy[name] = values
+    ok, pop, xy = _population_cells(p0, t0, cell_ids, pop_col, (x_name, y_name), rejects)
 
     suppressed_by_group: dict[str, int] = {}
     groups: dict[str, pd.Series] = {}
@@ -315,12 +276,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
             shares=shares[i],
         )  # fmt: skip
         pos = known.get_indexer(aid[aok])
-        for name, values in agroups.items():
-            col = np.zeros(len(out))
-            col[pos] = values[aok].to_numpy(dtype=float)
-            if name in share_columns:  # % of the cell's residents → persons
-                col[pos] *= out["population"].to_numpy()[pos] / 100.0
-            out[name] = col
+        _add_attribute_groups(out, agroups, aok, pos, share_columns)
         missing_cells[str(p)] = int(len(out) - len(pos))
 
     group_names = [n for i in range(len(paths)) for n in names[i]]
@@ -379,6 +335,112 @@ _ZENSUS_LAYOUT = (
     "GITTER_ID_100m;x_mp_100m;y_mp_100m;Einwohner (Zensus 2022); "
     "for the 1 km grid Gitter_ID_1km;x_mp_1km;y_mp_1km;Einwohner (2011) or GITTER_ID_1km (2022)"
 )
+
+
+def _one_grid(paths: list[Path], tables: list[pd.DataFrame], pop_index: int) -> tuple[str, float]:
+    """The grid's name (``"100m"``, ``"1km"``, ...) and cell size in metres.
+
+    Named by the population file's id column (100 m if none); raises if another file
+    belongs to a grid of another cell size.
+    """
+    res, size = grid_resolution(tables[pop_index].columns) or ("100m", ZENSUS_CELL_SIZE_M)
+    for p, t in zip(paths, tables, strict=True):
+        other = grid_resolution(t.columns)
+        if other is not None and other[1] != size:
+            raise InputError(
+                f"the tables belong to grids of different cell sizes: {paths[pop_index].name} "
+                f"is a {_size_label(size)} grid, {p.name} a {_size_label(other[1])} grid; "
+                "join tables of one grid only",
+                p,
+            )
+    return res, size
+
+
+def _group_columns(
+    paths: list[Path], tables: list[pd.DataFrame], key_cols: dict[int, set[str]]
+) -> tuple[
+    dict[int, list[str]],
+    dict[int, set[str]],
+    dict[int, list[str]],
+    dict[str, list[str]],
+    dict[str, list[str]],
+]:
+    """Numeric columns per file that become groups of persons.
+
+    Returns ``(candidates, shares, bases, not_counts, ignored)``: per file index the
+    group columns, those that are shares in %, their names without the share
+    suffix/prefix; per file path the means (not counts, not used) and the text columns.
+    """
+    ignored: dict[str, list[str]] = {}
+    not_counts: dict[str, list[str]] = {}
+    candidates: dict[int, list[str]] = {}
+    shares: dict[int, set[str]] = {}
+    bases: dict[int, list[str]] = {}
+    for i, (p, t) in enumerate(zip(paths, tables, strict=True)):
+        num, text = split_numeric_columns(t, exclude=key_cols[i])
+        means = [c for c in num if _MEAN.match(str(c))]
+        if means:
+            not_counts[str(p)] = means
+        candidates[i] = [c for c in num if c not in means]
+        shares[i] = {c for c in candidates[i] if _SHARE.match(str(c))}
+        bases[i] = [_share_base(c) if c in shares[i] else c for c in candidates[i]]
+        if text:
+            ignored[str(p)] = text
+    return candidates, shares, bases, not_counts, ignored
+
+
+def _population_cells(
+    p0: Path,
+    t0: pd.DataFrame,
+    cell_ids: pd.Series,
+    pop_col: str,
+    xy_names: tuple[str, str],
+    rejects: Rejects,
+) -> tuple[pd.Series, pd.Series, dict[str, pd.Series]]:
+    """The usable cells of the population file.
+
+    Returns ``(ok, population, xy)``: the rows kept, residents per cell (persons) and
+    the midpoint coordinates by column name (EPSG:3035, metres). Rows with a bad cell
+    id, a secret, unparsable or negative count, or unparsable coordinates are rejected.
+    """
+    ok = _reject_bad_ids(p0, cell_ids, rejects)
+    pop, pop_supp = parse_numbers(t0[pop_col])
+    bad = ok & (pop_supp | pop.isna())
+    reject(rejects, p0, bad, f"'{pop_col}' is secret or not a number", t0[pop_col])
+    ok &= ~bad
+    bad = ok & (pop < 0)
+    reject(rejects, p0, bad, f"negative '{pop_col}'", t0[pop_col])
+    ok &= ~bad
+    xy = {}
+    for name in xy_names:
+        col = find_column(t0, name)
+        assert col is not None  # required columns were checked
+        values, supp = parse_numbers(t0[col])
+        bad = ok & (values.isna() | supp | ~np.isfinite(values.fillna(0)))
+        reject(rejects, p0, bad, f"coordinate '{col}' is not a number", t0[col])
+        ok &= ~bad
+        xy[name] = values
+    return ok, pop, xy
+
+
+def _add_attribute_groups(
+    out: pd.DataFrame,
+    groups: dict[str, pd.Series],
+    ok: pd.Series,
+    pos: np.ndarray,
+    share_columns: dict[str, str],
+) -> None:
+    """Put an attribute file's groups (rows ``ok``) at the cells ``pos`` of ``out``.
+
+    Cells absent from the file get 0 persons; shares (% of the cell's residents)
+    become persons.
+    """
+    for name, values in groups.items():
+        col = np.zeros(len(out))
+        col[pos] = values[ok].to_numpy(dtype=float)
+        if name in share_columns:  # % of the cell's residents → persons
+            col[pos] *= out["population"].to_numpy()[pos] / 100.0
+        out[name] = col
 
 
 def _share_base(column: str) -> str:
