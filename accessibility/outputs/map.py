@@ -12,6 +12,7 @@ layer renders without any network. Size: polygons are simplified
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import branca.colormap as cm
@@ -114,17 +115,64 @@ def full_map(
     res = data.residents
     m = base_map(res, t)
 
+    band_colour = {
+        mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
+    }
+    has_iso = _isochrone_layers(m, data, t, label, band_colour, per_category_isochrones)
+    _districts_layer(m, data, t, minutes)
+    cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
+    is_point = _residents_layer(m, res, rec, t, cmap, top)
+    _islands_layer(m, data, t)
+    _gaps_layer(m, res, rec, t, top, is_point)
+    _scenario_layers(m, data, rec, t, is_point)
+
+    # Sites by category (distinct colour and letter), popups escaped.
+    sites = data.sites
+    near = _near_counts(res, minutes)
+    cats = [c for c in data.categories if c != "all"]
+    cats += [c for c in dict.fromkeys(sites["category"].astype(str)) if c not in cats]
+    present = set(sites["category"].astype(str))
+    letters = _letters([label(c) if c in present else "" for c in cats])  # only drawn ones count
+    for i, c in enumerate(cats):
+        part = sites[sites["category"].astype(str) == c]
+        if part.empty:
+            continue
+        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
+        # the layer control shows each category's marker, so it is the markers' legend too
+        name = f"{badge_html(letters[i], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
+        _site_layer(m, to_wgs(part), name, colour, letters[i], t, (near, minutes), label=label)
+
+    _area_outline(m, rec, t)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.add_child(Fullscreen(t["fullscreen"]))
+    m.add_child(Attribution(rec.get("attribution") or []))
+    root = m.get_root()
+    bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
+    root.html.add_child(  # type: ignore[attr-defined]
+        Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
+    )
+    add_title(m, title)
+    return write_text(root.render(), path)
+
+
+def _isochrone_layers(
+    m: folium.Map,
+    data: OutputData,
+    t: dict,
+    label: Callable[[str], str],
+    band_colour: dict[float, str],
+    per_category: bool,
+) -> bool:
+    """Isochrone bands of ``all`` (shown) and, if ``per_category``, of each category
+    (hidden); bands in minutes, coloured as in the legend. True if there are isochrones."""
     # Isochrone bands (category unions), largest first so smaller bands draw on top; the
     # colour of a band is that of its threshold, as in the legend.
     iso = data.isochrones
     has_iso = iso is not None and len(iso) > 0
-    band_colour = {
-        mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
-    }
-    if has_iso:
+    if iso is not None and has_iso:
         iso = iso[iso["kind"] == "category"]
         cats = [c for c in data.categories if c in set(iso["category"])]
-        show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category_isochrones else [])
+        show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category else [])
         for c in show_cats:
             part = iso[(iso["category"] == c) & ~iso.geometry.is_empty]
             if part.empty:
@@ -145,7 +193,11 @@ def full_map(
                 },  # fmt: skip
                 tooltip=tooltip_fields(["band", "category"], ["", t["category"]]),
             ).add_to(m)
+    return has_iso
 
+
+def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[float]) -> None:
+    """Districts (hidden) coloured by the share of residents within the middle threshold."""
     # Districts with coverage share.
     if data.districts is not None and len(data.districts):
         d = district_layer(data.districts, data.summary_districts)
@@ -175,8 +227,13 @@ def full_map(
             tooltip=tooltip_fields(fields, aliases),
         ).add_to(m)
 
+
+def _residents_layer(
+    m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, cmap: cm.LinearColormap, top: float
+) -> bool:
+    """Residents coloured by minutes to the nearest site (``top``: largest threshold,
+    minutes); True if they are drawn as points (not grid cells)."""
     # Residents coloured by minutes (cells as 100 m squares for Zensus grid input).
-    cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
     cells = to_wgs(resident_layer(res, rec))
     mins = res["minutes_all"].to_numpy(float)
     colours = [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in mins]
@@ -204,7 +261,11 @@ def full_map(
         },  # fmt: skip
         tooltip=tooltip_fields(rfields, raliases),
     ).add_to(m)
+    return bool(is_point)
 
+
+def _islands_layer(m: folium.Map, data: OutputData, t: dict) -> None:
+    """Network edges on pruned islands, if any."""
     # Pruned network islands: shown for checking the OSM data; nothing snaps onto them.
     if data.islands is not None and len(data.islands):
         folium.GeoJson(
@@ -214,6 +275,11 @@ def full_map(
             style_function=lambda f: {"color": "#6a3d9a", "weight": 2, "opacity": 0.8},
         ).add_to(m)
 
+
+def _gaps_layer(
+    m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, top: float, is_point: bool
+) -> None:
+    """Residents beyond ``top`` minutes (the largest threshold), if any."""
     # Gaps: populated cells beyond the largest threshold.
     gaps = gaps_layer(res, top)
     if len(gaps):
@@ -237,6 +303,9 @@ def full_map(
             tooltip=tooltip_fields(["population", "minutes"], [t["population"], t["minutes"]]),
         ).add_to(m)
 
+
+def _scenario_layers(m: folium.Map, data: OutputData, rec: dict, t: dict, is_point: bool) -> None:
+    """Newly covered / lost residents and changed sites of a scenario, when given."""
     # Scenario layers (from accessibility.scenarios output files) when present.
     for key, layer_name, colour in (
         ("newly_covered", t["newly"], "#00a651"),
@@ -260,34 +329,6 @@ def full_map(
         ss = ss[ss["change"].astype(str) != "unchanged"]
         for ch, part in ss.groupby(ss["change"].astype(str), sort=False):
             _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch)), "#000000", "★", t, None, ch)
-
-    # Sites by category (distinct colour and letter), popups escaped.
-    sites = data.sites
-    near = _near_counts(res, minutes)
-    cats = [c for c in data.categories if c != "all"]
-    cats += [c for c in dict.fromkeys(sites["category"].astype(str)) if c not in cats]
-    present = set(sites["category"].astype(str))
-    letters = _letters([label(c) if c in present else "" for c in cats])  # only drawn ones count
-    for i, c in enumerate(cats):
-        part = sites[sites["category"].astype(str) == c]
-        if part.empty:
-            continue
-        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
-        # the layer control shows each category's marker, so it is the markers' legend too
-        name = f"{badge_html(letters[i], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
-        _site_layer(m, to_wgs(part), name, colour, letters[i], t, (near, minutes), label=label)
-
-    _area_outline(m, rec, t)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.add_child(Fullscreen(t["fullscreen"]))
-    m.add_child(Attribution(rec.get("attribution") or []))
-    root = m.get_root()
-    bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
-    root.html.add_child(  # type: ignore[attr-defined]
-        Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
-    )
-    add_title(m, title)
-    return write_text(root.render(), path)
 
 
 def _area_outline(m, rec: dict, t: dict) -> None:
