@@ -469,8 +469,58 @@ def _finish_sites(
     bounds: tuple | None,
     rejects: Rejects,
 ) -> gpd.GeoDataFrame:
-    """Check coordinates, names, categories and ids; reject bad rows; build the site frame."""
+    """Check coordinates, names, categories and ids; reject bad rows; build the site frame.
+
+    ``x``, ``y`` are in ``src_crs``; the frame is EPSG:4326 (see :func:`read_sites`).
+    """
     file = str(path)
+    n = len(table)
+    lon, lat = _coordinate_issues(table, cols, x, y, src_crs, issues, bounds)
+    site_id, name, category = _row_issues(path, table, rows, cols, issues)
+
+    bad = issues.bad()
+    issues.report(file, rows, rejects)
+    if bad.all():
+        reasons = pd.Series([r for m, r, _ in issues.items for _ in range(int(m.sum()))])
+        top = "; ".join(f"{k} ({v}x)" for k, v in reasons.value_counts().head(3).items())
+        raise AllRejectedError(
+            f"all {n} rows were rejected, so there are no sites to use. Most common reasons: "
+            f"{top}. Fix the rows listed in rejects.csv",
+            file,
+        )
+    keep = ~bad
+    used = {v for k, v in cols.items() if k != "mode" and v is not None}
+    out = pd.DataFrame(
+        {
+            "site_id": site_id[keep],
+            "name": [str(v).strip() for v in name[keep]],
+            "category": [str(v).strip() for v in category[keep]],
+            "source": path.name,
+            "row": pd.array(rows[keep], dtype="Int64"),
+            "osm_tags": pd.Series([None] * int(keep.sum()), dtype=object),
+        }
+    )
+    for col in table.columns:
+        if col in used:
+            continue
+        target = f"input_{col}" if col in SITE_COLUMNS else col
+        out[target] = table[col].to_numpy(object)[keep]
+    return gpd.GeoDataFrame(
+        out, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326"
+    )[[*SITE_COLUMNS, *[c for c in out.columns if c not in SITE_COLUMNS]]]
+
+
+def _coordinate_issues(
+    table: pd.DataFrame,
+    cols: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    src_crs: str,
+    issues: Issues,
+    bounds: tuple | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """WGS 84 lon, lat (degrees) of ``x``, ``y`` (in ``src_crs``); adds the rows with
+    swapped, unconvertible or out-of-range coordinates to ``issues``."""
     n = len(table)
     mode = cols["mode"]
     if mode == "latlon":
@@ -545,6 +595,15 @@ def _finish_sites(
             where,
         )
 
+    return lon, lat
+
+
+def _row_issues(
+    path: Path, table: pd.DataFrame, rows: np.ndarray, cols: dict, issues: Issues
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(site_id, name, category)`` of every row; adds empty names and categories,
+    duplicate ids and rows longer than the header to ``issues``."""
+    n = len(table)
     stem = path.stem
     if cols["id"] is not None:
         given_id = np.array([str(v).strip() for v in table[cols["id"]]], dtype=object)
@@ -582,37 +641,7 @@ def _finish_sites(
             np.isin(rows, [r for r, _ in long_rows]),
             f"more fields than the header; put values containing {delim} in double quotes",
         )
-
-    bad = issues.bad()
-    issues.report(file, rows, rejects)
-    if bad.all():
-        reasons = pd.Series([r for m, r, _ in issues.items for _ in range(int(m.sum()))])
-        top = "; ".join(f"{k} ({v}x)" for k, v in reasons.value_counts().head(3).items())
-        raise AllRejectedError(
-            f"all {n} rows were rejected, so there are no sites to use. Most common reasons: "
-            f"{top}. Fix the rows listed in rejects.csv",
-            file,
-        )
-    keep = ~bad
-    used = {v for k, v in cols.items() if k != "mode" and v is not None}
-    out = pd.DataFrame(
-        {
-            "site_id": site_id[keep],
-            "name": [str(v).strip() for v in name[keep]],
-            "category": [str(v).strip() for v in category[keep]],
-            "source": path.name,
-            "row": pd.array(rows[keep], dtype="Int64"),
-            "osm_tags": pd.Series([None] * int(keep.sum()), dtype=object),
-        }
-    )
-    for col in table.columns:
-        if col in used:
-            continue
-        target = f"input_{col}" if col in SITE_COLUMNS else col
-        out[target] = table[col].to_numpy(object)[keep]
-    return gpd.GeoDataFrame(
-        out, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326"
-    )[[*SITE_COLUMNS, *[c for c in out.columns if c not in SITE_COLUMNS]]]
+    return site_id, name, category
 
 
 # --------------------------------------------------------------------------- combining
