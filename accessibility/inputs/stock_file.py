@@ -85,48 +85,14 @@ def read_stock(
         raise InputError("file not found; check the path", file)
     if path.is_dir() or path.stat().st_size == 0:
         raise InputError("not a file with data; give a CSV, XLSX, GeoPackage or GeoJSON", file)
-    suffix = path.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
-        table, rows = _read_xlsx(path) if suffix == ".xlsx" else read_table(path, text=True)
-        xy_given = None
-    elif suffix in VECTOR_SUFFIXES:
-        table, rows, vx, vy, vcrs, vissues = sm.read_vector(path, crs)
-        xy_given = (vx, vy, vcrs, vissues)
-    else:
-        raise InputError(
-            f"unknown file type '{path.suffix}'; give the stock as .csv, .xlsx, .gpkg or .geojson",
-            file,
-        )
+    table, rows, xy_given = _read_stock_rows(path, crs)
     cols = _stock_columns(file, list(table.columns))
     try:
         acols = address_columns(table.columns)
     except InputError as exc:
         raise InputError(str(exc), file) from exc
     n = len(table)
-    issues = sm.Issues(n)
-    if xy_given is not None:
-        x, y, src_crs, issues = xy_given
-        quality = np.where(np.isfinite(x), "footprint", "").astype(object)
-    elif cols["lat"] and cols["lon"]:
-        tc = {"mode": "latlon", "lat": cols["lat"], "lon": cols["lon"]}
-        x, y, src_crs, issues = sm.table_coordinates(table, tc, None)
-        quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
-    elif cols["x"] and cols["y"]:
-        tc = {"mode": "xy", "x": cols["x"], "y": cols["y"]}
-        if crs is None:
-            raise InputError("columns x,y need their CRS: give --stock-crs (e.g. EPSG:25832)", file)
-        x, y, src_crs, issues = sm.table_coordinates(table, tc, crs)
-        quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
-    elif acols is not None:
-        x, y, src_crs = np.full(n, np.nan), np.full(n, np.nan), "EPSG:4326"
-        issues.add(np.ones(n, dtype=bool), sm.NO_COORDINATES)
-        quality = np.full(n, "", dtype=object)
-    else:
-        raise InputError(
-            "the stock file has neither address columns (street, housenumber, postcode, city, or "
-            f"address) nor lat, lon (found: {', '.join(map(str, table.columns))})",
-            file,
-        )
+    x, y, src_crs, issues, quality = _place_rows(file, table, cols, acols, xy_given, crs)
     given_address = np.full(n, "", dtype=object)
     matched = np.full(n, "", dtype=object)
     if acols is not None:
@@ -153,20 +119,7 @@ def read_stock(
     issues.add(empty_id, "empty building_id; give every building an id", given_address)
     dup = pd.Series(bid).duplicated(keep="first").to_numpy() & ~empty_id
     issues.add(dup, "duplicate building_id: an earlier row has the same id and is kept", bid)
-    units = np.ones(n)
-    weight = "buildings"
-    residents = np.full(n, np.nan)
-    for key in ("residents", "units"):  # units win over residents as weight
-        if cols[key] is None:
-            continue
-        num, empty, bad = parse_cells(table[cols[key]])
-        neg = np.isfinite(num) & (num < 0)
-        issues.add(bad | neg, f"{key} must be a number ≥ 0; fix the value", table[cols[key]])
-        issues.add(empty, f"{key} is empty; give a number (0 if none)", bid)
-        if key == "residents":
-            residents = num
-        units = num
-        weight = key
+    units, residents, weight = _weights(table, cols, issues, bid)
     lon, lat = to_wgs84(x, y, src_crs)
     with np.errstate(invalid="ignore"):
         out_of_range = np.isfinite(lon) & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
@@ -204,6 +157,91 @@ def read_stock(
     )
     gdf.attrs.update(weight=weight, files=[file], source=file)
     return gdf
+
+
+def _read_stock_rows(path: Path, crs: str | None) -> tuple[pd.DataFrame, np.ndarray, tuple | None]:
+    """The stock file's table and 1-based row numbers; for a vector file also its
+    ``(x, y, crs, issues)`` (points inside the footprints, in that CRS)."""
+    file = str(path)
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        table, rows = _read_xlsx(path) if suffix == ".xlsx" else read_table(path, text=True)
+        xy_given = None
+    elif suffix in VECTOR_SUFFIXES:
+        table, rows, vx, vy, vcrs, vissues = sm.read_vector(path, crs)
+        xy_given = (vx, vy, vcrs, vissues)
+    else:
+        raise InputError(
+            f"unknown file type '{path.suffix}'; give the stock as .csv, .xlsx, .gpkg or .geojson",
+            file,
+        )
+    return table, rows, xy_given
+
+
+def _place_rows(
+    file: str,
+    table: pd.DataFrame,
+    cols: dict,
+    acols: dict | None,
+    xy_given: tuple | None,
+    crs: str | None,
+) -> tuple[np.ndarray, np.ndarray, str, sm.Issues, np.ndarray]:
+    """Coordinates of every row: ``(x, y, crs, issues, quality)``.
+
+    From the footprints, the ``lat, lon`` (WGS 84 degrees) or ``x, y`` (``crs``)
+    columns; NaN (to be geocoded) when only addresses are given. ``quality`` is
+    ``footprint``/``coordinates`` where placed, else ``""``.
+    """
+    n = len(table)
+    issues = sm.Issues(n)
+    if xy_given is not None:
+        x, y, src_crs, issues = xy_given
+        quality = np.where(np.isfinite(x), "footprint", "").astype(object)
+    elif cols["lat"] and cols["lon"]:
+        tc = {"mode": "latlon", "lat": cols["lat"], "lon": cols["lon"]}
+        x, y, src_crs, issues = sm.table_coordinates(table, tc, None)
+        quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
+    elif cols["x"] and cols["y"]:
+        tc = {"mode": "xy", "x": cols["x"], "y": cols["y"]}
+        if crs is None:
+            raise InputError("columns x,y need their CRS: give --stock-crs (e.g. EPSG:25832)", file)
+        x, y, src_crs, issues = sm.table_coordinates(table, tc, crs)
+        quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
+    elif acols is not None:
+        x, y, src_crs = np.full(n, np.nan), np.full(n, np.nan), "EPSG:4326"
+        issues.add(np.ones(n, dtype=bool), sm.NO_COORDINATES)
+        quality = np.full(n, "", dtype=object)
+    else:
+        raise InputError(
+            "the stock file has neither address columns (street, housenumber, postcode, city, or "
+            f"address) nor lat, lon (found: {', '.join(map(str, table.columns))})",
+            file,
+        )
+    return x, y, src_crs, issues, quality
+
+
+def _weights(
+    table: pd.DataFrame, cols: dict, issues: sm.Issues, bid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(units, residents, weight)``: units per building (the ``units`` column, else
+    ``residents`` (persons), else 1), residents (NaN if not given) and which of
+    ``units``/``residents``/``buildings`` the units are; bad values go to ``issues``."""
+    n = len(table)
+    units = np.ones(n)
+    weight = "buildings"
+    residents = np.full(n, np.nan)
+    for key in ("residents", "units"):  # units win over residents as weight
+        if cols[key] is None:
+            continue
+        num, empty, bad = parse_cells(table[cols[key]])
+        neg = np.isfinite(num) & (num < 0)
+        issues.add(bad | neg, f"{key} must be a number ≥ 0; fix the value", table[cols[key]])
+        issues.add(empty, f"{key} is empty; give a number (0 if none)", bid)
+        if key == "residents":
+            residents = num
+        units = num
+        weight = key
+    return units, residents, weight
 
 
 def _read_xlsx(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
