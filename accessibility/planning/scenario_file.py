@@ -201,6 +201,59 @@ def read_scenario(path: str | Path) -> Scenario:
             hint = f"did you mean '{guess}'? " if guess else ""
             err(f"unknown key '{key}'; {hint}allowed: {', '.join(TOP_KEYS)}", key)
     base = path.parent
+    inputs = _read_inputs(data, base, file, lines, err)
+    minutes, speed, max_access = _read_walk(data, err)
+    changes = _read_changes(data.get("changes"), node, err)
+    name = data.get("name")
+    if name is not None and not isinstance(name, str | int | float):
+        err(f"'name' must be a text, got {_kind(name)}", "name")
+    return Scenario(
+        name=str(name or path.stem)[:200],
+        file=file,
+        inputs=inputs,
+        minutes=[float(m) for m in minutes],
+        speed_kmh=float(speed),
+        max_access_m=float(max_access),
+        changes=changes,
+        walk_keys=frozenset(k for k in ("minutes", "speed", "max_access") if k in data),
+    )
+
+
+def _show(value: object, cli: bool = False) -> str:
+    """A walking value as the file (``[5, 10]``) or the command line (``5,10``) writes it."""
+    if isinstance(value, list | tuple):
+        inner = (",", ", ")[not cli].join(f"{float(v):g}" for v in value)
+        return inner if cli else f"[{inner}]"
+    return f"{float(value):g}"  # type: ignore[arg-type]
+
+
+class _Err:
+    """Raise :class:`ScenarioError` with the line of a key path."""
+
+    def __init__(self, file: str, lines: dict):
+        self.file, self.lines = file, lines
+
+    def __call__(self, message: str, *key, line: int | None = None):
+        if line is None and key:
+            line = self.lines.get(tuple(key))
+        where = f"line {line}: " if line else ""
+        raise ScenarioError(where + message, self.file)
+
+
+def _key_lines(node: yaml.MappingNode) -> dict:
+    """1-based line of each top-level key and of each change item: ``{(key,): line}``."""
+    out = {}
+    for k, v in node.value:
+        out[(k.value,)] = k.start_mark.line + 1
+        if k.value == "changes" and isinstance(v, yaml.SequenceNode):
+            for i, item in enumerate(v.value):
+                out[("changes", i)] = item.start_mark.line + 1
+    return out
+
+
+def _read_inputs(data: dict, base: Path, file: str, lines: dict, err: _Err) -> dict:
+    """The scenario's input keys (network or study area, sites, population, ...) with
+    paths resolved against ``base``; ``err`` raises on a bad value."""
     inputs: dict = {}
     net = data.get("network")
     if net is None and all(data.get(k) is None for k in ("place", "bbox", "polygon", "area")):
@@ -266,6 +319,12 @@ def read_scenario(path: str | Path) -> Scenario:
         if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
             err("'osm_categories' must be a list of category ids", "osm_categories")
         inputs["osm_categories"] = cats
+    return inputs
+
+
+def _read_walk(data: dict, err: _Err) -> tuple[list, float, float]:
+    """``(minutes, speed, max_access)``: thresholds in minutes, walking speed in km/h,
+    longest access leg in metres (defaults where not given); ``err`` raises on a bad value."""
     minutes = data.get("minutes", list(DEFAULT_MINUTES))
     if isinstance(minutes, int | float) and not isinstance(minutes, bool):
         minutes = [minutes]
@@ -287,52 +346,7 @@ def read_scenario(path: str | Path) -> Scenario:
             f"'max_access' must be a positive number of metres, got {short(max_access)}",
             "max_access",
         )
-    changes = _read_changes(data.get("changes"), node, err)
-    name = data.get("name")
-    if name is not None and not isinstance(name, str | int | float):
-        err(f"'name' must be a text, got {_kind(name)}", "name")
-    return Scenario(
-        name=str(name or path.stem)[:200],
-        file=file,
-        inputs=inputs,
-        minutes=[float(m) for m in minutes],
-        speed_kmh=float(speed),
-        max_access_m=float(max_access),
-        changes=changes,
-        walk_keys=frozenset(k for k in ("minutes", "speed", "max_access") if k in data),
-    )
-
-
-def _show(value: object, cli: bool = False) -> str:
-    """A walking value as the file (``[5, 10]``) or the command line (``5,10``) writes it."""
-    if isinstance(value, list | tuple):
-        inner = (",", ", ")[not cli].join(f"{float(v):g}" for v in value)
-        return inner if cli else f"[{inner}]"
-    return f"{float(value):g}"  # type: ignore[arg-type]
-
-
-class _Err:
-    """Raise :class:`ScenarioError` with the line of a key path."""
-
-    def __init__(self, file: str, lines: dict):
-        self.file, self.lines = file, lines
-
-    def __call__(self, message: str, *key, line: int | None = None):
-        if line is None and key:
-            line = self.lines.get(tuple(key))
-        where = f"line {line}: " if line else ""
-        raise ScenarioError(where + message, self.file)
-
-
-def _key_lines(node: yaml.MappingNode) -> dict:
-    """1-based line of each top-level key and of each change item: ``{(key,): line}``."""
-    out = {}
-    for k, v in node.value:
-        out[(k.value,)] = k.start_mark.line + 1
-        if k.value == "changes" and isinstance(v, yaml.SequenceNode):
-            for i, item in enumerate(v.value):
-                out[("changes", i)] = item.start_mark.line + 1
-    return out
+    return minutes, speed, max_access
 
 
 def _read_changes(raw, node: yaml.MappingNode, err: _Err) -> list[Change]:
