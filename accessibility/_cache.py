@@ -30,6 +30,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -170,7 +171,7 @@ def pack_json(obj: object) -> np.ndarray:
     return np.frombuffer(json.dumps(obj, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
 
 
-def unpack_json(a: np.ndarray) -> object:
+def unpack_json(a: np.ndarray) -> Any:
     """Inverse of :func:`pack_json`."""
     return json.loads(a.tobytes().decode("utf-8"))
 

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -97,8 +98,12 @@ def _walk_filter_text() -> str:
     text = walk_filter_text()
     if path is not None:
         with contextlib.suppress(OSError):  # a read-only cache only costs the import next time
-            atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+            atomic_write(path, functools.partial(_write_text, text=text))
     return text
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def foot_access(tags: dict) -> str | None:
@@ -294,7 +299,7 @@ def read_osm(
         segments=ways["segments"],
         features=feats["features"],
         interpolations=feats["interpolations"],
-        bounds=tuple(float(b) for b in bounds),
+        bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
         source=str(path),
         sha256=digest,
         stats={**feats["stats"], **ways["stats"]},
@@ -362,11 +367,14 @@ def _parse_ways(path: Path, progress: bool) -> tuple[dict, dict]:
     bar = contextlib.ExitStack()
     bar.enter_context(spinner(f"reading the walkable ways of {path.name}", progress))
     try:
+        node_filter, way_filter = KeyFilter(*NETWORK_NODE_KEYS), KeyFilter("highway")
+        node_filter.enable_for(osmium.osm.NODE)
+        way_filter.enable_for(osmium.osm.WAY)
         fp = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
             .with_locations()
-            .with_filter(KeyFilter(*NETWORK_NODE_KEYS).enable_for(osmium.osm.NODE))
-            .with_filter(KeyFilter("highway").enable_for(osmium.osm.WAY))
+            .with_filter(node_filter)
+            .with_filter(way_filter)
         )
         # only the keys the rules read: a dict of every tag costs 2-3x as much
         keys = tuple(dict.fromkeys([k for k, _, _ in full] + ["name", *_WAY_EXTRA]))
@@ -547,17 +555,19 @@ def _parse_features(path: Path, keys: tuple[str, ...], progress: bool) -> tuple[
         fp = osmium.FileProcessor(str(path))
         header_ts = fp.header.get("osmosis_replication_timestamp")
         counter = _Counter(timestamps=not header_ts)
+        interpolation_filter = KeyFilter("addr:interpolation")
+        interpolation_filter.enable_for(osmium.osm.WAY)
         fp = (
             fp.with_locations()
             .with_areas(KeyFilter(*keys))
             .with_filter(KeyFilter(*keys))
-            .with_filter(KeyFilter("addr:interpolation").enable_for(osmium.osm.WAY))
+            .with_filter(interpolation_filter)
             .handler_for_filtered(counter)
         )
         for obj in fp:
             if obj.is_area():
                 try:
-                    geom = wkb.create_multipolygon(obj)
+                    geom = wkb.create_multipolygon(cast("osmium.osm.Area", obj))
                 except RuntimeError:
                     continue  # broken geometry; osmium already refused it
                 entrance = None

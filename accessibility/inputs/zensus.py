@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import geopandas as gpd
 import numpy as np
@@ -110,7 +111,7 @@ def _size_label(size_m: float) -> str:
     return f"{size_m / 1000:g} km" if size_m >= 1000 else f"{size_m:g} m"
 
 
-def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
+def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.GeoDataFrame:
     """Read one or more Zensus grid CSVs into resident points at the cell midpoints.
 
     Accepts the Zensus 2011 layout ``Gitter_ID_100m;x_mp_100m;y_mp_100m;Einwohner[;...]``
@@ -174,31 +175,31 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         columns found and expected, and the closest name); no file has ``Einwohner``;
         the files belong to grids of different cell sizes.
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not files:
         raise InputError("no Zensus file given; pass at least one CSV with an 'Einwohner' column")
 
-    tables = [read_table(p) for p in paths]
+    tables = [read_table(p) for p in files]
     pop_index = next(
         (i for i, t in enumerate(tables) if find_column(t, ZENSUS_POPULATION_COLUMN) is not None),
         None,
     )
     if pop_index is None:
-        _raise_no_population(paths, tables)
+        _raise_no_population(files, tables)
 
-    res, size = _one_grid(paths, tables, pop_index)
+    res, size = _one_grid(files, tables, pop_index)
     id_name, x_name, y_name = f"Gitter_ID_{res}", f"x_mp_{res}", f"y_mp_{res}"
 
     # Required columns: the cell id everywhere, coordinates and Einwohner in the population file.
     ids: dict[int, str] = {}
-    for i, (p, t) in enumerate(zip(paths, tables, strict=True)):
+    for i, (p, t) in enumerate(zip(files, tables, strict=True)):
         required = [id_name]
         if i == pop_index:
             required += [x_name, y_name, ZENSUS_POPULATION_COLUMN]
         cols = require_columns(p, t, required, expected_layout=_ZENSUS_LAYOUT)
         ids[i] = cols[0]
+        if i == pop_index:
+            pop_col = cols[3]
 
     key_cols: dict[int, set[str]] = {}
     for i, t in enumerate(tables):
@@ -208,14 +209,13 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
             if c is not None:
                 keys.add(c)
         if i == pop_index:
-            keys.add(find_column(t, ZENSUS_POPULATION_COLUMN))
+            keys.add(pop_col)
         key_cols[i] = keys
 
     # Numeric columns per file and the final (possibly prefixed) group names.
     # Means are not counts (dropped, listed); shares are named after their base.
-    candidates, shares, bases, not_counts, ignored = _group_columns(paths, tables, key_cols)
-    pop_col = find_column(tables[pop_index], ZENSUS_POPULATION_COLUMN)
-    names = zensus_group_names(paths, bases, taken={pop_col.lower()})
+    candidates, shares, bases, not_counts, ignored = _group_columns(files, tables, key_cols)
+    names = zensus_group_names(files, bases, taken={pop_col.lower()})
     share_columns = {
         n: c
         for i in candidates
@@ -224,7 +224,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     }
 
     # Population file: the cells.
-    p0, t0 = paths[pop_index], tables[pop_index]
+    p0, t0 = files[pop_index], tables[pop_index]
     cell_ids = t0[ids[pop_index]].str.strip()
     ok, pop, xy = _population_cells(p0, t0, cell_ids, pop_col, (x_name, y_name), rejects)
 
@@ -249,11 +249,11 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
     x = xy[x_name][ok].to_numpy(dtype=float)
     y = xy[y_name][ok].to_numpy(dtype=float)
     known = pd.Index(out["pid"])
-    listed = pd.Index(cell_ids.unique()) if len(paths) > 1 else pd.Index([])
+    listed = pd.Index(cell_ids.unique()) if len(files) > 1 else pd.Index([])
 
     # Attribute files: join on the cell id.
     missing_cells: dict[str, int] = {}
-    for i, (p, t) in enumerate(zip(paths, tables, strict=True)):
+    for i, (p, t) in enumerate(zip(files, tables, strict=True)):
         if i == pop_index:
             continue
         aid = t[ids[i]].str.strip()
@@ -279,10 +279,10 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
         _add_attribute_groups(out, agroups, aok, pos, share_columns)
         missing_cells[str(p)] = int(len(out) - len(pos))
 
-    group_names = [n for i in range(len(paths)) for n in names[i]]
+    group_names = [n for i in range(len(files)) for n in names[i]]
     out = out[["pid", "row", "population", *group_names]]
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=ZENSUS_CRS)
-    n_attr = len(paths) - 1
+    n_attr = len(files) - 1
     share_text = (
         f" Groups {', '.join(share_columns)} are shares in % of the cell's residents "
         "(columns " + ", ".join(share_columns.values()) + ") turned into persons; "
@@ -316,7 +316,7 @@ def read_zensus(paths: list[str | Path], rejects: Rejects) -> gpd.GeoDataFrame:
             + mean_text
         ),
         cell_size_m=int(size) if float(size).is_integer() else size,
-        files=[str(p) for p in paths],
+        files=[str(p) for p in files],
         population_file=str(p0),
         population_column=pop_col,
         edition=_edition(out["pid"]),
@@ -449,7 +449,7 @@ def _share_base(column: str) -> str:
     return m.group("base") or m.group("base2")
 
 
-def _raise_no_population(paths: list[Path], tables: list[pd.DataFrame]) -> None:
+def _raise_no_population(paths: list[Path], tables: list[pd.DataFrame]) -> NoReturn:
     hints = []
     for p, t in zip(paths, tables, strict=True):
         found = ", ".join(map(str, t.columns))
