@@ -207,4 +207,4 @@ def load_entry(path: Path, *, kind: str, version: int) -> tuple[dict[str, np.nda
     except (KeyError, ValueError) as exc:
         discard(path, f"{type(exc).__name__}: {exc}")
         return None
-    return arrays, meta  # type: ignore[return-value]
+    return arrays, meta

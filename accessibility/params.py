@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -153,6 +154,12 @@ def parse_profiles(text: str | None) -> list[Profile]:
     return profiles
 
 
+def extract_part(extract: Any, key: str) -> Any:
+    """``extract[key]`` of a dict (None if absent), else the attribute ``key`` (an
+    :class:`accessibility.inputs.osm.OsmExtract`)."""
+    return extract.get(key) if isinstance(extract, dict) else getattr(extract, key)
+
+
 def restrictions(ways: dict, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
     """Segments a profile cannot use and OSM node ids it cannot pass.
 
@@ -166,17 +173,16 @@ def restrictions(ways: dict, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
     (ndarray of bool, ndarray of int64)
         Per segment: True to drop it; node ids to block (split per incident edge).
     """
-    get = ways.get if isinstance(ways, dict) else lambda k: getattr(ways, k)
-    seg, nt = get("segments"), get("node_tags")
-    drop = np.zeros(len(seg), dtype=bool)  # type: ignore[arg-type]
-    block = np.zeros(len(nt), dtype=bool)  # type: ignore[arg-type]
+    seg, nt = extract_part(ways, "segments"), extract_part(ways, "node_tags")
+    drop = np.zeros(len(seg), dtype=bool)
+    block = np.zeros(len(nt), dtype=bool)
     if "steps" in profile.avoid:
-        drop |= seg["highway"].to_numpy(object) == "steps"  # type: ignore[misc]
+        drop |= seg["highway"].to_numpy(object) == "steps"
     if "wheelchair_no" in profile.avoid:
-        drop |= seg["wheelchair"].to_numpy(object) == "no"  # type: ignore[misc]
-        block |= nt["wheelchair"].to_numpy(object) == "no"  # type: ignore[misc]
+        drop |= seg["wheelchair"].to_numpy(object) == "no"
+        block |= nt["wheelchair"].to_numpy(object) == "no"
     if "raised_kerbs" in profile.avoid:
-        block |= nt["kerb"].to_numpy(object) == "raised"  # type: ignore[misc]
+        block |= nt["kerb"].to_numpy(object) == "raised"
     return drop, nt.loc[block, "osmid"].to_numpy(np.int64)
 
 

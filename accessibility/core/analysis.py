@@ -178,12 +178,13 @@ def snap_points(
             if isinstance(file_of, pd.Series)
             else pd.Series([file_of] * int(far.sum()))
         )
+        island = snap.island if snap.island is not None else np.zeros(len(far), dtype=bool)
         reasons = np.where(
             outside[far],
             f"{what} lies outside the area covered by the network (beyond the edge of the OSM "
             "extract, or wrong coordinates/CRS); give a larger network to include it",
             np.where(
-                snap.island[far],
+                island[far],
                 f"{what} has no walkable edge of the connected network within "
                 f"{max_access_m:,.0f} m: its nearest way is an island of fewer than "
                 f"{net.min_component} nodes (not linked to the streets in OSM); lower "

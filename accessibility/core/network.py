@@ -31,7 +31,7 @@ from ..errors import NetworkError
 from ..geo import GERMANY_CRS as GERMANY_CRS  # re-exported
 from ..geo import metric_crs as metric_crs  # re-exported (used here and by scripts)
 from ..inputs.osm import cache_file, check_path, read_ways, rules_key
-from ..params import Profile, restrictions
+from ..params import Profile, extract_part, restrictions
 
 #: Metric CRS for Germany (ETRS89 / UTM zone 32N).
 
@@ -177,15 +177,15 @@ class Network:
         A :class:`accessibility.params.Profile` drops the segments and blocks the
         nodes it avoids (:func:`accessibility.params.restrictions`).
         """
-        get = extract.get if isinstance(extract, dict) else lambda k: getattr(extract, k)
-        n, s, nt = get("nodes"), get("segments"), get("node_tags")
+        n, s = extract_part(extract, "nodes"), extract_part(extract, "segments")
+        nt = extract_part(extract, "node_tags")
         meta = {
-            "source": get("source") or "",
-            "sha256": get("sha256"),
+            "source": extract_part(extract, "source") or "",
+            "sha256": extract_part(extract, "sha256"),
             "filter": "osmnx network_type='walk' highway classes; OSM foot access hierarchy",
         }
         blocked = nt.loc[nt["closed"].to_numpy(bool), "osmid"].to_numpy(np.int64)
-        keep = np.ones(len(s), dtype=bool)  # type: ignore[arg-type]
+        keep = np.ones(len(s), dtype=bool)
         if profile is not None and profile.restricts:
             drop, more = restrictions(extract, profile)
             keep = ~drop

@@ -805,9 +805,13 @@ def fetch_osm(
         "n_queries": len(queries),
         "area_bounds": list(area.bounds),
         "osm_base": sorted(
-            {r.get("osm3s", {}).get("timestamp_osm_base") for r in responses} - {None}
+            {
+                t
+                for r in responses
+                if (t := r.get("osm3s", {}).get("timestamp_osm_base")) is not None
+            }
         ),
-        "generator": sorted({r.get("generator") for r in responses} - {None}),
+        "generator": sorted({g for r in responses if (g := r.get("generator")) is not None}),
         "remarks": [],
         "elements": counts,
         "file": path.name,

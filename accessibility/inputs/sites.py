@@ -276,13 +276,13 @@ class Issues:
         reasons: dict[int, list[str]] = {}
         values: dict[int, list[str]] = {}
         for mask, reason, vals in self.items:
-            for i in np.flatnonzero(mask):
-                reasons.setdefault(i, []).append(reason)  # type: ignore[arg-type]
+            for i in np.flatnonzero(mask).tolist():
+                reasons.setdefault(i, []).append(reason)
                 v = "" if vals[i] is None else str(vals[i])
-                seen = values.setdefault(i, [])  # type: ignore[arg-type]
+                seen = values.setdefault(i, [])
                 if v and v not in seen:
                     seen.append(v)
-        for i in sorted(reasons):  # type: ignore[assignment]
+        for i in sorted(reasons):
             rejects.add(file, int(rows[i]), "; ".join(reasons[i]), " | ".join(values[i]))
 
 

@@ -242,7 +242,7 @@ class _Err:
 
 def _key_lines(node: yaml.MappingNode) -> dict:
     """1-based line of each top-level key and of each change item: ``{(key,): line}``."""
-    out = {}
+    out: dict[tuple, int] = {}
     for k, v in node.value:
         out[(k.value,)] = k.start_mark.line + 1
         if k.value == "changes" and isinstance(v, yaml.SequenceNode):
