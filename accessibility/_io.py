@@ -62,7 +62,11 @@ def _one_line(exc: BaseException, limit: int = 300) -> str:
 
 def write_text(text: str, path: str | Path) -> Path:
     """Write a text file atomically (UTF-8)."""
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))  # type: ignore[arg-type]
+
+    def write(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write)
 
 
 def write_json(obj: object, path: str | Path) -> Path:

@@ -223,7 +223,7 @@ def load_area(
             record["study_area"]["nominatim"] = found
     if network is None:
         buffer_m = max(minutes) * speed_kmh * 1000 / 60
-        keys = feature_keys(load_presets(presets))
+        keys: tuple[str, ...] | None = feature_keys(load_presets(presets))
         with servers.osmnx():
             osm_path = download.fetch_osm(
                 download.buffer_area(study, buffer_m), refresh=refresh, progress=progress,
@@ -247,7 +247,7 @@ def load_area(
     record["osm_path"] = str(osm_path)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    keys = None  # type: ignore[assignment]
+    keys = None
     if presets is not None:
         keys = feature_keys(sitemod.load_presets(presets))
     extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)

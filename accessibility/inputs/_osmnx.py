@@ -52,8 +52,8 @@ def _parse(v: str) -> tuple[int, ...]:
 
 def is_tested_version(v: str | None = None) -> bool:
     """True if osmnx ``v`` (default: the installed one) lies in :data:`TESTED`."""
-    v = _parse(v or osmnx_version())  # type: ignore[assignment]
-    return _parse(TESTED[0][2:]) <= v < _parse(TESTED[1][1:])  # type: ignore[operator]
+    parsed = _parse(v or osmnx_version())
+    return _parse(TESTED[0][2:]) <= parsed < _parse(TESTED[1][1:])
 
 
 def _requirement() -> str:

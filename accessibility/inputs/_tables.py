@@ -287,7 +287,7 @@ def require_columns(
             + f"; expected: {expected_layout}",
             path,
         )
-    return found  # type: ignore[return-value]
+    return [f for f in found if f is not None]  # all found (checked above)
 
 
 def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:

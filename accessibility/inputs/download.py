@@ -435,7 +435,7 @@ def _polygonal(geom) -> Polygon | MultiPolygon | None:
         return None
     if isinstance(geom, Polygon | MultiPolygon):
         return geom
-    polys = []  # type: ignore[var-annotated]
+    polys: list[Polygon] = []
     for part in getattr(geom, "geoms", []):
         p = _polygonal(part)
         if p is not None:

@@ -541,7 +541,7 @@ class OfflineGeocoder:
         return (e[0], e[1], quality, matched, note, "")
 
     def _street_only(self, bucket: dict, osm_street: str, base: int | None, postcode: str) -> tuple:
-        nums = {}  # type: ignore[var-annotated]
+        nums: dict[int, tuple] = {}
         for key, entries in bucket.items():
             b = _base_number(key)
             if b is not None and _NUMBER.match(key):

@@ -91,8 +91,8 @@ def _condition_mask(values: np.ndarray, cond: str | list | None) -> np.ndarray:
         return ~present
     wanted = cond if isinstance(cond, list) else [cond]
     allow_absent = None in wanted
-    wanted = {w for w in wanted if w is not None}  # type: ignore[assignment]
-    hit = pd.Series(values, dtype=object).isin(wanted).to_numpy(copy=True)
+    given = {w for w in wanted if w is not None}
+    hit = pd.Series(values, dtype=object).isin(given).to_numpy(copy=True)
     # OSM multi-values: "migrant;refugee" matches migrant.
     for i in np.flatnonzero(present & ~hit):
         v = values[i]

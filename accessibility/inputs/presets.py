@@ -369,4 +369,5 @@ def _validate_scalar(file: str, here: str, value: object) -> str:
 
 
 def _kind(value: object) -> str:
-    return {dict: "mapping", list: "list", str: "text"}.get(type(value), type(value).__name__)  # type: ignore[call-overload]
+    kinds: dict[type, str] = {dict: "mapping", list: "list", str: "text"}
+    return kinds.get(type(value), type(value).__name__)

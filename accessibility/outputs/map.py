@@ -12,7 +12,7 @@ layer renders without any network. Size: polygons are simplified
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import branca.colormap as cm
@@ -49,7 +49,7 @@ def _legend_html(
     cmap: cm.LinearColormap,
     title: str,
     unreached: str,
-    bands: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    bands: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Legend: residents' minutes (colour bar), unreached, and the isochrone bands' colours."""
     svg = cmap._repr_html_()

@@ -448,7 +448,8 @@ def _number(v) -> bool:
 
 
 def _kind(v) -> str:
-    return {dict: "a mapping", list: "a list"}.get(type(v), type(v).__name__)  # type: ignore[call-overload]
+    kinds: dict[type, str] = {dict: "a mapping", list: "a list"}
+    return kinds.get(type(v), type(v).__name__)
 
 
 def _resolve(value: str, base: Path, file: str, line: int | None, demo: bool = False) -> str:
