@@ -23,6 +23,11 @@ def metric_crs(lon: float, lat: float) -> str:
     ----------
     lon, lat : float
         A point of the study area in degrees (EPSG:4326).
+
+    Returns
+    -------
+    str
+        ``"EPSG:25832"`` or ``"EPSG:326xx"``/``"EPSG:327xx"`` (UTM, metres).
     """
     if 5.5 <= lon <= 15.5 and 47.0 <= lat <= 55.2:
         return GERMANY_CRS
@@ -37,6 +42,16 @@ def check_crs(crs: str | None) -> str:
     ------
     InputError
         The CRS is unknown to PROJ.
+
+    Parameters
+    ----------
+    crs : str or None
+        Anything PROJ understands (``"EPSG:25832"``, ``25832``, a WKT or PROJ string).
+
+    Returns
+    -------
+    str
+        The normalised CRS string.
     """
     try:
         return CRS.from_user_input(crs).to_string()
@@ -48,6 +63,18 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, src_crs: str) -> tuple[np.ndarray, np
     """Longitude and latitude in degrees (EPSG:4326) of points given in ``src_crs``.
 
     Points PROJ cannot transform come back as NaN.
+
+    Parameters
+    ----------
+    x, y : ndarray of float
+        Coordinates in ``src_crs`` (metres for a projected CRS, degrees for EPSG:4326).
+    src_crs : str
+        Their CRS.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Longitude, latitude in degrees (EPSG:4326); NaN where not transformable.
     """
     if src_crs == "EPSG:4326":
         return x.copy(), y.copy()
@@ -62,7 +89,19 @@ def to_wgs84(x: np.ndarray, y: np.ndarray, src_crs: str) -> tuple[np.ndarray, np
 
 
 def inside(lon: np.ndarray, lat: np.ndarray, bounds: tuple) -> np.ndarray:
-    """Mask of points inside ``bounds`` (west, south, east, north in degrees, EPSG:4326)."""
+    """Mask of points inside ``bounds`` (west, south, east, north in degrees, EPSG:4326).
+
+    Parameters
+    ----------
+    lon, lat : ndarray of float
+        Degrees (EPSG:4326); NaN is outside.
+    bounds : tuple of float
+        ``(west, south, east, north)`` in degrees (EPSG:4326), edges included.
+
+    Returns
+    -------
+    ndarray of bool
+    """
     w, s, e, n = bounds
     with np.errstate(invalid="ignore"):
         return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)

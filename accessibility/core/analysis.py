@@ -28,7 +28,23 @@ OUTSIDE_DISTRICTS = "(outside all districts)"
 
 
 def metres_per_minute(speed_kmh: float) -> float:
-    """Walking speed in metres per minute."""
+    """Walking speed in metres per minute.
+
+    Parameters
+    ----------
+    speed_kmh : float
+        Walking speed in km/h (positive, finite).
+
+    Returns
+    -------
+    float
+        Metres walked per minute (``speed_kmh * 1000 / 60``).
+
+    Raises
+    ------
+    InputError
+        The speed is not positive and finite.
+    """
     if not 0 < speed_kmh < np.inf:
         raise InputError(f"walking speed must be positive, got {speed_kmh} km/h")
     return speed_kmh * 1000.0 / 60.0

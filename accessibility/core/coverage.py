@@ -53,6 +53,18 @@ def weighted_median(values: np.ndarray, weight: np.ndarray) -> float:
 
     ``inf`` values (unreachable) take part: if more than half of the population
     cannot reach a site, the median is ``inf``.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        Minutes per resident point (``inf``: no site reachable).
+    weight : ndarray of float
+        Residents per point (persons).
+
+    Returns
+    -------
+    float
+        The median in minutes, ``inf`` or ``nan`` (see above).
     """
     w = np.asarray(weight, dtype=float)
     if w.sum() <= 0:
@@ -106,6 +118,24 @@ def summary(
 
     Categories in ``no_site`` (no docking point at all) get ``note`` =
     :data:`NO_SITE_NOTE`, ``population_covered`` 0 and empty share and median.
+
+    Parameters
+    ----------
+    weight : ndarray of float
+        Residents per point (persons).
+    minutes : dict of str to ndarray
+        Category (and ``all``) → walking minutes per point to the nearest site
+        (``inf``: none reachable).
+    thresholds : sequence of float
+        Thresholds in minutes.
+    no_site : collection of str
+        Categories without any site.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SUMMARY_COLUMNS` (population in persons, shares 0-1, medians in
+        minutes).
     """
     return pd.DataFrame(_table(weight, minutes, thresholds, no_site=no_site),
                         columns=SUMMARY_COLUMNS)  # fmt: skip
@@ -120,6 +150,18 @@ def summary_groups(
     """``summary_groups.csv``: the summary for each population group column.
 
     Groups with zero persons are kept (share empty).
+
+    Parameters
+    ----------
+    groups : DataFrame
+        One column per population group: persons per resident point.
+    minutes, thresholds, no_site
+        As for :func:`summary`.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` then :data:`SUMMARY_COLUMNS`.
     """
     rows = []
     for g in groups.columns:
@@ -142,6 +184,24 @@ def summary_districts(
     ``members`` (columns ``resident``: row index into ``weight``, ``district``: name)
     a resident counts in every district listed for it (overlapping districts);
     otherwise in ``district[i]`` only.
+
+    Parameters
+    ----------
+    district : ndarray of str
+        District name per resident point.
+    all_districts : sequence of str
+        Every district, in output order.
+    weight : ndarray of float
+        Residents per point (persons).
+    minutes, thresholds, no_site
+        As for :func:`summary`.
+    members : DataFrame, optional
+        Resident → district pairs for overlapping districts (see above).
+
+    Returns
+    -------
+    DataFrame
+        ``district`` then :data:`SUMMARY_COLUMNS`.
     """
     rows = []
     district = np.asarray(district, dtype=object)

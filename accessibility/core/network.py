@@ -112,6 +112,11 @@ class Network:
         blocked : array, optional
             OSM ids of nodes nobody may pass (closed barriers): each incident edge
             gets its own copy of the node, so the node is a dead end on every side.
+
+        Returns
+        -------
+        Network
+            Node coordinates in the metric CRS (metres), edge lengths in metres.
         """
         node_osmid = np.asarray(node_osmid, dtype=np.int64)
         lon = np.asarray(lon, dtype=float)
@@ -176,6 +181,20 @@ class Network:
         Closed barriers (``extract.node_tags["closed"]``) are split per incident edge.
         A :class:`accessibility.params.Profile` drops the segments and blocks the
         nodes it avoids (:func:`accessibility.params.restrictions`).
+
+        Parameters
+        ----------
+        extract : OsmExtract or dict
+            ``nodes`` (lon/lat in degrees, EPSG:4326), ``segments``, ``node_tags``.
+        crs : str, optional
+            Metric CRS (metres); default from the extract's location
+            (:func:`accessibility.geo.metric_crs`).
+        profile : Profile, optional
+            Walking profile (e.g. wheelchair).
+
+        Returns
+        -------
+        Network
         """
         n, s = extract_part(extract, "nodes"), extract_part(extract, "segments")
         nt = extract_part(extract, "node_tags")
@@ -210,7 +229,13 @@ class Network:
         return len(self.u)
 
     def csgraph(self) -> sp.csr_matrix:
-        """Symmetric CSR adjacency with edge lengths in metres (explicit zeros kept)."""
+        """Symmetric CSR adjacency with edge lengths in metres (explicit zeros kept).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            ``n_nodes`` × ``n_nodes``, metres.
+        """
         if self._csr is None:
             n = self.n_nodes
             rows = np.concatenate([self.u, self.v])
@@ -220,7 +245,13 @@ class Network:
         return self._csr
 
     def components(self) -> np.ndarray:
-        """Component label per node; label 0 is the largest component."""
+        """Component label per node; label 0 is the largest component.
+
+        Returns
+        -------
+        ndarray of int
+            One label per node.
+        """
         if self._comp is None:
             _, labels = connected_components(self.csgraph(), directed=False)
             sizes = np.bincount(labels)
@@ -230,7 +261,18 @@ class Network:
         return self._comp
 
     def set_min_component(self, min_component: int) -> Network:
-        """Set the island threshold (nodes); points snap onto kept components only."""
+        """Set the island threshold (nodes); points snap onto kept components only.
+
+        Parameters
+        ----------
+        min_component : int
+            Components with fewer nodes are islands (at least 1; the largest is always kept).
+
+        Returns
+        -------
+        Network
+            ``self``.
+        """
         min_component = int(min_component)
         if min_component < 1:
             raise ValueError(f"--min-component must be at least 1 node, got {min_component}")
@@ -240,7 +282,13 @@ class Network:
         return self
 
     def kept_nodes(self) -> np.ndarray:
-        """Per node: True if its component has at least ``min_component`` nodes or is the largest."""
+        """Per node: True if its component has at least ``min_component`` nodes or is the largest.
+
+        Returns
+        -------
+        ndarray of bool
+            One value per node.
+        """
         comp = self.components()
         sizes = np.bincount(comp)
         keep = sizes >= self.min_component
@@ -248,7 +296,13 @@ class Network:
         return keep[comp]
 
     def kept_edges(self) -> np.ndarray:
-        """Per edge: True if it lies on a kept component (points may snap onto it)."""
+        """Per edge: True if it lies on a kept component (points may snap onto it).
+
+        Returns
+        -------
+        ndarray of bool
+            One value per edge.
+        """
         return self.kept_nodes()[self.u]
 
     def pruning(self) -> dict:
@@ -277,14 +331,26 @@ class Network:
         }
 
     def hull(self) -> shapely.Geometry:
-        """Convex hull of all nodes (metric CRS): the area the network covers."""
+        """Convex hull of all nodes (metric CRS): the area the network covers.
+
+        Returns
+        -------
+        shapely.Polygon
+            In the network's metric CRS (metres).
+        """
         if self._hull is None:
             self._hull = shapely.convex_hull(shapely.multipoints(self.node_xy))
             shapely.prepare(self._hull)
         return self._hull
 
     def edge_lines(self) -> np.ndarray:
-        """Shapely LineStrings of every edge (metric CRS)."""
+        """Shapely LineStrings of every edge (metric CRS).
+
+        Returns
+        -------
+        ndarray of shapely.LineString
+            One per edge, in the network's metric CRS (metres).
+        """
         coords = np.stack([self.node_xy[self.u], self.node_xy[self.v]], axis=1)
         return shapely.linestrings(coords)
 
@@ -370,7 +436,18 @@ class Network:
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Save as a compressed ``.npz`` (atomic)."""
+        """Save as a compressed ``.npz`` (atomic).
+
+        Parameters
+        ----------
+        path : str or Path
+            Target ``.npz`` file.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
 
         def _w(p: Path) -> None:
             with open(p, "wb") as f:
@@ -390,6 +467,15 @@ class Network:
         ------
         NetworkError
             The file is not a readable network (truncated, damaged, another format).
+
+        Parameters
+        ----------
+        path : str or Path
+            A ``.npz`` written by :meth:`save`.
+
+        Returns
+        -------
+        Network
         """
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -440,7 +526,17 @@ class Snap:
     island: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> Snap:
-        """The snaps of the points ``idx`` only (same network)."""
+        """The snaps of the points ``idx`` only (same network).
+
+        Parameters
+        ----------
+        mask : ndarray of bool or int
+            Points to keep (boolean mask or indices).
+
+        Returns
+        -------
+        Snap
+        """
         island = None if self.island is None else self.island[mask]
         return Snap(self.edge[mask], self.t[mask], self.point[mask], self.access[mask], island)
 
@@ -471,6 +567,11 @@ def load_network(
         Island threshold in nodes (:meth:`Network.set_min_component`).
     profile : accessibility.params.Profile, optional
         Leave out what the profile avoids (steps, ``wheelchair=no``, raised kerbs).
+
+    Returns
+    -------
+    Network
+        In ``crs`` (metres), island threshold ``min_component`` set.
     """
 
     path = check_path(path)

@@ -256,6 +256,17 @@ class Issues:
         self.items: list[tuple[np.ndarray, str, np.ndarray]] = []
 
     def add(self, mask: np.ndarray, reason: str, values: Iterable[object] | object = "") -> None:
+        """Record that the rows in ``mask`` have a problem.
+
+        Parameters
+        ----------
+        mask : ndarray of bool
+            One value per row.
+        reason : str
+            The reject reason (what is wrong and what to do).
+        values : iterable or scalar
+            The offending value per row (or one for all), for ``rejects.csv``.
+        """
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
@@ -266,6 +277,7 @@ class Issues:
         self.items.append((mask, reason, vals))
 
     def bad(self) -> np.ndarray:
+        """Rows with at least one problem (ndarray of bool, one value per row)."""
         out = np.zeros(self.n, dtype=bool)
         for mask, _, _ in self.items:
             out |= mask
