@@ -75,11 +75,33 @@ class Profile:
     source: str = ""
 
     def speed(self, default_kmh: float) -> float:
-        """The profile's speed in km/h, or ``default_kmh`` (``--speed``)."""
+        """The profile's speed in km/h, or ``default_kmh`` (``--speed``).
+
+        Parameters
+        ----------
+        default_kmh : float
+            Walking speed in km/h when the profile sets none.
+
+        Returns
+        -------
+        float
+            km/h.
+        """
         return float(self.speed_kmh) if self.speed_kmh is not None else float(default_kmh)
 
     def rules(self, default_kmh: float) -> dict:
-        """The profile as recorded in ``run.json``."""
+        """The profile as recorded in ``run.json``.
+
+        Parameters
+        ----------
+        default_kmh : float
+            Walking speed in km/h when the profile sets none.
+
+        Returns
+        -------
+        dict
+            ``speed_kmh``, ``speed_source``, ``avoids`` (key → description).
+        """
         return {
             "speed_kmh": self.speed(default_kmh),
             "speed_source": self.source or "--speed",
@@ -101,7 +123,23 @@ BUILTIN = {
 
 
 def load_profile(spec: str) -> Profile:
-    """A built-in profile by name, or a user profile from a YAML file."""
+    """A built-in profile by name, or a user profile from a YAML file.
+
+    Parameters
+    ----------
+    spec : str
+        ``adult``, ``senior``, ``wheelchair``, ``pram`` or a ``.yaml`` file with ``name``,
+        optional ``speed_kmh`` (km/h), ``avoid`` and ``source``.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    InputError
+        Unknown name, unreadable file or invalid values.
+    """
     spec = str(spec).strip()
     if spec in BUILTIN:
         return BUILTIN[spec]
@@ -144,7 +182,17 @@ def load_profile(spec: str) -> Profile:
 
 
 def parse_profiles(text: str | None) -> list[Profile]:
-    """``"adult,wheelchair"`` → profiles (names unique); default ``[adult]``."""
+    """``"adult,wheelchair"`` → profiles (names unique); default ``[adult]``.
+
+    Parameters
+    ----------
+    text : str or None
+        Comma-separated names or YAML files (see :func:`load_profile`).
+
+    Returns
+    -------
+    list of Profile
+    """
     specs = [s for s in str(text or "adult").split(",") if s.strip()]
     profiles = [load_profile(s) for s in specs]
     names = [p.name for p in profiles]
@@ -156,7 +204,18 @@ def parse_profiles(text: str | None) -> list[Profile]:
 
 def extract_part(extract: Any, key: str) -> Any:
     """``extract[key]`` of a dict (None if absent), else the attribute ``key`` (an
-    :class:`accessibility.inputs.osm.OsmExtract`)."""
+    :class:`accessibility.inputs.osm.OsmExtract`).
+
+    Parameters
+    ----------
+    extract : dict or OsmExtract
+    key : str
+        ``nodes``, ``segments``, ``node_tags``, ``source``, ...
+
+    Returns
+    -------
+    object
+    """
     return extract.get(key) if isinstance(extract, dict) else getattr(extract, key)
 
 
@@ -193,6 +252,16 @@ def parse_minutes(text: str | Sequence[float]) -> list[float]:
     ------
     InputError
         Not numbers, or outside the range; the message names ``--minutes``.
+
+    Parameters
+    ----------
+    text : str or sequence of float
+        Minutes, comma-separated or as numbers.
+
+    Returns
+    -------
+    list of float
+        Minutes, in the order given.
     """
     if not isinstance(text, str):
         text = ",".join(str(v) for v in text)
@@ -261,7 +330,12 @@ class WalkParams:
 
     @classmethod
     def parse(cls, minutes: str | Sequence[float], **kw: object) -> WalkParams:
-        """Parameters from command-line style minutes (``"5,10,15"``, range-checked)."""
+        """Parameters from command-line style minutes (``"5,10,15"``, range-checked).
+
+        Returns
+        -------
+        WalkParams
+        """
         return cls(minutes=parse_minutes(minutes), **kw)  # type: ignore[arg-type]
 
     @property
@@ -270,11 +344,26 @@ class WalkParams:
         return self.speed_kmh * 1000.0 / 60.0
 
     def limits_m(self) -> np.ndarray:
-        """The thresholds as walking distances in metres."""
+        """The thresholds as walking distances in metres.
+
+        Returns
+        -------
+        ndarray of float
+            One distance in metres per threshold (``minutes`` × metres per minute).
+        """
         return np.asarray(self.minutes, dtype=float) * self.metres_per_minute
 
     def for_profile(self, profile: Profile) -> WalkParams:
-        """The same parameters for ``profile`` (its speed, else ``speed_kmh``)."""
+        """The same parameters for ``profile`` (its speed, else ``speed_kmh``).
+
+        Parameters
+        ----------
+        profile : Profile
+
+        Returns
+        -------
+        WalkParams
+        """
         return WalkParams(
             minutes=self.minutes,
             speed_kmh=profile.speed(self.speed_kmh),
@@ -284,7 +373,13 @@ class WalkParams:
         )
 
     def record(self) -> dict:
-        """The walking part of the ``run.json`` "parameters" block."""
+        """The walking part of the ``run.json`` "parameters" block.
+
+        Returns
+        -------
+        dict
+            ``minutes``, ``speed_kmh`` (km/h), ``max_access_m`` (metres), ``min_component`` (nodes).
+        """
         return {
             "minutes": list(self.minutes),
             "speed_kmh": self.speed_kmh,

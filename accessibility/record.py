@@ -22,7 +22,13 @@ PACKAGES = ["accessibility", "numpy", "scipy", "pandas", "geopandas", "shapely",
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape the results."""
+    """Versions of Python and the packages that shape the results.
+
+    Returns
+    -------
+    dict
+        Name → version string.
+    """
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for p in PACKAGES:
         try:
@@ -33,7 +39,17 @@ def versions() -> dict[str, str]:
 
 
 def file_record(path: str | Path | None) -> dict | None:
-    """Path, size and SHA-256 of an input file."""
+    """Path, size and SHA-256 of an input file.
+
+    Parameters
+    ----------
+    path : str, Path or None
+
+    Returns
+    -------
+    dict or None
+        ``path``, ``bytes``, ``sha256``; None for no path.
+    """
     if path is None:
         return None
     p = Path(path)
@@ -43,7 +59,19 @@ def file_record(path: str | Path | None) -> dict | None:
 
 
 def attributions(population_kind: str | None, zensus_edition: str | None = None) -> list[str]:
-    """Attribution lines for the data used (the Zensus edition named when known)."""
+    """Attribution lines for the data used (the Zensus edition named when known).
+
+    Parameters
+    ----------
+    population_kind : str or None
+        ``attrs["kind"]`` of the residents (e.g. ``zensus_grid``).
+    zensus_edition : str, optional
+        ``"2011"`` or ``"2022"``.
+
+    Returns
+    -------
+    list of str
+    """
     lines = [ATTRIBUTION_OSM]
     if population_kind and population_kind.startswith("zensus"):
         lines.append(ATTRIBUTION_ZENSUS.format(edition=zensus_edition or "2011/2022"))
@@ -87,5 +115,17 @@ def data_vintage(osm_stats: dict, population_attrs: dict, download: dict | None 
 def parameters(params: WalkParams, **extra: object) -> dict:
     """The "parameters" block of ``run.json``: the walking parameters actually used
     (minutes, speed_kmh in km/h, max_access_m in metres, min_component in nodes) plus
-    command-specific ``extra`` entries (categories, CRS, k, ...)."""
+    command-specific ``extra`` entries (categories, CRS, k, ...).
+
+    Parameters
+    ----------
+    params : WalkParams
+        Minutes, speed (km/h), access leg (metres), profile.
+    **extra
+        Further entries (``categories``, ``groups``, ``crs``, ...).
+
+    Returns
+    -------
+    dict
+    """
     return {**params.record(), **extra}

@@ -28,7 +28,19 @@ class Rejects:
         self._rows: list[dict] = []
 
     def add(self, file: str | Path, row: int | None, reason: str, value: object = "") -> None:
-        """Record one rejected row."""
+        """Record one rejected row.
+
+        Parameters
+        ----------
+        file : str or Path
+            The input file.
+        row : int or None
+            1-based data row or feature number; None if the row is unknown.
+        reason : str
+            What is wrong and what to do.
+        value : object
+            The offending value or identifying fields (stored as text).
+        """
         self._rows.append({"file": str(file), "row": row, "reason": reason, "value": _text(value)})
 
     def add_many(
@@ -38,34 +50,71 @@ class Rejects:
         reason: str,
         values: Iterable[object] | None = None,
     ) -> None:
-        """Record many rejected rows sharing one reason (vectorised readers)."""
+        """Record many rejected rows sharing one reason (vectorised readers).
+
+        Parameters
+        ----------
+        file : str or Path
+        rows : iterable of int or None
+            1-based data rows.
+        reason : str
+        values : iterable, optional
+            One value per row; empty text if not given.
+        """
         rows = list(rows)
         values = [""] * len(rows) if values is None else list(values)
         for r, v in zip(rows, values, strict=True):
             self.add(file, None if r is None else int(r), reason, v)
 
     def extend(self, other: Rejects) -> None:
-        """Append all rows of another collector."""
+        """Append all rows of another collector.
+
+        Parameters
+        ----------
+        other : Rejects
+        """
         self._rows.extend(other._rows)
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def frame(self) -> pd.DataFrame:
-        """All rejects as a DataFrame with columns ``file,row,reason,value``."""
+        """All rejects as a DataFrame with columns ``file,row,reason,value``.
+
+        Returns
+        -------
+        DataFrame
+            ``row`` as nullable ``Int64``; in order of recording.
+        """
         df = pd.DataFrame(self._rows, columns=COLUMNS)
         df["row"] = df["row"].astype("Int64")
         return df
 
     def counts(self) -> pd.DataFrame:
-        """Number of rejected rows per file and reason."""
+        """Number of rejected rows per file and reason.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``file, reason, rows``.
+        """
         df = self.frame()
         if df.empty:
             return pd.DataFrame(columns=["file", "reason", "rows"])
         return df.groupby(["file", "reason"], sort=False).size().reset_index(name="rows")
 
     def write(self, path: str | Path) -> Path:
-        """Write ``rejects.csv`` atomically (always written, even when empty)."""
+        """Write ``rejects.csv`` atomically (always written, even when empty).
+
+        Parameters
+        ----------
+        path : str or Path
+            The CSV file.
+
+        Returns
+        -------
+        Path
+        """
         return write_csv(self.frame(), path)
 
 

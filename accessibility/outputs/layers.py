@@ -25,7 +25,17 @@ from ..inputs.zensus import ZENSUS_CRS
 
 
 def is_grid(record: dict) -> bool:
-    """True if residents are Zensus grid cells placed at their midpoints."""
+    """True if residents are Zensus grid cells placed at their midpoints.
+
+    Parameters
+    ----------
+    record : dict
+        The run record (``run.json``): ``population_kind``, ``cell_size_m``.
+
+    Returns
+    -------
+    bool
+    """
     return str(record.get("population_kind") or "") == "zensus_grid" and bool(
         record.get("cell_size_m")
     )
@@ -35,6 +45,18 @@ def cell_squares(residents: gpd.GeoDataFrame, cell_size_m: float) -> gpd.GeoSeri
     """Zensus cells as squares of ``cell_size_m`` metres around their midpoints (EPSG:3035).
 
     Returns the squares in the residents' CRS.
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Cell midpoints (any CRS).
+    cell_size_m : float
+        Edge length of a cell in metres (100, 1000, ...).
+
+    Returns
+    -------
+    GeoSeries
+        Polygons, index of ``residents``.
     """
     mid = residents.geometry.to_crs(ZENSUS_CRS)
     h = cell_size_m / 2.0
@@ -44,14 +66,40 @@ def cell_squares(residents: gpd.GeoDataFrame, cell_size_m: float) -> gpd.GeoSeri
 
 
 def resident_layer(residents: gpd.GeoDataFrame, record: dict) -> gpd.GeoDataFrame:
-    """Residents as 100 m squares for Zensus grid input, points otherwise (same columns)."""
+    """Residents as 100 m squares for Zensus grid input, points otherwise (same columns).
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Resident points (any CRS).
+    record : dict
+        The run record (see :func:`is_grid`); ``cell_size_m`` in metres.
+
+    Returns
+    -------
+    GeoDataFrame
+        In the residents' CRS.
+    """
     if is_grid(record):
         return residents.set_geometry(cell_squares(residents, float(record["cell_size_m"])))
     return residents
 
 
 def gaps_layer(residents: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFrame:
-    """Populated residents beyond ``max_minutes`` to the nearest site (or unreachable)."""
+    """Populated residents beyond ``max_minutes`` to the nearest site (or unreachable).
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        With ``population`` (persons) and ``minutes_all`` (minutes, ``inf`` unreachable).
+    max_minutes : float
+        The largest threshold in minutes.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows of ``residents`` (same CRS and columns).
+    """
     m = residents["minutes_all"].to_numpy(float)
     keep = (residents["population"].to_numpy(float) > 0) & ~(m <= max_minutes)
     return residents.loc[keep]
@@ -60,7 +108,20 @@ def gaps_layer(residents: gpd.GeoDataFrame, max_minutes: float) -> gpd.GeoDataFr
 def district_layer(
     districts: gpd.GeoDataFrame, summary_districts: pd.DataFrame
 ) -> gpd.GeoDataFrame:
-    """District polygons with ``population`` and ``share_<category>_<minutes>`` (0–1) columns."""
+    """District polygons with ``population`` and ``share_<category>_<minutes>`` (0–1) columns.
+
+    Parameters
+    ----------
+    districts : GeoDataFrame
+        ``district`` names and polygons (any CRS, kept).
+    summary_districts : DataFrame
+        ``summary_districts.csv`` (population in persons, ``share_covered`` 0–1).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per district.
+    """
     out = districts[["district", "geometry"]].copy()
     if summary_districts.empty:
         return out
@@ -73,7 +134,19 @@ def district_layer(
 
 
 def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """Write several layers into one GeoPackage atomically (empty layers are skipped)."""
+    """Write several layers into one GeoPackage atomically (empty layers are skipped).
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layer name → features (each keeps its CRS; ±inf written as empty).
+    path : str or Path
+        The ``.gpkg`` file.
+
+    Returns
+    -------
+    Path
+    """
 
     def _w(p: Path) -> None:
         for name, gdf in layers.items():
@@ -84,7 +157,21 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
 
 
 def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, precision: int = 6) -> Path:
-    """Write a layer as RFC 7946 GeoJSON (EPSG:4326, coordinates rounded to ``precision``)."""
+    """Write a layer as RFC 7946 GeoJSON (EPSG:4326, coordinates rounded to ``precision``).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Features in any CRS (reprojected to EPSG:4326).
+    path : str or Path
+        The ``.geojson`` file.
+    precision : int
+        Decimal places of the degrees (6 ≈ 0.1 m).
+
+    Returns
+    -------
+    Path
+    """
     g = finite(gdf.to_crs("EPSG:4326"))
     for c in g.columns:
         if c != g.geometry.name and g[c].dtype == object:
@@ -98,7 +185,17 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, precision: int = 6) -
 
 
 def finite(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with ±inf in numeric columns as NaN (unreachable = empty in the files)."""
+    """A copy with ±inf in numeric columns as NaN (unreachable = empty in the files).
+
+    Parameters
+    ----------
+    df : DataFrame or GeoDataFrame
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame
+        Same type, columns and CRS.
+    """
     df = df.copy()
     num = df.select_dtypes("number").columns
     df[num] = df[num].replace([np.inf, -np.inf], np.nan)
@@ -110,6 +207,17 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
 
     Text is stored as text: cells from OSM or user files that start with ``=``
     are never turned into formulas.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        Sheet name → table.
+    path : str or Path
+        The ``.xlsx`` file.
+
+    Returns
+    -------
+    Path
     """
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
