@@ -117,30 +117,59 @@ class Analysis:
         return self.params.max_access_m
 
     def minutes_by_category(self) -> dict[str, np.ndarray]:
-        """Walking minutes of every resident point to the nearest site, per category (``inf`` = unreachable)."""
+        """Walking minutes of every resident point to the nearest site, per category (``inf`` = unreachable).
+
+        Returns
+        -------
+        dict of str to ndarray of float
+            Category (and ``all``) → minutes, one value per row of ``residents``.
+        """
         return {c: self.residents[f"minutes_{c}"].to_numpy(float) for c in self.categories}
 
     def categories_without_site(self) -> list[str]:
-        """Categories reported although no docking point of them is used (``all`` if none is)."""
+        """Categories reported although no docking point of them is used (``all`` if none is).
+
+        Returns
+        -------
+        list of str
+        """
         have = set(self.sites["category"].astype(str)) if len(self.sites) else set()
         return [c for c in self.categories if (c not in have and c != ALL) or not have]
 
     def summary(self) -> pd.DataFrame:
-        """``summary.csv`` table (``note`` says when a category has no docking point)."""
+        """``summary.csv`` table (``note`` says when a category has no docking point).
+
+        Returns
+        -------
+        DataFrame
+            :data:`accessibility.core.coverage.SUMMARY_COLUMNS` (persons, shares 0–1, minutes).
+        """
         return coverage.summary(
             self.residents["population"].to_numpy(float), self.minutes_by_category(), self.minutes,
             self.categories_without_site(),
         )  # fmt: skip
 
     def summary_groups(self) -> pd.DataFrame:
-        """``summary_groups.csv`` table (empty if there are no groups)."""
+        """``summary_groups.csv`` table (empty if there are no groups).
+
+        Returns
+        -------
+        DataFrame
+            ``group`` then the summary columns, per population group (persons).
+        """
         return coverage.summary_groups(
             self.residents[self.groups], self.minutes_by_category(), self.minutes,
             self.categories_without_site(),
         )  # fmt: skip
 
     def summary_districts(self) -> pd.DataFrame:
-        """``summary_districts.csv`` table (empty without districts)."""
+        """``summary_districts.csv`` table (empty without districts).
+
+        Returns
+        -------
+        DataFrame
+            ``district`` then the summary columns, every district listed.
+        """
         if self.districts is None:
             return pd.DataFrame(columns=["district", *coverage.SUMMARY_COLUMNS])
         names = list(self.districts["district"])

@@ -49,7 +49,18 @@ from .report import write_report
 
 
 def residents_table(a: Analysis) -> pd.DataFrame:
-    """Resident rows for CSV: no geometry, x/y in the network CRS plus lon/lat; unreachable = empty."""
+    """Resident rows for CSV: no geometry, x/y in the network CRS plus lon/lat; unreachable = empty.
+
+    Parameters
+    ----------
+    a : Analysis
+
+    Returns
+    -------
+    DataFrame
+        ``x``, ``y`` in metres (network CRS, 2 decimals), ``lon``, ``lat`` in degrees
+        (EPSG:4326, 7 decimals), minutes and persons as in ``a.residents``.
+    """
     r = a.residents
     df = pd.DataFrame(r.drop(columns="geometry"))
     df.insert(1, "x", r.geometry.x.round(2))

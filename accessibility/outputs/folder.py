@@ -89,6 +89,11 @@ def from_analysis(
         Sites to show (e.g. with visibility columns); default ``a.sites``.
     folder : path
         Names the result in titles (its last part).
+
+    Returns
+    -------
+    OutputData
+        Layers in the network CRS (metres).
     """
     record = dict(record or {})
     record["parameters"] = {
@@ -138,6 +143,16 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
     scenario : path, optional
         A scenario output folder (``newly_covered.gpkg``, ``scenario_sites.gpkg``);
         by default those files are picked up from ``folder`` itself when present.
+
+    Returns
+    -------
+    OutputData
+        Layers in the CRS they were written in (the network CRS).
+
+    Raises
+    ------
+    InputError
+        Not an analysis output folder, or ``run.json`` unreadable.
     """
     folder = Path(folder)
     need = ["run.json", "residents.gpkg", "sites.gpkg", "summary.csv"]

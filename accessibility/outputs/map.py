@@ -103,6 +103,11 @@ def full_map(
         Labels.
     per_category_isochrones : bool
         Also add one (hidden) isochrone layer per category.
+
+    Returns
+    -------
+    Path
+        The HTML file written (atomic).
     """
     t = labels("map", lang)
     rec = data.record

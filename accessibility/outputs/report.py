@@ -189,6 +189,11 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
     title : str
         Page title (escaped); default a generic title.
     lang : {"de", "en"}
+
+    Returns
+    -------
+    Path
+        The HTML file written (atomic).
     """
     t = labels("report", lang)
     rec = data.record
