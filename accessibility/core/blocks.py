@@ -84,6 +84,17 @@ class Blocks:
 
         A corridor around such an edge lies within the corridor around the enclosed
         faces, so it need not be buffered on its own.
+
+        Parameters
+        ----------
+        enclosed : ndarray of bool
+            One value per face: True if it lies within the isochrone.
+        n_edges : int
+            Number of network edges.
+
+        Returns
+        -------
+        ndarray of bool
         """
         enc = np.append(enclosed, False)
         piece_in = enc[self.left] | enc[self.right]
@@ -97,6 +108,15 @@ def network_blocks(net: Network) -> Blocks:
 
     Computed once and kept on the network object; for a network from
     :func:`network.load_network` also stored next to its cache file.
+
+    Parameters
+    ----------
+    net : Network
+
+    Returns
+    -------
+    Blocks
+        Faces of the planar network in its metric CRS (metres).
     """
     if net._blocks is None:
         path = None if net._cache_file is None else net._cache_file.with_suffix(".blocks.npz")

@@ -133,7 +133,20 @@ def reached_pieces(
 
 
 def pieces_to_lines(net: Network, pieces: pd.DataFrame) -> np.ndarray:
-    """Line geometries (network CRS) of reached edge intervals."""
+    """Line geometries (network CRS) of reached edge intervals.
+
+    Parameters
+    ----------
+    net : Network
+    pieces : DataFrame
+        ``edge``, ``start_m``, ``end_m``: reached part of each edge in metres from its
+        first node.
+
+    Returns
+    -------
+    ndarray of shapely.LineString
+        In the network's metric CRS (metres).
+    """
     e = pieces["edge"].to_numpy()
     a, b = net.node_xy[net.u[e]], net.node_xy[net.v[e]]
     L = np.maximum(net.length[e], 1e-12)[:, None]
@@ -148,6 +161,15 @@ def corridor_polygon(
     """Buffer lines by the corridor, union them, fill sliver holes (no block filling).
 
     Returns a (Multi)Polygon in the lines' CRS, or an empty polygon.
+
+    Parameters
+    ----------
+    lines : ndarray of shapely.LineString
+        In a metric CRS (metres).
+    corridor_m : float
+        Buffer distance in metres on each side of the lines.
+    min_hole_m2 : float
+        Holes smaller than this (square metres) are filled.
     """
     poly = shapely.union_all(_chain_buffers(lines, corridor_m))
     return fill_small_holes(poly, min_hole_m2)
@@ -222,7 +244,19 @@ def _merge_faces(faces: np.ndarray):
 
 
 def fill_small_holes(geom, min_hole_m2: float):
-    """Remove interior rings smaller than ``min_hole_m2`` square metres."""
+    """Remove interior rings smaller than ``min_hole_m2`` square metres.
+
+    Parameters
+    ----------
+    geom : shapely.Polygon or MultiPolygon
+        In a metric CRS (metres).
+    min_hole_m2 : float
+        Smallest hole kept, in square metres (0: keep all).
+
+    Returns
+    -------
+    shapely.Polygon or MultiPolygon
+    """
     if geom.is_empty or min_hole_m2 <= 0:
         return geom
     parts = shapely.get_parts(geom)
@@ -353,7 +387,21 @@ def _threads() -> int:
 
 
 def from_analysis(a: Analysis, per_site: bool = True, **kw) -> gpd.GeoDataFrame:
-    """:func:`isochrones` for an :class:`Analysis` (its sites, thresholds, speed, categories)."""
+    """:func:`isochrones` for an :class:`Analysis` (its sites, thresholds, speed, categories).
+
+    Parameters
+    ----------
+    a : Analysis
+    per_site : bool
+        Also build one polygon per site and threshold (``kind="site"``).
+    **kw
+        Further options of :func:`isochrones` (``corridor_m`` in metres, ...).
+
+    Returns
+    -------
+    GeoDataFrame
+        Band polygons in the network CRS (metres), ``minutes`` per band.
+    """
     return isochrones(
         a.network, a.sites, a.site_snap, a.minutes, a.speed_kmh,  # type: ignore[arg-type]
         categories=a.categories, per_site=per_site, **kw,
