@@ -282,38 +282,11 @@ def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.G
     group_names = [n for i in range(len(files)) for n in names[i]]
     out = out[["pid", "row", "population", *group_names]]
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=ZENSUS_CRS)
-    n_attr = len(files) - 1
-    share_text = (
-        f" Groups {', '.join(share_columns)} are shares in % of the cell's residents "
-        "(columns " + ", ".join(share_columns.values()) + ") turned into persons; "
-        "suppressed shares (negative, e.g. -9) count as 0 persons"
-        f" ({sum(suppressed_by_group.get(n, 0) for n in share_columns):,} cell values)."
-        if share_columns
-        else ""
-    )
-    mean_text = (
-        " Means (" + ", ".join(c for cols in not_counts.values() for c in cols) + ") are not "
-        "counts of persons and are not used."
-        if not_counts
-        else ""
-    )
     gdf.attrs.update(
         kind="zensus_grid",
         groups=group_names,
-        method=(
-            f"Zensus {_size_label(size)} grid ({p0.name}): the '{pop_col}' count of each cell is "
-            + (
-                "placed at the cell midpoint (EPSG:3035)"
-                if size <= ZENSUS_CELL_SIZE_M
-                else "taken as the cell's total (EPSG:3035)"
-            )
-            + (
-                f", joined on the cell id with {n_attr} attribute file(s) for the groups."
-                if n_attr
-                else "."
-            )
-            + share_text
-            + mean_text
+        method=_method_text(
+            size, p0.name, pop_col, len(files) - 1, share_columns, suppressed_by_group, not_counts
         ),
         cell_size_m=int(size) if float(size).is_integer() else size,
         files=[str(p) for p in files],
@@ -335,6 +308,47 @@ _ZENSUS_LAYOUT = (
     "GITTER_ID_100m;x_mp_100m;y_mp_100m;Einwohner (Zensus 2022); "
     "for the 1 km grid Gitter_ID_1km;x_mp_1km;y_mp_1km;Einwohner (2011) or GITTER_ID_1km (2022)"
 )
+
+
+def _method_text(
+    size: float,
+    p0_name: str,
+    pop_col: str,
+    n_attr: int,
+    share_columns: dict[str, str],
+    suppressed_by_group: dict[str, int],
+    not_counts: dict[str, list[str]],
+) -> str:
+    """``attrs["method"]``: how the grid (cell size ``size`` metres) became residents."""
+    share_text = (
+        f" Groups {', '.join(share_columns)} are shares in % of the cell's residents "
+        "(columns " + ", ".join(share_columns.values()) + ") turned into persons; "
+        "suppressed shares (negative, e.g. -9) count as 0 persons"
+        f" ({sum(suppressed_by_group.get(n, 0) for n in share_columns):,} cell values)."
+        if share_columns
+        else ""
+    )
+    mean_text = (
+        " Means (" + ", ".join(c for cols in not_counts.values() for c in cols) + ") are not "
+        "counts of persons and are not used."
+        if not_counts
+        else ""
+    )
+    return (
+        f"Zensus {_size_label(size)} grid ({p0_name}): the '{pop_col}' count of each cell is "
+        + (
+            "placed at the cell midpoint (EPSG:3035)"
+            if size <= ZENSUS_CELL_SIZE_M
+            else "taken as the cell's total (EPSG:3035)"
+        )
+        + (
+            f", joined on the cell id with {n_attr} attribute file(s) for the groups."
+            if n_attr
+            else "."
+        )
+        + share_text
+        + mean_text
+    )
 
 
 def _one_grid(paths: list[Path], tables: list[pd.DataFrame], pop_index: int) -> tuple[str, float]:
