@@ -42,7 +42,11 @@ MODULES: dict[str, list[str]] = {
     "routing": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_analysis.py"],
     "coverage": ["tests/test_independent.py", "tests/test_analysis.py"],
     "analysis": ["tests/test_independent.py", "tests/test_analysis.py", "tests/test_routing.py"],
-    "ranking": ["tests/test_independent.py", "tests/test_ranking.py"],
+    "ranking": [
+        "tests/test_independent.py",
+        "tests/test_independent_ranking.py",
+        "tests/test_ranking.py",
+    ],
     "network": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_osm.py"],
     "zensus": ["tests/test_population.py", "tests/test_independent.py"],
     "population": ["tests/test_population.py"],
