@@ -49,8 +49,13 @@ MODULES: dict[str, list[str]] = {
     ],
     "network": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_osm.py"],
     "zensus": ["tests/test_population.py", "tests/test_independent.py"],
-    "population": ["tests/test_population.py"],
-    "buildings": ["tests/test_population.py", "tests/test_analysis.py"],
+    "population": [
+        "tests/test_independent_population.py",
+        "tests/test_population.py",
+        "tests/test_grids.py",
+    ],
+    "buildings": ["tests/test_population.py", "tests/test_analysis.py", "tests/test_grids.py"],
+    "spread": ["tests/test_grids.py", "tests/test_population.py"],
 }
 #: modules whose mutants could be hidden by a cached result of the unmutated code.
 FRESH_CACHE = {"network"}
