@@ -194,3 +194,68 @@ def test_scale_to_total_factor_groups_and_method():
             scale_to_total(res, bad)
     with pytest.raises(InputError, match=r"residents read sum to 0, so there is no distribution"):
         scale_to_total(_residents([0.0, 0.0]), 100)
+
+
+def test_read_points_population_values_rows_and_attrs(tmp_path):
+    """Population values row by row; the file named on every reject; the attrs."""
+    path = tmp_path / "values.txt"  # a .txt file is read as CSV
+    path.write_text(
+        "lat,lon,Pop,pop,label\n"
+        "49.0,7.0,1,10,a\n"  # row 1: kept (exact 'pop', not 'Pop')
+        "49.0,7.0,1,,b\n"  # row 2: missing
+        "49.0,7.0,1,abc,c\n"  # row 3: not a number
+        "49.0,7.0,1,-1,d\n"  # row 4: negative
+        "49.0,7.0,1,0,e\n"  # row 5: kept (zero is a count)
+        "49.0,7.0,1,100000,f\n"  # row 6: kept (the bound itself)
+        "49.0,7.0,1,100001,g\n"  # row 7: implausible
+        "90.0,180.0,1,3,h\n",  # row 8: kept (the edge of the valid range)
+        encoding="utf-8",
+    )
+    rej = Rejects()
+    out = read_points(path, "pop", rej)
+    assert out["row"].tolist() == [1, 5, 6, 8]
+    assert out["population"].tolist() == [10.0, 0.0, 100000.0, 3.0]
+    f = rej.frame()
+    assert set(f["file"]) == {str(path)}
+    got = _by_row(rej)
+    assert got[2][0] == got[3][0] == "population 'pop' is missing or not a number"
+    assert got[3][1] == "abc" and got[4] == ("negative population 'pop'", "-1")
+    assert got[7] == (
+        "population 'pop' above 100,000 residents per point (not a plausible count: "
+        "a unit or decimal-separator mix-up?); correct the value",
+        "100001",
+    )
+    assert set(got) == {2, 3, 4, 7}
+    assert out.attrs["method"] == (
+        "Residents read from values.txt: column 'pop' at each point "
+        "(polygons reduced to a representative point inside them)."
+    )
+    assert out.attrs["ignored_columns"] == ["label"]
+    assert out.attrs["suppressed_group_values"] == 0 and out.attrs["kind"] == "points"
+    with pytest.raises(InputError, match="file not found") as e:
+        read_points(tmp_path / "missing.csv", "pop", Rejects())
+    assert "missing.csv" in str(e.value)
+    half = tmp_path / "half.csv"
+    half.write_text("lat,x,pop\n49,7,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"coordinate columns"):
+        read_points(half, "pop", Rejects())
+
+
+def test_read_points_vector_multipolygon_and_rejects_file(tmp_path):
+    mp = shapely.MultiPolygon(
+        [shapely.box(0.0, 0.0, 10.0, 10.0), shapely.box(20.0, 0.0, 30.0, 5.0)]
+    )
+    gdf = gpd.GeoDataFrame(
+        {"pop": [4.0, 2.0, 6.0]},
+        geometry=[mp, shapely.LineString([(0.0, 0.0), (1.0, 1.0)]), shapely.Point(5.0, 5.0)],
+        crs="EPSG:25832",
+    )
+    path = tmp_path / "mp.gpkg"
+    gdf.to_file(path)
+    rej = Rejects()
+    out = read_points(path, "pop", rej)
+    assert out["row"].tolist() == [1, 3]
+    assert out.geometry.iloc[0].geom_type == "Point" and mp.contains(out.geometry.iloc[0])
+    assert out.geometry.iloc[1].equals(shapely.Point(5.0, 5.0))
+    f = rej.frame()
+    assert f["file"].tolist() == [str(path)] and f["row"].tolist() == [2]
