@@ -259,3 +259,56 @@ def test_read_points_vector_multipolygon_and_rejects_file(tmp_path):
     assert out.geometry.iloc[1].equals(shapely.Point(5.0, 5.0))
     f = rej.frame()
     assert f["file"].tolist() == [str(path)] and f["row"].tolist() == [2]
+
+
+def test_population_errors_and_rejects_name_the_file(tmp_path):
+    """Every error and reject of the reader names the file it comes from."""
+    gdf = gpd.GeoDataFrame({"pop": [3.0]}, geometry=[shapely.Point(10.0, 20.0)], crs=None)
+    nocrs = tmp_path / "nocrs_file.gpkg"
+    gdf.to_file(nocrs)
+    empty = tmp_path / "empty_file.gpkg"
+    gdf.iloc[:0].set_crs("EPSG:25832").to_file(empty)
+    junk = tmp_path / "junk_file.geojson"
+    junk.write_text("not json", encoding="utf-8")
+    xy = tmp_path / "xy_file.csv"
+    xy.write_text("x,y,pop\n1,2,3\n", encoding="utf-8")
+    cols = tmp_path / "cols_file.csv"
+    cols.write_text("a,b,pop\n1,2,3\n", encoding="utf-8")
+    for path in (nocrs, empty, junk, xy, cols):
+        with pytest.raises(InputError) as e:
+            read_points(path, "pop", Rejects())
+        assert path.name in str(e.value), path.name
+    pts = tmp_path / "bad_coords.csv"
+    pts.write_text("lat,lon,pop\n,7,1\n90.5,7,1\n49,7,1\n", encoding="utf-8")
+    rej = Rejects()
+    assert read_points(pts, "pop", rej)["row"].tolist() == [3]
+    f = rej.frame()
+    assert f["file"].tolist() == [str(pts)] * 2 and f["row"].tolist() == [1, 2]
+    geo = gpd.GeoDataFrame(
+        {"pop": [1.0, 2.0]}, geometry=[shapely.Point(), shapely.Point(1.0, 1.0)], crs="EPSG:25832"
+    )
+    gp = tmp_path / "with_empty.gpkg"
+    geo.to_file(gp)
+    rej = Rejects()
+    read_points(gp, "pop", rej)
+    f = rej.frame()
+    assert f["file"].tolist() == [str(gp)] and f["reason"].tolist() == ["empty geometry"]
+    assert f["value"].tolist() == [""]
+
+
+def test_drop_implausible_default_cell_wording_and_column():
+    res = _residents([5.0, 1e12], column="EW")
+    rej = Rejects()
+    drop_implausible(res, rej)
+    assert rej.frame()["reason"].iloc[0].startswith("population 'EW' above ")
+    assert " residents per 100 m cell (not a plausible count" in rej.frame()["reason"].iloc[0]
+
+
+def test_scale_to_total_small_totals_and_bare_residents():
+    res = _residents([0.25, 0.25])
+    res.attrs = {}  # no groups, no method
+    out = scale_to_total(res, 0.5)
+    assert out["population"].tolist() == [0.25, 0.25] and out["kids"].tolist() == [0.125, 0.125]
+    assert out.attrs["method"] == (
+        "Rescaled by the factor 1.0000 to the official total of 0 residents (before: 0)."
+    )
