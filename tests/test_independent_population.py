@@ -63,6 +63,9 @@ def test_read_points_vector_file_geometries_and_rejects(tmp_path):
     assert out.attrs["population_column"] == "EW" and out.attrs["files"] == [str(path)]
 
 
+@pytest.mark.filterwarnings(
+    "ignore:'crs' was not provided:UserWarning"
+)  # a file without CRS on purpose
 def test_read_points_vector_file_crs_and_errors(tmp_path):
     gdf = gpd.GeoDataFrame({"pop": [3.0]}, geometry=[shapely.Point(10.0, 20.0)], crs=None)
     path = tmp_path / "nocrs.gpkg"
@@ -261,6 +264,9 @@ def test_read_points_vector_multipolygon_and_rejects_file(tmp_path):
     assert f["file"].tolist() == [str(path)] and f["row"].tolist() == [2]
 
 
+@pytest.mark.filterwarnings(
+    "ignore:'crs' was not provided:UserWarning"
+)  # a file without CRS on purpose
 def test_population_errors_and_rejects_name_the_file(tmp_path):
     """Every error and reject of the reader names the file it comes from."""
     gdf = gpd.GeoDataFrame({"pop": [3.0]}, geometry=[shapely.Point(10.0, 20.0)], crs=None)
