@@ -42,11 +42,20 @@ MODULES: dict[str, list[str]] = {
     "routing": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_analysis.py"],
     "coverage": ["tests/test_independent.py", "tests/test_analysis.py"],
     "analysis": ["tests/test_independent.py", "tests/test_analysis.py", "tests/test_routing.py"],
-    "ranking": ["tests/test_independent.py", "tests/test_ranking.py"],
+    "ranking": [
+        "tests/test_independent.py",
+        "tests/test_independent_ranking.py",
+        "tests/test_ranking.py",
+    ],
     "network": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_osm.py"],
     "zensus": ["tests/test_population.py", "tests/test_independent.py"],
-    "population": ["tests/test_population.py"],
-    "buildings": ["tests/test_population.py", "tests/test_analysis.py"],
+    "population": [
+        "tests/test_independent_population.py",
+        "tests/test_population.py",
+        "tests/test_grids.py",
+    ],
+    "buildings": ["tests/test_population.py", "tests/test_analysis.py", "tests/test_grids.py"],
+    "spread": ["tests/test_grids.py", "tests/test_population.py"],
 }
 #: module → its dotted path inside the package (issue 16 subpackages).
 PATHS = {
