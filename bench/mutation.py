@@ -61,7 +61,7 @@ MODULES: dict[str, list[str]] = {
 PATHS = {
     "routing": "core.routing", "coverage": "core.coverage", "analysis": "core.analysis",
     "network": "core.network", "ranking": "planning.ranking", "zensus": "inputs.zensus",
-    "population": "inputs.population", "buildings": "inputs.buildings",
+    "population": "inputs.population", "buildings": "inputs.buildings", "spread": "inputs.spread",
 }  # fmt: skip
 #: modules whose mutants could be hidden by a cached result of the unmutated code.
 FRESH_CACHE = {"network"}

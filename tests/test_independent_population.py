@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from accessibility.errors import InputError
-from accessibility.population import drop_implausible, read_points, scale_to_total
+from accessibility.inputs.population import drop_implausible, read_points, scale_to_total
 from accessibility.rejects import Rejects
 
 

@@ -18,15 +18,14 @@ import pytest
 import scipy.sparse as sp
 from pyproj import Transformer
 
-import accessibility.ranking as ranking_mod
-from accessibility.analysis import analyze
+import accessibility.planning.ranking as ranking_mod
+from accessibility.core.analysis import analyze
+from accessibility.core.routing import site_graph
 from accessibility.errors import InputError
-from accessibility.ranking import (
-    candidates_from_osm,
-    candidates_from_streets,
+from accessibility.planning.candidates import candidates_from_osm, candidates_from_streets
+from accessibility.planning.critical import critical_residents, critical_table
+from accessibility.planning.ranking import (
     coverage_matrix,
-    critical_residents,
-    critical_table,
     evaluate,
     greedy,
     mclp,
@@ -34,7 +33,6 @@ from accessibility.ranking import (
     weight_column,
 )
 from accessibility.rejects import Rejects
-from accessibility.routing import site_graph
 
 from .test_independent import X0, Y0, _line_network, _points, _residents, _sites
 
@@ -386,7 +384,7 @@ def test_candidates_from_streets_rule():
     cells = np.floor((X0 + 50.0 + 100.0 * np.arange(7)) / 250.0)
     assert len(wide) == len(np.unique(cells))
     # the default betweenness is the network's own
-    from accessibility.visibility import edge_betweenness
+    from accessibility.core.visibility import edge_betweenness
 
     pd.testing.assert_frame_equal(
         candidates_from_streets(net, 3), candidates_from_streets(net, 3, edge_betweenness(net))
