@@ -39,7 +39,19 @@ MAX_RESIDENTS_PER_POINT = 100_000
 
 
 def max_residents_per_cell(cell_size_m: float = 100.0) -> float:
-    """Most residents a Zensus cell of ``cell_size_m`` metres may hold (persons)."""
+    """Most residents a Zensus cell of ``cell_size_m`` metres may hold (persons).
+
+    Parameters
+    ----------
+    cell_size_m : float
+        Edge length of the square grid cell in metres (100 for the 100 m grid).
+
+    Returns
+    -------
+    float
+        The plausibility cap in persons: the 100 m cap scaled by cell area, but never
+        above the per-point cap ``MAX_RESIDENTS_PER_POINT``.
+    """
     return float(min(MAX_RESIDENTS_PER_CELL * (cell_size_m / 100.0) ** 2, MAX_RESIDENTS_PER_POINT))
 
 
@@ -59,6 +71,12 @@ def cache_dir() -> Path:
     """Folder for parsed-network and download caches.
 
     ``$ACCESSIBILITY_CACHE`` if set, else ``~/.cache/accessibility``.
+
+    Returns
+    -------
+    Path
+        The cache folder; created if possible (an unwritable folder is returned
+        anyway, the cache writers then warn and go on uncached).
     """
     root = os.environ.get("ACCESSIBILITY_CACHE")
     path = Path(root) if root else Path.home() / ".cache" / "accessibility"
@@ -72,6 +90,11 @@ def shared_data_dir() -> Path:
     """Folder with the real shared data sets used by tests and benchmarks.
 
     ``$ACCESSIBILITY_DATA`` if set, else ``../shared/data`` next to the project root.
+
+    Returns
+    -------
+    Path
+        The data folder (not checked for existence).
     """
     root = os.environ.get("ACCESSIBILITY_DATA")
     if root:

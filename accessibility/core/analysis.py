@@ -202,6 +202,31 @@ def snap_points(
     if one was nearer). Returns the kept rows (network CRS) with ``access_m``,
     ``fragment`` (snapped onto a kept component that is not the largest) and
     ``island`` (would have snapped onto a pruned island) columns, and their snaps.
+
+    Parameters
+    ----------
+    net : Network
+        The walking network (projected CRS, metres).
+    gdf : GeoDataFrame
+        Points (or polygons, snapped at a representative point) in any CRS.
+    rejects : Rejects
+        Collector the unusable rows are written to.
+    what : str
+        What the rows are (e.g. "resident", "site"), used in messages.
+    file_of : Series or str
+        Source file per row (or one file name for all rows), for the reject records.
+    row_of : Series
+        Row number in the source file per row.
+    label_of : Series
+        Human-readable label per row (name or id) for the reject records.
+    max_access_m : float
+        Longest allowed straight access leg in metres.
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, Snap)
+        The kept rows in the network CRS with the extra columns above, and their
+        snaps (one per kept row, in the same order).
     """
     gdf = gdf.to_crs(net.crs)
     geom = gdf.geometry
@@ -389,6 +414,14 @@ def district_members(residents: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -
     A point inside several overlapping districts is listed once per district (it
     counts in each of them); a point in none is listed with :data:`OUTSIDE_DISTRICTS`.
     Overlapping district pairs are warned about (one warning naming up to ten pairs).
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Resident points.
+    districts : GeoDataFrame
+        District polygons with a ``district`` name column, in the same CRS as
+        ``residents`` (the network CRS, metres).
 
     Returns
     -------

@@ -51,6 +51,12 @@ def site_graph(net: Network, site_snap: Snap) -> SiteGraph:
     net : Network
     site_snap : Snap
         Sites snapped with :meth:`Network.snap` (access legs in metres).
+
+    Returns
+    -------
+    SiteGraph
+        The (n + k) × (n + k) CSR graph in metres; row ``n + i`` is site ``i``, linked to
+        both ends of its snapped edge with access leg plus the part-edge length.
     """
     n, k = net.n_nodes, len(site_snap.edge)
     base = net.csgraph()

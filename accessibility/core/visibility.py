@@ -136,7 +136,19 @@ def _subtree_sizes(pred: np.ndarray, src: np.ndarray, row: np.ndarray, cur: np.n
 
 
 def shop_points(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Open shops among OSM features (``shop=*`` except vacant/no/disused/closed), as points."""
+    """Open shops among OSM features (``shop=*`` except vacant/no/disused/closed), as points.
+
+    Parameters
+    ----------
+    features : GeoDataFrame
+        OSM features with a ``tags`` column of dicts (``read_osm(...).features``).
+
+    Returns
+    -------
+    GeoDataFrame
+        One point per shop (polygons at a representative point) with a ``shop`` column
+        (the tag value), in the CRS of ``features``.
+    """
     tags = features["tags"]
     val = np.array([str(t.get("shop", "")) if isinstance(t, dict) else "" for t in tags], object)
     ok = (val != "") & ~np.isin(val, list(_NOT_SHOPS))
@@ -209,6 +221,21 @@ def with_visibility(
     """``layer`` (sites or candidates) with the :func:`visibility` columns appended.
 
     Returns ``layer`` unchanged when there are no features or no rows.
+
+    Parameters
+    ----------
+    net : Network
+        The walking network (projected CRS, metres).
+    layer : GeoDataFrame
+        Sites or candidates, in any CRS.
+    features : GeoDataFrame or None
+        OSM features (EPSG:4326) for the shop count, or None.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``layer`` (same CRS and index) plus ``betweenness``, ``betweenness_pct``,
+        ``shops_100m`` and ``visibility``.
     """
     if features is None or not len(layer):
         return layer
