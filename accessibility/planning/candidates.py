@@ -117,6 +117,19 @@ def candidates_from_streets(
     (:func:`accessibility.core.visibility.edge_betweenness`), at most one per
     ``spacing`` × ``spacing`` metre grid cell so they do not bunch up.
 
+    Parameters
+    ----------
+    net : Network
+        The walking network (projected CRS, metres).
+    n : int
+        Number of candidates wanted (fewer if there are fewer grid cells with edges).
+    betweenness : ndarray (m,), optional
+        Precomputed edge betweenness, one value per edge; computed when omitted.
+    spacing : float
+        Grid cell size in metres (network CRS).
+    category : str
+        Category given to every candidate.
+
     Returns
     -------
     GeoDataFrame

@@ -49,6 +49,15 @@ def critical_residents(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per resident: how many sites cover it within ``minutes``, and the only one.
 
+    Parameters
+    ----------
+    analysis : Analysis
+        A finished stock analysis (its walking speed turns minutes into metres).
+    minutes : float
+        Threshold in minutes of walking.
+    category : str
+        Site category to count, or ``all`` for every site.
+
     Returns
     -------
     n_covering : ndarray of int (r,)
@@ -81,6 +90,18 @@ def critical_table(
     weight: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-site loss if it closes alone, and redundancy, for each threshold.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A finished stock analysis.
+    minutes : sequence of float, optional
+        Thresholds in minutes (sorted); default the analysis' thresholds.
+    category : str
+        Site category to consider, or ``all`` for every site.
+    weight : str, optional
+        Population column(s) to count (see :func:`accessibility.planning.ranking.weight_column`);
+        default ``population`` (persons).
 
     Returns
     -------

@@ -72,7 +72,23 @@ class CoverageMatrix:
         return self.metres.shape
 
     def covers(self, metres: float | None = None) -> sp.csr_matrix:
-        """Boolean (k, r) matrix: candidate covers resident within ``metres`` (default ``limit``)."""
+        """Boolean (k, r) matrix: candidate covers resident within ``metres`` (default ``limit``).
+
+        Parameters
+        ----------
+        metres : float, optional
+            Door-to-door distance in metres; at most ``limit``.
+
+        Returns
+        -------
+        csr_matrix (k, r) of bool
+            True where the candidate's distance to the resident is ``<= metres``.
+
+        Raises
+        ------
+        ValueError
+            ``metres`` exceeds the ``limit`` the matrix was computed up to.
+        """
         metres = self.limit if metres is None else metres
         if metres > self.limit:
             raise ValueError(f"matrix computed up to {self.limit} m, asked for {metres} m")
@@ -253,7 +269,24 @@ def greedy(
 def evaluate(
     covers: sp.csr_matrix, weight: np.ndarray, chosen: np.ndarray, covered0: np.ndarray | None
 ) -> float:
-    """Persons covered by the existing sites plus the chosen candidates."""
+    """Persons covered by the existing sites plus the chosen candidates.
+
+    Parameters
+    ----------
+    covers : csr_matrix (c, r) of bool
+        Candidate covers resident (from :meth:`CoverageMatrix.covers`).
+    weight : ndarray (r,)
+        Persons per resident point (or a population group column).
+    chosen : ndarray of int
+        Row indices of the chosen candidates in ``covers``.
+    covered0 : ndarray (r,) of bool or None
+        Residents already covered by the existing sites.
+
+    Returns
+    -------
+    float
+        Sum of ``weight`` over the residents covered (persons), each counted once.
+    """
     weight = np.asarray(weight, dtype=float)
     cov = np.zeros(len(weight), bool) if covered0 is None else np.asarray(covered0, bool).copy()
     if len(chosen):
@@ -336,6 +369,20 @@ def mclp(
 def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarray, str]:
     """Persons to rank by: ``population``, one group column, or the sum of comma-separated ones.
 
+    Parameters
+    ----------
+    residents : DataFrame
+        Resident points with ``population`` and population group columns.
+    weight : str or None
+        Column name, comma-separated column names, or None/empty for ``population``.
+
+    Returns
+    -------
+    weights : ndarray of float (r,)
+        Persons per resident point (missing or non-numeric values count as 0).
+    name : str
+        ``population`` or the column names joined by ``+``.
+
     Raises
     ------
     InputError
@@ -385,6 +432,12 @@ class RankResult:
         ----------
         covered0 : ndarray of bool (r,)
             Residents covered by the existing sites (``metres_<category> <= limit_m``).
+
+        Returns
+        -------
+        ndarray of int (r,)
+            Greedy rank (1-based) of the pick that first covers each resident, 0 if
+            already covered or never covered.
         """
         covers = self.matrix.covers()
         out = np.zeros(covers.shape[1], dtype=np.int64)
@@ -397,7 +450,20 @@ class RankResult:
         return out
 
     def exact_table(self) -> pd.DataFrame:
-        """The optimal set (``--exact``) in the layout of the ranking table."""
+        """The optimal set (``--exact``) in the layout of the ranking table.
+
+        Returns
+        -------
+        DataFrame
+            ``rank, name, gain, cumulative_covered, candidate_id, category,
+            share_covered, reach, lat, lon`` (EPSG:4326; gains in persons), plus the
+            visibility columns and ``gain_weighted`` when visibility was computed.
+
+        Raises
+        ------
+        ValueError
+            No exact solution was computed.
+        """
         if self.exact is None:
             raise ValueError("no exact solution computed")
         return _table(self.exact, self.candidates, self.total_weight, self.reach,

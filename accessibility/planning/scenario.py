@@ -180,15 +180,34 @@ class ScenarioResult:
 
     def summary(self) -> pd.DataFrame:
         """``scenario_summary.csv``: ``category,minutes,population_covered_before,
-        population_covered_after,gain`` then ``population,share_before,share_after``."""
+        population_covered_after,gain`` then ``population,share_before,share_after``.
+
+        Returns
+        -------
+        DataFrame
+            One row per category and threshold (minutes); counts in persons, shares
+            as fractions 0..1.
+        """
         return _merge(self.before.summary(), self.after.summary(), [])
 
     def summary_districts(self) -> pd.DataFrame:
-        """``scenario_summary_districts.csv``: the same per district (first column ``district``)."""
+        """``scenario_summary_districts.csv``: the same per district (first column ``district``).
+
+        Returns
+        -------
+        DataFrame
+            The :meth:`summary` columns, one row per district, category and threshold.
+        """
         return _merge(self.before.summary_districts(), self.after.summary_districts(), ["district"])
 
     def summary_groups(self) -> pd.DataFrame:
-        """``scenario_summary_groups.csv``: the same per population group (first column ``group``)."""
+        """``scenario_summary_groups.csv``: the same per population group (first column ``group``).
+
+        Returns
+        -------
+        DataFrame
+            The :meth:`summary` columns, one row per group, category and threshold.
+        """
         return _merge(self.before.summary_groups(), self.after.summary_groups(), ["group"])
 
     def changed_residents(self, gained: bool, category: str = ALL) -> gpd.GeoDataFrame:
@@ -199,6 +218,18 @@ class ScenarioResult:
         ``nearest_before, nearest_after`` (site ids, category ``all``), and
         ``covered_before_<m>``/``covered_after_<m>`` per threshold; geometry in
         the network CRS.
+
+        Parameters
+        ----------
+        gained : bool
+            True for residents that gain coverage, False for those that lose it.
+        category : str
+            Category whose walking time (minutes) decides coverage; default all sites.
+
+        Returns
+        -------
+        GeoDataFrame
+            The changed resident points (network CRS, metres), with the columns above.
         """
         b = self.before.residents
         a = self.after.residents
@@ -220,7 +251,14 @@ class ScenarioResult:
         return gpd.GeoDataFrame(out, geometry=b.geometry[mask].to_numpy(), crs=b.crs)
 
     def site_layer(self) -> gpd.GeoDataFrame:
-        """All sites before and after with their ``change`` (EPSG:4326)."""
+        """All sites before and after with their ``change`` (EPSG:4326).
+
+        Returns
+        -------
+        GeoDataFrame
+            The site columns plus ``change`` (the sites after the changes, then the
+            removed ones), EPSG:4326.
+        """
         rem = self.removed.copy()
         rem["change"] = REMOVED
         cols = [c for c in SITE_COLUMNS if c != "geometry"] + ["change", "geometry"]
@@ -326,6 +364,12 @@ def resolve_addresses(
     file : path, optional
         The scenario file, named in errors.
 
+    Returns
+    -------
+    list of Change
+        ``changes`` in the same order, the geocoded ones with ``lat``/``lon``
+        (EPSG:4326) and ``geocode_quality`` added.
+
     Raises
     ------
     ScenarioError
@@ -363,6 +407,17 @@ def check_changes(result: ScenarioResult) -> None:
 
     Compares the sites actually used before and after (id, category, place): a change
     whose site was rejected (e.g. too far from the network) takes no effect.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+        The scenario run (before and after analyses).
+
+    Raises
+    ------
+    InputError
+        The sites used after equal those used before; the message names up to three
+        rejects.
     """
 
     def used(a):
@@ -386,7 +441,21 @@ def check_changes(result: ScenarioResult) -> None:
 
 def side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
     """``comparison.csv``: ``population_covered_before``, then ``after_<name>`` and
-    ``gain_<name>`` per scenario, on ``keys`` + category + minutes."""
+    ``gain_<name>`` per scenario, on ``keys`` + category + minutes.
+
+    Parameters
+    ----------
+    tables : list of (str, DataFrame)
+        Scenario name and its :meth:`ScenarioResult.summary` (or district summary) table;
+        the first one provides the ``population_covered_before`` column.
+    keys : list of str
+        Extra join columns (``[]`` or ``["district"]``).
+
+    Returns
+    -------
+    DataFrame
+        One row per key, category and threshold (minutes); counts in persons.
+    """
     on = [*keys, "category", "minutes"]
     first = tables[0][1]
     out = first[[*on, "population_covered_before"]].copy()
@@ -420,7 +489,17 @@ class Comparison:
 
 def warn_new_categories(result: ScenarioResult, record: dict, file: str | Path | None) -> None:
     """Warn about added or re-categorised sites whose category looks like a misspelt preset;
-    the new categories go to ``record["new_categories_in_changes"]``."""
+    the new categories go to ``record["new_categories_in_changes"]``.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+        The scenario run; its ``sites_after`` ``change`` column selects the sites.
+    record : dict
+        The run record (``run.json`` contents); updated in place.
+    file : path or None
+        The scenario file named in warnings; without it nothing is recorded.
+    """
     presets = record.get("inputs", {}).get("presets") or {}
     table = load_presets(presets.get("path"))
     changed = result.sites_after[result.sites_after["change"].isin([ADDED, RECATEGORISED])]

