@@ -252,6 +252,16 @@ def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) 
     """Write ``stock.csv``, ``stock.xlsx``, ``stock.gpkg``, ``stock_summary.csv``,
     ``sites.gpkg``, ``rejects.csv`` and ``run.json`` into ``out`` (atomic writes).
 
+    Parameters
+    ----------
+    check : StockCheck
+        Result of :func:`accessibility.planning.stock.check_stock` (buildings as
+        EPSG:4326 points).
+    out : str or Path
+        Output folder (created if missing).
+    record : dict, optional
+        Run record written into ``run.json``.
+
     Returns
     -------
     dict
@@ -336,6 +346,22 @@ def write_scenario(
     ``scenario_sites.gpkg``, ``rejects.csv``, ``scenario_map.html``, ``run.json``.
     ``sites``: the site layer to write, e.g. with the visibility columns from
     :func:`accessibility.pipeline.scenario_sites`; default ``result.site_layer()``.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+        The scenario run (before and after analyses).
+    out : str or Path
+        Output folder.
+    record : dict
+        Run record written into ``run.json``.
+    sites : GeoDataFrame, optional
+        Site layer (EPSG:4326) for ``scenario_sites.gpkg``.
+
+    Returns
+    -------
+    dict
+        Output name -> path.
     """
     out = Path(out)
     paths = {
@@ -439,6 +465,23 @@ def write_critical(
     """Write ``critical_sites.csv``, ``redundancy.csv``, ``rejects.csv``, ``run.json`` and
     ``critical_map.html`` into ``out`` (tables from :func:`accessibility.pipeline.critical`).
 
+    Parameters
+    ----------
+    a : Analysis
+        The stock analysis the tables were computed on (rejects, network, parameters).
+    sites : DataFrame
+        Per-site table (``reach_<m>``/``loss_<m>`` in persons per threshold in minutes).
+    redundancy : DataFrame
+        Redundancy table per category and threshold.
+    out : str or Path
+        Output folder.
+    record : dict
+        Run record written into ``run.json``.
+    category : str
+        Sites assessed (``all`` or one category); recorded and mapped.
+    weight : str, optional
+        Population column(s) counted; recorded as ``population`` when omitted.
+
     Returns
     -------
     dict
@@ -465,6 +508,15 @@ def write_comparison(comparison: Comparison, out: str | Path, record: dict) -> d
     """Write ``comparison.csv``, ``comparison_districts.csv``, ``run.json`` and every
     scenario's outputs in its own subfolder (:func:`write_scenario`) into ``out``.
 
+    Parameters
+    ----------
+    comparison : Comparison
+        Scenarios run against one baseline.
+    out : str or Path
+        Output folder; each scenario goes to a subfolder named after its slug.
+    record : dict
+        Run record written into ``run.json`` (and into each scenario's).
+
     Returns
     -------
     dict
@@ -487,5 +539,18 @@ def write_comparison(comparison: Comparison, out: str | Path, record: dict) -> d
 
 
 def write_profiles_summary(table: pd.DataFrame, out: str | Path) -> Path:
-    """``summary_profiles.csv`` (the summary of every walking profile, ``profile`` first)."""
+    """``summary_profiles.csv`` (the summary of every walking profile, ``profile`` first).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The summaries of all profiles stacked.
+    out : str or Path
+        Output folder.
+
+    Returns
+    -------
+    Path
+        The written CSV file.
+    """
     return write_csv(table, Path(out) / "summary_profiles.csv")

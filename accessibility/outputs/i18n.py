@@ -177,7 +177,20 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
 
 
 def labels(part: str, lang: str) -> dict[str, str]:
-    """The labels of ``part`` (a key of :data:`LABELS`) in ``lang``; English if unknown."""
+    """The labels of ``part`` (a key of :data:`LABELS`) in ``lang``; English if unknown.
+
+    Parameters
+    ----------
+    part : str
+        ``report``, ``map``, ``planning_maps`` or ``scenario_report``.
+    lang : str
+        Language code (``en``, ``de``).
+
+    Returns
+    -------
+    dict of str to str
+        Label key -> text (some are format strings).
+    """
     table = LABELS[part]
     return table.get(lang, table["en"])
 
@@ -187,6 +200,18 @@ def default_lang(record: dict, crs: str | None = None) -> str:
 
     ``crs`` is the network's CRS where the record does not hold it yet
     (``parameters.crs`` is added when the outputs are written).
+
+    Parameters
+    ----------
+    record : dict
+        Run record (``parameters.crs``, ``population_kind``).
+    crs : str, optional
+        The network CRS, e.g. ``EPSG:25832``.
+
+    Returns
+    -------
+    str
+        ``de`` or ``en``.
     """
     crs = str(crs or record.get("parameters", {}).get("crs", ""))
     kind = str(record.get("population_kind") or "")
@@ -194,12 +219,40 @@ def default_lang(record: dict, crs: str | None = None) -> str:
 
 
 def default_title(name: str, lang: str) -> str:
-    """Title of map and report for an output folder ``name``: "Docking points – name"."""
+    """Title of map and report for an output folder ``name``: "Docking points – name".
+
+    Parameters
+    ----------
+    name : str
+        The output folder's name.
+    lang : str
+        Language code (``en``, ``de``).
+
+    Returns
+    -------
+    str
+        The title (not escaped).
+    """
     return labels("report", lang)["short_title"].format(name=name)
 
 
 def category_label(record: dict, category: str, lang: str) -> str:
-    """A category's label in ``lang`` (the presets' ``label_de``/``label_en``), else its id."""
+    """A category's label in ``lang`` (the presets' ``label_de``/``label_en``), else its id.
+
+    Parameters
+    ----------
+    record : dict
+        Run record with ``category_labels`` (category -> language -> label).
+    category : str
+        Category id; ``all`` gets the translated "all" label.
+    lang : str
+        Language code (``en``, ``de``); falls back to the English label.
+
+    Returns
+    -------
+    str
+        The label (not escaped).
+    """
     if category == "all":
         return labels("report", lang)["all"]
     own = (record.get("category_labels") or {}).get(category) or {}
@@ -207,7 +260,20 @@ def category_label(record: dict, category: str, lang: str) -> str:
 
 
 def vintage_text(record: dict, lang: str) -> str:
-    """One sentence on how current the data are (``run.json``'s ``data_vintage``); "" if absent."""
+    """One sentence on how current the data are (``run.json``'s ``data_vintage``); "" if absent.
+
+    Parameters
+    ----------
+    record : dict
+        Run record; its ``data_vintage`` holds the OSM timestamp and Zensus edition.
+    lang : str
+        Language code (``en``, ``de``).
+
+    Returns
+    -------
+    str
+        The sentence (not escaped), or ``""``.
+    """
     v = record.get("data_vintage")
     if not v:
         return ""

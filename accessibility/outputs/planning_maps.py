@@ -53,6 +53,11 @@ def ranking_map(
     Every resident newly covered by pick ``#j`` is in the layer of ``#j`` (its
     population adds up to that pick's gain when ranking by residents), residents the
     existing sites cover and those still uncovered have layers of their own.
+
+    Returns
+    -------
+    Path
+        The written HTML file.
     """
     t = labels("planning_maps", lang)
     res = analysis.residents
@@ -127,6 +132,11 @@ def critical_map(
     Residents covered by exactly one site are one layer, each with that site's name
     (per site they add up to its ``loss``); residents covered by two or more sites and
     those not covered have layers of their own.
+
+    Returns
+    -------
+    Path
+        The written HTML file.
     """
     t = labels("planning_maps", lang)
     res = analysis.residents
@@ -173,6 +183,20 @@ def scenario_map(
     """Plain before/after map: changed sites and the residents gaining or losing coverage.
 
     Every name is HTML-escaped; Leaflet is inlined, so the map draws offline.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+        The scenario run; residents are drawn in EPSG:4326.
+    path : str or Path
+        Output HTML file.
+    attribution : sequence of str, optional
+        Attribution lines shown on the tile layer.
+
+    Returns
+    -------
+    Path
+        The written HTML file.
     """
     sites = result.site_layer()
     w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds

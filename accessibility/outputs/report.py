@@ -47,6 +47,16 @@ def coverage_curve(data: OutputData) -> pd.DataFrame:
     """Share of residents within x minutes (x every 0.25 min up to 1.5 × the largest threshold).
 
     Returns a frame with ``minutes`` and one share column (0–1) per category.
+
+    Parameters
+    ----------
+    data : OutputData
+        A run's outputs (residents with ``population`` and ``minutes_<category>``).
+
+    Returns
+    -------
+    DataFrame
+        ``minutes`` then one share column (fraction of persons, 0–1) per category.
     """
     return share_curve(data.residents, data.categories, max(data.minutes or [15.0]))
 
@@ -56,6 +66,22 @@ def share_curve(residents: pd.DataFrame, categories, top: float) -> pd.DataFrame
 
     ``x`` runs every 0.25 min from 0 to 1.5 × ``top`` (minutes); categories without a
     ``minutes_<category>`` column are left out.
+
+    Parameters
+    ----------
+    residents : DataFrame
+        Resident rows with ``population`` (persons) and ``minutes_<category>``
+        (walking minutes; non-finite = unreachable).
+    categories : iterable of str
+        Categories to include.
+    top : float
+        Largest threshold in minutes.
+
+    Returns
+    -------
+    DataFrame
+        ``minutes`` then the share of persons (0–1) within that many minutes per
+        category (0 everywhere when the population is 0).
     """
     x = np.arange(0.0, 1.5 * top + 1e-9, 0.25)
     pop = residents["population"].to_numpy(float)
@@ -84,7 +110,22 @@ def _curve_chart(data: OutputData, t: dict, label) -> str:
 
 def share_chart(lines: list[tuple], minutes, t: dict) -> str:
     """``<img>`` (PNG) of share-covered curves: ``(x, y, plot keyword arguments)`` per line,
-    thresholds (minutes) as dotted verticals, axes labelled with ``t["x"]`` and ``t["y"]``."""
+    thresholds (minutes) as dotted verticals, axes labelled with ``t["x"]`` and ``t["y"]``.
+
+    Parameters
+    ----------
+    lines : list of tuple
+        ``(x, y, kwargs)`` per curve: minutes, shares (0–1), ``Axes.plot`` keywords.
+    minutes : iterable of float
+        Thresholds in minutes.
+    t : dict
+        Labels with ``x`` and ``y`` (see :func:`accessibility.outputs.i18n.labels`).
+
+    Returns
+    -------
+    str
+        An ``<img>`` tag with the PNG inlined as a data URI.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,7 +174,18 @@ def _district_chart(data: OutputData, t: dict) -> str:
 
 
 def html_table(df: pd.DataFrame) -> str:
-    """HTML table (escaped); columns of numbers or "n (x %)" cells right-aligned, text left."""
+    """HTML table (escaped); columns of numbers or "n (x %)" cells right-aligned, text left.
+
+    Parameters
+    ----------
+    df : DataFrame or None
+        The table; missing values are shown as "–".
+
+    Returns
+    -------
+    str
+        The ``<table>`` HTML, or ``""`` for None or an empty frame.
+    """
     if df is None or df.empty:
         return ""
     cells = df.astype(object).where(df.notna(), "–").astype(str)
@@ -237,7 +289,23 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
 
 
 def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> list[str]:
-    """HTML of the report's closing sections: method, data vintage, rejects, attributions."""
+    """HTML of the report's closing sections: method, data vintage, rejects, attributions.
+
+    Parameters
+    ----------
+    record : dict
+        Run record (``parameters`` with speed in km/h and max access leg in metres,
+        ``network``, ``study_area``, ``data_vintage``, ``attribution``).
+    rejects : DataFrame or None
+        ``rejects.csv`` rows; counted per file and reason.
+    lang : str
+        Language code (``en``, ``de``).
+
+    Returns
+    -------
+    list of str
+        HTML parts (text escaped).
+    """
     t = labels("report", lang)
     p = record.get("parameters", {})
     speed = float(p.get("speed_kmh", record.get("speed_kmh", 4.8)))
@@ -274,7 +342,21 @@ def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> lis
 
 
 def study_area_text(record: dict, lang: str) -> str:
-    """Who is counted: the study area and the residents left out (``run.json`` ``study_area``)."""
+    """Who is counted: the study area and the residents left out (``run.json`` ``study_area``).
+
+    Parameters
+    ----------
+    record : dict
+        Run record; its ``study_area`` holds place/bbox/polygon, resident counts
+        (persons, points) and ``buffer_m`` (metres).
+    lang : str
+        ``de`` for German, anything else for English.
+
+    Returns
+    -------
+    str
+        The text (not escaped), or ``""`` without a study area.
+    """
     area = record.get("study_area") or {}
     if "residents_inside" not in area:
         return ""
@@ -304,7 +386,22 @@ def study_area_text(record: dict, lang: str) -> str:
 
 
 def html_page(title: str, body: list[str], lang: str) -> str:
-    """A self-contained HTML page (the report's style) around ``body`` (HTML parts)."""
+    """A self-contained HTML page (the report's style) around ``body`` (HTML parts).
+
+    Parameters
+    ----------
+    title : str
+        Page title (escaped here).
+    body : list of str
+        HTML parts, inserted as given (escape their text beforehand).
+    lang : str
+        The page's ``lang`` attribute.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
     return (
         f'<!DOCTYPE html><html lang="{esc(lang)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'

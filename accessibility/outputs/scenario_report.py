@@ -45,6 +45,11 @@ def write_scenario_report(
     lang : {"de", "en"}
     title : str
         Page title (escaped); default "<scenario>: before and after".
+
+    Returns
+    -------
+    Path
+        The written HTML file.
     """
     t = labels("scenario_report", lang)
     title = title or t["title"].format(name=result.name)
