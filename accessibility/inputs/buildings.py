@@ -412,7 +412,18 @@ def _reject_unrowed(
 
 
 def source_files(gdf: gpd.GeoDataFrame) -> list[str]:
-    """The input files named in a frame's ``attrs`` (``files``), for the record."""
+    """The input files named in a frame's ``attrs`` (``files``), for the record.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Reader output carrying ``attrs["files"]`` or ``attrs["source"]``.
+
+    Returns
+    -------
+    list of str
+        The file names; ``[]`` when the attrs name none.
+    """
     if gdf.attrs.get("files"):
         return [str(f) for f in gdf.attrs["files"]]
     if gdf.attrs.get("source"):
@@ -421,7 +432,14 @@ def source_files(gdf: gpd.GeoDataFrame) -> list[str]:
 
 
 def assumptions() -> dict[str, object]:
-    """The spreading assumptions (module constants: persons per home, floor heights, ...) for ``run.json``."""
+    """The spreading assumptions (module constants: persons per home, floor heights, ...) for ``run.json``.
+
+    Returns
+    -------
+    dict
+        Residential building types, exclusion rules, default storeys, the net-to-gross
+        floor area factor and the living area per resident (m²).
+    """
     return {
         "residential_buildings": sorted(RESIDENTIAL_BUILDINGS),
         "building_yes_excluded_if_tagged": sorted(NON_RESIDENTIAL_KEYS),
@@ -436,7 +454,19 @@ def assumptions() -> dict[str, object]:
 
 
 def numeric_groups(cells: pd.DataFrame) -> list[str]:
-    """The group columns of the cells that hold numbers (spread like the population)."""
+    """The group columns of the cells that hold numbers (spread like the population).
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        Population cells or points with group columns.
+
+    Returns
+    -------
+    list of str
+        Numeric columns other than the reserved ones (``pid``, ``population``, ...) and
+        the geometry, in column order.
+    """
     return [
         c
         for c in cells.columns

@@ -19,6 +19,17 @@ def read_districts(path: str | Path, column: str | None) -> gpd.GeoDataFrame:
         GeoJSON, GeoPackage or Shapefile of polygons.
     column : str, optional
         Name column; default the first of ``name``, ``district``, ``Name``, ``NAME``.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``district`` (unique names as text) and the polygons, in the file's own CRS.
+
+    Raises
+    ------
+    InputError
+        The file is unreadable or empty, has no CRS, no (or no such) name column,
+        non-polygon features, or missing or duplicate names.
     """
     try:
         gdf = gpd.read_file(path)

@@ -714,6 +714,20 @@ def download_path(
     ``cache_dir()/"downloads"/<sha256 of the server URL and the query>.osm``;
     the sidecar record is the same name with ``.json``. The same area asked of
     another server is another download.
+
+    Parameters
+    ----------
+    area : Polygon or MultiPolygon
+        Study area in EPSG:4326 (as given to :func:`fetch_osm`).
+    keys : sequence of str, optional
+        Feature tag keys, as for :func:`fetch_osm`.
+    servers : Servers, optional
+        Server and limits; default :meth:`Servers.from_env`.
+
+    Returns
+    -------
+    Path
+        The cached ``.osm`` file's path (it need not exist yet).
     """
     servers = servers or Servers.from_env()
     return _download_path(servers, overpass_queries(area, keys, servers))

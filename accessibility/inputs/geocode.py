@@ -107,6 +107,16 @@ def normalise_street(name: object) -> str:
     Lower case; umlauts -> ae/oe/ue, ß -> ss, other accents dropped; ``Straße``,
     ``Str.``, ``str`` -> ``strasse``; ``Pl.`` -> ``platz``; spaces, hyphens,
     dots and other punctuation removed.
+
+    Parameters
+    ----------
+    name : object
+        Street name; None and NaN count as empty, other values are turned to text.
+
+    Returns
+    -------
+    str
+        The key (``""`` for a missing name).
     """
     if isinstance(name, str):
         return _normalise_street(name)
@@ -125,7 +135,18 @@ def _normalise_street(name: str) -> str:
 
 
 def normalise_number(number: object) -> str:
-    """Comparable key of a house number: ``"12 A"`` -> ``"12a"``, ``"Nr. 5"`` -> ``"5"``."""
+    """Comparable key of a house number: ``"12 A"`` -> ``"12a"``, ``"Nr. 5"`` -> ``"5"``.
+
+    Parameters
+    ----------
+    number : object
+        House number as text or number (``5.0`` -> ``"5"``); None and NaN count as empty.
+
+    Returns
+    -------
+    str
+        The key: lower case, without ``Nr.``/``No.`` prefix and spaces (``""`` if missing).
+    """
     if number is None or (isinstance(number, float) and np.isnan(number)):
         return ""
     if isinstance(number, float | np.floating) and float(number).is_integer():
@@ -137,7 +158,20 @@ def normalise_number(number: object) -> str:
 
 
 def number_keys(number: object) -> list[str]:
-    """All keys an OSM house number stands for: ``"5-7"`` -> ``["5-7", "5", "6", "7"]``."""
+    """All keys an OSM house number stands for: ``"5-7"`` -> ``["5-7", "5", "6", "7"]``.
+
+    Parameters
+    ----------
+    number : object
+        An ``addr:housenumber`` value; lists separated by ``;`` or ``,`` and short
+        ranges are expanded.
+
+    Returns
+    -------
+    list of str
+        The normalised keys (see :func:`normalise_number`), whole value first, no
+        duplicates; ``[]`` for an empty number.
+    """
     s = normalise_number(number)
     if not s:
         return []
@@ -166,6 +200,16 @@ def split_address(text: object) -> tuple[str, str, str, str]:
 
     Returns ``(street, housenumber, postcode, city)``; parts not found are ``""``.
     Text without a recognisable house number is returned as the street.
+
+    Parameters
+    ----------
+    text : object
+        One-line address; None and NaN give four empty parts.
+
+    Returns
+    -------
+    tuple of str
+        ``(street, housenumber, postcode, city)``.
     """
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return "", "", "", ""
@@ -191,6 +235,11 @@ def split_address(text: object) -> tuple[str, str, str, str]:
 def address_columns(columns: Iterable[str]) -> dict[str, str] | None:
     """Find the address columns of a table (header spellings as in :data:`ADDRESS_ALIASES`).
 
+    Parameters
+    ----------
+    columns : iterable of str
+        The table's column names.
+
     Returns
     -------
     dict or None
@@ -213,6 +262,19 @@ def address_table(table: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
     """The four address parts of every row as text (``street, housenumber, postcode, city``).
 
     Separate columns win; a one-line ``address`` column fills rows whose street is empty.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The input table.
+    cols : dict of str to str
+        Canonical name -> the table's column, as :func:`address_columns` returns.
+
+    Returns
+    -------
+    DataFrame
+        ``street, housenumber, postcode, city`` as text (``""`` when missing), index of
+        ``table``.
     """
     n = len(table)
 
@@ -244,7 +306,18 @@ def _cell(v: object) -> str:
 
 
 def format_address(street: str, number: str, postcode: str = "", city: str = "") -> str:
-    """``"Blücherstraße 15, 67655 Kaiserslautern"`` (empty parts left out)."""
+    """``"Blücherstraße 15, 67655 Kaiserslautern"`` (empty parts left out).
+
+    Parameters
+    ----------
+    street, number, postcode, city : str
+        The address parts.
+
+    Returns
+    -------
+    str
+        One-line address.
+    """
     head = " ".join(p for p in (street, number) if p)
     tail = " ".join(p for p in (postcode, city) if p)
     return ", ".join(p for p in (head, tail) if p)
@@ -262,7 +335,9 @@ class Geocoder(Protocol):
     """
 
     @property
-    def source(self) -> str: ...
+    def source(self) -> str:
+        """What the addresses are looked up in, named in messages."""
+        ...
 
     def geocode(self, addresses: pd.DataFrame) -> pd.DataFrame:
         """Look up addresses.
@@ -331,7 +406,19 @@ class OfflineGeocoder:
 
     @classmethod
     def from_extract(cls, extract) -> OfflineGeocoder:
-        """Geocoder over an :class:`accessibility.inputs.osm.OsmExtract`."""
+        """Geocoder over an :class:`accessibility.inputs.osm.OsmExtract`.
+
+        Parameters
+        ----------
+        extract : OsmExtract
+            Parsed extract: its address features and interpolations (EPSG:4326) and
+            the names of its street segments.
+
+        Returns
+        -------
+        OfflineGeocoder
+            Named after the extract's file in messages.
+        """
         return cls(
             extract.features,
             extract.interpolations,
@@ -452,7 +539,22 @@ class OfflineGeocoder:
     def lookup(
         self, street: object, housenumber: object = "", postcode: object = "", city: object = ""
     ) -> tuple:
-        """One address -> ``(lon, lat, quality, matched_address, note, reason)``."""
+        """One address -> ``(lon, lat, quality, matched_address, note, reason)``.
+
+        Parameters
+        ----------
+        street : object
+            Street, or street and house number in one (``"Blücherstraße 15"``).
+        housenumber, postcode, city : object
+            The other address parts (empty = unknown).
+
+        Returns
+        -------
+        tuple
+            ``(lon, lat, quality, matched_address, note, reason)``: lon/lat in degrees
+            (EPSG:4326), NaN when not found; ``reason`` is ``""`` when found and says
+            why otherwise.
+        """
         street, number = _cell(street), _cell(housenumber)
         postcode, city = _cell(postcode), _cell(city)
         if not street:
@@ -665,7 +767,18 @@ class NominatimGeocoder:
 
     @staticmethod
     def query(street: str, number: str, postcode: str = "", city: str = "") -> str:
-        """The query text sent (and the cache key): ``"Blücherstraße 15, 67655 Kaiserslautern, Germany"``."""
+        """The query text sent (and the cache key): ``"Blücherstraße 15, 67655 Kaiserslautern, Germany"``.
+
+        Parameters
+        ----------
+        street, number, postcode, city : str
+            The address parts.
+
+        Returns
+        -------
+        str
+            :func:`format_address` plus ``", Germany"``.
+        """
         return format_address(street, number, postcode, city) + ", Germany"
 
     def _load_cache(self) -> dict:
@@ -679,7 +792,17 @@ class NominatimGeocoder:
         return self._cache
 
     def remember(self, query: str, lon: float | None, lat: float | None, name: str = "") -> None:
-        """Store an answer (``lon=None``: not found) in the cache file."""
+        """Store an answer (``lon=None``: not found) in the cache file.
+
+        Parameters
+        ----------
+        query : str
+            The query text (:meth:`query`).
+        lon, lat : float or None
+            Degrees (EPSG:4326); None when Nominatim found nothing.
+        name : str
+            Nominatim's display name of the place found.
+        """
         cache = self._load_cache()
         cache[query] = (
             {"lon": lon, "lat": lat, "display_name": name} if lon is not None else {"found": False}
@@ -731,7 +854,20 @@ class NominatimGeocoder:
         return cache[query]
 
     def geocode(self, addresses: pd.DataFrame) -> pd.DataFrame:
-        """As :meth:`OfflineGeocoder.geocode`; offline misses are asked online (quality ``nominatim``)."""
+        """As :meth:`OfflineGeocoder.geocode`; offline misses are asked online (quality ``nominatim``).
+
+        Parameters
+        ----------
+        addresses : DataFrame
+            Columns ``street, housenumber, postcode, city`` (text; empty = unknown).
+
+        Returns
+        -------
+        DataFrame
+            Same index: ``lon, lat`` (degrees, EPSG:4326; NaN when not found),
+            ``quality``, ``matched_address``, ``note`` and ``reason`` (empty when
+            found). Online answers outside the extract's bounds are rejected.
+        """
         if self.offline is not None:
             out = self.offline.geocode(addresses)
         else:
@@ -779,6 +915,25 @@ def make_geocoder(kind: str, extract: OsmExtract, **kw: object) -> Geocoder:
     Nominatim's server, timeout, rate and user agent default to
     :meth:`accessibility.inputs.servers.Servers.from_env` (``ACCESSIBILITY_NOMINATIM_URL`` ...);
     keyword arguments of :class:`NominatimGeocoder` given here win.
+
+    Parameters
+    ----------
+    kind : {"offline", "nominatim"}
+        Which geocoder.
+    extract : OsmExtract
+        The parsed OSM extract (addresses; its bounds limit Nominatim answers).
+    **kw
+        Keyword arguments of :class:`NominatimGeocoder` (None values are ignored).
+
+    Returns
+    -------
+    Geocoder
+        An :class:`OfflineGeocoder` or a :class:`NominatimGeocoder`.
+
+    Raises
+    ------
+    InputError
+        ``kind`` is neither.
     """
     offline = OfflineGeocoder.from_extract(extract)
     if kind == "offline":

@@ -73,6 +73,17 @@ def walk_filter() -> list[tuple[str, str | None, re.Pattern | None]]:
     value does not match), with Overpass's unanchored regex semantics. The filter
     text is kept in the cache per installed osmnx version, because importing osmnx
     takes seconds.
+
+    Returns
+    -------
+    list of tuple
+        ``(key, op, regex)`` per clause, ``highway`` first (``regex`` None when
+        ``op`` is None).
+
+    Raises
+    ------
+    RuntimeError
+        The osmnx filter text has an unexpected form.
     """
     text = _walk_filter_text()
     clauses = []
@@ -110,6 +121,16 @@ def foot_access(tags: dict) -> str | None:
     """The effective foot access value of a way or node: ``foot=*``, else ``access=*``.
 
     ``None`` when neither is tagged (open by default). Values are lower-cased and stripped.
+
+    Parameters
+    ----------
+    tags : dict
+        OSM tags of the way or node.
+
+    Returns
+    -------
+    str or None
+        The effective access value.
     """
     value = tags.get("foot")
     if value is None:
@@ -124,12 +145,33 @@ def is_closed(tags: dict) -> bool:
     it. So ``access=no`` + ``foot=yes|designated|permissive`` is open and ``access=no``
     alone is closed. Conditional restrictions (``access:conditional``) are not
     evaluated: the unconditional value decides.
+
+    Parameters
+    ----------
+    tags : dict
+        OSM tags of the way or node.
+
+    Returns
+    -------
+    bool
+        True when the effective foot access value is ``no`` or ``private``.
     """
     return foot_access(tags) in CLOSED_ACCESS
 
 
 def walk_class_filter(clauses=None) -> list[tuple[str, str | None, re.Pattern | None]]:
-    """The osmnx walk clauses that decide highway classes: all but ``access`` and ``foot``."""
+    """The osmnx walk clauses that decide highway classes: all but ``access`` and ``foot``.
+
+    Parameters
+    ----------
+    clauses : list of tuple, optional
+        Clauses as :func:`walk_filter` returns; default :func:`walk_filter`.
+
+    Returns
+    -------
+    list of tuple
+        The ``(key, op, regex)`` clauses without the access keys.
+    """
     return [c for c in (clauses or walk_filter()) if c[0] not in _ACCESS_KEYS]
 
 
@@ -138,6 +180,11 @@ def walk_class_filter_text() -> str:
 
     Access and foot are left to the offline rules (:func:`is_closed`), so a way with
     ``access=private`` + ``foot=yes`` is downloaded and walked as it is read offline.
+
+    Returns
+    -------
+    str
+        Overpass QL tag filters such as ``["highway"]["area"!~"yes"]...``.
     """
     return "".join(
         f'["{k}"{op}"{rx.pattern}"]' if op else f'["{k}"]' for k, op, rx in walk_class_filter()
@@ -163,6 +210,18 @@ def is_walkable(tags: dict, clauses=None) -> bool:
 
     osmnx's walk filter decides the highway classes (:func:`walk_class_filter`) and
     the foot access hierarchy (:func:`is_closed`) decides access.
+
+    Parameters
+    ----------
+    tags : dict
+        OSM tags of the way.
+    clauses : list of tuple, optional
+        Clauses as :func:`walk_filter` returns; default :func:`walk_filter`.
+
+    Returns
+    -------
+    bool
+        True if the way passes the highway-class clauses and is not closed to walkers.
     """
     return _passes(tags, walk_class_filter(clauses)) and not is_closed(tags)
 
@@ -247,7 +306,23 @@ def _vintage(header_ts: str, newest: datetime) -> dict:
 
 
 def check_path(path: str | Path) -> Path:
-    """Return ``path`` as a Path if it names an existing OSM file, else raise InputError."""
+    """Return ``path`` as a Path if it names an existing OSM file, else raise InputError.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
+
+    Returns
+    -------
+    Path
+        ``path`` unchanged.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty or of an unknown type.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found; give a .osm, .osm.gz, .osm.bz2 or .osm.pbf file", path)
@@ -308,7 +383,13 @@ def read_osm(
 
 
 def rules_key() -> str:
-    """Short hash of the walking rules (osmnx clauses, access hierarchy, kept node tags)."""
+    """Short hash of the walking rules (osmnx clauses, access hierarchy, kept node tags).
+
+    Returns
+    -------
+    str
+        First 12 hex digits of the SHA-256 of the rules (part of the network cache key).
+    """
     text = repr(
         (
             [(k, o, r and r.pattern) for k, o, r in walk_filter()],
@@ -319,7 +400,20 @@ def rules_key() -> str:
 
 
 def cache_file(name: str, folder: str = "osm") -> Path:
-    """A file in a cache sub-folder (an unwritable cache only warns, see :mod:`._cache`)."""
+    """A file in a cache sub-folder (an unwritable cache only warns, see :mod:`._cache`).
+
+    Parameters
+    ----------
+    name : str
+        File name.
+    folder : str
+        Sub-folder of :func:`accessibility.config.cache_dir`.
+
+    Returns
+    -------
+    Path
+        The path (the file need not exist).
+    """
     return cache_dir() / folder / name
 
 
@@ -327,6 +421,17 @@ def read_ways(
     path: str | Path, use_cache: bool = True, progress: bool = False, digest: str | None = None
 ) -> dict:
     """The network part of an OSM file: walkable ways, their nodes, barriers and kerbs.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
+    use_cache : bool
+        Reuse a parsed copy keyed by the file's SHA-256 and :func:`rules_key`.
+    progress : bool
+        Show a progress spinner while parsing.
+    digest : str, optional
+        The file's SHA-256 if already known (saves hashing it again).
 
     Returns
     -------

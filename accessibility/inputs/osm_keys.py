@@ -65,5 +65,18 @@ def feature_keys(presets: Mapping | None = None) -> tuple[str, ...]:
 
 
 def is_feature(tags: Mapping[str, str], keys: tuple[str, ...] | frozenset[str]) -> bool:
-    """True if an element with these tags carries one of ``keys``."""
+    """True if an element with these tags carries one of ``keys``.
+
+    Parameters
+    ----------
+    tags : mapping of str to str
+        OSM tags of the element.
+    keys : tuple or frozenset of str
+        Feature tag keys (:func:`feature_keys`).
+
+    Returns
+    -------
+    bool
+        True if any of ``keys`` is tagged (whatever its value).
+    """
     return any(k in tags for k in keys)

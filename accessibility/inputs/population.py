@@ -242,6 +242,13 @@ def drop_implausible(
     bound : float
         Residents per row at most (persons); :data:`config.MAX_RESIDENTS_PER_CELL`
         for a 100 m Zensus cell.
+    what : str
+        What one row is (``"100 m cell"``), named in the reject reason.
+
+    Returns
+    -------
+    GeoDataFrame
+        The kept rows (``residents`` itself when none is dropped).
     """
     v = residents["population"].to_numpy(float)
     bad = ~(np.isfinite(v) & (v <= bound))
@@ -415,6 +422,16 @@ def is_zensus(path: str | Path) -> bool:
     """True if a CSV's header (or that of the one CSV in a ``.zip``) names a Zensus cell id column.
 
     A ``.zip`` without any CSV/TXT table (e.g. a zipped shapefile) is not Zensus input.
+
+    Parameters
+    ----------
+    path : str or Path
+        A population file.
+
+    Returns
+    -------
+    bool
+        True for a ``.csv``/``.txt``/``.zip`` whose header contains ``gitter_id``.
     """
     p = Path(path)
     if p.suffix.lower() not in (".csv", ".txt", ".zip"):
@@ -427,7 +444,18 @@ def is_zensus(path: str | Path) -> bool:
 
 
 def check_not_empty(path: Path) -> None:
-    """Refuse an empty population file with a message saying so."""
+    """Refuse an empty population file with a message saying so.
+
+    Parameters
+    ----------
+    path : Path
+        The population file.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or its first 4096 bytes are only whitespace/BOM.
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -455,6 +483,21 @@ def read_population(
     joined by cell id): cells with implausible counts rejected; coarse cells (1 km) are
     spread along the streets, 100 m cells onto buildings with ``to_buildings``.
     Anything else: one points/polygons file with ``population_column``.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The ``--population`` files (empty: estimate from buildings).
+    extract : OsmExtract
+        The OSM extract (buildings, segments and features for estimating and spreading).
+    rejects : Rejects
+        Receives every unusable row.
+    population_column : str, optional
+        Residents column of a points/polygons file.
+    population_crs : str, optional
+        CRS of the x/y columns of a CSV points file.
+    to_buildings : bool
+        Spread 100 m Zensus cells onto the buildings in them.
 
     Returns
     -------

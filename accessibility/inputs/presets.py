@@ -110,7 +110,23 @@ def check_categories(
 
 
 def preset_categories(presets: dict) -> dict:
-    """Category id → preset (the ``categories`` mapping of loaded presets)."""
+    """Category id → preset (the ``categories`` mapping of loaded presets).
+
+    Parameters
+    ----------
+    presets : dict
+        As returned by :func:`load_presets`.
+
+    Returns
+    -------
+    dict
+        Category id → preset definition.
+
+    Raises
+    ------
+    TypeError
+        ``presets`` is not a loaded presets dict.
+    """
     if not isinstance(presets, dict) or not isinstance(presets.get("categories"), dict):
         raise TypeError("presets must be the dict returned by load_presets()")
     return presets["categories"]
@@ -224,7 +240,20 @@ def _expanded_size(data: object, limit: int) -> int:
 
 
 def short(value: object, limit: int = 200) -> str:
-    """``repr(value)`` for a message, at most ``limit`` characters, never built in full."""
+    """``repr(value)`` for a message, at most ``limit`` characters, never built in full.
+
+    Parameters
+    ----------
+    value : object
+        Any value (nested containers are shortened).
+    limit : int
+        Most characters returned.
+
+    Returns
+    -------
+    str
+        The shortened repr, ending in "…" when cut.
+    """
     import reprlib
 
     r = reprlib.Repr()
