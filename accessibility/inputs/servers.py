@@ -67,7 +67,13 @@ ENV = {
 
 
 def default_user_agent() -> str:
-    """The HTTP user agent sent to Nominatim and Overpass (package name and version)."""
+    """The HTTP user agent sent to Nominatim and Overpass (package name and version).
+
+    Returns
+    -------
+    str
+        ``accessibility/<version> (docking-point accessibility analyzer)``.
+    """
     from .. import __version__
 
     return f"accessibility/{__version__} (docking-point accessibility analyzer)"
@@ -158,6 +164,11 @@ class Servers:
         ------
         InputError
             A value is not a URL / number, naming the variable.
+
+        Returns
+        -------
+        Servers
+            The settings (timeouts and delays in seconds).
         """
         from osmnx import settings
 
@@ -177,7 +188,13 @@ class Servers:
         return cls(**values)
 
     def record(self) -> dict:
-        """The settings for ``run.json``."""
+        """The settings for ``run.json``.
+
+        Returns
+        -------
+        dict
+            Every field of :class:`Servers` by name.
+        """
         return asdict(self)
 
     @property
@@ -191,7 +208,14 @@ class Servers:
         return self.overpass_url.rstrip("/") + "/interpreter"
 
     def geopy_kwargs(self) -> dict:
-        """Keyword arguments of :class:`accessibility.inputs.geocode.NominatimGeocoder`."""
+        """Keyword arguments of :class:`accessibility.inputs.geocode.NominatimGeocoder`.
+
+        Returns
+        -------
+        dict
+            ``domain``, ``scheme``, ``timeout`` (seconds), ``min_delay_s`` (seconds)
+            and ``user_agent``.
+        """
         parts = urlsplit(self.nominatim_url)
         return {
             "domain": parts.netloc + parts.path.rstrip("/"),
@@ -202,12 +226,24 @@ class Servers:
         }
 
     def headers(self) -> dict[str, str]:
-        """HTTP headers of every request (user agent)."""
+        """HTTP headers of every request (user agent).
+
+        Returns
+        -------
+        dict of str to str
+            ``User-Agent`` and ``Accept-Encoding``.
+        """
         return {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
 
     @contextlib.contextmanager
     def osmnx(self) -> Iterator[None]:
-        """Apply the URLs, timeout and user agent to ``osmnx.settings`` for a block."""
+        """Apply the URLs, timeout and user agent to ``osmnx.settings`` for a block.
+
+        Returns
+        -------
+        context manager
+            Restores the previous ``osmnx.settings`` on exit.
+        """
         from osmnx import settings
 
         new = {
@@ -237,6 +273,13 @@ def nominatim_pause(url: str, delay_s: float) -> None:
     Shared by the place search and the address geocoder of a process, so that
     together they keep the server's rate limit (one request per second on the
     public server).
+
+    Parameters
+    ----------
+    url : str
+        The Nominatim server (trailing slash ignored).
+    delay_s : float
+        Least time between two requests in seconds.
     """
     import time
 

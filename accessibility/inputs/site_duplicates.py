@@ -128,6 +128,16 @@ def normalise_name(names: pd.Series) -> pd.Series:
 
     Lower case; ä, ö, ü → ae, oe, ue and ß → ss; other accents removed; everything
     but letters and digits removed: ``"Stadt-Bibliothek, Süd"`` → ``stadtbibliotheksued``.
+
+    Parameters
+    ----------
+    names : Series
+        Site names (turned to text).
+
+    Returns
+    -------
+    Series of str
+        The folded names, same index.
     """
     s = names.astype(str).str.normalize("NFC").str.casefold().str.translate(_FOLD)
     return s.str.normalize("NFKD").str.replace(r"[\W_]+", "", regex=True)

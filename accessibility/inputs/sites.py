@@ -195,6 +195,27 @@ def geocode_rows(
 
     Rows found lose their :data:`NO_COORDINATES` issue; rows not found get the
     geocoder's reason instead. Adds ``geocode_quality`` and ``matched_address``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The sites table as read.
+    acols : dict of str to str
+        Address columns (:func:`accessibility.inputs.geocode.address_columns`).
+    x, y : ndarray of float
+        Coordinates per row in ``src_crs`` (NaN where missing); updated in place.
+    src_crs : str
+        CRS of ``x``/``y``; geocoded lon/lat (EPSG:4326) are transformed into it.
+    issues : Issues
+        The rows' problems; updated in place.
+    geocoder : Geocoder or None
+        Address lookup; without it nothing is geocoded.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``table`` with ``geocode_quality`` (``coordinates`` for rows that had
+        them) and ``matched_address``.
     """
 
     n = len(table)
@@ -277,14 +298,30 @@ class Issues:
         self.items.append((mask, reason, vals))
 
     def bad(self) -> np.ndarray:
-        """Rows with at least one problem (ndarray of bool, one value per row)."""
+        """Rows with at least one problem (ndarray of bool, one value per row).
+
+        Returns
+        -------
+        ndarray of bool (n,)
+            True for each row with a recorded problem.
+        """
         out = np.zeros(self.n, dtype=bool)
         for mask, _, _ in self.items:
             out |= mask
         return out
 
     def report(self, file: str, rows: np.ndarray, rejects: Rejects) -> None:
-        """Add one reject per bad row, in row order."""
+        """Add one reject per bad row, in row order.
+
+        Parameters
+        ----------
+        file : str
+            The input file named in each reject.
+        rows : ndarray of int
+            Row (or feature) number in the file per table row.
+        rejects : Rejects
+            Receives one record per bad row: its reasons and offending values joined.
+        """
         reasons: dict[int, list[str]] = {}
         values: dict[int, list[str]] = {}
         for mask, reason, vals in self.items:
@@ -363,7 +400,18 @@ def _resolve_columns(
 
 
 def text_values(values: Iterable[object]) -> np.ndarray:
-    """Cells as stripped text ('' for missing); integral floats without '.0'."""
+    """Cells as stripped text ('' for missing); integral floats without '.0'.
+
+    Parameters
+    ----------
+    values : iterable
+        Cell values.
+
+    Returns
+    -------
+    ndarray of object
+        One string per value.
+    """
     out = []
     for v in values:
         if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
@@ -380,7 +428,27 @@ def text_values(values: Iterable[object]) -> np.ndarray:
 def table_coordinates(
     table: pd.DataFrame, cols: dict, crs: str | None
 ) -> tuple[np.ndarray, np.ndarray, str, Issues]:
-    """Coordinates of a CSV table in the source CRS, and the rows' coordinate problems."""
+    """Coordinates of a CSV table in the source CRS, and the rows' coordinate problems.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The CSV table (text cells).
+    cols : dict
+        Found columns: ``mode`` (``latlon`` or ``xy``) and the ``lat``/``lon`` or
+        ``x``/``y`` column names.
+    crs : str or None
+        CRS of x/y columns (``--sites-crs``); ignored for lat/lon (EPSG:4326).
+
+    Returns
+    -------
+    x, y : ndarray of float
+        Coordinates per row (NaN where empty or not a number).
+    src_crs : str
+        Their CRS.
+    issues : Issues
+        Empty, half-given or non-numeric coordinates per row.
+    """
     issues = Issues(len(table))
     latlon = cols["mode"] == "latlon"
     if latlon:
@@ -403,7 +471,34 @@ def table_coordinates(
 def read_vector(
     path: Path, crs: str | None
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, str, Issues]:
-    """Attributes, feature numbers and a point per feature of a GeoJSON or GeoPackage."""
+    """Attributes, feature numbers and a point per feature of a GeoJSON or GeoPackage.
+
+    Parameters
+    ----------
+    path : Path
+        A one-layer GeoJSON or GeoPackage.
+    crs : str or None
+        CRS to assume when the file has none (GeoJSON without one is EPSG:4326).
+
+    Returns
+    -------
+    attrs : DataFrame
+        Attribute columns as text.
+    rows : ndarray of int
+        Feature numbers, 1-based.
+    x, y : ndarray of float
+        A point per feature in ``src_crs`` (polygons: a point on the surface; NaN
+        for missing or unusable geometries).
+    src_crs : str
+        The file's CRS.
+    issues : Issues
+        Missing, multi-point and non-point/polygon geometries.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, no or several layers, no features, or no CRS.
+    """
     import pyogrio
 
     file = str(path)
@@ -730,6 +825,15 @@ def new_categories(sites: pd.DataFrame, known: Iterable[str], file: str | Path) 
     ``advice centre``, ``libary``) gets a warning with the preset it probably means; it is
     still used as given (a new category). Every new category is listed in ``run.json``
     (``new_categories``) and noted in the printed summary.
+
+    Parameters
+    ----------
+    sites : DataFrame
+        Sites with a ``category`` column.
+    known : iterable of str
+        Preset category ids.
+    file : str or Path
+        The sites file, named in warnings.
 
     Returns
     -------

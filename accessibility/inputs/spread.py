@@ -167,6 +167,20 @@ def merge_pieces(pieces: pd.DataFrame, spacing_m: float) -> pd.DataFrame:
     floor(position of its middle along the way's pieces in the cell / ``spacing_m``).
     Each run keeps the piece nearest to the run's middle (its ``segment``, ``x``, ``y``)
     and the summed ``length_m``. Vectorised (pandas group-bys).
+
+    Parameters
+    ----------
+    pieces : DataFrame
+        :func:`street_pieces` output (``cell``, ``segment``, ``way_id``, ``length_m``,
+        ``x``, ``y`` in the cells' projected CRS, metres).
+    spacing_m : float
+        Run length in metres.
+
+    Returns
+    -------
+    DataFrame
+        One row per run with the columns of ``pieces`` (``length_m`` = the run's
+        length in metres), sorted by cell and segment.
     """
     if not len(pieces):
         return pieces

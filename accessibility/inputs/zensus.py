@@ -98,6 +98,17 @@ def grid_resolution(columns) -> tuple[str, float] | None:
     """The grid a table belongs to, from its id column: (``"1km"``, 1000.0), or None.
 
     ``Gitter_ID_100m`` → (``"100m"``, 100.0), ``GITTER_ID_1km`` → (``"1km"``, 1000.0).
+
+    Parameters
+    ----------
+    columns : iterable
+        Column names of the table.
+
+    Returns
+    -------
+    tuple of (str, float) or None
+        Grid label and cell size in metres of the first grid id column; None if there
+        is none.
     """
     for c in columns:
         m = _GRID_ID.match(str(c).strip())
@@ -513,6 +524,33 @@ def parse_groups(
 
     Columns in ``shares`` are shares in %: a negative value is the source's mark for a
     suppressed or unknown share (``-1``, ``-9``) and counts as secret; above 100 rejects.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV, named in rejects.
+    table : DataFrame
+        The CSV as text.
+    columns : list of str
+        Group columns of ``table``.
+    names : list of str
+        Output name per column (:func:`zensus_group_names`).
+    ok : Series of bool
+        Rows still usable.
+    rejects : Rejects
+        Receives the rows with non-numeric, negative or (shares) above-100 values.
+    into : dict of str to Series
+        Receives the parsed values per output name (persons, or % for shares;
+        secret = 0); updated in place.
+    suppressed_by_group : dict of str to int
+        Count of secret values per output name among usable rows; updated in place.
+    shares : set of str
+        Columns holding shares in %.
+
+    Returns
+    -------
+    Series of bool
+        ``ok`` without the rows rejected here.
     """
     ok = ok.copy()
     parsed = {}
@@ -539,7 +577,23 @@ def parse_groups(
 def zensus_group_names(
     paths: list[Path], candidates: dict[int, list[str]], taken: set[str]
 ) -> dict[int, list[str]]:
-    """Output names of the group columns; prefix with the file stem on a clash."""
+    """Output names of the group columns; prefix with the file stem on a clash.
+
+    Parameters
+    ----------
+    paths : list of Path
+        The input files.
+    candidates : dict of int to list of str
+        File index -> its group columns.
+    taken : set of str
+        Names already used (lower case).
+
+    Returns
+    -------
+    dict of int to list of str
+        File index -> unique output name per group column (a ``_2``, ``_3`` ... suffix
+        when still taken).
+    """
     counts: dict[str, int] = {}
     for cols in candidates.values():
         for c in cols:
