@@ -21,7 +21,13 @@ _display: Callable[[str], contextlib.AbstractContextManager[Callable[[str], None
 def set_display(
     display: Callable[[str], contextlib.AbstractContextManager[Callable[[str], None]]] | None,
 ) -> None:
-    """Show long steps with ``display`` (the CLI passes a rich spinner); None logs only."""
+    """Show long steps with ``display`` (the CLI passes a rich spinner); None logs only.
+
+    Parameters
+    ----------
+    display : callable or None
+        ``display(text)`` returning a context manager that yields ``update(text)``.
+    """
     global _display
     _display = display
 
@@ -31,6 +37,18 @@ def spinner(text: str, show: bool = True) -> Iterator[Callable[[str], None]]:
     """A long step: logged, and shown by the registered display when ``show``.
 
     Yields ``update(text)`` to change the step's text (also logged).
+
+    Parameters
+    ----------
+    text : str
+        What the step does.
+    show : bool
+        Show it on the display (when one is registered); else log only.
+
+    Yields
+    ------
+    callable
+        ``update(text)``.
     """
     log.info(text)
     if not show or _display is None:

@@ -515,6 +515,21 @@ def unique_names(scs: Sequence[Scenario]) -> list[str]:
     Names are the scenarios' own; where two give the same folder (``Plan A!`` and
     ``plan a?`` both give ``plan-a``) the file names are used instead; if those collide
     too, it is an error naming the files.
+
+    Parameters
+    ----------
+    scs : sequence of Scenario
+        The scenarios of one comparison.
+
+    Returns
+    -------
+    list of str
+        One name per scenario, in order, whose slugs are distinct.
+
+    Raises
+    ------
+    InputError
+        Neither the names nor the file stems give distinct folders.
     """
     for names in ([s.name for s in scs], [Path(str(s.file)).stem for s in scs]):
         slugs = [slug(n) for n in names]

@@ -147,6 +147,20 @@ def stock_table(a: Analysis, stock: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Unreachable: empty minutes, not covered. Sorted by ``minutes_all``, longest
     first (unreachable at the top), so the buildings without a docking point
     within a threshold come first.
+
+    Parameters
+    ----------
+    a : Analysis
+        The analysis run with the buildings as residents (network CRS, metres; its
+        ``_i`` column points back into ``stock``).
+    stock : GeoDataFrame
+        The building stock as read (``building_id``, ``estate``, ``units``,
+        ``residents``, address and geocoding columns).
+
+    Returns
+    -------
+    GeoDataFrame
+        The table above, points at ``lon``/``lat`` in EPSG:4326.
     """
     r = a.residents
     src = stock.iloc[r["_i"].to_numpy()].reset_index(drop=True)
@@ -207,6 +221,21 @@ def stock_summary(
     ``buildings_covered``, ``share_buildings_covered``, ``units``,
     ``units_covered``, ``share_units_covered``. The total comes first, then
     estates by name (buildings without one as :data:`NO_ESTATE`).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`stock_table` output.
+    minutes : sequence of float
+        Thresholds in minutes.
+    categories : sequence of str
+        Categories with ``minutes_<category>`` columns in ``table``.
+
+    Returns
+    -------
+    DataFrame
+        The columns above, one row per estate, category and threshold; shares as
+        fractions 0..1.
     """
     label = (
         table["estate"].astype(str).replace("", NO_ESTATE)
