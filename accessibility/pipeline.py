@@ -91,6 +91,17 @@ class Inputs:
 
         Same CRS and island threshold as :attr:`network`; ``profile`` is an
         :class:`accessibility.params.Profile`.
+
+        Parameters
+        ----------
+        profile : Profile
+            The walking profile; one that restricts nothing (or None) reuses
+            :attr:`network`.
+
+        Returns
+        -------
+        Network
+            The profile's network (projected CRS, metres).
         """
         if profile is None or not profile.restricts:
             return self.network
@@ -100,7 +111,14 @@ class Inputs:
         )  # fmt: skip
 
     def geocoder(self) -> Geocoder:
-        """The geocoder for address rows in further files (scenario additions, candidates)."""
+        """The geocoder for address rows in further files (scenario additions, candidates).
+
+        Returns
+        -------
+        Geocoder
+            Built on first use (``geocoder_kind``, the run's servers and user agent) and
+            kept for later calls.
+        """
         if self._geocoder is None:
             self._geocoder = _make_geocoder(
                 self.geocoder_kind, self.extract, self.user_agent, self.servers
@@ -134,7 +152,20 @@ class _Lazy:
 
 
 def run_name(network: str | None, place: str | None) -> str:
-    """Default output name: the network file's stem or the place name."""
+    """Default output name: the network file's stem or the place name.
+
+    Parameters
+    ----------
+    network : str or None
+        The OSM file (``.osm``, ``.gz``, ``.bz2``, ``.pbf`` suffixes dropped).
+    place : str or None
+        The place name, used without a network file.
+
+    Returns
+    -------
+    str
+        A folder-safe slug (``area`` when neither is given).
+    """
     if network:
         name = Path(network).name
         for suffix in (".gz", ".bz2", ".pbf", ".osm"):
@@ -328,6 +359,25 @@ def load_sites(
     merged by :func:`accessibility.inputs.site_duplicates.drop_duplicates`; each dropped one
     goes to ``rejects``. Adds the files to ``record["inputs"]``.
 
+    Parameters
+    ----------
+    extract : OsmExtract
+        The OSM extract (features for preset sites; bounds for checking the file's sites).
+    rejects : Rejects
+        Receives unusable and duplicate site rows.
+    record : dict
+        Run record; updated in place (``inputs``, ``new_categories``, ``category_labels``).
+    sites : path, optional
+        The user's sites file (CSV, GeoJSON or GeoPackage).
+    sites_crs : str, optional
+        CRS of the file's x/y coordinates (lat/lon columns are EPSG:4326).
+    osm_categories : sequence of str, optional
+        Preset categories to take from OSM.
+    presets : path, optional
+        Preset file; default the packaged presets.
+    geocoder : Geocoder, optional
+        Address lookup for rows without coordinates.
+
     Returns
     -------
     (GeoDataFrame, list of str)
@@ -417,6 +467,45 @@ def load_inputs(
     rescales the counted residents (and groups; after the study-area clip) to that official total
     (:func:`accessibility.inputs.population.scale_to_total`).
     ``min_component``: island threshold in nodes (see :func:`load_area`).
+
+    Parameters
+    ----------
+    network, place, bbox, polygon, area
+        The study area, as for :func:`load_area` (``bbox`` in degrees, EPSG:4326).
+    sites, sites_crs, osm_categories, presets
+        The docking points, as for :func:`load_sites`.
+    population : sequence of path
+        ``--population`` files; empty: estimated from the OSM buildings.
+    population_column, population_crs
+        Residents column and x/y CRS of a points/polygons population file.
+    spread_to_buildings : bool
+        Spread 100 m Zensus cells onto the buildings in them.
+    population_total : float, optional
+        Official number of residents (persons) to rescale to.
+    districts, district_column
+        District polygons file and its name column.
+    minutes : sequence of float
+        Thresholds in minutes (size the download buffer).
+    speed_kmh : float
+        Walking speed in km/h (sizes the download buffer).
+    use_cache, progress, refresh
+        Reuse cached parses/downloads; show progress; download again.
+    geocoder : {"offline", "nominatim"}
+        Address lookup for site rows without coordinates.
+    user_agent : str, optional
+        HTTP user agent for Nominatim.
+    servers : Servers, optional
+        Overpass/Nominatim servers and limits.
+    min_component : int
+        Island threshold in nodes.
+    profile : Profile, optional
+        Walking profile whose network is built.
+
+    Returns
+    -------
+    Inputs
+        Network (projected CRS, metres), extract, sites (EPSG:4326), residents,
+        districts, categories, rejects and the run record.
     """
     rejects = Rejects()
     if geocoder == "nominatim" and servers is None:
@@ -561,6 +650,33 @@ def run_stock(
     the network) or ``"nominatim"`` (offline first, then Nominatim, cached).
     ``min_component``: island threshold in nodes (:func:`accessibility.pipeline.load_area`).
 
+    Parameters
+    ----------
+    stock : path
+        The housing stock file (buildings by coordinates or address).
+    network, place, bbox, polygon, area
+        The study area, as for :func:`load_area` (``bbox`` in degrees, EPSG:4326).
+    sites, sites_crs, osm_categories, presets
+        The docking points, as for :func:`load_sites`.
+    stock_crs : str, optional
+        CRS of the stock file's x/y coordinates.
+    geocoder : {"offline", "nominatim"}
+        Address lookup for sites and buildings.
+    user_agent : str, optional
+        HTTP user agent for Nominatim.
+    minutes : sequence of float
+        Thresholds in minutes.
+    speed_kmh : float
+        Walking speed in km/h.
+    max_access_m : float
+        Longest access leg to the network in metres.
+    use_cache, progress, refresh
+        Reuse cached parses/downloads; show progress; download again.
+    min_component : int
+        Island threshold in nodes.
+    servers : Servers, optional
+        Overpass/Nominatim servers and limits.
+
     Returns
     -------
     (StockCheck, dict)
@@ -613,6 +729,21 @@ def run_scenario_file(
     """Run a :class:`Scenario` on inputs loaded with :func:`accessibility.pipeline.load_inputs`.
 
     ``rejects`` (default ``inputs.rejects``) receives the rows rejected by the analyses.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The baseline inputs.
+    scenario : Scenario
+        The changes and walking parameters (minutes, km/h, access leg in metres);
+        address changes are geocoded with :meth:`Inputs.geocoder`.
+    rejects : Rejects, optional
+        Receives the rejected rows.
+
+    Returns
+    -------
+    ScenarioResult
+        The before and after analyses.
     """
     changes = resolve_addresses(scenario.changes, inputs.geocoder(), scenario.file)
     return run_scenario(
@@ -629,6 +760,19 @@ def scenario_sites(result: ScenarioResult, features: gpd.GeoDataFrame | None) ->
 
     See :func:`accessibility.core.visibility.with_visibility`; the result goes to
     :func:`accessibility.outputs.files.write_scenario` (``sites=``).
+
+    Parameters
+    ----------
+    result : ScenarioResult
+        The scenario run.
+    features : GeoDataFrame or None
+        OSM features (EPSG:4326) for the shop count.
+
+    Returns
+    -------
+    GeoDataFrame
+        :meth:`ScenarioResult.site_layer` (EPSG:4326), plus the visibility columns
+        when ``features`` are given.
     """
     return with_visibility(result.before.network, result.site_layer(), features)
 
@@ -716,6 +860,22 @@ def read_new_sites(
 ) -> gpd.GeoDataFrame:
     """Read sites to add or candidates like ``--sites`` (EPSG:4326).
 
+    Parameters
+    ----------
+    inputs : Inputs
+        The run's inputs (rejects, extract bounds, geocoder).
+    path : path
+        The file (CSV, GeoJSON or GeoPackage).
+    crs : str or None
+        CRS of its x/y coordinates.
+    what : str
+        What the rows are (``candidates``, ``sites to add``), named in the error.
+
+    Returns
+    -------
+    GeoDataFrame
+        The usable rows as sites (EPSG:4326); the others go to ``inputs.rejects``.
+
     Raises
     ------
     InputError
@@ -771,6 +931,12 @@ def rank_inputs(
         ``status(text)`` returns a context manager shown while a step runs (the CLI's
         spinner); default none.
 
+    Returns
+    -------
+    RankRun
+        The ranking, the baseline analysis, the number of candidates, the rejects and
+        the run record.
+
     Raises
     ------
     InputError
@@ -812,6 +978,17 @@ def critical(
 ) -> tuple[Analysis, pd.DataFrame, pd.DataFrame]:
     """Critical sites and redundancy (``accessibility critical``).
 
+    Parameters
+    ----------
+    inputs : Inputs
+        The run's inputs.
+    params : WalkParams
+        Walking parameters (thresholds in minutes, speed in km/h).
+    category : str
+        Sites to assess: ``all`` or one category.
+    weight : str, optional
+        Population column(s) to count; default ``population`` (persons).
+
     Returns
     -------
     (Analysis, DataFrame, DataFrame)
@@ -840,6 +1017,23 @@ def compare_scenarios(
     """Run every scenario on the same inputs and put the summaries side by side.
 
     Each scenario's rejects are the load-time rejects plus its own.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The shared baseline inputs.
+    scenarios : sequence of Scenario
+        The scenarios.
+    names : sequence of str
+        One unique name per scenario (:func:`accessibility.planning.scenario_file.unique_names`).
+    status : callable, optional
+        ``status(text)`` returns a context manager shown while a scenario runs.
+
+    Returns
+    -------
+    Comparison
+        Each result, ``comparison.csv`` and ``comparison_districts.csv`` tables, and the
+        site layers.
     """
     status = status or (lambda text: nullcontext())
     results = []
@@ -862,6 +1056,22 @@ def run_profiles(
     ``a`` is the analysis of ``profiles[0]``; the others run on their own networks
     (:meth:`Inputs.network_for`) at their own speed (``profile.speed(speed_kmh)``, km/h;
     ``speed_kmh`` is the default walker's) with ``a``'s other parameters.
+
+    Parameters
+    ----------
+    a : Analysis
+        The analysis of the first profile.
+    inputs : Inputs
+        The run's inputs.
+    profiles : sequence of Profile
+        The walking profiles, the first one being ``a``'s.
+    speed_kmh : float
+        The default walker's speed in km/h.
+
+    Returns
+    -------
+    DataFrame
+        ``profile`` then the :meth:`Analysis.summary` columns, one block per profile.
     """
     frames = [a.summary().assign(profile=profiles[0].name)]
     for p in profiles[1:]:
@@ -886,6 +1096,17 @@ def write_scenario_after(
     and the residents who gain or lose coverage highlighted; ``report.html`` the gains
     per category, district and group, the changed sites and the before/after curve.
 
+    Parameters
+    ----------
+    result : ScenarioResult
+        The scenario run.
+    out : path
+        The scenario's output folder.
+    record : dict
+        Run record for ``after/run.json``.
+    features : GeoDataFrame or None
+        OSM features for the sites' visibility columns.
+
     Returns
     -------
     dict
@@ -909,6 +1130,20 @@ def write_stock_map(check: StockCheck, out: str | Path, record: dict) -> Path:
     The buildings are the "residents" there (weight = units, else residents, else 1),
     so ``stock_map/map.html`` shows every building coloured by walking minutes, with
     docking points, isochrone bands and gaps (uncovered buildings).
+
+    Parameters
+    ----------
+    check : StockCheck
+        The stock check.
+    out : path
+        The stock run's output folder.
+    record : dict
+        Run record (language, attributions).
+
+    Returns
+    -------
+    Path
+        ``out/stock_map/map.html``.
     """
     out = Path(out)
     lang = default_lang(record, check.analysis.network.crs)
@@ -929,6 +1164,24 @@ def scenario_from_options(
 ) -> ScenarioResult:
     """A scenario given on the command line: close the sites ``remove`` (ids) and add the
     sites of the file ``add`` (like ``--sites``), before and after on the same inputs.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        The baseline inputs.
+    params : WalkParams
+        Walking parameters (thresholds in minutes, speed in km/h, access leg in metres).
+    add : path, optional
+        Sites to add (CSV, GeoJSON or GeoPackage).
+    remove : sequence of str, optional
+        Ids of the sites to close.
+    sites_crs : str, optional
+        CRS of ``add``'s x/y coordinates.
+
+    Returns
+    -------
+    ScenarioResult
+        The before and after analyses.
     """
     changes = [Change("remove", {"id": i}) for i in remove or []]
     sites_after = None
