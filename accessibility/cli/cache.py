@@ -18,7 +18,24 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_age(text: str) -> float:
-    """``"30d"``, ``"12h"``, ``"2w"``, ``"90m"`` or plain days → seconds."""
+    """``"30d"``, ``"12h"``, ``"2w"``, ``"90m"`` or plain days → seconds.
+
+    Parameters
+    ----------
+    text : str
+        A number with an optional unit: ``s`` seconds, ``m`` minutes, ``h`` hours,
+        ``d`` days (the default), ``w`` weeks.
+
+    Returns
+    -------
+    float
+        The age in seconds.
+
+    Raises
+    ------
+    InputError
+        ``text`` is not such an age.
+    """
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(text))
     if not m:
         raise InputError(
@@ -32,6 +49,11 @@ def cache_entries(root: Path) -> list[dict]:
 
     Returns dicts with ``kind`` (the sub-folder, or ``other``), ``files`` (paths),
     ``bytes``, ``mtime`` (newest file, seconds since the epoch) and ``label``.
+
+    Parameters
+    ----------
+    root : Path
+        The cache folder (:func:`accessibility.config.cache_dir`).
     """
     entries: dict[Path, dict] = {}
     for p in sorted(root.rglob("*")):

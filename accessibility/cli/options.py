@@ -60,6 +60,16 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     Exit code 2: an input, option or output problem of the package
     (:class:`~accessibility.errors.AccessibilityError`); 1: any other file-system error.
     Package warnings are printed once each, as one line.
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` wrapped (exits with code 2 or 1 instead of raising).
     """
 
     @functools.wraps(fn)
@@ -100,7 +110,20 @@ def _finite_in(lo: float, hi: float, unit: str, lo_open: bool = True) -> Callabl
 
 
 def staged(out: Path, no_wait: bool = False):
-    """:func:`accessibility._io.output_folder` of ``out`` with a waiting message on the console."""
+    """:func:`accessibility._io.output_folder` of ``out`` with a waiting message on the console.
+
+    Parameters
+    ----------
+    out : Path
+        The output folder.
+    no_wait : bool
+        Refuse instead of waiting when another run writes ``out``.
+
+    Returns
+    -------
+    context manager
+        Yields the staging folder; see :func:`accessibility._io.output_folder`.
+    """
     from .._io import output_folder
 
     return output_folder(
@@ -109,7 +132,22 @@ def staged(out: Path, no_wait: bool = False):
 
 
 def final_paths(paths: dict, tmp: Path, out: Path) -> dict:
-    """The paths written into a staging folder ``tmp``, as they are after the swap into ``out``."""
+    """The paths written into a staging folder ``tmp``, as they are after the swap into ``out``.
+
+    Parameters
+    ----------
+    paths : dict
+        Output name -> path inside ``tmp``.
+    tmp : Path
+        The staging folder.
+    out : Path
+        The final output folder.
+
+    Returns
+    -------
+    dict
+        Output name -> path inside ``out`` (paths not under ``tmp`` unchanged).
+    """
     tmp, out = Path(tmp), Path(out)
     moved = {}
     for k, p in paths.items():
@@ -121,7 +159,18 @@ def final_paths(paths: dict, tmp: Path, out: Path) -> dict:
 
 
 def no_wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--no-wait``: refuse instead of waiting when another run writes the same --out."""
+    """``--no-wait``: refuse instead of waiting when another run writes the same --out.
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with the option added.
+    """
     return click.option(
         "--no-wait",
         is_flag=True,
@@ -131,7 +180,25 @@ def no_wait_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def named_out(name: str | None, default: str) -> Path:
-    """``outputs/<name>``; ``name`` must be a plain folder name (no path), so it stays in outputs/."""
+    """``outputs/<name>``; ``name`` must be a plain folder name (no path), so it stays in outputs/.
+
+    Parameters
+    ----------
+    name : str or None
+        The ``--name`` value.
+    default : str
+        Folder name used when ``name`` is None.
+
+    Returns
+    -------
+    Path
+        ``outputs/<name>`` (relative to the working directory).
+
+    Raises
+    ------
+    InputError
+        ``name`` is empty or contains a path.
+    """
     from ..errors import InputError
 
     if name is None:
@@ -168,14 +235,38 @@ def _minutes(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def csv_list(ctx: click.Context, param: click.Parameter, value: Any) -> list[str] | None:
-    """Click callback: ``"a, b"`` → ``["a", "b"]`` (None when empty)."""
+    """Click callback: ``"a, b"`` → ``["a", "b"]`` (None when empty).
+
+    Parameters
+    ----------
+    ctx : click.Context
+    param : click.Parameter
+    value : str or None
+        The option's text.
+
+    Returns
+    -------
+    list of str or None
+        The stripped, non-empty items.
+    """
     if not value:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def area_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that choose the walking network (one of them)."""
+    """Options that choose the walking network (one of them).
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with ``--network``, ``--place``, ``--bbox`` (degrees) and ``--polygon``.
+    """
     opts = [
         click.option("--network", type=click.Path(dir_okay=False), help="Local OSM file: .osm, .osm.gz, .osm.bz2 or .osm.pbf."),
         click.option("--place", help='Study area to download (geocoded with Nominatim), e.g. "Nordstadt, Dortmund, Germany"; only its residents are counted.'),
@@ -188,7 +279,18 @@ def area_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def online_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--area``, ``--refresh`` and the server options of commands that may download."""
+    """``--area``, ``--refresh`` and the server options of commands that may download.
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with the options added (``--timeout`` and ``--overpass-max-wait`` in seconds).
+    """
     opts = [
         click.option("--area", type=click.Path(exists=True, dir_okay=False), help="Study area polygon file (GeoJSON/GPKG): only residents inside are counted; without --network it is downloaded like --polygon."),
         click.option("--refresh", is_flag=True, help="Download the area (and geocode --place) again even if it is in the cache."),
@@ -213,7 +315,18 @@ _SERVER_OPTIONS = {
 
 
 def servers_from(kw: dict):
-    """Pop the server options from ``kw``; a Servers value if any was given, else None."""
+    """Pop the server options from ``kw``; a Servers value if any was given, else None.
+
+    Parameters
+    ----------
+    kw : dict
+        The command's keyword arguments; the server options are removed in place.
+
+    Returns
+    -------
+    Servers or None
+        :meth:`Servers.from_env` with the given options (timeouts in seconds).
+    """
     given = {field: kw.pop(opt, None) for opt, field in _SERVER_OPTIONS.items()}
     if all(v is None for v in given.values()):
         return None
@@ -223,7 +336,18 @@ def servers_from(kw: dict):
 
 
 def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--geocoder offline|nominatim`` and ``--user-agent`` for commands that read addresses."""
+    """``--geocoder offline|nominatim`` and ``--user-agent`` for commands that read addresses.
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with the two options added.
+    """
     fn = click.option(
         "--user-agent",
         help="User agent sent to Nominatim (identify yourself, e.g. 'stadt-kl-planung (you@example.org)').",
@@ -240,7 +364,18 @@ def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options for sites, residents, districts and walking parameters."""
+    """Options for sites, residents, districts and walking parameters.
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with the input, geocoder and walk options added.
+    """
     opts = [
         click.option("--sites", type=click.Path(exists=True, dir_okay=False), help="Your docking points: CSV name,category,lat,lon (or x,y with --sites-crs), GeoJSON or GeoPackage."),
         click.option("--sites-crs", help="CRS of x,y columns in --sites, e.g. EPSG:25832."),
@@ -261,7 +396,18 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def walk_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--minutes``, ``--speed`` (km/h), ``--max-access`` (metres) and ``--min-component`` (nodes)."""
+    """``--minutes``, ``--speed`` (km/h), ``--max-access`` (metres) and ``--min-component`` (nodes).
+
+    Parameters
+    ----------
+    fn : callable
+        The click command function.
+
+    Returns
+    -------
+    callable
+        ``fn`` with the four options added.
+    """
     opts = [
         click.option("--minutes", default="5,10,15", show_default=True, callback=_minutes, help="Thresholds in minutes."),
         click.option("--speed", default=DEFAULT_SPEED_KMH, show_default=True, type=float, callback=_finite_in(*SPEED_RANGE_KMH, "km/h"), help=f"Walking speed in km/h (above {SPEED_RANGE_KMH[0]:g}, up to {SPEED_RANGE_KMH[1]:g})."),
@@ -274,7 +420,15 @@ def walk_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def print_rejects(rejects: Any, path: Any) -> None:
-    """Print how many input rows were rejected, per file and reason, and where they are listed."""
+    """Print how many input rows were rejected, per file and reason, and where they are listed.
+
+    Parameters
+    ----------
+    rejects : Rejects
+        The run's rejects; nothing is printed when empty.
+    path : path
+        Where ``rejects.csv`` was written.
+    """
     if not len(rejects):
         return
     console.print(f"[yellow]{len(rejects):,} input rows rejected[/] (see {path}):")
@@ -283,7 +437,13 @@ def print_rejects(rejects: Any, path: Any) -> None:
 
 
 def print_new_categories(record: dict) -> None:
-    """Note the categories of the sites file that are not presets (see run.json new_categories)."""
+    """Note the categories of the sites file that are not presets (see run.json new_categories).
+
+    Parameters
+    ----------
+    record : dict
+        Run record with ``new_categories``.
+    """
     new = record.get("new_categories") or []
     if new:
         listed = ", ".join(
@@ -297,7 +457,13 @@ def print_new_categories(record: dict) -> None:
 
 
 def print_pruning(p: dict) -> None:
-    """One line on island pruning: edges pruned, residents and sites moved off islands."""
+    """One line on island pruning: edges pruned, residents and sites moved off islands.
+
+    Parameters
+    ----------
+    p : dict
+        ``Analysis.pruning`` counts; nothing is printed when no edge was pruned.
+    """
     if not p or not p.get("edges_pruned"):
         return
     console.print(
@@ -316,7 +482,19 @@ def print_pruning(p: dict) -> None:
 
 
 def print_summary(a: Any, paths: dict, seconds: float, record: dict | None = None) -> None:
-    """Print the headline table, the residents left out, the rejects and where the outputs are."""
+    """Print the headline table, the residents left out, the rejects and where the outputs are.
+
+    Parameters
+    ----------
+    a : Analysis
+        The analysis (persons within each threshold in minutes per category).
+    paths : dict
+        Output name -> path (``summary``, ``map``, ``rejects``, optionally ``report``).
+    seconds : float
+        Run time in seconds.
+    record : dict, optional
+        Run record (``study_area``).
+    """
     s = a.summary()
     t = Table(title="Residents within walking minutes of a docking point")
     t.add_column("category")
@@ -356,7 +534,14 @@ def print_summary(a: Any, paths: dict, seconds: float, record: dict | None = Non
 
 
 def print_population(record: dict) -> None:
-    """Say how coarse Zensus cells were placed and whether the residents were rescaled."""
+    """Say how coarse Zensus cells were placed and whether the residents were rescaled.
+
+    Parameters
+    ----------
+    record : dict
+        Run record (``population_spread``, ``cell_size_m`` in metres,
+        ``population_scaling``).
+    """
     sp = record.get("population_spread")
     if sp:
         size = float(record.get("cell_size_m") or 0)
@@ -381,7 +566,20 @@ def print_population(record: dict) -> None:
 
 
 def walk_params(kw: dict, minutes: list[float] | None = None) -> WalkParams:
-    """The :class:`~accessibility.params.WalkParams` of the walk options in ``kw``."""
+    """The :class:`~accessibility.params.WalkParams` of the walk options in ``kw``.
+
+    Parameters
+    ----------
+    kw : dict
+        The command's keyword arguments (``minutes``, ``speed`` in km/h, ``max_access``
+        in metres, ``min_component``).
+    minutes : list of float, optional
+        Thresholds in minutes overriding ``kw["minutes"]``.
+
+    Returns
+    -------
+    WalkParams
+    """
     return WalkParams(
         minutes=tuple(kw["minutes"] if minutes is None else minutes),
         speed_kmh=kw["speed"],
