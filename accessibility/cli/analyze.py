@@ -159,6 +159,13 @@ def demo(
     \b
     Example:
       accessibility demo && xdg-open outputs/demo/map.html
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility demo --help``
+        (each option's help states its unit).
     """
     import pyrosm
 

@@ -131,6 +131,13 @@ def cache_list(show_all: bool) -> None:
     \b
     Example:
       accessibility cache list --all
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility cache list --help``
+        (each option's help states its unit).
     """
     from ..config import cache_dir
 
@@ -174,6 +181,13 @@ def cache_clear(older_than: str | None, kind: str | None) -> None:
     Examples:
       accessibility cache clear --older-than 30d
       accessibility cache clear --kind downloads
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility cache clear --help``
+        (each option's help states its unit).
     """
     from ..config import cache_dir
 

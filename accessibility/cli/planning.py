@@ -113,6 +113,13 @@ def scenario(
       accessibility scenario scenarios/helsinki_new_advice_centres.yaml --out outputs/new-advice
       accessibility scenario --network city.osm.pbf --population zensus.csv \\
           --sites sites.csv --add new.csv --remove lib-3 --minutes 5,10 --out outputs/s1
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility scenario --help``
+        (each option's help states its unit).
     """
     from ..outputs.files import write_scenario
     from ..pipeline import (
@@ -221,6 +228,13 @@ def compare(
     Example:
       accessibility compare scenarios/helsinki_new_office.yaml \\
           scenarios/helsinki_close_and_move.yaml --out outputs/compare
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility compare --help``
+        (each option's help states its unit).
     """
     from ..outputs.files import write_comparison
     from ..pipeline import compare_scenarios, load_inputs
@@ -319,6 +333,13 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
           --weight geburtland_ausland_sonstige_welt --exact
       accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
       accessibility rank --network city.osm.pbf --candidates-ground-floor --k 5 --minutes 5
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility rank --help``
+        (each option's help states its unit).
     """
     from .._io import check_output_folder
     from ..outputs.files import write_ranking
@@ -396,6 +417,13 @@ def critical(category: str, weight: str | None, out: Any, no_wait: bool, **kw: A
     Example:
       accessibility critical --network city.osm.pbf --population zensus.csv \\
           --sites sites.csv --minutes 5,10 --out outputs/critical
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility critical --help``
+        (each option's help states its unit).
     """
     from .._io import check_output_folder
     from ..outputs.files import write_critical

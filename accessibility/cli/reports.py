@@ -70,6 +70,13 @@ def map_(folder: str, out: Any, title: str | None, scenario: str | None, lang: s
     \b
     Example:
       accessibility map outputs/kaiserslautern --lang en --out kl_map.html
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility map --help``
+        (each option's help states its unit).
     """
     from ..outputs.i18n import default_lang
     from ..outputs.map import full_map
@@ -103,6 +110,13 @@ def report(folder: str, out: Any, title: str | None, lang: str | None) -> None:
     \b
     Example:
       accessibility report outputs/kaiserslautern --lang de
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility report --help``
+        (each option's help states its unit).
     """
     from ..outputs.i18n import default_lang
     from ..outputs.report import write_report

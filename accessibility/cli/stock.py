@@ -87,6 +87,13 @@ def stock(out: Any, minutes: list[float], speed: float, max_access: float, no_ca
       # addresses the OSM extract lacks are looked up online (cached):
       accessibility stock --stock bestand.xlsx --network city.osm.pbf \\
           --geocoder nominatim --user-agent "wohnbau-kl (it@example.org)"
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility stock --help``
+        (each option's help states its unit).
     """
     from .._io import check_output_folder
     from ..outputs.files import write_stock
