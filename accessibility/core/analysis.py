@@ -212,7 +212,7 @@ def snap_points(
     rejects : Rejects
         Collector the unusable rows are written to.
     what : str
-        What the rows are (e.g. "resident", "site"), used in messages.
+        What the rows are ("site", "resident point", "candidate"), used in messages.
     file_of : Series or str
         Source file per row (or one file name for all rows), for the reject records.
     row_of : Series
