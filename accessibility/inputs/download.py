@@ -294,45 +294,37 @@ def nominatim_search(
     say = say or _say
     budget = _Budget(servers.max_wait_s)
     url = servers.nominatim_url.rstrip("/") + "/search"
-    last = ""
-    for attempt in range(1, servers.max_attempts + 1):
+
+    def send():
         nominatim_pause(servers.nominatim_url, servers.nominatim_delay_s)
-        try:
-            response = requests.get(
-                url, params=params, headers=servers.headers(), timeout=servers.timeout_s
-            )
-        except requests.Timeout as exc:
-            last = f"no answer within {servers.timeout_s:g} s ({type(exc).__name__})"
-            wait = servers.retry_wait_s
-        except requests.RequestException as exc:
-            raise NetworkError(
-                f"{what} (no network? misspelt?): cannot reach the server "
-                f"({type(exc).__name__}: {_short(exc)}) — give --bbox or --network FILE, or "
-                "another server (--nominatim-url or $ACCESSIBILITY_NOMINATIM_URL)"
-            ) from exc
-        else:
-            if response.status_code == 200:
-                return _parse_search(response, servers, what)
-            if response.status_code not in _BUSY:
-                raise NetworkError(
-                    f"{what}: the server answered HTTP {response.status_code} {response.reason}: "
-                    f"{_server_message(response)}; "
-                    + (
-                        "the public server blocks unidentified or heavy use: set your own user "
-                        "agent ($ACCESSIBILITY_USER_AGENT), or give --bbox W,S,E,N"
-                        if response.status_code in (403, 418)
-                        else "check --nominatim-url, or give --bbox W,S,E,N or --polygon FILE"
-                    )
-                )
-            last = f"HTTP {response.status_code} {_BUSY[response.status_code]}"
-            wait = _retry_after(response, servers.retry_wait_s)
-        if attempt == servers.max_attempts or wait > budget.left:
-            break
-        say(
-            f"Nominatim busy ({last}), retrying in {_secs(wait)} s "
-            f"(attempt {attempt + 1} of {servers.max_attempts})"
+        return requests.get(
+            url, params=params, headers=servers.headers(), timeout=servers.timeout_s
         )
-        budget.sleep(wait)
+
+    def unreachable(exc: Exception) -> NetworkError:
+        return NetworkError(
+            f"{what} (no network? misspelt?): cannot reach the server "
+            f"({type(exc).__name__}: {_short(exc)}) — give --bbox or --network FILE, or "
+            "another server (--nominatim-url or $ACCESSIBILITY_NOMINATIM_URL)"
+        )
+
+    def refused(response) -> NetworkError:
+        return NetworkError(
+            f"{what}: the server answered HTTP {response.status_code} {response.reason}: "
+            f"{_server_message(response)}; "
+            + (
+                "the public server blocks unidentified or heavy use: set your own user "
+                "agent ($ACCESSIBILITY_USER_AGENT), or give --bbox W,S,E,N"
+                if response.status_code in (403, 418)
+                else "check --nominatim-url, or give --bbox W,S,E,N or --polygon FILE"
+            )
+        )
+
+    response, attempt, last = _patiently(
+        "Nominatim", send, servers, budget, say, unreachable=unreachable, refused=refused
+    )
+    if response is not None:
+        return _parse_search(response, servers, what)
     raise NetworkError(
         f"{what}: the server is still busy after {attempt} attempt(s) and {budget.waited:.0f} s "
         f"of waiting ({last}); try again later, allow more patience (--overpass-attempts / "
@@ -875,8 +867,81 @@ class _Budget:
         self.waited += seconds
 
 
-#: HTTP answers of a busy or overloaded Overpass server: worth waiting and retrying.
+#: HTTP answers of a busy or overloaded server (Overpass, Nominatim): worth waiting and retrying.
 _BUSY = {429: "too many requests", 503: "service unavailable", 504: "gateway timeout"}
+
+
+def _patiently(
+    service: str,
+    send: Callable[[], Any],
+    servers: Servers,
+    budget: _Budget,
+    say: Callable[[str], None],
+    *,
+    unreachable: Callable[[Exception], NetworkError],
+    refused: Callable[[Any], NetworkError],
+    before: Callable[[int], bool] | None = None,
+) -> tuple[Any, int, str]:
+    """The retry loop of every request to a public server (Overpass, Nominatim).
+
+    A busy answer (:data:`_BUSY`) or a timeout is retried after the server's
+    ``Retry-After`` or ``servers.retry_wait_s`` seconds, announced as e.g.
+    "<service> busy (HTTP 429 too many requests), retrying in 55 s (attempt 2 of 5)",
+    up to ``servers.max_attempts`` requests and the waiting ``budget`` (seconds).
+
+    Parameters
+    ----------
+    service : str
+        Name in the messages.
+    send : callable
+        Sends one request and returns its ``requests`` response.
+    servers : Servers
+        Attempts, timeout and default wait.
+    budget : _Budget
+        Seconds of waiting left.
+    say : callable
+        Receives the messages.
+    unreachable, refused : callable
+        The error for a request that failed (no connection) and for an HTTP answer
+        that is neither 200 nor busy; raised at once.
+    before : callable, optional
+        Called with the attempt number before each request; False stops (still busy).
+
+    Returns
+    -------
+    (response or None, int, str)
+        The 200 answer (None when still busy at the limit), the last attempt and
+        the last busy reason.
+    """
+    import requests
+
+    last = ""
+    attempt = 0
+    for attempt in range(1, servers.max_attempts + 1):
+        if before is not None and not before(attempt):
+            break
+        try:
+            response = send()
+        except requests.Timeout as exc:
+            last = f"no answer within {servers.timeout_s:g} s ({type(exc).__name__})"
+            wait = servers.retry_wait_s
+        except requests.RequestException as exc:
+            raise unreachable(exc) from exc
+        else:
+            if response.status_code == 200:
+                return response, attempt, last
+            if response.status_code not in _BUSY:
+                raise refused(response)
+            last = f"HTTP {response.status_code} {_BUSY[response.status_code]}"
+            wait = _retry_after(response, servers.retry_wait_s)
+        if attempt == servers.max_attempts or wait > budget.left:
+            break
+        say(
+            f"{service} busy ({last}), retrying in {_secs(wait)} s "
+            f"(attempt {attempt + 1} of {servers.max_attempts})"
+        )
+        budget.sleep(wait)
+    return None, attempt, last
 
 
 def overpass_request(
@@ -922,52 +987,50 @@ def overpass_request(
     say = say or _say
     budget = budget or _Budget(servers.max_wait_s)
     url = servers.interpreter_url
-    last = ""
-    for attempt in range(1, servers.max_attempts + 1):
-        if servers.rate_limit:
-            pause = _slot_wait(servers)
-            if pause > 0:
-                if pause > budget.left:
-                    break
-                say(
-                    f"Overpass has no free slot, waiting {_secs(pause)} s "
-                    f"(attempt {attempt} of {servers.max_attempts})"
-                )
-                budget.sleep(pause)
-        try:
-            response = requests.post(
-                url, data={"data": query}, headers=servers.headers(), timeout=servers.timeout_s
+
+    def free_slot(attempt: int) -> bool:
+        """Wait for a free slot (announced); False if that wait is beyond the budget."""
+        if not servers.rate_limit:
+            return True
+        pause = _slot_wait(servers)
+        if pause > 0:
+            if pause > budget.left:
+                return False
+            say(
+                f"Overpass has no free slot, waiting {_secs(pause)} s "
+                f"(attempt {attempt} of {servers.max_attempts})"
             )
-        except requests.Timeout as exc:
-            last = f"no answer within {servers.timeout_s:g} s ({type(exc).__name__})"
-            wait = servers.retry_wait_s
-        except requests.RequestException as exc:
-            raise NetworkError(
-                f"Overpass download failed: cannot reach {servers.overpass_url} "
-                f"({type(exc).__name__}: {_short(exc)}); {_HINT}"
-            ) from exc
-        else:
-            if response.status_code == 200:
-                return _parse_answer(response, servers)
-            if response.status_code not in _BUSY:
-                raise NetworkError(
-                    f"Overpass download failed: {servers.overpass_url} answered HTTP "
-                    f"{response.status_code} {response.reason}: {_server_message(response)}; "
-                    + (
-                        "the query was rejected (bad filter in the presets?)"
-                        if response.status_code == 400
-                        else _HINT
-                    )
-                )
-            last = f"HTTP {response.status_code} {_BUSY[response.status_code]}"
-            wait = _retry_after(response, servers.retry_wait_s)
-        if attempt == servers.max_attempts or wait > budget.left:
-            break
-        say(
-            f"Overpass busy ({last}), retrying in {_secs(wait)} s "
-            f"(attempt {attempt + 1} of {servers.max_attempts})"
+            budget.sleep(pause)
+        return True
+
+    def send():
+        return requests.post(
+            url, data={"data": query}, headers=servers.headers(), timeout=servers.timeout_s
         )
-        budget.sleep(wait)
+
+    def unreachable(exc: Exception) -> NetworkError:
+        return NetworkError(
+            f"Overpass download failed: cannot reach {servers.overpass_url} "
+            f"({type(exc).__name__}: {_short(exc)}); {_HINT}"
+        )
+
+    def refused(response) -> NetworkError:
+        return NetworkError(
+            f"Overpass download failed: {servers.overpass_url} answered HTTP "
+            f"{response.status_code} {response.reason}: {_server_message(response)}; "
+            + (
+                "the query was rejected (bad filter in the presets?)"
+                if response.status_code == 400
+                else _HINT
+            )
+        )
+
+    response, attempt, last = _patiently(
+        "Overpass", send, servers, budget, say,
+        unreachable=unreachable, refused=refused, before=free_slot,
+    )  # fmt: skip
+    if response is not None:
+        return _parse_answer(response, servers)
     raise NetworkError(
         f"Overpass download failed: {servers.overpass_url} is still busy after {attempt} "
         f"attempt(s) and {budget.waited:.0f} s of waiting ({last or 'no free slot'}); try again "
