@@ -236,6 +236,8 @@ def load_area(
             "(with --network, --bbox/--area/--place only restrict the residents counted)"
         )
     t0 = time.perf_counter()
+    # the features the run needs: asked of Overpass and kept by the parser alike
+    keys = feature_keys(load_presets(presets))
     study = None
     if given:
         if place is not None or network is None:
@@ -254,7 +256,6 @@ def load_area(
             record["study_area"]["nominatim"] = found
     if network is None:
         buffer_m = max(minutes) * speed_kmh * 1000 / 60
-        keys: tuple[str, ...] | None = feature_keys(load_presets(presets))
         with servers.osmnx():
             osm_path = download.fetch_osm(
                 download.buffer_area(study, buffer_m), refresh=refresh, progress=progress,
@@ -278,9 +279,6 @@ def load_area(
     record["osm_path"] = str(osm_path)
     record["timings_s"]["network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    keys = None
-    if presets is not None:
-        keys = feature_keys(sitemod.load_presets(presets))
     extract = read_osm(osm_path, use_cache=use_cache, progress=progress, keys=keys)
     record["timings_s"]["osm_features"] = time.perf_counter() - t0
     record["osm_stats"] = extract.stats
