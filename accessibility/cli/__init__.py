@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import analyze, cache, planning, reports, stock
+from . import analyze, batch, cache, planning, reports, stock
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,6 +39,7 @@ for _command in (
     reports.map_,
     reports.report,
     cache.cache,
+    batch.batch,
 ):
     main.add_command(_command)
 
