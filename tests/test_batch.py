@@ -25,11 +25,14 @@ from accessibility import config
 from accessibility.cli import main
 from accessibility.cli.batch import EXIT_SOME_FAILED, run_batch
 from accessibility.core.analysis import analyze
+from accessibility.core.coverage import NO_SITE_NOTE
 from accessibility.params import WalkParams
 from accessibility.pipeline import load_inputs
 from accessibility.planning.batch import (
+    NO_SITE_IN_BUFFER,
     area_buffer_m,
     assign_areas,
+    beyond_buffer,
     clip_network,
     read_areas,
     sites_in_buffer,
@@ -102,7 +105,12 @@ def test_area_equals_standalone_analyze_of_its_clipped_network(local, region, ar
         assert len(a.residents) > 50 and len(a.sites) > 0
         got = table[table["area_id"] == aid].drop(columns=["area_id", "area_name"])
         got["note"] = got["note"].fillna("")  # the CSV's empty note
-        pd.testing.assert_frame_equal(got.reset_index(drop=True), a.summary(), check_dtype=False)
+        want = beyond_buffer(a.summary(), region.sites)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+        if i == 1:  # no advice centre within its buffer: nobody covered, not "no site"
+            assert (a.summary().query("category == 'advice_centre'")["note"] == NO_SITE_NOTE).all()
+            adv = got[got["category"] == "advice_centre"]
+            assert (adv["share_covered"] == 0).all() and (adv["note"] == NO_SITE_IN_BUFFER).all()
         # and the same minutes per resident as the whole region's network gives: the buffer
         # (15 min x speed + access leg) is wide enough that clipping changes nothing within 15 min
         stored = json.loads((out / "areas" / aid / "area.json").read_text())["minutes"]
@@ -234,3 +242,23 @@ def test_assign_areas_first_area_wins_on_overlaps_and_names_default_to_keys(tmp_
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1, 7, 10, 12, 50], [1, 5, 5, 5, 50]),
                            crs="EPSG:25832")  # fmt: skip
     assert assign_areas(pts, areas).tolist() == [0, 0, 0, 1, -1]
+
+
+def test_networks_one_extract_per_area(local, data_dir, areas_file, tmp_path):
+    """--networks DIR: the area with an extract equals the region run (its extract here is the
+    whole region, so the spread residents are the same); the areas without one fail alone."""
+    folder = tmp_path / "extracts"
+    folder.mkdir()
+    (folder / f"{AREAS[0]}.osm.pbf").symlink_to(data_dir / "rnv-2016-12.osm.pbf")
+    r = run_batch(
+        areas=str(areas_file), area_id="ARS", area_name="name", out=tmp_path / "n", params=PARAMS,
+        networks=str(folder), population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),),
+        sites=str(SITES), progress=False, workers=0,
+    )  # fmt: skip
+    assert sorted(f.area_id for f in r["failures"]) == sorted([*AREAS[1:], "BROKEN"])
+    assert "no extract file" in next(f.error for f in r["failures"] if f.area_id == AREAS[1])
+    a = pd.read_csv(local[0] / "areas.csv", dtype={"area_id": str})
+    b = pd.read_csv(tmp_path / "n" / "areas.csv", dtype={"area_id": str})
+    # medians beyond 15 min differ: the clipped network cannot measure them, the whole one can
+    cols = ["area_id", "category", "minutes", "population", "population_covered", "share_covered"]
+    pd.testing.assert_frame_equal(a[a["area_id"] == AREAS[0]].reset_index(drop=True)[cols], b[cols])

@@ -22,6 +22,32 @@ def write_area(a: Any, folder: str, record: dict) -> object:
     return write_outputs(a, folder, record, map_title=record.get("area", {}).get("name", ""))
 
 
+def load_extract_area(task: Any) -> tuple:
+    """Network, sites and residents of an area that has its own extract (``--networks``; on a worker).
+
+    The area's residents are those inside its polygon (:func:`accessibility.pipeline.load_inputs`
+    with ``area``); its sites are those of the extract.
+    """
+    from ..pipeline import load_inputs
+
+    kw = dict(task.load)
+    inputs = load_inputs(
+        network=task.network, minutes=task.params.minutes, speed_kmh=task.params.speed_kmh,
+        min_component=task.params.min_component, **kw,
+    )  # fmt: skip
+    return inputs.network, inputs.sites, inputs.residents
+
+
+def _extract_of(folder: Path, area_id: str) -> Path | None:
+    from .._text import slug
+
+    for stem in dict.fromkeys([area_id, slug(area_id)]):
+        for suffix in (".osm.pbf", ".osm", ".osm.gz", ".osm.bz2"):
+            if (folder / f"{stem}{suffix}").is_file():
+                return folder / f"{stem}{suffix}"
+    return None
+
+
 def _area_folder(out: Path, area_id: str) -> Path:
     from .._text import slug
 
@@ -50,6 +76,7 @@ def run_batch(
     out: Path,
     params: Any,
     network: str | None = None,
+    networks: str | None = None,
     population: tuple = (),
     sites: str | None = None,
     sites_crs: str | None = None,
@@ -77,65 +104,96 @@ def run_batch(
         (area ids resumed from earlier results), ``record`` (``run.json``).
     """
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
     from .._io import write_csv, write_json
     from ..outputs.regional import write_regional
     from ..pipeline import load_inputs
     from ..planning import batch as B
+    from ..record import file_record
 
     t_start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     regions = B.read_areas(areas, area_id, area_name)
-    with console.status(
-        "loading the region: network (parsed once into the cache), sites, residents…"
-    ):
-        inputs = load_inputs(
-            network=network, population=population, sites=sites, sites_crs=sites_crs,
-            osm_categories=osm_categories, presets=presets, minutes=params.minutes,
-            speed_kmh=params.speed_kmh, use_cache=use_cache, progress=progress,
-            min_component=params.min_component,
-        )  # fmt: skip
-    net = inputs.network
-    timings["load_region"] = time.perf_counter() - t0
-    net_path = net._cache_file
-    if net_path is None:  # no writable cache: the workers read a copy next to the outputs
-        net_path = net.save(out / ".work" / "network.npz")
-    regions_net = regions.to_crs(net.crs)
-    t0 = time.perf_counter()
-    owner = B.assign_areas(inputs.residents, regions_net)
-    sizes = B.task_sizes(net, regions_net, params)
-    timings["assign"] = time.perf_counter() - t0
-    res = inputs.residents
-    base = {
-        "version": B.RESULT_VERSION,
-        "inputs": {k: (v or {}).get("sha256") if isinstance(v, dict) else
-                   [x.get("sha256") for x in v] if isinstance(v, list) else v
-                   for k, v in inputs.record["inputs"].items()},
-        "areas_file_columns": [area_id, area_name],
-        "params": {"minutes": params.minutes, "speed_kmh": params.speed_kmh,
-                   "max_access_m": params.max_access_m, "min_component": params.min_component},
-        "categories": inputs.categories,
-    }  # fmt: skip
-    record = {**inputs.record, "command": command}
+    walk = {"minutes": params.minutes, "speed_kmh": params.speed_kmh,
+            "max_access_m": params.max_access_m, "min_component": params.min_component}  # fmt: skip
     tasks, stored = [], []
+    if networks is None:
+        with console.status(
+            "loading the region: network (parsed once into the cache), sites, residents…"
+        ):
+            inputs = load_inputs(
+                network=network, population=population, sites=sites, sites_crs=sites_crs,
+                osm_categories=osm_categories, presets=presets, minutes=params.minutes,
+                speed_kmh=params.speed_kmh, use_cache=use_cache, progress=progress,
+                min_component=params.min_component,
+            )  # fmt: skip
+        net = inputs.network
+        timings["load_region"] = time.perf_counter() - t0
+        net_path = net._cache_file
+        if net_path is None:  # no writable cache: the workers read a copy next to the outputs
+            net_path = net.save(out / ".work" / "network.npz")
+        regions_net = regions.to_crs(net.crs)
+        t0 = time.perf_counter()
+        owner = B.assign_areas(inputs.residents, regions_net)
+        sizes = B.task_sizes(net, regions_net, params)
+        timings["assign"] = time.perf_counter() - t0
+        res, all_sites, categories = inputs.residents, inputs.sites, list(inputs.categories)
+        record = {**inputs.record, "command": command}
+        hashes = {k: (v or {}).get("sha256") if isinstance(v, dict) else
+                  [x.get("sha256") for x in v] if isinstance(v, list) else v
+                  for k, v in inputs.record["inputs"].items()}  # fmt: skip
+    else:
+        net_path = None
+        regions_net = regions
+        res, owner = None, None
+        all_sites = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+        categories = list(osm_categories or [])
+        files = [sites, presets, *population]
+        hashes = {str(f): file_record(f)["sha256"] for f in files if f}  # type: ignore[index]
+        record = {"inputs": {"networks": str(networks), "population": [file_record(p) for p in
+                  population], "sites": file_record(sites), "presets": file_record(presets)},
+                  "command": command}  # fmt: skip
+        work = out / ".work" / "areas"
+        work.mkdir(parents=True, exist_ok=True)
+    base = {"version": B.RESULT_VERSION, "inputs": hashes, "params": walk,
+            "areas_file_columns": [area_id, area_name], "categories": categories}  # fmt: skip
     for i, r in enumerate(regions_net.itertuples()):
-        mine = res.iloc[(owner == i).nonzero()[0]]
-        key = B.task_key({**base, "id": r.area_id, "name": r.area_name,
-                          "geometry": r.geometry.wkb_hex if r.geometry is not None else None,
-                          "per_area_outputs": per_area_outputs})  # fmt: skip
+        geometry = r.geometry.wkb_hex if r.geometry is not None else None
         folder = _area_folder(out, r.area_id)
+        problem, load, extract, size = r.problem, {}, str(net_path), 0
+        if networks is None:
+            mine = res.iloc[(owner == i).nonzero()[0]]
+            size = int(sizes[i])
+        else:
+            mine = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+            found = _extract_of(Path(networks), r.area_id)
+            if found is None:
+                problem = problem or (f"no extract file {r.area_id}.osm.pbf (or .osm, .osm.gz, "
+                                      f".osm.bz2) in {networks}")  # fmt: skip
+                extract = ""
+            else:
+                extract, size = str(found), found.stat().st_size
+                geometry = {"geometry": geometry, "extract": file_record(found)["sha256"]}  # type: ignore[index]
+            poly = work / f"{folder.name}.geojson"
+            if not problem:
+                regions.iloc[[i]][["area_id", "geometry"]].to_crs("EPSG:4326").to_file(poly)
+            load = {"area": str(poly), "population": [str(p) for p in population],
+                    "sites": sites, "sites_crs": sites_crs, "osm_categories": osm_categories,
+                    "presets": presets, "use_cache": use_cache}  # fmt: skip
+        key = B.task_key({**base, "id": r.area_id, "name": r.area_name, "geometry": geometry,
+                          "per_area_outputs": per_area_outputs})  # fmt: skip
         if resume:
             old = _load_stored(folder / "area.json", key)
             if old is not None:
                 stored.append(old)
                 continue
         tasks.append(B.AreaTask(
-            r.area_id, r.area_name, r.geometry, r.problem, mine, str(net_path), params,
-            list(inputs.categories), key, int(sizes[i]),
-            str(folder) if per_area_outputs else None, record,
+            r.area_id, r.area_name, r.geometry, problem, mine, extract, params, categories, key,
+            size, str(folder) if per_area_outputs else None, record, load,
         ))  # fmt: skip
 
     def keep(result: Any) -> None:
@@ -160,13 +218,14 @@ def run_batch(
     t0 = time.perf_counter()
     with bar:
         results, failures, engine = B.run_tasks(
-            tasks, inputs.sites, workers=workers, scheduler=scheduler,
+            tasks, all_sites, workers=workers, scheduler=scheduler,
             write_area=write_area if per_area_outputs else None, on_result=keep, on_progress=show,
+            load_area=None if networks is None else load_extract_area,
         )  # fmt: skip
     timings["areas"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     everything = stored + results
-    cats = B.result_categories(everything, inputs.categories)
+    cats = B.result_categories(everything, categories)
     table = B.areas_table(everything, regions)
     wide = B.wide_table(table)
     region = B.region_summary(everything, cats, params.minutes)
@@ -177,6 +236,10 @@ def run_batch(
     paths: dict[str, Path] = {}
     paths["failures"] = write_csv(fail, out / "failures.csv")
     paths["summary"] = write_csv(region, out / "summary.csv")
+    if res is None:  # --networks: each area's residents are those inside it, nobody else
+        res = gpd.GeoDataFrame({"pid": [], "population": []}, geometry=[], crs="EPSG:4326")
+        owner = np.zeros(0, dtype=np.int64)
+    assert owner is not None
     outside = res.iloc[(owner < 0).nonzero()[0]]
     pts = gpd.GeoSeries(outside.geometry.representative_point(), crs=res.crs).to_crs("EPSG:4326")
     paths["outside"] = write_csv(
@@ -185,9 +248,11 @@ def run_batch(
                       "lon": pts.x.round(6).to_numpy(), "lat": pts.y.round(6).to_numpy()}),
         out / "outside_areas.csv",
     )  # fmt: skip
-    rej = [inputs.rejects.frame().assign(area_id="")]
+    rej = [] if networks else [inputs.rejects.frame().assign(area_id="")]
     rej += [r.rejects.assign(area_id=r.area_id) for r in everything if len(r.rejects)]
-    paths["rejects"] = write_csv(pd.concat(rej, ignore_index=True), out / "rejects.csv")
+    rej_all = pd.concat(rej, ignore_index=True) if rej else pd.DataFrame(
+        columns=["file", "row", "reason", "value", "area_id"])  # fmt: skip
+    paths["rejects"] = write_csv(rej_all, out / "rejects.csv")
     main_minutes = params.minutes[0]
     paths.update(write_regional(
         out, regions, table, wide, region, fail, record, minutes=main_minutes, category=category,
@@ -197,15 +262,23 @@ def run_batch(
     timings["total"] = time.perf_counter() - t_start
     stats = {r.area_id: r.stats for r in results}
     pop_all = res["population"].to_numpy(float)
+    if networks:  # the residents are known per area only
+        pop_all = np.array([r.stats["residents"] + r.stats.get("residents_rejected", 0.0)
+                            for r in everything])  # fmt: skip
+        owner = np.arange(len(pop_all))
+        regions_done = pd.Series([r.area_id for r in everything])
+    else:
+        regions_done = regions["area_id"]
     done_ids = {r.area_id for r in everything}
-    ok_area = (owner >= 0) & regions["area_id"].isin(done_ids).to_numpy()[owner.clip(0)]
+    ok_area = (owner >= 0) & regions_done.isin(done_ids).to_numpy()[owner.clip(0)]
     record.update({
         "batch": {
             "areas_file": areas, "area_id": area_id, "area_name": area_name,
             "areas": len(regions), "computed": [r.area_id for r in results],
             "resumed": [r.area_id for r in stored], "failed": [f.area_id for f in failures],
             "engine": engine, "main_minutes": main_minutes, "main_category": category,
-            "network_file": str(net_path), "buffer_m": B.area_buffer_m(params),
+            "network_file": str(net_path) if net_path else None, "networks": networks,
+            "buffer_m": B.area_buffer_m(params) if not networks else None,
             "per_area": stats,
             "peak_mb_per_worker": _peak_per_worker(stats),
         },
@@ -245,8 +318,13 @@ def _peak_per_worker(stats: dict) -> dict:
     "--area-name", help="Name column of --areas; areas without a name are labelled by their key."
 )
 @click.option(
+    "--networks",
+    type=click.Path(exists=True, file_okay=False),
+    help="Instead of --network: a folder with one extract per area, named by its key "
+    "(<area-id>.osm.pbf, .osm, .osm.gz or .osm.bz2), each already cut with a walking buffer.",
+)
+@click.option(
     "--network",
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
     help="The region's OSM extract (.osm.pbf, .osm, .osm.gz); parsed once into the cache.",
 )
@@ -336,13 +414,16 @@ def batch(**kw: Any) -> None:
     """
     from ..errors import InputError
 
+    if (kw["network"] is None) == (kw["networks"] is None):
+        raise InputError("give the region's extract (--network FILE) or one extract per area "
+                         "(--networks DIR), not both")  # fmt: skip
     if kw["workers"] == 0 and kw["scheduler"]:
         raise InputError("give either --scheduler ADDRESS or --workers N, not --workers 0 with it")
     params = walk_params(kw)
     t0 = time.perf_counter()
     r = run_batch(
         areas=kw["areas"], area_id=kw["area_id"], area_name=kw["area_name"], out=Path(kw["out"]),
-        params=params, network=kw["network"], population=kw["population"], sites=kw["sites"],
+        params=params, network=kw["network"], networks=kw["networks"], population=kw["population"], sites=kw["sites"],
         sites_crs=kw["sites_crs"], osm_categories=kw["osm_categories"], presets=kw["presets"],
         workers=kw["workers"], scheduler=kw["scheduler"], resume=kw["resume"],
         per_area_outputs=kw["per_area_outputs"], category=kw["category"], lang=kw["lang"],

@@ -40,6 +40,8 @@ from ..rejects import Rejects
 RESULT_VERSION = 1
 #: Columns of ``areas.csv`` before the ``summary.csv`` columns.
 AREA_COLUMNS = ["area_id", "area_name"]
+#: ``note`` of a category with docking points in the region but none within an area's buffer.
+NO_SITE_IN_BUFFER = "no docking point of this category within the walking buffer"
 #: ``area_id`` of the residents outside every area (``outside_areas.csv``).
 OUTSIDE = "(outside all areas)"
 
@@ -126,7 +128,9 @@ def read_areas(
         elif g.geom_type not in ("Polygon", "MultiPolygon"):
             problem.append(f"not a polygon ({g.geom_type})")
         elif not g.is_valid:
-            problem.append(f"invalid polygon ({shapely.is_valid_reason(g)})")
+            problem.append(
+                f"invalid polygon ({shapely.is_valid_reason(g)}); fix it in the areas file"
+            )
         else:
             problem.append("")
     return gpd.GeoDataFrame(
@@ -271,6 +275,9 @@ class AreaTask:
         Per-area output folder (``--per-area-outputs``).
     record : dict
         Run record for the per-area ``run.json``.
+    load : dict
+        With ``--networks``: the keyword arguments of the area's own loader (population
+        and sites files, the area's polygon file).
     """
 
     area_id: str
@@ -285,6 +292,7 @@ class AreaTask:
     size: int = 0
     out: str | None = None
     record: dict = field(default_factory=dict)
+    load: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -361,7 +369,7 @@ def area_inputs(
         No street in the area and its buffer.
     """
     if task.problem:
-        raise InputError(f"area {task.area_id}: {task.problem}; fix the polygon in the areas file")
+        raise InputError(f"area {task.area_id}: {task.problem}")
     net = task_network(task.network, task.params.min_component)
     buffer = shapely.buffer(task.geometry, area_buffer_m(task.params))
     return clip_network(net, buffer), sites_in_buffer(sites, buffer, net.crs), task.residents
@@ -371,6 +379,7 @@ def run_area(
     task: AreaTask,
     sites: gpd.GeoDataFrame,
     write_area: Callable[[Analysis, str, dict], object] | None = None,
+    load_area: Callable[[AreaTask], tuple] | None = None,
 ) -> AreaResult:
     """Analyse one area (the Dask task): clip, :func:`~accessibility.core.analysis.analyze`, summarise.
 
@@ -382,18 +391,27 @@ def run_area(
     write_area : callable, optional
         ``write_area(analysis, folder, record)`` writes the full ``analyze`` folder
         (``--per-area-outputs``; only when ``task.out`` is set).
+    load_area : callable, optional
+        ``load_area(task)`` returns ``(network, sites, residents)`` of an area that has its
+        own extract (``--networks DIR``: ``task.network`` is that file); default: the
+        region's network clipped (:func:`area_inputs`).
 
     Returns
     -------
     AreaResult
     """
     t0 = time.perf_counter()
-    if not task.problem and not len(task.residents):
+    if load_area is None and not task.problem and not len(task.residents):
         # nobody lives there (or the population data and network do not reach it)
         net = task_network(task.network, task.params.min_component)
         buffer = shapely.buffer(task.geometry, area_buffer_m(task.params))
         return _empty_result(task, sites_in_buffer(sites, buffer, net.crs), t0)
-    net, buf_sites, residents = area_inputs(task, sites)
+    if load_area is not None:
+        if task.problem:
+            raise InputError(f"area {task.area_id}: {task.problem}")
+        net, buf_sites, residents = load_area(task)
+    else:
+        net, buf_sites, residents = area_inputs(task, sites)
     rejects = Rejects()
     try:
         a = analyze(net, buf_sites, residents, rejects=rejects, categories=task.categories,
@@ -425,8 +443,34 @@ def run_area(
         "residents_rejected": float(residents["population"].sum() - res["population"].sum()),
         "seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "pid": os.getpid(),
     }  # fmt: skip
-    return AreaResult(task.area_id, task.area_name, task.key, a.summary(), minutes,
-                      rejects.frame(), stats)  # fmt: skip
+    return AreaResult(task.area_id, task.area_name, task.key, beyond_buffer(a.summary(), sites if load_area is None else buf_sites),
+                      minutes, rejects.frame(), stats)  # fmt: skip
+
+
+def beyond_buffer(table: pd.DataFrame, sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """An area's summary where a category has docking points in the region but none in the
+    area's walking buffer: nobody is covered (share 0, ``note`` says why), not "no docking point".
+
+    Parameters
+    ----------
+    table : DataFrame
+        The area's ``summary.csv`` table (on its clipped network).
+    sites : GeoDataFrame
+        All docking points of the region.
+
+    Returns
+    -------
+    DataFrame
+        A copy; medians beyond the largest threshold stay as the clipped network gives them.
+    """
+    if "category" not in sites:
+        return table
+    have = set(sites["category"].astype(str)) | ({ALL} if len(sites) else set())
+    t = table.copy()
+    miss = t["note"].eq(NO_SITE_NOTE) & t["category"].isin(have)
+    t.loc[miss & (t["population"] > 0), "share_covered"] = 0.0
+    t.loc[miss, "note"] = NO_SITE_IN_BUFFER
+    return t
 
 
 def _empty_result(task: AreaTask, buf_sites: gpd.GeoDataFrame, t0: float) -> AreaResult:
@@ -495,6 +539,7 @@ def run_tasks(
     write_area: Callable[[Analysis, str, dict], object] | None = None,
     on_result: Callable[[AreaResult], None] | None = None,
     on_progress: Callable[[int, int, int, int], None] | None = None,
+    load_area: Callable[[AreaTask], tuple] | None = None,
 ) -> tuple[list[AreaResult], list[Failure], dict]:
     """Run the tasks on Dask distributed, largest first; each failing task is retried once.
 
@@ -517,6 +562,8 @@ def run_tasks(
         Called in this process with each finished area (e.g. to store it for resume).
     on_progress : callable, optional
         ``on_progress(done, running, failed, total)``.
+    load_area : callable, optional
+        Loader of areas with their own extract (see :func:`run_area`).
 
     Returns
     -------
@@ -544,7 +591,7 @@ def run_tasks(
             tick(1)
             for attempt in (1, 2):
                 try:
-                    done(run_area(t, sites, write_area))
+                    done(run_area(t, sites, write_area, load_area))
                     break
                 except Exception as exc:
                     if attempt == 2:
@@ -556,6 +603,7 @@ def run_tasks(
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
+    t0 = time.perf_counter()
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)  # fmt: skip
@@ -565,11 +613,12 @@ def run_tasks(
     try:
         info = client.scheduler_info()
         engine = {"engine": "dask.distributed", "scheduler": scheduler or "LocalCluster",
-                  "workers": len(info.get("workers", {}))}  # fmt: skip
+                  "workers": len(info.get("workers", {})),
+                  "startup_s": time.perf_counter() - t0}  # fmt: skip
         [sites_f] = client.scatter([sites], broadcast=True)
         futures = {}
         for t in order:
-            f = client.submit(run_area, t, sites_f, write_area, key=f"area-{t.key[:12]}-{t.area_id}",
+            f = client.submit(run_area, t, sites_f, write_area, load_area, key=f"area-{t.key[:12]}-{t.area_id}",
                               retries=1, priority=int(t.size), pure=False)  # fmt: skip
             futures[f] = t
         tick(0)
