@@ -87,6 +87,7 @@ def run_batch(
     resume: bool = False,
     per_area_outputs: bool = False,
     category: str = "all",
+    main_minutes: float | None = None,
     lang: str = "en",
     use_cache: bool = True,
     progress: bool = True,
@@ -108,6 +109,7 @@ def run_batch(
     import pandas as pd
 
     from .._io import write_csv, write_json
+    from ..errors import InputError
     from ..outputs.regional import write_regional
     from ..pipeline import load_inputs
     from ..planning import batch as B
@@ -253,7 +255,10 @@ def run_batch(
     rej_all = pd.concat(rej, ignore_index=True) if rej else pd.DataFrame(
         columns=["file", "row", "reason", "value", "area_id"])  # fmt: skip
     paths["rejects"] = write_csv(rej_all, out / "rejects.csv")
-    main_minutes = params.minutes[0]
+    main_minutes = params.minutes[-1] if main_minutes is None else float(main_minutes)
+    if main_minutes not in params.minutes:
+        raise InputError(f"--main-minutes {main_minutes:g} is not one of --minutes "
+                         f"{', '.join(f'{m:g}' for m in params.minutes)}")  # fmt: skip
     paths.update(write_regional(
         out, regions, table, wide, region, fail, record, minutes=main_minutes, category=category,
         outside=float(outside["population"].sum()), lang=lang,
@@ -373,7 +378,12 @@ def _peak_per_worker(stats: dict) -> dict:
     "--category",
     default="all",
     show_default=True,
-    help="Category of the regional map and ranking (its share within the first --minutes).",
+    help="Category of the regional map and ranking (its share within --main-minutes).",
+)
+@click.option(
+    "--main-minutes",
+    type=float,
+    help="Threshold (one of --minutes) of the regional map and ranking (default: the largest).",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option(
@@ -411,6 +421,9 @@ def batch(**kw: Any) -> None:
       accessibility batch ... --scheduler tcp://scheduler:8786
       # continue a run that was killed:
       accessibility batch ... --resume
+      # one extract per area (extracts/<ARS>.osm.pbf), map of the 10-minute share:
+      accessibility batch --areas gemeinden.gpkg --area-id ARS --networks extracts/ \\
+          --population zensus.csv --sites sites.csv --main-minutes 10 --out outputs/land
     """
     from ..errors import InputError
 
@@ -426,7 +439,8 @@ def batch(**kw: Any) -> None:
         params=params, network=kw["network"], networks=kw["networks"], population=kw["population"], sites=kw["sites"],
         sites_crs=kw["sites_crs"], osm_categories=kw["osm_categories"], presets=kw["presets"],
         workers=kw["workers"], scheduler=kw["scheduler"], resume=kw["resume"],
-        per_area_outputs=kw["per_area_outputs"], category=kw["category"], lang=kw["lang"],
+        per_area_outputs=kw["per_area_outputs"], category=kw["category"],
+        main_minutes=kw["main_minutes"], lang=kw["lang"],
         use_cache=not kw["no_cache"], command=" ".join(sys.argv),
     )  # fmt: skip
     n_ok, n_fail = len(r["results"]) + len(r["skipped"]), len(r["failures"])

@@ -1,7 +1,7 @@
 """Regional outputs of ``accessibility batch``: ``areas.csv``, ``areas.gpkg``, ``map.html``, ``report.html``.
 
-The map is a choropleth of the share covered within the main threshold (first threshold,
-all categories by default), one popup per area; the report ranks the areas from least to
+The map is a choropleth of the share covered within the main threshold (``--main-minutes``,
+default the largest; all categories by default), one popup per area; the report ranks the areas from least to
 best covered and shows the distribution of the shares. Every name is HTML-escaped.
 """
 
@@ -34,7 +34,7 @@ _T = {
         "dist": "Distribution of the share covered across areas",
         "failed": "Areas that failed (see failures.csv)",
         "share": "share covered", "area": "area", "residents": "residents",
-        "covered": "covered", "no_result": "no result (failed)", "areas": "areas",
+        "covered": "covered", "no_result": "no result (failed, or nobody lives there)", "areas": "areas",
         "region": "Region total", "outside": "Residents outside all areas",
     },
     "de": {
@@ -44,7 +44,7 @@ _T = {
         "dist": "Verteilung des versorgten Anteils über die Gebiete",
         "failed": "Gebiete mit Fehler (siehe failures.csv)",
         "share": "versorgter Anteil", "area": "Gebiet", "residents": "Einwohner",
-        "covered": "versorgt", "no_result": "kein Ergebnis (Fehler)", "areas": "Gebiete",
+        "covered": "versorgt", "no_result": "kein Ergebnis (Fehler, oder niemand wohnt dort)", "areas": "Gebiete",
         "region": "Region gesamt", "outside": "Einwohner außerhalb aller Gebiete",
     },
 }  # fmt: skip
@@ -166,6 +166,19 @@ def _png(fig) -> str:
     return f'<img class="chart" alt="chart" src="data:image/png;base64,{data}">'
 
 
+def _shown(region: pd.DataFrame) -> pd.DataFrame:
+    """The region's summary for the page: persons whole, shares in %, minutes with one decimal."""
+    if region.empty:
+        return region
+    return region.assign(
+        minutes=region["minutes"].map(lambda x: f"{x:g}"),
+        population=region["population"].map(lambda x: fmt(x, 0)),
+        population_covered=region["population_covered"].map(lambda x: fmt(x, 0)),
+        share_covered=region["share_covered"].map(lambda x: f"{x:.1%}" if pd.notna(x) else "–"),
+        median_minutes=region["median_minutes"].map(lambda x: fmt(x, 1)),
+    )
+
+
 def _report(gdf, share, region, failures, t, minutes, category, outside, path, lang) -> Path:
     import matplotlib
 
@@ -193,7 +206,7 @@ def _report(gdf, share, region, failures, t, minutes, category, outside, path, l
     chart = _png(fig)
     body = [
         f"<h1>{esc(t['report_title'].format(n=len(gdf)))}</h1>",
-        f"<h2>{esc(t['region'])}</h2>", html_table(region),
+        f"<h2>{esc(t['region'])}</h2>", html_table(_shown(region)),
         f"<p>{esc(t['outside'])}: {fmt(outside, 0)}</p>",
         f"<h2>{esc(t['dist'])}</h2>", chart,
         f"<h2>{esc(t['rank'].format(m=minutes, c=category))}</h2>", html_table(shown),

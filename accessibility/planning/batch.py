@@ -400,7 +400,7 @@ def run_area(
     -------
     AreaResult
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if load_area is None and not task.problem and not len(task.residents):
         # nobody lives there (or the population data and network do not reach it)
         net = task_network(task.network, task.params.min_component)
@@ -441,7 +441,8 @@ def run_area(
         "resident_points": len(res), "residents": float(res["population"].sum()),
         "resident_points_rejected": len(residents) - len(res),
         "residents_rejected": float(residents["population"].sum() - res["population"].sum()),
-        "seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "pid": os.getpid(),
+        "seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+        "peak_mb": peak_mb(), "pid": os.getpid(),
     }  # fmt: skip
     return AreaResult(task.area_id, task.area_name, task.key, beyond_buffer(a.summary(), sites if load_area is None else buf_sites),
                       minutes, rejects.frame(), stats)  # fmt: skip
