@@ -138,6 +138,7 @@ def main() -> None:
     cs = fit(np.column_stack([np.ones(len(ok)), ok["edges"], ok["resident_points"]]),
              ok["seconds"].to_numpy(float))  # fmt: skip
     pts_per_cell = ok["resident_points"].sum() / ok["cells"].sum()
+    cpu_share = rn["cpu_s"].sum() / rn["seconds"].sum() if "cpu_s" in rn else float("nan")
     pred_rn = cs[0] + cs[1] * ok["edges"] + cs[2] * ok["resident_points"]
     r2 = (
         1
@@ -200,6 +201,10 @@ def main() -> None:
         f"- resident points ≈ {pts_per_cell:.1f} per inhabited 1 km cell (cells spread along residential streets).",
         f"- seconds of a task ≈ {cs[0]:.3f} + {cs[1] * 1e6:.2f} µs · edges + {cs[2] * 1e6:.1f} µs · points "
         f"(R² {r2:.2f}); measured tasks: median {ok['seconds'].median():.2f} s, max {ok['seconds'].max():.2f} s.",
+        f"- the tasks' CPU seconds were {cpu_share:.0%} of their wall seconds (the machine was shared: "
+        "load average about 10 on 2 cores while measuring), so the times below, fitted on wall seconds, "
+        "are pessimistic by up to "
+        f"{1 / cpu_share:.1f}× on a machine of one's own.",
         f"- peak memory of a worker: measured {rn['peak_mb'].max():.0f} MB holding the whole Rhein-Neckar "
         f"network; without it ≈ {worker_base:.0f} MB (Python, libraries, one area's work).",
         "",
@@ -208,10 +213,10 @@ def main() -> None:
         f"- network edges (roads-only, summed over the buffered areas, overlaps counted twice): "
         f"{edges_total / 1e6:.1f} M; the largest task ({big['ARS']}) ≈ {big['edges'] / 1e3:,.0f} k edges, "
         f"{big['points'] / 1e3:,.0f} k resident points, {big['task_s']:.0f} s.",
-        f"- total work: {g['seconds'].sum() / 3600:.2f} CPU-hours analysis + "
-        f"{g['parse_s'].sum() / 3600:.2f} CPU-hours parsing the per-area extracts + "
-        f"{g['read_s'].sum() / 3600:.2f} CPU-hours reading each task's Land grid "
-        f"(the national zip in every task instead: {READ_NATIONAL_S * len(g) / 3600:.1f} CPU-hours, "
+        f"- total work: {g['seconds'].sum() / 3600:.2f} worker-hours analysis + "
+        f"{g['parse_s'].sum() / 3600:.2f} worker-hours parsing the per-area extracts + "
+        f"{g['read_s'].sum() / 3600:.2f} worker-hours reading each task's Land grid "
+        f"(the national zip in every task instead: {READ_NATIONAL_S * len(g) / 3600:.1f} worker-hours, "
         "hence the per-Land cut of the grid).",
         "",
         "| workers | wall time (largest-first schedule) | of which the largest task | memory per worker (peak) | memory total |",
