@@ -191,8 +191,8 @@ def nearest_by_category(
 
 
 #: Distances held per block of sites in :func:`site_pairs` (``sites × (nodes + residents)``
-#: float64 values, ≈ 64 MB).
-PAIR_BLOCK_VALUES = 8_000_000
+#: float64 values, ≈ 16 MB).
+PAIR_BLOCK_VALUES = 2_000_000
 
 
 def site_pairs(
