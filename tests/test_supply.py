@@ -142,6 +142,32 @@ def test_decay_coverage_is_the_share_with_a_step_and_below_it_with_decay(kl_run)
     assert len(groups) == len(a.groups) * len(a.categories)
 
 
+def test_district_means_add_up_to_the_whole(kl_inputs):
+    """Two districts (west and east of the median resident): their population-weighted means
+    combine to the city's, and their residents add up to everyone."""
+    import geopandas as gpd
+    import shapely
+
+    res = kl_inputs.residents.to_crs("EPSG:25832")
+    x = float(res.geometry.x.median()) + 1.0  # no resident on the border
+    w, s_, e, n = res.total_bounds + np.array([-1000, -1000, 1000, 1000])
+    districts = gpd.GeoDataFrame(
+        {"district": ["West", "Ost"]},
+        geometry=[shapely.box(w, s_, x, n), shapely.box(x, s_, e, n)],
+        crs="EPSG:25832",
+    )
+    a = run(replace(kl_inputs, districts=districts), minutes=(5, 10, 15))
+    sup.supply_demand(a, capacity=HOURS)
+    t = sup.summary(a).query("category == 'all'").set_index(["level", "name"])
+    parts = t.xs("district", level="level")
+    assert list(parts.index) == ["West", "Ost"]
+    assert parts["population"].sum() == pytest.approx(t.loc[("all", ""), "population"])
+    for col in ("sfca_mean", "e2sfca_mean", "decay_coverage", "share_within_catchment"):
+        whole = (parts[col] * parts["population"]).sum() / parts["population"].sum()
+        assert whole == pytest.approx(t.loc[("all", ""), col], rel=1e-12)
+    assert parts["sfca_mean"].nunique() == 2
+
+
 def test_gaussian_weight_is_one_at_the_door_and_zero_at_the_edge():
     w = sup.gaussian(np.array([0.0, 5.0, 10.0, 10.5]), 10.0)
     assert w[0] == 1.0 and w[2] == pytest.approx(0.0, abs=1e-15) and w[3] == 0.0
@@ -203,6 +229,17 @@ def test_analyze_2sfca_writes_columns_summary_map_and_report(kl_dir, kl_osm, kl_
     assert "Capacity per 1,000 residents (E2SFCA, 10 min)" in (out / "map.html").read_text()
     report = (out / "report.html").read_text()
     assert "<h2>Supply and demand (2SFCA)</h2>" in report and "8 of 9 docking points" in report
+    # `accessibility report DIR` rebuilds the section from the folder
+    (out / "report.html").unlink()
+    again = CliRunner().invoke(main, ["report", str(out), "--lang", "de"])
+    assert again.exit_code == 0, again.output
+    assert "<h2>Angebot und Nachfrage (2SFCA)</h2>" in (out / "report.html").read_text()
+    # --capacity-column without a sites file: OSM sites have no capacity
+    osm_only = CliRunner().invoke(
+        main, ["analyze", "--network", str(kl_osm), "--capacity-column", "hours",
+               "--out", str(tmp_path / "osm")],
+    )  # fmt: skip
+    assert osm_only.exit_code == 2 and "needs --sites" in osm_only.output
     # without --2sfca nothing changes: no columns, no file
     plain = CliRunner().invoke(
         main, ["analyze", "--network", str(kl_osm), "--population", str(kl_zensus),

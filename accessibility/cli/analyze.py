@@ -45,6 +45,10 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
     profiles = parse_profiles(profile)
     first = profiles[0]
     supply = supply or any(v is not None for v in (capacity_column, catchment, decay))
+    if capacity_column is not None and kw.get("sites") is None:
+        raise click.UsageError(
+            "--capacity-column needs --sites: OSM docking points carry no capacity"
+        )
     if supply:
         kw["capacity_column"] = capacity_column or "capacity"
         kw["capacity_required"] = capacity_column is not None
