@@ -181,7 +181,8 @@ def test_capacity_column_rows_and_errors(tmp_path):
         'Beratung Nord,advice_centre,49.445,7.765,"12,5"\n'
         "Treff,community_centre,49.44,7.76,\n"
         "Bad,library,49.441,7.761,-3\n"
-        "Text,library,49.442,7.762,zwei\n",
+        "Text,library,49.442,7.762,zwei\n"
+        "Endlos,library,49.443,7.763,inf\n",
         encoding="utf-8",
     )
     rejects = Rejects()
@@ -189,8 +190,8 @@ def test_capacity_column_rows_and_errors(tmp_path):
     assert list(sites["name"]) == ["Beratung Nord", "Treff"]
     assert sites["capacity"].iloc[0] == 12.5 and np.isnan(sites["capacity"].iloc[1])
     rows = rejects.frame()
-    assert list(rows["row"]) == [3, 4]
-    assert list(rows["value"]) == ["Stunden=-3", "Stunden=zwei"]
+    assert list(rows["row"]) == [3, 4, 5]
+    assert list(rows["value"]) == ["Stunden=-3", "Stunden=zwei", "Stunden=inf"]
     assert rows["reason"].str.contains("capacity must be a number >= 0").all()
     with pytest.raises(InputError, match="no capacity column 'hours'.*Stunden"):
         read_sites(path, Rejects(), capacity_column="hours", capacity_required=True)
