@@ -221,12 +221,14 @@ def compare(
 
     All files must share the base inputs (network, population, sites, districts,
     minutes, speed). Writes comparison.csv (category, minutes,
-    population_covered_before, then after_<scenario> and gain_<scenario> per
-    scenario), comparison_districts.csv, and each scenario's outputs in a subfolder.
+    population_covered_before, then after_<slug> and gain_<slug> per scenario, the
+    slug being the scenario name in lower case letters, digits and _),
+    comparison_columns.csv (each column's full scenario name), comparison_districts.csv,
+    and each scenario's outputs in a subfolder.
 
     \b
     Example:
-      accessibility compare scenarios/helsinki_new_office.yaml \\
+      accessibility compare scenarios/helsinki_new_advice_centres.yaml \\
           scenarios/helsinki_close_and_move.yaml --out outputs/compare
 
     \f
@@ -236,6 +238,7 @@ def compare(
         The command-line options, documented by ``accessibility compare --help``
         (each option's help states its unit).
     """
+    from .._text import column_slug
     from ..outputs.files import write_comparison
     from ..pipeline import compare_scenarios, load_inputs
     from ..planning.scenario import check_changes
@@ -279,7 +282,8 @@ def compare(
     for n in names:
         t.add_column(n, justify="right")
     for d in table.to_dict("records"):
-        cells = [f"{d[f'after_{n}']:,.0f} ({d[f'gain_{n}']:+,.0f})" for n in names]
+        cells = [f"{d[f'after_{column_slug(n)}']:,.0f} ({d[f'gain_{column_slug(n)}']:+,.0f})"
+                 for n in names]  # fmt: skip
         t.add_row(str(d["category"]), f"{d['minutes']:g}",
                   f"{d['population_covered_before']:,.0f}", *cells)  # fmt: skip
     console.print(t)
