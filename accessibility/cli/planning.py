@@ -311,7 +311,8 @@ def compare(
 @click.option("--exact", is_flag=True,
               help="Also solve the maximal covering problem exactly (HiGHS) and report the gap.")  # fmt: skip
 @click.option("--visibility-weight", default=0.0, show_default=True, type=float,
-              help="Choose by gain × (1 + W × visibility) instead of gain alone.")  # fmt: skip
+              help="Choose by gain × (1 + W × visibility) instead of gain alone; ranking.csv's "
+              "score column holds the value each pick maximised.")  # fmt: skip
 @click.option("--no-visibility", is_flag=True, help="Skip the visibility score.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/rank/).")  # fmt: skip
@@ -324,10 +325,15 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
     Greedy: each pick is the candidate covering the most residents not yet covered
     within the FIRST --minutes threshold, given the existing sites and the picks
     before it. Writes ranking.csv (rank,name,gain,cumulative_covered, then
-    candidate_id, category, share_covered, reach, lat, lon, visibility, betweenness,
-    shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
+    candidate_id, category, share_covered, reach, lat, lon, score, visibility,
+    betweenness, shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
     greedy-vs-optimal gap in run.json; rejects.csv; ranking_map.html (the picks
     numbered, the residents each newly covers, existing sites, other candidates).
+
+    score is what each pick maximised: gain × (1 + W × visibility) with
+    --visibility-weight W, i.e. the gain itself at W = 0. gain_weighted =
+    gain × (1 + visibility) is kept for older scripts; it is descriptive only,
+    not what was picked by, and has nothing to do with --weight.
 
     \b
     Examples:
