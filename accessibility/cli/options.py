@@ -426,7 +426,8 @@ def servers_from(kw: dict):
 
 
 def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--geocoder offline|nominatim`` and ``--user-agent`` for commands that read addresses.
+    """``--geocoder offline|nominatim``, ``--accept street`` and ``--user-agent`` for
+    commands that read addresses.
 
     Parameters
     ----------
@@ -436,8 +437,17 @@ def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     Returns
     -------
     callable
-        ``fn`` with the two options added.
+        ``fn`` with the three options added.
     """
+    fn = click.option(
+        "--accept",
+        type=click.Choice(["street"]),
+        multiple=True,
+        help="Also use weak address matches: 'street' places an address found by its street "
+        "only (no or unmapped house number) between the nearest mapped numbers or at the "
+        "street's middle, which can be hundreds of metres off. By default such rows go to "
+        "rejects.csv with the reason.",
+    )(fn)
     fn = click.option(
         "--user-agent",
         help="User agent sent to Nominatim (identify yourself, e.g. 'stadt-kl-planung (you@example.org)').",

@@ -41,7 +41,8 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
     if "min_component" in kw:
         args["min_component"] = kw["min_component"]
     args.update(refresh=kw.get("refresh", False), servers=servers_from(kw),
-                geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"))  # fmt: skip
+                geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"),
+                accept=kw.get("accept", ()))  # fmt: skip
     with console.status("loading inputs…"):
         return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
                            progress=True, **args)  # fmt: skip
@@ -165,7 +166,8 @@ def scenario(
                                  use_cache=not kw["no_cache"], progress=True,
                                  min_component=kw["min_component"], refresh=kw["refresh"],
                                  servers=servers_from(kw), geocoder=kw["geocoder"],
-                                 user_agent=kw["user_agent"], **sc.inputs)  # fmt: skip
+                                 user_agent=kw["user_agent"], accept=kw["accept"],
+                                 **sc.inputs)  # fmt: skip
         with console.status("computing before and after…"):
             result = run_scenario_file(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"
