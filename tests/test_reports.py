@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "outputs" / "screenshots"
 NBSP = "\u00a0"
 
 #: Words that give a German text away in an English report, and the other way round
@@ -325,6 +326,10 @@ def test_report_alone_draws_its_map_offline(browser, kl_run, tmp_path):
     assert not log["pageerror"], log
     # only background tiles were asked for; nothing the report needs lies beside it
     assert all("tile" in u for u in log["requests"]), log["requests"]
+    # screenshot for the README: the list of docking points and the inlined map, offline
+    page.locator("h2", has_text="Verwendete Andockstellen").evaluate("e => e.scrollIntoView()")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / "report_sites_kaiserslautern.png"))
     page.close()
 
 

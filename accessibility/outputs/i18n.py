@@ -56,7 +56,7 @@ _REPORT = {
         "born_abroad": "Born abroad", "born_abroad_kpi": "born abroad ({share} of residents)",
         "born_abroad_within": "of them within {m} min",
         "map_note": "The map is part of this page and works offline (background tiles need a network); map.html beside the report is the same map in a window of its own.",
-        "unnamed": "(unnamed in OSM)",
+        "unnamed": "(unnamed in OSM)", "written": "Report written on {date}.",
     },
     "de": {
         "title": "Fußläufige Erreichbarkeit von Andockstellen", "headline": "Kennzahlen",
@@ -94,7 +94,7 @@ _REPORT = {
         "born_abroad": "Im Ausland geboren", "born_abroad_kpi": "im Ausland geboren ({share} der Einwohner)",
         "born_abroad_within": "davon innerhalb {m} min",
         "map_note": "Die Karte ist Teil dieser Seite und funktioniert offline (nur die Hintergrundkacheln brauchen ein Netz); map.html neben dem Bericht ist dieselbe Karte in einem eigenen Fenster.",
-        "unnamed": "(in OSM ohne Namen)",
+        "unnamed": "(in OSM ohne Namen)", "written": "Bericht erstellt am {date}.",
     },
 }  # fmt: skip
 
@@ -174,6 +174,7 @@ _SCENARIO_REPORT = {
         "curve": "Share of residents within x walking minutes, before (dashed) and after (solid)",
         "x": "walking minutes (door to door)", "y": "share of residents",
         "sites": "Changed docking points", "no_sites": "none", "map": "Map",
+        "sites_after": "Docking points after the changes",
         "open_map": "Open the before/after map (map.html)", "plain": "plain map (scenario_map.html)",
         "after_report": "full report of the state after the changes (after/report.html)",
         "category": "category", "minutes": "minutes", "population": "residents",
@@ -189,6 +190,7 @@ _SCENARIO_REPORT = {
         "curve": "Anteil der Einwohner innerhalb x Gehminuten, vorher (gestrichelt) und nachher",
         "x": "Gehminuten (Tür zu Tür)", "y": "Anteil der Einwohner",
         "sites": "Geänderte Andockstellen", "no_sites": "keine", "map": "Karte",
+        "sites_after": "Andockstellen nach den Änderungen",
         "open_map": "Vorher-nachher-Karte öffnen (map.html)", "plain": "einfache Karte (scenario_map.html)",
         "after_report": "vollständiger Bericht des Zustands nach den Änderungen (after/report.html)",
         "category": "Kategorie", "minutes": "Minuten", "population": "Einwohner",

@@ -11,6 +11,7 @@ network in EPSG:25832 or Zensus population input), English otherwise.
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import json
 import tempfile
@@ -314,7 +315,28 @@ def site_list(data: OutputData) -> pd.DataFrame:
         ``site_id, name, category, address, osm_url`` and ``residents_within_<m>_min``
         per threshold (persons; empty where not computed).
     """
-    s = data.sites
+    return site_table(data.sites, data.site_reach, data.minutes)
+
+
+def site_table(sites, reach: pd.DataFrame | None, minutes) -> pd.DataFrame:
+    """:func:`site_list` of a sites frame and its reach table.
+
+    Parameters
+    ----------
+    sites : DataFrame
+        ``site_id, name, category`` (and ``address`` or ``osm_tags`` where known).
+    reach : DataFrame or None
+        ``site_id`` and ``reach_<m>`` (persons within ``m`` minutes), e.g. from
+        :func:`accessibility.outputs.folder.site_reach`.
+    minutes : iterable of float
+        Thresholds in minutes.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`site_list`.
+    """
+    s = sites
     out = pd.DataFrame(
         {
             "site_id": s["site_id"].astype(str).to_numpy(),
@@ -324,8 +346,7 @@ def site_list(data: OutputData) -> pd.DataFrame:
             "osm_url": [_osm_url(x) for x in s["site_id"]],
         }
     )
-    reach = data.site_reach
-    for mm in data.minutes:
+    for mm in minutes:
         col = f"reach_{mm:g}"
         values = (
             reach.set_index(reach["site_id"].astype(str))[col]
@@ -336,13 +357,33 @@ def site_list(data: OutputData) -> pd.DataFrame:
     return out
 
 
-def _sites_section(data: OutputData, t: dict, label, lang: str) -> list[str]:
-    """The list of docking points: name, category, address or OSM link, residents within
-    each threshold (largest reach first)."""
-    sl = site_list(data)
+def sites_section(table: pd.DataFrame, minutes, heading: str, label, lang: str) -> list[str]:
+    """HTML of a list of docking points (a :func:`site_table`): name, category, address or
+    OSM link, residents within each threshold (per category, largest reach first).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`site_table`.
+    minutes : list of float
+        Thresholds in minutes.
+    heading : str
+        The section's heading.
+    label : callable
+        Category id → label in ``lang``.
+    lang : str
+        Language code (``de``, ``en``).
+
+    Returns
+    -------
+    list of str
+        HTML parts (text escaped; names marked ``translate="no"``).
+    """
+    t = labels("report", lang)
+    sl = table
     if sl.empty:
         return []
-    first = f"residents_within_{data.minutes[0]:g}_min" if data.minutes else None
+    first = f"residents_within_{minutes[0]:g}_min" if minutes else None
     if first and first in sl:
         sl = sl.sort_values(["category", first], ascending=[True, False], kind="stable")
     unnamed = sl["name"].str.fullmatch(r".* \(osm:(node|way|relation)/\d+\)")
@@ -351,7 +392,7 @@ def _sites_section(data: OutputData, t: dict, label, lang: str) -> list[str]:
         link = (f'<a href="{esc(r.osm_url)}" translate="no">{esc(r.osm_url.split(".org/")[-1])}</a>'
                 if r.osm_url else "")  # fmt: skip
         where.append(" · ".join(x for x in (_proper(r.address) if r.address else "", link) if x))
-    table = pd.DataFrame(
+    out = pd.DataFrame(
         {
             t["name"]: [
                 esc(t["unnamed"]) if u else _proper(n)
@@ -361,14 +402,14 @@ def _sites_section(data: OutputData, t: dict, label, lang: str) -> list[str]:
             t["address"]: where,
         }
     )
-    for mm in data.minutes:
-        table[t["residents_within"].format(m=fm.decimal(mm, lang))] = [
+    for mm in minutes:
+        out[t["residents_within"].format(m=fm.decimal(mm, lang))] = [
             fm.number(v, lang) for v in sl[f"residents_within_{mm:g}_min"]
         ]
     raw = frozenset([t["name"], t["category"], t["address"]])
     return [
-        f"<h2>{esc(t['sites_list'])}</h2>",
-        html_table(table, raw=raw),
+        f"<h2>{esc(heading)}</h2>",
+        html_table(out, raw=raw),
         f'<p class="note">{esc(t["sites_note"])}</p>',
     ]
 
@@ -501,7 +542,7 @@ def write_report(
         sg = data.summary_groups[data.summary_groups["category"] == "all"]
         body += [f"<h2>{esc(t['groups'])}</h2>",
                  _summary_table(sg, "group", t, label, lang, lambda g: group_label(g, lang, glabels))]  # fmt: skip
-    body += _sites_section(data, t, label, lang)
+    body += sites_section(site_list(data), data.minutes, t["sites_list"], label, lang)
     if map_html is None:
         map_html = _map_html(data, title, lang)
     body += [
@@ -553,6 +594,7 @@ def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> lis
         t["population_text"].format(method=translate(record.get("population_method", ""), lang)),
         study_area_text(record, lang),
         vintage_text(record, lang),
+        t["written"].format(date=fm.date(datetime.datetime.now(datetime.UTC).date(), lang)),
     ]  # fmt: skip
     if rejects is not None and not rejects.empty and {"file", "reason"} <= set(rejects.columns):
         rc = rejects.groupby(["file", "reason"], sort=False).size().reset_index(name=t["rows"])

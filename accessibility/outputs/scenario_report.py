@@ -19,6 +19,7 @@ from .._io import write_text
 from ..planning.scenario import ScenarioResult
 from . import formats as fm
 from ._leaflet import esc
+from .folder import site_reach
 from .i18n import category_label, group_label, group_labels, labels
 from .report import (
     html_page,
@@ -27,6 +28,8 @@ from .report import (
     method_section,
     share_chart,
     share_curve,
+    site_table,
+    sites_section,
 )
 from .style import category_colours
 
@@ -94,6 +97,9 @@ def write_scenario_report(
                                    keys[key])]  # fmt: skip
     sites = _sites_table(result, t, label)
     body += [f"<h2>{esc(t['sites'])}</h2>", sites or f"<p>{esc(t['no_sites'])}</p>"]
+    minutes = sorted(result.minutes)
+    after = site_table(result.after.sites, site_reach(result.after), minutes)
+    body += sites_section(after, minutes, t["sites_after"], label, lang)
     beside = Path(path).parent / "map.html"
     if map_html is None and beside.exists():
         map_html = beside.read_text(encoding="utf-8")
