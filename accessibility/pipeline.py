@@ -46,7 +46,7 @@ from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
 from .outputs.folder import load_folder
-from .outputs.i18n import default_lang, place_name
+from .outputs.i18n import default_lang, labels, place_name
 from .outputs.map import full_map
 from .outputs.scenario_report import write_scenario_report
 from .params import Profile, WalkParams
@@ -1111,8 +1111,9 @@ def write_scenario_after(
         ``map``, ``report`` and ``after_report`` paths.
     """
     out = Path(out)
+    after_word = labels("scenario_report", default_lang(record, result.after.network.crs))["after"]
     after = write_outputs(
-        result.after, out / "after", dict(record), map_title=f"{result.name} (after)",
+        result.after, out / "after", dict(record), map_title=f"{result.name} ({after_word})",
         features=features,
     )  # fmt: skip
     data = load_folder(out / "after", scenario=out)

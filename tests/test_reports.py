@@ -113,6 +113,8 @@ def test_titles_name_the_place():
         "Nordstadt, Dortmund"
     )
     assert place_name({}, "/tmp/my_city") == "My City"
+    area = {"study_area": {"polygon": {"path": "/x/innenstadt_west.geojson"}}, **rec}
+    assert place_name(area) == "Innenstadt West"
 
 
 def test_one_colour_and_letter_per_category_everywhere():

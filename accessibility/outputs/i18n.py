@@ -114,7 +114,7 @@ _MAP = {
         "area": "Study area (residents counted inside)",
         "islands": "Network islands (pruned: nothing snaps here)",
         "change_added": "added", "change_removed": "closed", "change_moved": "moved",
-        "change_recategorised": "recategorised",
+        "change_recategorised": "recategorised", "tiles": "Tiles",
     },
     "de": {
         "sites": "Andockstellen: {c} ({n})", "iso": "Fußweg-Isochronen: {c}",
@@ -131,13 +131,14 @@ _MAP = {
         "area": "Untersuchungsgebiet (gezählte Einwohner)",
         "islands": "Netz-Inseln (ausgeschlossen: hier wird nicht angebunden)",
         "change_added": "neu", "change_removed": "geschlossen", "change_moved": "verlegt",
-        "change_recategorised": "umkategorisiert",
+        "change_recategorised": "umkategorisiert", "tiles": "Kacheln",
     },
 }  # fmt: skip
 
 _PLANNING_MAPS = {
     "en": {
         "light": "Light grey (Esri)", "fullscreen": "Full screen", "name": "Name", "category": "Category",
+        "tiles": "Tiles",
         "rank_title": "Best {k} of {n} candidates ({m:g} min)",
         "pick_layer": "#{j} {name}: {gain:,.0f} newly covered", "already": "Covered by existing sites",
         "still": "Not covered within {m:g} min", "existing": "Existing docking points",
@@ -152,6 +153,7 @@ _PLANNING_MAPS = {
     },
     "de": {
         "light": "Hellgrau (Esri)", "fullscreen": "Vollbild", "name": "Name", "category": "Kategorie",
+        "tiles": "Kacheln",
         "rank_title": "Die besten {k} von {n} Kandidaten ({m:g} min)",
         "pick_layer": "#{j} {name}: {gain:,.0f} neu versorgt", "already": "Durch bestehende Stellen versorgt",
         "still": "Nicht versorgt innerhalb {m:g} min", "existing": "Bestehende Andockstellen",
@@ -428,7 +430,8 @@ def born_abroad(groups, table: dict[str, dict] | None = None) -> list[str]:
 
 # -- titles ---------------------------------------------------------------------------------
 
-_NETWORK_SUFFIXES = (".gz", ".bz2", ".pbf", ".osm", ".xml", ".graphml", ".gpkg")
+_NETWORK_SUFFIXES = (".gz", ".bz2", ".zip", ".pbf", ".osm", ".xml", ".graphml", ".gpkg",
+                     ".geojson", ".json", ".shp")  # fmt: skip
 
 
 def pretty_name(text: str) -> str:
@@ -457,8 +460,9 @@ def pretty_name(text: str) -> str:
 
 
 def place_name(record: dict, folder: str | Path | None = None) -> str:
-    """The place a run is about, for titles: the study area's place (``--place``), else the
-    network file's name prettified, else the output folder's name prettified.
+    """The place a run is about, for titles: the study area's place (``--place``), else its
+    polygon file's name (``--polygon``/``--area``), else the network file's name, else the
+    output folder's name (file and folder names prettified, :func:`pretty_name`).
 
     Parameters
     ----------
@@ -472,7 +476,13 @@ def place_name(record: dict, folder: str | Path | None = None) -> str:
     str
         E.g. ``Kaiserslautern``; "" when nothing names the place.
     """
-    place = str((record.get("study_area") or {}).get("place") or "")
+    area = record.get("study_area") or {}
+    place = str(area.get("place") or "")
+    polygon = (
+        (area.get("polygon") or {}).get("path") if isinstance(area.get("polygon"), dict) else None
+    )
+    if not place and polygon:
+        return pretty_name(str(polygon))
     if place:
         parts = [p.strip() for p in place.split(",") if p.strip()]
         if len(parts) > 1 and parts[-1].lower() in {"germany", "deutschland", "de"}:
@@ -589,6 +599,9 @@ _TEXT_DE: list[tuple[str, str]] = [
      r"OSM extract's walkable ways\): its residents are not placed$",
      r"die \1-Zelle liegt außerhalb des vom Wegenetz abgedeckten Gebiets (konvexe Hülle der "
      r"begehbaren Wege des OSM-Ausschnitts): ihre Einwohner werden nicht verortet"),
+    (r"^the (\S+ \S+) cell holds no residential building and no walkable street: its "
+     r"residents are not placed$", r"die \1-Zelle enthält weder Wohngebäude noch begehbare "
+     r"Straßen: ihre Einwohner werden nicht verortet"),
     (r"^duplicate cell id \(the first row with this id is used\)$",
      r"doppelte Zellkennung (die erste Zeile mit dieser Kennung wird verwendet)"),
     (r"^duplicate id: an earlier row has the same id and is kept; give every site its own "
