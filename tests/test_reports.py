@@ -54,7 +54,7 @@ def kl_run(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
     a = run(inputs, minutes=[5, 10, 15])
     out = tmp_path_factory.mktemp("kl_report") / "kaiserslautern"
     write_outputs(a, out, dict(inputs.record))
-    return a, out
+    return a, out, inputs
 
 
 # -- formats ---------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ GERMAN_NUMBER = re.compile(
 
 
 def test_german_number_format_in_every_table(kl_run):
-    a, out = kl_run
+    a, out, _ = kl_run
     page = (out / "report.html").read_text(encoding="utf-8")
     parser = _Tables()
     parser.feed(page.split("<iframe", 1)[0] + page.split("</iframe>", 1)[1])
@@ -224,7 +224,7 @@ def test_report_lists_the_sites_with_their_reach(kl_run):
     within each threshold of each site, checked against networkx on the same graph."""
     from tests.reference import reference_distances
 
-    a, out = kl_run
+    a, out, _ = kl_run
     sl = pd.read_csv(out / "sites.csv", dtype={"site_id": str})
     assert list(sl.columns) == ["site_id", "name", "category", "address", "osm_url",
                                 "residents_within_5_min", "residents_within_10_min",
@@ -254,7 +254,7 @@ def test_report_lists_the_sites_with_their_reach(kl_run):
 
 
 def test_born_abroad_headline_and_group_labels(kl_run):
-    _, out = kl_run
+    _, out, _ = kl_run
     page = (out / "report.html").read_text(encoding="utf-8").split("<iframe", 1)[0]
     g = pd.read_csv(out / "summary_groups.csv")
     abroad = g[g["group"].str.startswith("geburtland_ausland") & (g["category"] == "all")]
@@ -267,6 +267,43 @@ def test_born_abroad_headline_and_group_labels(kl_run):
     assert f"<b>{fm.percent(share, 'de')}</b>davon innerhalb 10 min" in page
     assert "geburtland_" not in page and "staatsangehoerigkeit_" not in page
     assert "<td>im Ausland geboren: übrige Welt</td>" in page
+
+
+def test_scenario_report_german_with_born_abroad_gains(kl_run, tmp_path):
+    """The before/after report of a Kaiserslautern scenario: German numbers in every table,
+    the born-abroad gain equal to the sum of the groups' gains, the sites after listed."""
+    from accessibility.outputs import formats as fm
+    from accessibility.outputs.scenario_report import write_scenario_report
+    from accessibility.planning.scenario import run_scenario
+    from accessibility.planning.scenario_file import Change
+
+    a, out, inputs = kl_run
+    new = {"name": "Neues Büro", "category": "advice_centre", "lat": 49.4400, "lon": 7.7600}
+    r = run_scenario(a.network, a.sites, a.residents, [Change("add", new)],
+                     minutes=[5, 10, 15], categories=a.categories)  # fmt: skip
+    path = write_scenario_report(r, tmp_path / "report.html", dict(inputs.record), "de",
+                                 map_html="<p>map</p>")  # fmt: skip
+    page = path.read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(page.split("<iframe", 1)[0])
+    numeric = 0
+    for t in parser.tables:
+        for row in t["rows"][1:]:
+            for text, num, _ in row:
+                numeric += num
+                assert (
+                    GERMAN_NUMBER.fullmatch(text)
+                    if num
+                    else not re.search(r"\d,\d{3}\b|\d\.\d%|\d%", text)
+                ), text
+    assert numeric > 100
+    g = r.summary_groups()
+    ab = g[g["group"].str.startswith("geburtland_ausland") & (g["category"] == "all")]
+    gain = ab[ab["minutes"] == 10]["gain"].sum()
+    assert gain > 0
+    assert f"<b>{fm.number(gain, 'de', sign=True)}</b>im Ausland Geborene innerhalb 10 min" in page
+    assert "Andockstellen nach den Änderungen" in page and "Neues Büro" in page
+    assert '<iframe srcdoc="&lt;p&gt;map&lt;/p&gt;"' in page
 
 
 # -- in the browser ------------------------------------------------------------------------
@@ -314,7 +351,7 @@ def _open_alone(browser, report: Path, folder: Path):
 
 
 def test_report_alone_draws_its_map_offline(browser, kl_run, tmp_path):
-    a, out = kl_run
+    a, out, _ = kl_run
     page, log = _open_alone(browser, out / "report.html", tmp_path / "empty")
     frame = page.frame_locator("iframe")
     frame.locator(".acc-site").first.wait_for(timeout=20_000)
@@ -358,7 +395,7 @@ def _visible_words(page) -> tuple[set[str], set[str]]:
 def test_report_in_one_language(browser, kl_run, tmp_path, lang):
     from accessibility.cli import main
 
-    _, out = kl_run
+    _, out, _ = kl_run
     path = tmp_path / f"report_{lang}.html"
     r = CliRunner().invoke(main, ["report", str(out), "--lang", lang, "--out", str(path)])
     assert r.exit_code == 0, r.output

@@ -20,7 +20,7 @@ from ..planning.scenario import ScenarioResult
 from . import formats as fm
 from ._leaflet import esc
 from .folder import site_reach
-from .i18n import category_label, group_label, group_labels, labels
+from .i18n import born_abroad, category_label, group_label, group_labels, labels
 from .report import (
     html_page,
     html_table,
@@ -81,6 +81,22 @@ def write_scenario_report(
     ]
     glabels = group_labels()
     keys = {"district": str, "group": lambda g: group_label(g, lang, glabels)}
+    groups = result.summary_groups()
+    abroad = born_abroad(dict.fromkeys(groups["group"].astype(str)), glabels) if len(groups) else []
+    if abroad:
+        part = groups[(groups["category"] == "all") & groups["group"].astype(str).isin(abroad)]
+        cols = ["population", "population_covered_before", "population_covered_after", "gain"]
+        by_m = part.groupby("minutes")[cols].sum()
+        kpis.append(f"<h3>{esc(t['born_abroad'])}</h3>")
+        for mm, r in by_m.iterrows():
+            pop = r["population"]
+            before, after = (r[f"population_covered_{k}"] / pop if pop else None
+                             for k in ("before", "after"))  # fmt: skip
+            kpis.append(
+                f'<div class="kpi"><b>{esc(fm.number(r["gain"], lang, sign=True))}</b>'
+                f"{esc(t['kpi_abroad'].format(m=fm.decimal(mm, lang)))} "
+                f"({esc(fm.percent(before, lang))} → {esc(fm.percent(after, lang))})</div>"
+            )
     body = [
         f"<h1>{esc(title)}</h1>",
         f"<h2>{esc(t['headline'])}</h2>", "".join(kpis),
