@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..core import supply as supplymod
 from ..core.analysis import Analysis
 from ..errors import InputError
 from ..record import parameters
@@ -41,6 +42,8 @@ class OutputData:
         ``site_id`` and ``reach_<m>``: persons within ``m`` walking minutes of each site
         (door to door; from :func:`site_reach`, or ``sites.csv``'s
         ``residents_within_<m>_min``).
+    supply : DataFrame
+        ``summary_2sfca.csv`` (empty when the run computed no 2SFCA).
     """
 
     folder: Path
@@ -56,6 +59,7 @@ class OutputData:
     scenario: dict = field(default_factory=dict)
     islands: gpd.GeoDataFrame | None = None
     site_reach: pd.DataFrame | None = None
+    supply: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def minutes(self) -> list[float]:
@@ -131,6 +135,7 @@ def from_analysis(
         rejects=a.rejects.frame(),
         islands=islands,
         site_reach=site_reach(a),
+        supply=supplymod.summary(a),
     )
 
 
@@ -239,4 +244,5 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         scenario=scen,
         islands=islands,
         site_reach=_reach_from_csv(folder / "sites.csv"),
+        supply=_read_csv(folder / "summary_2sfca.csv"),
     )

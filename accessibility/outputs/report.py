@@ -36,6 +36,7 @@ from .i18n import (
     vintage_text,
 )
 from .style import category_colours
+from .supply_report import supply_section
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -542,6 +543,7 @@ def write_report(
         sg = data.summary_groups[data.summary_groups["category"] == "all"]
         body += [f"<h2>{esc(t['groups'])}</h2>",
                  _summary_table(sg, "group", t, label, lang, lambda g: group_label(g, lang, glabels))]  # fmt: skip
+    body += supply_section(data.supply, rec, lang, html_table, glabels)
     body += sites_section(site_list(data), data.minutes, t["sites_list"], label, lang)
     if map_html is None:
         map_html = _map_html(data, title, lang)
