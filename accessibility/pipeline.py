@@ -46,7 +46,7 @@ from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
 from .outputs.folder import load_folder
-from .outputs.i18n import default_lang
+from .outputs.i18n import default_lang, labels, place_name
 from .outputs.map import full_map
 from .outputs.scenario_report import write_scenario_report
 from .params import Profile, WalkParams
@@ -1147,14 +1147,17 @@ def write_scenario_after(
         ``map``, ``report`` and ``after_report`` paths.
     """
     out = Path(out)
+    after_word = labels("scenario_report", default_lang(record, result.after.network.crs))["after"]
     after = write_outputs(
-        result.after, out / "after", dict(record), map_title=f"{result.name} (after)",
+        result.after, out / "after", dict(record), map_title=f"{result.name} ({after_word})",
         features=features,
     )  # fmt: skip
     data = load_folder(out / "after", scenario=out)
     lang = default_lang(data.record)
     path = full_map(data, out / "map.html", title=result.name, lang=lang)
-    report = write_scenario_report(result, out / "report.html", data.record, lang)
+    report = write_scenario_report(
+        result, out / "report.html", data.record, lang, map_html=path.read_text(encoding="utf-8")
+    )
     return {"map": path, "report": report, "after_report": after["report"]}
 
 
@@ -1181,7 +1184,8 @@ def write_stock_map(check: StockCheck, out: str | Path, record: dict) -> Path:
     """
     out = Path(out)
     lang = default_lang(record, check.analysis.network.crs)
-    title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(out.name)
+    place = place_name(record, out)
+    title = ("Wohnungsbestand – {}" if lang == "de" else "Housing stock – {}").format(place)
     paths = write_outputs(
         check.analysis, out / "stock_map", {**record, "stock_map": True}, map_title=title,
         lang=lang,

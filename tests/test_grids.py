@@ -386,8 +386,8 @@ def test_cli_population_total_in_run_json(kl_osm, tmp_path):
         assert used == pytest.approx(100000, rel=1e-9)
     else:
         assert used <= 100000 * (1 + 1e-9)
-    report = (out / "report.html").read_text()
-    assert "estimated from OSM buildings" in report
+    report = (out / "report.html").read_text()  # German data: the method in German
+    assert "die Verteilung auf Gebäude ist aus OSM-Gebäuden geschätzt" in report
     # Bad values stop with a clear message (exit code 2).
     for bad in ("0", "nan"):
         r = CliRunner().invoke(main, [*args[:-2], "--population-total", bad, "--out", str(out)])

@@ -97,7 +97,10 @@ def test_outputs_written_and_names_escaped(kl_out):
     assert not re.search(r"<script[^>]*\ssrc=|<link[^>]*\shref=", page)
     assert "Leaflet 1.9.3" in page
     report = (kl_out / "report.html").read_text(encoding="utf-8")
-    assert "Zensus 2011 (Stichtag 2011-05-09)" in report  # the data's vintage
+    assert "Zensus 2011 (Stichtag 9. Mai 2011)" in report  # the data's vintage, a German date
+    # self-contained: the map is inlined, nothing is loaded from beside it or elsewhere
+    assert 'src="map.html"' not in report and "<iframe srcdoc=" in report
+    assert not re.search(r"<script[^>]*\ssrc=|<link[^>]*\shref=", report)
     assert "OpenStreetMap unbekannt" in report  # the extract has no timestamps
     # categories by their German labels from the presets; ids stay in the CSVs
     run = json.loads((kl_out / "run.json").read_text())
@@ -228,11 +231,13 @@ def test_map_and_report_commands_regenerate_without_network(kl_out, tmp_path):
     assert r.exit_code == 0, r.output
     assert "Walking isochrones" in (folder / "map.html").read_text(encoding="utf-8")
     assert "Kennzahlen" in (folder / "report.html").read_text(encoding="utf-8")
-    # default titles follow the language
-    assert "<title>Docking points – copy</title>" in (folder / "map.html").read_text(
+    # default titles follow the language and name the place (the network file), not the folder
+    assert "<title>Docking points – Kaiserslautern</title>" in (folder / "map.html").read_text(
         encoding="utf-8"
     )
-    assert "<h1>Andockstellen – copy</h1>" in (folder / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Andockstellen – Kaiserslautern</h1>" in (folder / "report.html").read_text(
+        encoding="utf-8"
+    )
     r = CliRunner().invoke(main, ["map", str(tmp_path)])
     assert r.exit_code == 2 and "not an analysis output folder" in r.output
 
@@ -351,8 +356,9 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
     badges = page.locator(".leaflet-control-layers-overlays .acc-badge").all_inner_texts()
     assert len(badges) == sites["category"].nunique()
     letters = set(page.locator(".acc-site").all_inner_texts())
-    # Bibliothek, Stadtteil- und Begegnungszentrum, Beratungsstelle (B taken: Be)
-    assert set(badges) == letters == {"B", "S", "Be"}
+    # one letter per category in every German map: Beratungsstelle B, Bibliothek Bi
+    # (the presets' order), Stadtteil- und Begegnungszentrum S
+    assert set(badges) == letters == {"B", "S", "Bi"}
     # hostile names: the popup shows the raw text, nothing runs
     markers = page.locator(".acc-site")
     seen = set()

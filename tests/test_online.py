@@ -228,7 +228,8 @@ def test_cli_online_run_reports_the_study_area(online, kl_zensus, tmp_path):
     assert "Untersuchungsgebiet (gez" in html  # German data: German map (JSON-escaped umlaut)
     assert "[7.755, 49.435]" in html  # the outline itself
     report = (out / "report.html").read_text()
-    assert f"Gezählt werden die {area['residents_inside']:,.0f} Einwohner darin" in report
+    inside = f"{area['residents_inside']:,.0f}".replace(",", ".")  # German number format
+    assert f"Gezählt werden die {inside} Einwohner darin" in report
     # --refresh downloads again; without it the cached download is used
     n = len(online.queries())
     assert CliRunner().invoke(main, args).exit_code == 0 and len(online.queries()) == n

@@ -194,7 +194,9 @@ def test_scenario_cli_writes_the_output_contract(helsinki_pbf, tmp_path):
         assert f"{r.population_covered_before:,.0f} ({r.share_before:.1%})" in report
     changed = sites[sites["change"] != "unchanged"]
     assert all(f"<td>{html.escape(n)}</td>" in report for n in changed["name"])
-    assert '<iframe src="map.html"' in report and '<img class="chart"' in report
+    # the map is inlined (the page works alone), not loaded from map.html beside it
+    assert '<iframe srcdoc="' in report and '<img class="chart"' in report
+    assert 'src="map.html"' not in report
 
 
 def test_scenario_map_escapes_names(helsinki_pbf, tmp_path):

@@ -334,7 +334,8 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
     page = (out / "stock_map" / "map.html").read_text()
     assert "=HYPERLINK(\\u0026quot;x\\u0026quot;)" in page  # HTML-escaped inside the JSON
     assert 'HYPERLINK(\\"x' not in page and 'HYPERLINK("x' not in page
-    assert f"<title>Wohnungsbestand – {out.name}</title>" in page  # German data, German map
+    # German data, German map, titled by the place (the network file), not the folder
+    assert "<title>Wohnungsbestand – Kaiserslautern</title>" in page
 
 
 def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):

@@ -29,9 +29,9 @@ def _load(folder: str, scenario: str | None):
 
 
 def _title(data: Any, title: str | None, lang: str) -> str:
-    from ..outputs.i18n import default_title
+    from ..outputs.i18n import report_title
 
-    return title if title is not None else default_title(Path(data.folder).resolve().name, lang)
+    return title if title is not None else report_title(data.record, data.folder, lang)
 
 
 _LANG = click.option(
@@ -50,8 +50,9 @@ _LANG = click.option(
 )
 @click.option(
     "--title",
-    help="Map title (default: 'Andockstellen – <folder name>' in German, "
-    "'Docking points – <folder name>' in English).",
+    help="Map title (default: 'Andockstellen – <place>' in German, 'Docking points – "
+    "<place>' in English; the place from run.json: --place, else the network file's name, "
+    "else the folder's).",
 )
 @click.option(
     "--scenario",
@@ -98,18 +99,30 @@ def map_(folder: str, out: Any, title: str | None, scenario: str | None, lang: s
     "--out", type=click.Path(dir_okay=False), help="Output HTML (default FOLDER/report.html)."
 )
 @click.option("--title", help="Report title (default as for the map).")
+@click.option(
+    "--labels",
+    "labels_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML file of population group labels (groups: COLUMN: {de: ..., en: ...}), over "
+    "the shipped Zensus table; ACCESSIBILITY_LABELS=FILE does the same for every command.",
+)
 @_LANG
 @friendly
-def report(folder: str, out: Any, title: str | None, lang: str | None) -> None:
+def report(
+    folder: str, out: Any, title: str | None, lang: str | None, labels_file: str | None
+) -> None:
     """Regenerate report.html from an analysis output folder (no recomputation).
 
-    One self-contained page: headline figures, tables per category, threshold,
-    district and population group, charts (share covered vs minutes, per-district
-    bars), the map (map.html next to it), method and attributions.
+    One self-contained page that works when copied or mailed alone: headline
+    figures, tables per category, threshold, district and population group, the
+    docking points used, charts (share covered vs minutes, per-district bars), the
+    map (inlined, in the report's language), method and attributions.
 
     \b
-    Example:
+    Examples:
       accessibility report outputs/kaiserslautern --lang de
+      accessibility report outputs/kaiserslautern --lang en --title "Kaiserslautern 2026"
+      accessibility report outputs/kaiserslautern --labels my_labels.yaml
 
     \f
     Parameters
@@ -124,6 +137,7 @@ def report(folder: str, out: Any, title: str | None, lang: str | None) -> None:
     data = _load(folder, None)
     lang = lang or default_lang(data.record)
     path = write_report(
-        data, out or Path(folder) / "report.html", title=_title(data, title, lang), lang=lang
-    )
+        data, out or Path(folder) / "report.html", title=_title(data, title, lang), lang=lang,
+        labels_file=labels_file,
+    )  # fmt: skip
     console.print(f"Report: {path}")

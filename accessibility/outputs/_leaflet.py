@@ -213,7 +213,8 @@ def base_map(res: gpd.GeoDataFrame, t: dict) -> folium.Map:
     to the residents. The OSM tile credit is short: the data line credits © OpenStreetMap
     contributors."""
     m = offline_map(zoom_snap=0.25)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr="Tiles: OpenStreetMap").add_to(m)
+    tiles = f"{t.get('tiles', 'Tiles')}: OpenStreetMap"
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=tiles).add_to(m)
     folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
     w, s, e, n = res.to_crs("EPSG:4326").total_bounds
     m.fit_bounds([[s, w], [n, e]])

@@ -41,7 +41,7 @@ from ..record import data_vintage as data_vintage  # re-exported (old home)
 from ..record import file_record as file_record  # re-exported (old home)
 from ..record import parameters, versions
 from .folder import from_analysis
-from .i18n import default_lang, default_title
+from .i18n import default_lang, report_title
 from .layers import (
     district_layer,
     finite,
@@ -54,7 +54,7 @@ from .layers import (
 )
 from .map import full_map
 from .planning_maps import critical_map, ranking_map, scenario_map
-from .report import write_report
+from .report import site_list, write_report
 
 
 def residents_table(a: Analysis) -> pd.DataFrame:
@@ -126,8 +126,9 @@ def write_outputs(
         Inputs and parameters for ``run.json``; timings, versions, counts, the walking
         parameters actually used (``a.params``) and attributions are added here.
     map_title : str
-        Title of ``map.html`` and ``report.html``; default "Andockstellen – <folder>"
-        (German) or "Docking points – <folder>".
+        Title of ``map.html`` and ``report.html``; default "Andockstellen – <place>"
+        (German) or "Docking points – <place>", the place from the study area, the
+        network file or the folder (:func:`accessibility.outputs.i18n.place_name`).
     lang : {"de", "en"}, optional
         Labels of map and report; default German for German data (EPSG:25832
         network or Zensus input), else English.
@@ -201,7 +202,7 @@ def write_outputs(
         },
         "versions": versions(),
         "outputs": {**{k: p.name for k, p in paths.items()}, "map": "map.html",
-                    "report": "report.html"},
+                    "report": "report.html", "sites_csv": "sites.csv"},
     }  # fmt: skip
     record.setdefault("population_kind", a.residents.attrs.get("kind", ""))
     paths["run"] = write_json(record, out / "run.json")
@@ -211,9 +212,12 @@ def write_outputs(
     # OutputData from the folder (load_folder)
     data = from_analysis(a, record, isochrones=iso, sites=sites, folder=out)
     lang = lang or default_lang(data.record)
-    title = map_title or default_title(out.resolve().name, lang)
+    title = map_title or report_title(data.record, out, lang)
+    paths["sites_csv"] = write_csv(site_list(data), out / "sites.csv")
     paths["map"] = full_map(data, out / "map.html", title=title, lang=lang)
-    paths["report"] = write_report(data, out / "report.html", title=title, lang=lang)
+    # the report inlines the same map, so it needs no file beside it
+    paths["report"] = write_report(data, out / "report.html", title=title, lang=lang,
+                                   map_html=paths["map"].read_text(encoding="utf-8"))  # fmt: skip
     record["timings_s"]["map_report"] = round(time.perf_counter() - t0, 4)
     # written last: `map`/`report DIR` refuse a folder whose run.json is not complete
     record["complete"] = True

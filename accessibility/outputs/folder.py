@@ -38,6 +38,10 @@ class OutputData:
         Scenario layers found (``newly_covered``, ``lost_coverage``, ``scenario_sites``).
     islands : GeoDataFrame or None
         Network edges on pruned islands (``layers.gpkg``, layer ``islands``).
+    site_reach : DataFrame or None
+        ``site_id`` and ``reach_<m>``: persons within ``m`` walking minutes of each site
+        (door to door; from :func:`site_reach`, or ``sites.csv``'s
+        ``residents_within_<m>_min``).
     supply : DataFrame
         ``summary_2sfca.csv`` (empty when the run computed no 2SFCA).
     """
@@ -54,6 +58,7 @@ class OutputData:
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenario: dict = field(default_factory=dict)
     islands: gpd.GeoDataFrame | None = None
+    site_reach: pd.DataFrame | None = None
     supply: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -129,8 +134,41 @@ def from_analysis(
         districts=districts,
         rejects=a.rejects.frame(),
         islands=islands,
+        site_reach=site_reach(a),
         supply=supplymod.summary(a),
     )
+
+
+def site_reach(a: Analysis) -> pd.DataFrame:
+    """Persons within each threshold of each site (door to door, every site on its own).
+
+    Parameters
+    ----------
+    a : Analysis
+        A finished analysis (its snapped sites and residents).
+
+    Returns
+    -------
+    DataFrame
+        ``site_id`` and ``reach_<m>`` (persons within ``m`` minutes) per threshold; a
+        resident near several sites counts for each.
+    """
+    from ..planning.critical import critical_table
+
+    if not len(a.sites) or a.site_snap is None or a.resident_snap is None:
+        return pd.DataFrame({"site_id": pd.Series(dtype=str)})
+    table, _ = critical_table(a, list(a.minutes))
+    return table[["site_id", *[f"reach_{m:g}" for m in sorted(a.minutes)]]]
+
+
+def _reach_from_csv(path: Path) -> pd.DataFrame | None:
+    """``sites.csv``'s ``residents_within_<m>_min`` columns as ``reach_<m>``."""
+    if not path.exists():
+        return None
+    t = pd.read_csv(path, dtype={"site_id": str})
+    cols = {c: "reach_" + c[len("residents_within_") : -len("_min")]
+            for c in t.columns if c.startswith("residents_within_") and c.endswith("_min")}  # fmt: skip
+    return t[["site_id", *cols]].rename(columns=cols) if "site_id" in t else None
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -205,5 +243,6 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         rejects=_read_csv(folder / "rejects.csv"),
         scenario=scen,
         islands=islands,
+        site_reach=_reach_from_csv(folder / "sites.csv"),
         supply=_read_csv(folder / "summary_2sfca.csv"),
     )

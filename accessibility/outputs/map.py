@@ -25,7 +25,6 @@ from branca.element import Element
 from .._io import write_text
 from ._leaflet import (
     BAND_COLOURS,
-    CATEGORY_COLOURS,
     SIMPLIFY_M,
     UNREACHED,
     Attribution,
@@ -43,6 +42,7 @@ from ._leaflet import (
 from .folder import OutputData
 from .i18n import category_label, labels
 from .layers import district_layer, gaps_layer, resident_layer
+from .style import category_colours, category_letters
 from .supply_report import supply_layer
 
 
@@ -68,19 +68,6 @@ def _legend_html(
         + (f'<div class="acc-bands">{band_row}</div>' if bands else "")
         + "</div>"
     )
-
-
-def _letters(labels: list[str]) -> list[str]:
-    """Marker letters: each label's initial, or its first two letters where taken."""
-    out: list[str] = []
-    for lab in labels:
-        if not lab:
-            out.append("")
-            continue
-        one = lab[:1].upper()
-        two = one + lab[1:2].lower()
-        out.append(one if one not in out else two if two not in out else str(len(out) + 1))
-    return out
 
 
 def full_map(
@@ -138,16 +125,17 @@ def full_map(
     near = _near_counts(res, minutes)
     cats = [c for c in data.categories if c != "all"]
     cats += [c for c in dict.fromkeys(sites["category"].astype(str)) if c not in cats]
-    present = set(sites["category"].astype(str))
-    letters = _letters([label(c) if c in present else "" for c in cats])  # only drawn ones count
-    for i, c in enumerate(cats):
+    # one colour per category across charts and maps, one letter per category and language
+    colours = category_colours(cats)
+    letters = category_letters(cats, label, lang)
+    for c in cats:
         part = sites[sites["category"].astype(str) == c]
         if part.empty:
             continue
-        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
+        colour = colours[c]
         # the layer control shows each category's marker, so it is the markers' legend too
-        name = f"{badge_html(letters[i], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
-        _site_layer(m, to_wgs(part), name, colour, letters[i], t, (near, minutes), label=label)
+        name = f"{badge_html(letters[c], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
+        _site_layer(m, to_wgs(part), name, colour, letters[c], t, (near, minutes), label=label)
 
     _area_outline(m, rec, t)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -335,7 +323,9 @@ def _scenario_layers(m: folium.Map, data: OutputData, rec: dict, t: dict, is_poi
     if ss is not None and len(ss) and "change" in ss:
         ss = ss[ss["change"].astype(str) != "unchanged"]
         for ch, part in ss.groupby(ss["change"].astype(str), sort=False):
-            _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch)), "#000000", "★", t, None, ch)
+            ch_text = t.get(f"change_{ch}", ch)
+            _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch_text)), "#000000", "★", t,
+                        None, ch_text)  # fmt: skip
 
 
 def _area_outline(m, rec: dict, t: dict) -> None:

@@ -14,7 +14,9 @@ import folium
 import numpy as np
 import pandas as pd
 
+from . import formats as fm
 from ._leaflet import UNREACHED, esc, features, fmt, to_wgs, tooltip_fields
+from .i18n import group_label
 from .layers import resident_layer
 
 #: German and English strings of the layer and the section.
@@ -27,17 +29,17 @@ TEXT: dict[str, dict[str, Any]] = {
         "opportunities": "Andockstellen in Reichweite (gewichtet)",
         "none": "keine in {m:g} min",
         "section": "Angebot und Nachfrage (2SFCA)",
-        "intro": "Kapazität der Andockstellen ({unit}) je 1.000 Einwohner in {m:g} Gehminuten "
+        "intro": "Kapazität der Andockstellen ({unit}) je 1.000 Einwohner in {m} Gehminuten "
         "(Two-Step Floating Catchment, Luo & Wang 2003; E2SFCA mit {decay}em Distanzabfall, "
         "Luo & Qi 2009). {given} von {sites} Andockstellen mit angegebener Kapazität, "
-        "{default} mit dem Standardwert {value:g}. Die distanzgewichtete Versorgung zählt eine "
+        "{default} mit dem Standardwert {value}. Die distanzgewichtete Versorgung zählt eine "
         "Andockstelle an der Haustür voll und eine am Rand des Einzugsbereichs nicht.",
         "level": "Ebene",
         "name": "Name",
         "all": "alle",
         "district": "Stadtteil",
         "group": "Gruppe",
-        "cols": ["2SFCA", "E2SFCA", "distanzgewichtete Versorgung", "Anteil ≤ {m:g} min"],
+        "cols": ["2SFCA", "E2SFCA", "distanzgewichtete Versorgung", "Anteil ≤ {m} min"],
         "unit": "Spalte {col}",
     },
     "en": {
@@ -48,17 +50,17 @@ TEXT: dict[str, dict[str, Any]] = {
         "opportunities": "Docking points in reach (decay-weighted)",
         "none": "none within {m:g} min",
         "section": "Supply and demand (2SFCA)",
-        "intro": "Capacity of the docking points ({unit}) per 1,000 residents within {m:g} "
+        "intro": "Capacity of the docking points ({unit}) per 1,000 residents within {m} "
         "walking minutes (two-step floating catchment, Luo & Wang 2003; E2SFCA with {decay} "
         "distance decay, Luo & Qi 2009). {given} of {sites} docking points with a capacity "
-        "given, {default} with the default {value:g}. The decay-weighted coverage counts a "
+        "given, {default} with the default {value}. The decay-weighted coverage counts a "
         "docking point at the door fully and one at the edge of the catchment not at all.",
         "level": "Level",
         "name": "Name",
         "all": "all",
         "district": "district",
         "group": "group",
-        "cols": ["2SFCA", "E2SFCA", "decay-weighted coverage", "share ≤ {m:g} min"],
+        "cols": ["2SFCA", "E2SFCA", "decay-weighted coverage", "share ≤ {m} min"],
         "unit": "column {col}",
     },
 }
@@ -117,7 +119,9 @@ def supply_layer(m: folium.Map, residents, record: dict, lang: str) -> None:
     ).add_to(m)
 
 
-def supply_section(table: pd.DataFrame, record: dict, lang: str, html_table) -> list[str]:
+def supply_section(
+    table: pd.DataFrame, record: dict, lang: str, html_table, group_table: dict | None = None
+) -> list[str]:
     """The report section "Supply and demand (2SFCA)": method in one paragraph and a table.
 
     Parameters
@@ -129,6 +133,8 @@ def supply_section(table: pd.DataFrame, record: dict, lang: str, html_table) -> 
     lang : {"de", "en"}
     html_table : callable
         Renders a DataFrame as an escaped HTML table (the report's own).
+    group_table : dict, optional
+        Population group labels (:func:`accessibility.outputs.i18n.group_labels`).
 
     Returns
     -------
@@ -143,22 +149,23 @@ def supply_section(table: pd.DataFrame, record: dict, lang: str, html_table) -> 
     m = float(sup.get("catchment_minutes", table["catchment_minutes"].iloc[0]))
     decay = str(sup.get("decay", table["decay"].iloc[0]))
     intro = t["intro"].format(
-        unit=t["unit"].format(col=sup.get("capacity_column", "capacity")), m=m,
-        decay=_DECAY.get(lang, {}).get(decay, decay), given=cap.get("given", 0),
-        sites=cap.get("sites", 0), default=cap.get("default", 0),
-        value=cap.get("default_value", 1.0),
+        unit=t["unit"].format(col=sup.get("capacity_column", "capacity")), m=fm.decimal(m, lang),
+        decay=_DECAY.get(lang, {}).get(decay, decay), given=fm.number(cap.get("given", 0), lang),
+        sites=fm.number(cap.get("sites", 0), lang), default=fm.number(cap.get("default", 0), lang),
+        value=fm.decimal(cap.get("default_value", 1.0), lang),
     )  # fmt: skip
     d = table[table["category"] == "all"].copy()
     cols = t["cols"]
+    names = [group_label(n, lang, group_table) if lv == "group" else n
+             for lv, n in zip(d["level"], d["name"].fillna("").astype(str), strict=True)]  # fmt: skip
+    # numbers as every report table writes them (accessibility.outputs.formats)
     out = pd.DataFrame({
         t["level"]: [t.get(v, v) for v in d["level"]],
-        t["name"]: d["name"].fillna("").astype(str),
-        t["population"]: [f"{x:,.0f}" for x in d["population"]],
-        cols[0]: [f"{x:.3f}" for x in d["sfca_mean"]],
-        cols[1]: [f"{x:.3f}" for x in d["e2sfca_mean"]],
-        cols[2]: [f"{x:.1%}" if np.isfinite(x) else "–" for x in d["decay_coverage"]],
-        cols[3].format(m=m): [
-            f"{x:.1%}" if np.isfinite(x) else "–" for x in d["share_within_catchment"]
-        ],
+        t["name"]: names,
+        t["population"]: [fm.number(x, lang) for x in d["population"]],
+        cols[0]: [fm.number(x, lang, 3) for x in d["sfca_mean"]],
+        cols[1]: [fm.number(x, lang, 3) for x in d["e2sfca_mean"]],
+        cols[2]: [fm.percent(x, lang) for x in d["decay_coverage"]],
+        cols[3].format(m=fm.decimal(m, lang)): [fm.percent(x, lang) for x in d["share_within_catchment"]],
     })  # fmt: skip
     return [f"<h2>{esc(t['section'])}</h2>", f"<p>{esc(intro)}</p>", html_table(out)]
