@@ -1,7 +1,7 @@
 """Command-line interface: ``accessibility COMMAND --help`` shows options and examples.
 
 The group lives here; every command is a plain ``click.command`` in its own module
-(``analyze``, ``planning``, ``stock``, ``reports``, ``cache``) registered below.
+(``analyze``, ``planning``, ``stock``, ``reports``, ``cache``, ``app``) registered below.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import analyze, cache, planning, reports, stock
+from . import analyze, app, cache, planning, reports, stock
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,6 +39,7 @@ for _command in (
     reports.map_,
     reports.report,
     cache.cache,
+    app.app,
 ):
     main.add_command(_command)
 
