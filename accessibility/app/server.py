@@ -51,9 +51,24 @@ _SECURITY_HEADERS = {
 }
 
 
-def new_token() -> str:
-    """A random access token (48 hex digits), as Jupyter prints one at start."""
-    return secrets.token_hex(24)
+#: Addresses that only this machine can reach: no token needed.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def token_for_host(host: str) -> str | None:
+    """The access token for a server listening on ``host``: ``None`` on localhost, else a
+    new random token (48 hex digits), printed at start as Jupyter does.
+
+    Parameters
+    ----------
+    host : str
+        The address to listen on (``--host``).
+
+    Returns
+    -------
+    str or None
+    """
+    return None if host in LOCAL_HOSTS else secrets.token_hex(24)
 
 
 def create_app(bench: Workbench, token: str | None = None) -> FastAPI:

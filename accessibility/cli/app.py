@@ -176,7 +176,7 @@ def app(source: str, port: int, host: str, no_browser: bool, lang: str | None,
     """
     import uvicorn
 
-    from ..app.server import create_app, new_token
+    from ..app.server import LOCAL_HOSTS, create_app, token_for_host
     from ..app.workbench import Workbench
     from ..outputs.i18n import default_lang
     from ..pipeline import load_inputs
@@ -190,8 +190,8 @@ def app(source: str, port: int, host: str, no_browser: bool, lang: str | None,
     with console.status("baseline and every site's walking distances…"):
         bench = Workbench(inputs, params, inputs_kw, name=name,
                           lang=lang or default_lang(inputs.record, inputs.network.crs))  # fmt: skip
-    local = host in ("127.0.0.1", "localhost", "::1")
-    token = None if local else new_token()
+    local = host in LOCAL_HOSTS
+    token = token_for_host(host)
     url_host = "127.0.0.1" if local or host in ("0.0.0.0", "::") else host
     url = f"http://{url_host}:{port}/" + (f"?token={token}" if token else "")
     console.print(
