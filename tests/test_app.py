@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 from accessibility.cli import main
+from accessibility.core.visibility import visibility
 from accessibility.params import WalkParams
 
 fastapi = pytest.importorskip("fastapi")
@@ -113,6 +115,15 @@ def test_api_equals_scenario_exactly(kl_bench, client, kind):
     if kind in ("add", "combo"):
         assert gained > 0 and len(out["visibility"]) == len(body["add"])
         assert all(0 <= v["visibility"] <= 1 for v in out["visibility"])
+        # the proxy rank uses, on all OSM features
+        pts = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(
+                [a["lon"] for a in body["add"]], [a["lat"] for a in body["add"]]
+            ),
+            crs="EPSG:4326",
+        )
+        ref = visibility(kl_bench.net, pts, kl_bench.inputs.extract.features)
+        assert [v["visibility"] for v in out["visibility"]] == ref["visibility"].round(3).tolist()
     if kind in ("remove", "combo"):
         assert lost > 0 or out["still_covered"]["features"]
 

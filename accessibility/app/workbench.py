@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import yaml
+from pyproj import Transformer
 
 from ..core import coverage
 from ..core.analysis import ALL, Analysis, analyze
@@ -173,6 +174,14 @@ class Workbench:
             self.reach.append((hit, d[hit]))
         # the visibility proxy's street betweenness, once (reused for every proposed site)
         self._betweenness: np.ndarray | None = edge_betweenness(self.net)
+        # the OSM features tagged shop=* (visibility counts the open ones among them)
+        feats = inputs.extract.features
+        if feats is not None and len(feats):
+            has_shop = feats["tags"].map(lambda t: isinstance(t, dict) and "shop" in t)
+            feats = feats.loc[has_shop.to_numpy(bool)]
+        self._shop_features = feats
+        self._to_net = Transformer.from_crs("EPSG:4326", self.net.crs, always_xy=True)
+        self._last_snap: tuple | None = None
         self.startup_s = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ page data
@@ -305,9 +314,16 @@ class Workbench:
         return sid
 
     def _snap(self, lat: Sequence[float], lon: Sequence[float]):
-        pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(self.net.crs)
-        xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-        return self.net.snap(xy)
+        """Snap WGS 84 points onto the network (as ``analyze`` snaps sites; memoised
+        per position, so a request's check and evaluation snap each point once)."""
+        key = (tuple(lat), tuple(lon))
+        if self._last_snap is not None and self._last_snap[0] == key:
+            return self._last_snap[1]
+        # the transformation geopandas' to_crs applies, built once
+        x, y = self._to_net.transform(np.asarray(lon, float), np.asarray(lat, float))
+        snap = self.net.snap(np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]))
+        self._last_snap = (key, snap)
+        return snap
 
     # ------------------------------------------------------------------ evaluating
 
@@ -418,7 +434,7 @@ class Workbench:
             geometry=gpd.points_from_xy([p[1] for p in points], [p[0] for p in points]),
             crs="EPSG:4326",
         )
-        v = visibility(self.net, pts, self.inputs.extract.features, self._betweenness)
+        v = visibility(self.net, pts, self._shop_features, self._betweenness)
         return [
             {"visibility": round(float(r.visibility), 3),
              "betweenness_pct": round(float(r.betweenness_pct), 3), "shops_100m": int(r.shops_100m)}
