@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from accessibility.app.server import MAX_BODY_BYTES, create_app, token_for_host  # noqa: E402
 from accessibility.app.workbench import MAX_CHANGES, Workbench  # noqa: E402
 from accessibility.planning.scenario import run_scenario  # noqa: E402
-from accessibility.planning.scenario_file import read_scenario  # noqa: E402
+from accessibility.planning.scenario_file import Change, read_scenario  # noqa: E402
 
 KEY = ["category", "minutes"]
 FIGURES = ["population_covered_before", "population_covered_after", "gain"]
@@ -222,6 +222,36 @@ def test_saved_yaml_is_a_scenario_file(kl_bench, client, tmp_path):
     assert yaml.safe_load(text)["changes"][2] == {"remove": body["remove"][0]}
 
 
+def test_scenario_file_changes_preload(kl_bench, client):
+    root = Path(__file__).resolve().parents[1]
+    sc = read_scenario(root / "scenarios" / "kaiserslautern_new_office.yaml")
+    lib = next(s for s in kl_bench.used_ids if kl_bench.category_of[s] == "library")
+    extra = [
+        Change("remove", {"id": lib}, 20),
+        Change("recategorise", {"id": lib, "category": "x"}, 21),
+    ]
+    try:
+        skipped = kl_bench.preload([*sc.changes, *extra])
+        assert len(skipped) == 1 and skipped[0].startswith("line 21: recategorise")
+        body = client.get("/api/state").json()["initial"]
+        assert body["add"][0]["name"] == "Quartiersbüro Kotten" and body["remove"] == [lib]
+        r = client.post("/api/scenario", json=body)
+        _same(r.json()["summary"], _reference(kl_bench, body))
+    finally:
+        kl_bench.initial = None
+
+
+def test_report_and_best_sites(kl_bench, client):
+    body = {"add": [{"lat": 49.444, "lon": 7.752, "category": "library", "name": "<b>Neu</b>"}]}
+    r = client.post("/api/report?lang=en", json=body)
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert "&lt;b&gt;Neu" in r.text and "<b>Neu</b>" not in r.text
+    rows = client.get("/api/best?k=2").json()
+    assert [x["rank"] for x in rows] == [1, 2] and rows[0]["gain"] >= rows[1]["gain"] > 0
+    assert client.get("/api/best?k=0").json()["field"] == "k"
+    assert client.get("/api/best?category=bakery").status_code == 422
+
+
 def test_app_folder_baseline_and_help(tmp_path, kl_osm, kl_zensus):
     from accessibility.cli.app import baseline_of
 
@@ -233,10 +263,11 @@ def test_app_folder_baseline_and_help(tmp_path, kl_osm, kl_zensus):
         "parameters": {"minutes": [5.0, 10.0], "speed_kmh": 4.5, "max_access_m": 400.0,
                        "min_component": 40},
     }))  # fmt: skip
-    inputs, params, minc, name = baseline_of(tmp_path)
+    inputs, params, minc, name, changes = baseline_of(tmp_path)
     assert inputs == {"network": str(kl_osm), "population": [str(kl_zensus)],
                       "population_column": "Einwohner"}  # fmt: skip
     assert params.minutes == (5.0, 10.0) and params.speed_kmh == 4.5 and minc == 40
+    assert changes == [] and name == tmp_path.name
     r = CliRunner().invoke(main, ["app", "--help"])
     assert r.exit_code == 0 and "--no-browser" in r.output and "127.0.0.1" in r.output
     (tmp_path / "run.json").unlink()

@@ -182,7 +182,51 @@ class Workbench:
         self._shop_features = feats
         self._to_net = Transformer.from_crs("EPSG:4326", self.net.crs, always_xy=True)
         self._last_snap: tuple | None = None
+        self.initial: dict | None = None  # changes the page starts with (:meth:`preload`)
         self.startup_s = time.perf_counter() - t0
+
+    def preload(self, changes: Sequence[Change]) -> list[str]:
+        """Start the page with a scenario file's changes (shown as the first change list).
+
+        Adds with coordinates, and closures and moves of a site given by id or unique name
+        are taken; the others (re-categorisations, addresses, changes of an added site)
+        are left out and described in the returned list. The kept ones are checked as
+        a request body would be.
+
+        Parameters
+        ----------
+        changes : sequence of Change
+            From :func:`accessibility.planning.scenario_file.read_scenario`.
+
+        Returns
+        -------
+        list of str
+            One line per change left out (line and reason).
+        """
+        body: dict = {"add": [], "remove": [], "move": []}
+        names = self.base_sites["name"].astype(str)
+        skipped = []
+        for c in changes:
+            v, where = c.values, f"line {c.line}: {c.kind}" if c.line else c.kind
+            sid = v.get("id")
+            if sid is None and "name" in v and c.kind != "add":
+                hit = self.base_sites["site_id"].astype(str)[names == v["name"]]
+                sid = hit.iloc[0] if len(hit) == 1 else None
+            if c.kind == "add" and "lat" in v:
+                body["add"].append({k: v[k] for k in ("lat", "lon", "category", "name")})
+            elif c.kind == "remove" and sid in self.all_ids:
+                body["remove"].append(sid)
+            elif c.kind == "move" and sid in self.all_ids and "lat" in v:
+                body["move"].append({"site_id": sid, "lat": v["lat"], "lon": v["lon"]})
+            else:
+                skipped.append(f"{where}: not shown on the page (only adds with coordinates, "
+                               "closures and moves of existing sites are)")  # fmt: skip
+        try:
+            self.check(body)
+        except ChangeError as exc:
+            return [*skipped, f"the changes are not shown on the page: {exc}"]
+        self.initial = body
+        return skipped
 
     # ------------------------------------------------------------------ page data
 
@@ -227,6 +271,7 @@ class Workbench:
             "bounds": [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]],
             "baseline": self.baseline_rows(),
             "max_changes": MAX_CHANGES,
+            "initial": self.initial,
             "attribution": rec.get("attribution", []),
         }
 

@@ -27,9 +27,9 @@ _OPTION_KEYS = ("place", "bbox", "sites_crs", "osm_categories", "population_colu
                 "district_column")  # fmt: skip
 
 
-def baseline_of(source: str | Path) -> tuple[dict, Any, int, str]:
+def baseline_of(source: str | Path) -> tuple[dict, Any, int, str, list]:
     """The baseline a workbench starts from: an ``analyze`` output folder (its run.json)
-    or a scenario YAML (its base inputs; its changes are not applied).
+    or a scenario YAML (its base inputs; its changes become the page's first changes).
 
     Parameters
     ----------
@@ -41,7 +41,7 @@ def baseline_of(source: str | Path) -> tuple[dict, Any, int, str]:
     tuple
         Scenario-file input keys (for :func:`accessibility.pipeline.load_inputs` and for
         saved scenarios), the :class:`accessibility.params.WalkParams`, the island
-        threshold (nodes) and a name.
+        threshold (nodes), a name and the scenario file's changes (empty for a folder).
 
     Raises
     ------
@@ -55,7 +55,7 @@ def baseline_of(source: str | Path) -> tuple[dict, Any, int, str]:
     src = Path(source)
     if src.is_file():
         sc = read_scenario(src)
-        return dict(sc.inputs), sc.params, 40, sc.name
+        return dict(sc.inputs), sc.params, 40, sc.name, list(sc.changes)
     run_json = src / "run.json"
     if not run_json.exists():
         raise InputError(
@@ -92,7 +92,7 @@ def baseline_of(source: str | Path) -> tuple[dict, Any, int, str]:
         max_access_m=float(p.get("max_access_m", 500.0)),
         min_component=int(p.get("min_component", 40)),
     )
-    return inputs, params, int(p.get("min_component", 40)), src.resolve().name
+    return inputs, params, int(p.get("min_component", 40)), src.resolve().name, []
 
 
 def _existing(path: str, key: str, folder: Path) -> str:
@@ -182,7 +182,7 @@ def app(source: str, port: int, host: str, no_browser: bool, lang: str | None,
     from ..pipeline import load_inputs
 
     t0 = time.perf_counter()
-    inputs_kw, params, min_component, name = baseline_of(source)
+    inputs_kw, params, min_component, name, changes = baseline_of(source)
     with console.status("loading inputs…"):
         inputs = load_inputs(minutes=params.minutes, speed_kmh=params.speed_kmh,
                              use_cache=not no_cache, progress=True, min_component=min_component,
@@ -190,6 +190,8 @@ def app(source: str, port: int, host: str, no_browser: bool, lang: str | None,
     with console.status("baseline and every site's walking distances…"):
         bench = Workbench(inputs, params, inputs_kw, name=name,
                           lang=lang or default_lang(inputs.record, inputs.network.crs))  # fmt: skip
+    for line in bench.preload(changes):
+        console.print(f"[yellow]{line}[/]")
     local = host in LOCAL_HOSTS
     token = token_for_host(host)
     url_host = "127.0.0.1" if local or host in ("0.0.0.0", "::") else host

@@ -316,6 +316,15 @@ async function main() {
   document.getElementById("best-run").addEventListener("click", best);
   setLang(S.state.lang || "de");
   document.body.dataset.ready = "0";
+  if (S.state.initial) {
+    // the scenario file's changes: the first entries of the list (undo takes them back)
+    const i = S.state.initial;
+    S.changes.add = i.add.map(a => ({ lat: a.lat, lon: a.lon, category: a.category, name: a.name }));
+    S.changes.remove = i.remove.slice();
+    i.move.forEach(m => { S.changes.move[m.site_id] = { lat: m.lat, lon: m.lon }; });
+    S.history.push(JSON.stringify({ add: [], remove: [], move: {} }));
+    refresh();
+  }
 }
 
 main().catch(e => status(String(e)));
