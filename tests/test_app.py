@@ -208,6 +208,11 @@ def test_token_required_beyond_localhost(kl_bench):
     r = c.get(f"/?token={token}", follow_redirects=False)
     assert r.status_code == 303 and "httponly" in r.headers["set-cookie"].lower()
     assert c.get("/api/baseline").status_code == 200  # the cookie now logs in
+    # a local server answers only requests addressed to localhost (no DNS rebinding)
+    local = TestClient(create_app(kl_bench, None, ("127.0.0.1", "localhost")))
+    assert local.get("/api/baseline").status_code == 403  # Host: testserver
+    assert local.get("/api/baseline", headers={"Host": "localhost:8765"}).status_code == 200
+    assert local.get("/api/baseline", headers={"Host": "evil.example:8765"}).status_code == 403
 
 
 def test_saved_yaml_is_a_scenario_file(kl_bench, client, tmp_path):
@@ -273,6 +278,47 @@ def test_app_folder_baseline_and_help(tmp_path, kl_osm, kl_zensus):
     (tmp_path / "run.json").unlink()
     r = CliRunner().invoke(main, ["app", str(tmp_path), "--no-browser"])
     assert r.exit_code != 0 and "run.json" in r.output
+
+
+def test_cli_beyond_localhost_prints_a_token_and_requires_it(tmp_path, kl_osm, kl_zensus):
+    """`accessibility app --host 0.0.0.0` end to end: token printed, 401 without it."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    (tmp_path / "run.json").write_text(json.dumps({
+        "complete": True,
+        "inputs": {"network": {"path": str(kl_osm)}, "population": [{"path": str(kl_zensus)}]},
+        "parameters": {"minutes": [5.0, 10.0], "speed_kmh": 4.8, "max_access_m": 500.0},
+    }))  # fmt: skip
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "accessibility.cli", "app", str(tmp_path), "--no-browser",
+         "--host", "0.0.0.0", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        token, lines = None, []
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "X-Access-Token:" in line:
+                token = line.split("X-Access-Token:")[1].strip(" )\n")
+                break
+        assert token and len(token) == 48, lines
+        url = f"http://127.0.0.1:{port}/api/baseline"
+        for _ in range(100):
+            try:
+                r = httpx.get(url)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert r.status_code == 401
+        r = httpx.get(url, headers={"X-Access-Token": token})
+        assert r.status_code == 200 and r.json()[0]["category"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 # -- in the browser -------------------------------------------------------------------------

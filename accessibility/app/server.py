@@ -71,7 +71,9 @@ def token_for_host(host: str) -> str | None:
     return None if host in LOCAL_HOSTS else secrets.token_hex(24)
 
 
-def create_app(bench: Workbench, token: str | None = None) -> FastAPI:
+def create_app(
+    bench: Workbench, token: str | None = None, allowed_hosts: tuple[str, ...] | None = None
+) -> FastAPI:
     """The FastAPI application serving ``bench``.
 
     Parameters
@@ -81,6 +83,10 @@ def create_app(bench: Workbench, token: str | None = None) -> FastAPI:
     token : str, optional
         Access token every request must carry (header ``X-Access-Token`` or the
         ``accessibility_token`` cookie); ``None`` (localhost only) needs none.
+    allowed_hosts : tuple of str, optional
+        Host names the ``Host`` header may carry (e.g. ``("127.0.0.1", "localhost")`` for
+        a local server, so that no other web page reaches it through DNS rebinding);
+        ``None`` accepts any.
 
     Returns
     -------
@@ -91,6 +97,10 @@ def create_app(bench: Workbench, token: str | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def _guard(request: Request, call_next):
+        if allowed_hosts is not None:
+            host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]")
+            if host not in allowed_hosts:
+                return _plain(403, f"host {host[:80]!r} not allowed; open http://127.0.0.1")
         if token is not None:
             given = request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE) or ""
             query = request.query_params.get("token")

@@ -201,12 +201,18 @@ def app(source: str, port: int, host: str, no_browser: bool, lang: str | None,
         f"points, ready in {time.perf_counter() - t0:.1f} s"
     )
     if token:
+        import socket
+
+        team = f"http://{socket.gethostname()}:{port}/?token={token}"
         console.print(
             f"Listening on {host}:{port}; every request needs the access token. Open\n  {url}\n"
-            f"(or send the header X-Access-Token: {token})"
+            f"or, from another machine,\n  {team}\n(or send the header X-Access-Token: {token})",
+            soft_wrap=True,
         )
     else:
-        console.print(f"Open {url}  (Ctrl+C stops)")
+        console.print(f"Open {url}  (Ctrl+C stops)", soft_wrap=True)
     if not no_browser:
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()
-    uvicorn.run(create_app(bench, token), host=host, port=port, log_level="warning")
+    # a local server answers only requests addressed to localhost (no DNS rebinding)
+    hosts = LOCAL_HOSTS if local else None
+    uvicorn.run(create_app(bench, token, hosts), host=host, port=port, log_level="warning")
