@@ -34,7 +34,7 @@ from .inputs import download
 from .inputs import population as pop
 from .inputs import sites as sitemod
 from .inputs.districts import read_districts
-from .inputs.geocode import Geocoder, make_geocoder
+from .inputs.geocode import Geocoder, check_accept, make_geocoder
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.osm_keys import feature_keys
 from .inputs.osm_sites import sites_from_osm
@@ -85,6 +85,7 @@ class Inputs:
     _geocoder: Geocoder | None = field(default=None, repr=False)
     servers: Servers | None = None
     osm_path: Path | None = None
+    accept: tuple[str, ...] = ()
 
     def network_for(self, profile: Profile) -> Network:
         """The walking network of this run's OSM file for another walking profile.
@@ -121,22 +122,27 @@ class Inputs:
         """
         if self._geocoder is None:
             self._geocoder = _make_geocoder(
-                self.geocoder_kind, self.extract, self.user_agent, self.servers
+                self.geocoder_kind, self.extract, self.user_agent, self.servers, self.accept
             )
         return self._geocoder
 
 
 def _make_geocoder(
-    kind: str, extract: OsmExtract, user_agent: str | None, servers: Servers | None = None
+    kind: str,
+    extract: OsmExtract,
+    user_agent: str | None,
+    servers: Servers | None = None,
+    accept: Sequence[str] = (),
 ) -> Geocoder:
-    """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
+    """The geocoder of a run; Nominatim on the run's server, rate and user agent;
+    ``accept``: weak matches used (``("street",)``), see :func:`make_geocoder`."""
 
     kw: dict = {}
     if kind == "nominatim":
         kw = (servers or Servers.from_env()).geopy_kwargs()
         if user_agent:
             kw["user_agent"] = user_agent
-    return make_geocoder(kind, extract, **kw)
+    return make_geocoder(kind, extract, accept=accept, **kw)
 
 
 class _Lazy:
@@ -347,6 +353,8 @@ def load_sites(
     osm_categories: Sequence[str] | None = None,
     presets: str | Path | None = None,
     geocoder: Geocoder | None = None,
+    capacity_column: str | None = None,
+    capacity_required: bool = False,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Docking points: the user's file and/or OSM preset categories.
 
@@ -375,6 +383,9 @@ def load_sites(
         Preset file; default the packaged presets.
     geocoder : Geocoder, optional
         Address lookup for rows without coordinates.
+    capacity_column, capacity_required
+        The file's capacity column for the 2SFCA, read into ``capacity`` (see
+        :func:`accessibility.inputs.sites.read_sites`); OSM sites get NaN (the default).
 
     Returns
     -------
@@ -394,13 +405,21 @@ def load_sites(
         record["inputs"]["sites"] = file_record(sites)
         frames.append(
             sitemod.read_sites(
-                sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geocoder
-            )
+                sites,
+                rejects,
+                crs=sites_crs,
+                bounds=extract.bounds,
+                geocoder=geocoder,
+                capacity_column=capacity_column,
+                capacity_required=capacity_required,
+            )  # fmt: skip
         )
     else:
         wanted = wanted or list(table["categories"])
     if wanted:
         frames.append(sites_from_osm(extract.features, table, wanted))
+        if capacity_column is not None:
+            frames[-1]["capacity"] = np.nan
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
     # rejects name the file as the user gave it; `source` holds only its name
     site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
@@ -441,10 +460,13 @@ def load_inputs(
     progress: bool = False,
     geocoder: str = "offline",
     user_agent: str | None = None,
+    accept: Sequence[str] = (),
     servers: Servers | None = None,
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
     profile: Profile | None = None,
+    capacity_column: str | None = None,
+    capacity_required: bool = False,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -492,12 +514,18 @@ def load_inputs(
         Address lookup for site rows without coordinates.
     user_agent : str, optional
         HTTP user agent for Nominatim.
+    accept : sequence of str
+        Weak geocoding matches to use: ``("street",)`` places addresses found by street
+        only (``--accept street``); by default they are rejected with the reason.
     servers : Servers, optional
         Overpass/Nominatim servers and limits.
     min_component : int
         Island threshold in nodes.
     profile : Profile, optional
         Walking profile whose network is built.
+    capacity_column, capacity_required
+        Read each site's capacity (2SFCA) from this column of ``sites``, as for
+        :func:`load_sites`.
 
     Returns
     -------
@@ -518,16 +546,18 @@ def load_inputs(
     timings = record["timings_s"]
     t0 = time.perf_counter()
     geo = (
-        _Lazy(lambda: _make_geocoder(geocoder, extract, user_agent, servers))
+        _Lazy(lambda: _make_geocoder(geocoder, extract, user_agent, servers, accept))
         if sites is not None
         else None
     )
     site_gdf, categories = load_sites(
         extract, rejects, record, sites=sites, sites_crs=sites_crs,
         osm_categories=osm_categories, presets=presets, geocoder=geo,
+        capacity_column=capacity_column, capacity_required=capacity_required,
     )  # fmt: skip
     if sites is not None:
         record["geocoder"] = geocoder
+        record["geocoder_accept"] = list(check_accept(accept))
     timings["sites"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -572,6 +602,7 @@ def load_inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
         user_agent=user_agent, _geocoder=geo, servers=servers, osm_path=osm_path,
+        accept=check_accept(accept),
     )  # fmt: skip
 
 
@@ -627,6 +658,7 @@ def run_stock(
     presets: str | Path | None = None,
     geocoder: str = "offline",
     user_agent: str | None = None,
+    accept: Sequence[str] = (),
     minutes: Sequence[float] = DEFAULT_MINUTES,
     speed_kmh: float = DEFAULT_SPEED_KMH,
     max_access_m: float = MAX_ACCESS_LEG_M,
@@ -662,6 +694,9 @@ def run_stock(
         Address lookup for sites and buildings.
     user_agent : str, optional
         HTTP user agent for Nominatim.
+    accept : sequence of str
+        Weak geocoding matches to use: ``("street",)`` places addresses found by street
+        only (``--accept street``); by default they are rejected with the reason.
     minutes : sequence of float
         Thresholds in minutes.
     speed_kmh : float
@@ -689,7 +724,7 @@ def run_stock(
     record.pop("osm_path", None)
 
     t0 = time.perf_counter()
-    geo = _make_geocoder(geocoder, extract, user_agent, servers)
+    geo = _make_geocoder(geocoder, extract, user_agent, servers, accept)
     timings["geocoder_index"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -710,6 +745,7 @@ def run_stock(
     )  # fmt: skip
     check.timings = {**timings, **check.timings}
     record["geocoder"] = geocoder
+    record["geocoder_accept"] = list(check_accept(accept))
     record["weight"] = buildings.attrs.get("weight")
     record["attribution"] = attributions(None)
     record["data_vintage"] = data_vintage(extract.stats, {}, record["inputs"].get("download"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import analyze, app, cache, planning, reports, stock
+from . import analyze, app, batch, cache, planning, reports, stock
+from .options import use_help_context
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,9 +40,11 @@ for _command in (
     reports.map_,
     reports.report,
     cache.cache,
+    batch.batch,
     app.app,
 ):
     main.add_command(_command)
+use_help_context(main)  # help wrapped at spaces only, never inside a word
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..core import supply as supplymod
 from ..core.analysis import Analysis
 from ..errors import InputError
 from ..record import parameters
@@ -37,6 +38,8 @@ class OutputData:
         Scenario layers found (``newly_covered``, ``lost_coverage``, ``scenario_sites``).
     islands : GeoDataFrame or None
         Network edges on pruned islands (``layers.gpkg``, layer ``islands``).
+    supply : DataFrame
+        ``summary_2sfca.csv`` (empty when the run computed no 2SFCA).
     """
 
     folder: Path
@@ -51,6 +54,7 @@ class OutputData:
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenario: dict = field(default_factory=dict)
     islands: gpd.GeoDataFrame | None = None
+    supply: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def minutes(self) -> list[float]:
@@ -125,6 +129,7 @@ def from_analysis(
         districts=districts,
         rejects=a.rejects.frame(),
         islands=islands,
+        supply=supplymod.summary(a),
     )
 
 
@@ -200,4 +205,5 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         rejects=_read_csv(folder / "rejects.csv"),
         scenario=scen,
         islands=islands,
+        supply=_read_csv(folder / "summary_2sfca.csv"),
     )
