@@ -25,7 +25,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ORDER = ["base", "inputs", "core", "planning", "outputs", "pipeline", "cli"]
+ORDER = ["base", "inputs", "core", "planning", "outputs", "pipeline", "app", "cli"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 
 #: Target layer of each flat module of main before issue 16 (see restructure_plan.md).

@@ -1,7 +1,7 @@
 """Command-line interface: ``accessibility COMMAND --help`` shows options and examples.
 
 The group lives here; every command is a plain ``click.command`` in its own module
-(``analyze``, ``planning``, ``stock``, ``reports``, ``cache``) registered below.
+(``analyze``, ``planning``, ``stock``, ``reports``, ``cache``, ``app``) registered below.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import analyze, batch, cache, planning, reports, stock
+from . import analyze, app, batch, cache, planning, reports, stock
 from .options import use_help_context
 
 
@@ -41,6 +41,7 @@ for _command in (
     reports.report,
     cache.cache,
     batch.batch,
+    app.app,
 ):
     main.add_command(_command)
 use_help_context(main)  # help wrapped at spaces only, never inside a word
