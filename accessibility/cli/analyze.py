@@ -30,7 +30,8 @@ from .options import (
 
 def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max_access: float,
              no_cache: bool, lang: str | None = None, progress: bool = True, no_wait: bool = False,
-             profile: str | None = None, **kw: Any) -> tuple[Any, dict]:  # fmt: skip
+             profile: str | None = None, need: str | None = None,
+             **kw: Any) -> tuple[Any, dict]:  # fmt: skip
     from .._io import check_output_folder
     from ..outputs.files import write_profiles_summary
     from ..params import parse_profiles
@@ -61,6 +62,7 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
             record,
             lang=lang,
             features=inputs.extract.features,
+            need=need,
         )
         paths = final_paths(paths, tmp, out)
     a.record = record  # type: ignore[attr-defined]  # printed by print_summary
@@ -93,6 +95,13 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
     type=click.Choice(["de", "en"]),
     help="Language of map and report (default: German for German data, else English).",
 )
+@click.option(
+    "--need",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Need index of the priority areas (YAML: indicators as group columns and weights, "
+    "see accessibility/inputs/need.yaml). Default: the shipped one, used when the population "
+    "has its Zensus age, country-of-birth and citizenship columns.",
+)
 @no_wait_option
 @friendly
 def analyze(**kw: Any) -> None:
@@ -101,6 +110,9 @@ def analyze(**kw: Any) -> None:
     Writes summary.csv, summary_groups.csv, summary_districts.csv, residents.gpkg/.csv,
     sites.gpkg, rejects.csv, run.json, map.html, report.html, isochrones.gpkg/.csv,
     layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out.
+    With the population groups of a need index (--need, or the Zensus age and origin
+    tables for the default): priority.csv, priority_districts.csv and priority.gpkg
+    (need × minutes beyond the first threshold, ranked), a map layer and a report section.
 
     \b
     Examples:
@@ -122,6 +134,10 @@ def analyze(**kw: Any) -> None:
       # your own Overpass server, patient with a busy one:
       accessibility analyze --bbox 7.75,49.43,7.78,49.45 \\
           --overpass-url http://overpass.example.org/api --overpass-attempts 10
+      # priority areas with your own need indicators and weights:
+      accessibility analyze --network kaiserslautern.osm.gz \
+          --population zensus2011_100m.csv --population zensus2011_100m_origin.csv \
+          --need my_need.yaml
       # who is cut off in a wheelchair or with a pram? (summary_profiles.csv)
       accessibility analyze --network city.osm.pbf --profile adult,wheelchair,senior
     """

@@ -37,6 +37,10 @@ class OutputData:
         Scenario layers found (``newly_covered``, ``lost_coverage``, ``scenario_sites``).
     islands : GeoDataFrame or None
         Network edges on pruned islands (``layers.gpkg``, layer ``islands``).
+    priority : GeoDataFrame or None
+        Priority areas per resident cell (``priority.gpkg``, layer ``cells``), by rank.
+    priority_districts : DataFrame or None
+        Priority areas per district (``priority_districts.csv``), by rank.
     """
 
     folder: Path
@@ -51,6 +55,8 @@ class OutputData:
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
     scenario: dict = field(default_factory=dict)
     islands: gpd.GeoDataFrame | None = None
+    priority: gpd.GeoDataFrame | None = None
+    priority_districts: pd.DataFrame | None = None
 
     @property
     def minutes(self) -> list[float]:
@@ -187,9 +193,13 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         for name in ("newly_covered", "lost_coverage", "scenario_sites"):
             if name not in scen and (d / f"{name}.gpkg").exists():
                 scen[name] = gpd.read_file(d / f"{name}.gpkg")
+    prio = folder / "priority.gpkg"
+    prio_d = folder / "priority_districts.csv"
     return OutputData(
         folder=folder,
         record=record,
+        priority=gpd.read_file(prio, layer="cells") if prio.exists() else None,
+        priority_districts=pd.read_csv(prio_d) if prio_d.exists() else None,
         residents=gpd.read_file(folder / "residents.gpkg"),
         sites=gpd.read_file(folder / "sites.gpkg"),
         summary=_read_csv(folder / "summary.csv"),
