@@ -45,12 +45,13 @@ from .inputs.sites import new_categories
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
-from .outputs.folder import load_folder
+from .outputs.folder import OutputData, load_folder
 from .outputs.i18n import default_lang
 from .outputs.map import full_map
 from .outputs.scenario_report import write_scenario_report
 from .params import Profile, WalkParams
 from .planning.candidates import candidates_from_osm, candidates_from_streets
+from .planning.change import Run, RunChange, compare_runs
 from .planning.critical import critical_table
 from .planning.priority import NeedSpec, Priority, load_need, missing_columns, priority
 from .planning.ranking import RankRun, rank_candidates
@@ -1248,3 +1249,40 @@ def scenario_from_options(
         rejects=inputs.rejects, max_access_m=params.max_access_m,
         categories=inputs.categories, file="--remove", name="scenario",
     )  # fmt: skip
+
+
+def change_runs(old: str | Path, new: str | Path) -> tuple[RunChange, OutputData, OutputData]:
+    """Compare two ``analyze`` output folders (``accessibility change``).
+
+    Parameters
+    ----------
+    old, new : path
+        Output folders of ``analyze`` (``run.json`` marked complete), e.g. two Zensus
+        editions, two OSM vintages, or a baseline and a scenario's ``after/``.
+
+    Returns
+    -------
+    (RunChange, OutputData, OutputData)
+        The change (:func:`accessibility.planning.change.compare_runs`) and both folders.
+
+    Raises
+    ------
+    InputError
+        A folder is not a complete analysis output folder.
+    """
+    runs = []
+    for folder in (old, new):
+        data = load_folder(folder)
+        if data.record.get("complete") is not True:
+            raise InputError(
+                "this output folder is not marked complete in run.json (an interrupted run); "
+                "run `accessibility analyze` into it again",
+                folder,
+            )
+        runs.append(data)
+    a, b = runs
+    return (
+        compare_runs(Run(a.residents, a.sites, a.record), Run(b.residents, b.sites, b.record)),
+        a,
+        b,
+    )

@@ -38,6 +38,7 @@ for _command in (
     stock.stock,
     reports.map_,
     reports.report,
+    reports.change,
     cache.cache,
 ):
     main.add_command(_command)
