@@ -199,3 +199,29 @@ def test_rank_weight_priority_serves_the_priority_areas(kl_run):
     people = rank_candidates(a, cand, 1, 5.0, with_visibility=False)
     assert r.table["gain"].iloc[0] >= float(np.asarray(covers.astype(float) @ w).ravel()[
         people.greedy.chosen[0]])  # fmt: skip
+
+
+def test_cli_need_option(kl_osm, kl_zensus, kl_origin, tmp_path):
+    from click.testing import CliRunner
+
+    from accessibility.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("indicators: {}\nprior: 3\n", encoding="utf-8")
+    args = ["analyze", "--network", str(kl_osm), "--population", str(kl_zensus), "--minutes", "5"]
+    r = CliRunner().invoke(main, [*args, "--need", str(bad), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "unknown key 'prior'" in r.output and "bad.yaml" in r.output
+    assert not (tmp_path / "x").exists()  # refused before the analysis
+    need = tmp_path / "young.yaml"
+    need.write_text(
+        "indicators:\n  young:\n    weight: 1\n    numerator: alter_unter18\n"
+        "    denominator: population\nminutes: 10\n",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(main, [*args, "--need", str(need), "--out", str(tmp_path / "y")])
+    assert r.exit_code == 0, r.output
+    assert "Priority areas (need × gap)" in r.output
+    rec = json.loads((tmp_path / "y" / "run.json").read_text())
+    assert rec["priority"]["threshold_minutes"] == 10 and rec["priority"]["source"] == str(need)
+    cells = pd.read_csv(tmp_path / "y" / "priority.csv")
+    assert list(cells.columns[-1:]) == ["share_young"] and (cells["gap_minutes"] <= 15).all()

@@ -36,8 +36,10 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
     from ..outputs.files import write_profiles_summary
     from ..params import parse_profiles
     from ..pipeline import load_inputs, run, run_name, run_profiles, write_outputs
+    from ..planning.priority import load_need
 
     t0 = time.perf_counter()
+    spec = load_need(need) if need else None  # a bad need file fails before the long run
     kw["servers"] = servers_from(kw)
     out = Path(out) if out else named_out(name, run_name(kw.get("network"), kw.get("place")))
     check_output_folder(out)
@@ -62,12 +64,14 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
             record,
             lang=lang,
             features=inputs.extract.features,
-            need=need,
+            need=spec,
         )
         paths = final_paths(paths, tmp, out)
     a.record = record  # type: ignore[attr-defined]  # printed by print_summary
     print_summary(a, paths, time.perf_counter() - t0, record)
     print_population(record)
+    if "priority" in paths:
+        console.print(f"Priority areas (need × gap): {paths['priority']}")
     return a, paths
 
 
