@@ -57,7 +57,7 @@ def write_change(
     """
     out = Path(out)
     t = labels("change", lang)
-    title = title or f"{t['title']}: {old.folder.name} → {new.folder.name}"
+    title = title or f"{t['title']}: {_name(old.folder)} → {_name(new.folder)}"
     paths = {
         "change": write_csv(change.summary, out / "change.csv"),
         "change_districts": write_csv(change.districts, out / "change_districts.csv"),
@@ -79,6 +79,12 @@ def write_change(
     }  # fmt: skip
     paths["run"] = write_json(rec, out / "run.json")
     return paths
+
+
+def _name(folder: Path) -> str:
+    """A folder's name for titles; a scenario's ``after/`` keeps its scenario folder's name."""
+    f = Path(folder).resolve()
+    return f"{f.parent.name}/{f.name}" if f.name == "after" else f.name
 
 
 def _map(change: RunChange, cells, new: OutputData, path: Path, title: str, lang: str) -> Path:
@@ -124,8 +130,8 @@ def _map(change: RunChange, cells, new: OutputData, path: Path, title: str, lang
                                       "fillColor": f["properties"]["colour"], "fillOpacity": 0.4},
             tooltip=tooltip_fields(["district", "change"], [t["district"], t["change"]]),
         ).add_to(m)  # fmt: skip
-    for sites, name, colour in ((change.sites_added, t["sites_after"], "#1a9850"),
-                                (change.sites_closed, t["sites_before"], "#d73027")):  # fmt: skip
+    for sites, name, colour in ((change.sites_added, t["sites_added"], "#1a9850"),
+                                (change.sites_closed, t["sites_closed"], "#d73027")):  # fmt: skip
         if sites is None or not len(sites):
             continue
         props = {"name": [esc(x) for x in sites["name"]],
@@ -183,8 +189,8 @@ def _report(
     body += [f"<h2>{esc(t['cause'])}</h2>", f"<p>{esc(grid)} {esc(t['cause_text'])}</p>"]
     sites = []
     for s, what in (
-        (change.sites_added, t["sites_after"]),
-        (change.sites_closed, t["sites_before"]),
+        (change.sites_added, t["sites_added"]),
+        (change.sites_closed, t["sites_closed"]),
     ):
         if s is not None and len(s):
             sites.append(f"{what}: " + ", ".join(f"{n} ({label(str(c))})" for n, c in
