@@ -13,9 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from accessibility.cli import main
+from accessibility.outputs.files import write_scenario
 from accessibility.outputs.folder import load_folder
-from accessibility.pipeline import load_inputs, run, write_outputs
+from accessibility.pipeline import load_inputs, run, run_scenario_file, write_outputs
 from accessibility.planning.change import Run, compare_runs
+from accessibility.planning.scenario_file import read_scenario
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "kaiserslautern_new_office.yaml"
 KEY = ["category", "minutes"]
@@ -23,17 +25,21 @@ KEY = ["category", "minutes"]
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, kl_dir, kl_osm, kl_zensus, kl_origin):
-    """The scenario file's baseline (analyze, same inputs) and the scenario (its after/)."""
+    """The scenario file's baseline (an analysis of the same inputs, written like `analyze`)
+    and the scenario (scenario_summary.csv and its after/ folder)."""
     d = tmp_path_factory.mktemp("kl_change")
     inputs = load_inputs(network=kl_osm, population=[kl_zensus, kl_origin])
     base = d / "base"
     write_outputs(run(inputs, minutes=[5, 10, 15]), base, {**inputs.record}, isochrones=False)
     mp = pytest.MonkeyPatch()
     mp.setenv("ACCESSIBILITY_DATA", str(kl_dir.parent))
-    r = CliRunner().invoke(main, ["scenario", str(SCENARIO), "--out", str(d / "office")])
+    scenario = read_scenario(SCENARIO)
     mp.undo()
-    assert r.exit_code == 0, r.output
-    return base, d / "office"
+    result = run_scenario_file(inputs, scenario)
+    office = d / "office"
+    write_scenario(result, office, {**inputs.record})
+    write_outputs(result.after, office / "after", {**inputs.record}, isochrones=False)
+    return base, office
 
 
 def _change(old, new, out, *extra):
