@@ -376,7 +376,9 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
         record = {**inputs.record, "command": " ".join(sys.argv)}
         paths = write_ranking(run, out, record, k=k, visibility_weight=visibility_weight)
         map_path = final_paths({"m": paths["map"]}, out, final)["m"]
-    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
+    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min"
+              if r.weight_name != "priority" else f"Best {k} candidates by priority (need × "
+              f"minutes beyond {minutes:g} min × residents, newly within {minutes:g} min)")  # fmt: skip
     for col in ("rank", "name", "gain", "cumulative"):
         t.add_column(col, justify="left" if col == "name" else "right")
     for row in r.table.itertuples():
