@@ -349,6 +349,8 @@ def load_sites(
     osm_categories: Sequence[str] | None = None,
     presets: str | Path | None = None,
     geocoder: Geocoder | None = None,
+    capacity_column: str | None = None,
+    capacity_required: bool = False,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Docking points: the user's file and/or OSM preset categories.
 
@@ -377,6 +379,9 @@ def load_sites(
         Preset file; default the packaged presets.
     geocoder : Geocoder, optional
         Address lookup for rows without coordinates.
+    capacity_column, capacity_required
+        The file's capacity column for the 2SFCA, read into ``capacity`` (see
+        :func:`accessibility.inputs.sites.read_sites`); OSM sites get NaN (the default).
 
     Returns
     -------
@@ -396,13 +401,21 @@ def load_sites(
         record["inputs"]["sites"] = file_record(sites)
         frames.append(
             sitemod.read_sites(
-                sites, rejects, crs=sites_crs, bounds=extract.bounds, geocoder=geocoder
-            )
+                sites,
+                rejects,
+                crs=sites_crs,
+                bounds=extract.bounds,
+                geocoder=geocoder,
+                capacity_column=capacity_column,
+                capacity_required=capacity_required,
+            )  # fmt: skip
         )
     else:
         wanted = wanted or list(table["categories"])
     if wanted:
         frames.append(sites_from_osm(extract.features, table, wanted))
+        if capacity_column is not None:
+            frames[-1]["capacity"] = np.nan
     site_gdf = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
     # rejects name the file as the user gave it; `source` holds only its name
     site_gdf.attrs["files"] = {Path(sites).name: str(sites)} if sites is not None else {}
@@ -447,6 +460,8 @@ def load_inputs(
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
     profile: Profile | None = None,
+    capacity_column: str | None = None,
+    capacity_required: bool = False,
 ) -> Inputs:
     """Load and validate all inputs of a run.
 
@@ -500,6 +515,9 @@ def load_inputs(
         Island threshold in nodes.
     profile : Profile, optional
         Walking profile whose network is built.
+    capacity_column, capacity_required
+        Read each site's capacity (2SFCA) from this column of ``sites``, as for
+        :func:`load_sites`.
 
     Returns
     -------
@@ -527,6 +545,7 @@ def load_inputs(
     site_gdf, categories = load_sites(
         extract, rejects, record, sites=sites, sites_crs=sites_crs,
         osm_categories=osm_categories, presets=presets, geocoder=geo,
+        capacity_column=capacity_column, capacity_required=capacity_required,
     )  # fmt: skip
     if sites is not None:
         record["geocoder"] = geocoder

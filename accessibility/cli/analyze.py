@@ -30,7 +30,9 @@ from .options import (
 
 def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max_access: float,
              no_cache: bool, lang: str | None = None, progress: bool = True, no_wait: bool = False,
-             profile: str | None = None, need: str | None = None,
+             profile: str | None = None, need: str | None = None, supply: bool = False,
+             capacity_column: str | None = None, catchment: float | None = None,
+             decay: str | None = None,
              **kw: Any) -> tuple[Any, dict]:  # fmt: skip
     from .._io import check_output_folder
     from ..outputs.files import write_profiles_summary
@@ -45,6 +47,14 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
     check_output_folder(out)
     profiles = parse_profiles(profile)
     first = profiles[0]
+    supply = supply or any(v is not None for v in (capacity_column, catchment, decay))
+    if capacity_column is not None and kw.get("sites") is None:
+        raise click.UsageError(
+            "--capacity-column needs --sites: OSM docking points carry no capacity"
+        )
+    if supply:
+        kw["capacity_column"] = capacity_column or "capacity"
+        kw["capacity_required"] = capacity_column is not None
     with console.status("loading inputs…"):
         inputs = load_inputs(
             minutes=minutes, speed_kmh=first.speed(speed), use_cache=not no_cache,
@@ -52,6 +62,8 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
         )  # fmt: skip
     with console.status("computing walking distances…"):
         a = run(inputs, minutes=minutes, speed_kmh=first.speed(speed), max_access_m=max_access)
+    if supply:
+        _supply(a, catchment, decay or "gaussian", kw["capacity_column"])
     record = {**inputs.record, "command": " ".join(sys.argv)}
     record["parameters"] = {"max_access_m": max_access, "min_component": a.network.min_component}
     record["profiles"] = {p.name: p.rules(speed) for p in profiles}
@@ -75,10 +87,58 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
     return a, paths
 
 
+def _catchment(v: float) -> float:
+    if not 0 < v <= 600:
+        raise click.BadParameter(f"must be above 0 and at most 600 minutes, got {v:g}")
+    return v
+
+
+def _supply(a: Any, catchment: float | None, decay: str, column: str) -> None:
+    """2SFCA, E2SFCA and decay-weighted coverage (``--2sfca``), with a note on default capacities."""
+    from ..core.supply import supply_demand
+
+    with console.status("supply and demand (2SFCA)…"):
+        s = supply_demand(a, catchment=catchment, decay=decay, capacity_column=column)
+    cap = s.capacity
+    if cap["default"]:
+        which = "every site" if not cap["given"] else f"{cap['default']} of {cap['sites']} sites"
+        console.print(
+            f"[yellow]2SFCA: {which} without a capacity (column {column!r}; OSM sites have none)"
+            f" count{'s' if which == 'every site' else ''} as capacity {cap['default_value']:g};"
+            " give every site a capacity in one unit (hours per week, staff or seats)[/yellow]"
+        )
+
+
 @click.command()
 @area_options
 @online_options
 @input_options
+@click.option(
+    "--2sfca",
+    "supply",
+    is_flag=True,
+    help="Supply and demand: capacity per 1,000 residents by the two-step floating catchment "
+    "(2SFCA and E2SFCA) and a decay-weighted coverage; adds sfca_/e2sfca_/opportunities_ "
+    "columns and summary_2sfca.csv. Implied by the three options below.",
+)
+@click.option(
+    "--capacity-column",
+    help="Column of --sites with each site's capacity (hours per week, staff or seats; one unit "
+    "for all; default: 'capacity' if present). Empty cells and OSM sites count 1; values that "
+    "are not numbers >= 0 are rejected rows.",
+)
+@click.option(
+    "--catchment",
+    type=float,
+    callback=lambda ctx, p, v: None if v is None else _catchment(v),
+    help="2SFCA catchment in walking minutes (above 0, up to 600; default: the largest --minutes).",
+)
+@click.option(
+    "--decay",
+    type=click.Choice(["gaussian", "linear"]),
+    help="Distance decay inside the catchment for the E2SFCA and the decay-weighted coverage: "
+    "gaussian (Dai 2010, default) or linear (1 - t/T).",
+)
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Output folder (default outputs/<name>/)."
 )
@@ -113,7 +173,8 @@ def analyze(**kw: Any) -> None:
 
     Writes summary.csv, summary_groups.csv, summary_districts.csv, residents.gpkg/.csv,
     sites.gpkg, rejects.csv, run.json, map.html, report.html, isochrones.gpkg/.csv,
-    layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out.
+    layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out;
+    with --2sfca also summary_2sfca.csv (capacity per 1,000 residents, decay-weighted coverage).
     With the population groups of a need index (--need, or the Zensus age and origin
     tables for the default): priority.csv, priority_districts.csv and priority.gpkg
     (need × minutes beyond the first threshold, ranked), a map layer and a report section.
@@ -139,11 +200,14 @@ def analyze(**kw: Any) -> None:
       accessibility analyze --bbox 7.75,49.43,7.78,49.45 \\
           --overpass-url http://overpass.example.org/api --overpass-attempts 10
       # priority areas with your own need indicators and weights:
-      accessibility analyze --network kaiserslautern.osm.gz \
-          --population zensus2011_100m.csv --population zensus2011_100m_origin.csv \
+      accessibility analyze --network kaiserslautern.osm.gz \\
+          --population zensus2011_100m.csv --population zensus2011_100m_origin.csv \\
           --need my_need.yaml
       # who is cut off in a wheelchair or with a pram? (summary_profiles.csv)
       accessibility analyze --network city.osm.pbf --profile adult,wheelchair,senior
+      # supply and demand: counselling hours per 1,000 residents within 10 minutes (2SFCA):
+      accessibility analyze --network city.osm.pbf --sites sites.csv \\
+          --capacity-column hours_per_week --catchment 10 --decay gaussian
     """
     _analyze(**kw)
 

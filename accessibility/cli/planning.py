@@ -336,7 +336,7 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
       accessibility rank --network city.osm.pbf --candidates-from-osm --k 5 --minutes 5 \\
           --weight geburtland_ausland_sonstige_welt --exact
       # the candidates that serve the priority areas (need × gap) best:
-      accessibility rank --network kaiserslautern.osm.gz --population zensus2011_100m.csv \
+      accessibility rank --network kaiserslautern.osm.gz --population zensus2011_100m.csv \\
           --population zensus2011_100m_origin.csv --candidates-from-osm --weight priority
       accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
       accessibility rank --network city.osm.pbf --candidates-ground-floor --k 5 --minutes 5

@@ -22,6 +22,7 @@ from ..rejects import Rejects
 from . import coverage
 from .network import Network, Snap
 from .routing import nearest_by_category, site_graph
+from .supply import Supply
 
 ALL = "all"
 OUTSIDE_DISTRICTS = "(outside all districts)"
@@ -84,6 +85,9 @@ class Analysis:
     nearest : dict
         Category (and ``all``) → index into ``sites`` of each resident's nearest site,
         ``-1`` where none is reachable.
+    supply : Supply or None
+        Set by :func:`accessibility.core.supply.supply_demand` (2SFCA, E2SFCA and
+        decay-weighted coverage columns added to ``residents`` and ``sites``).
     """
 
     network: Network
@@ -100,6 +104,7 @@ class Analysis:
     resident_snap: Snap | None = None
     nearest: dict[str, np.ndarray] = field(default_factory=dict)
     district_members: pd.DataFrame | None = None
+    supply: Supply | None = None
 
     @property
     def minutes(self) -> tuple[float, ...]:

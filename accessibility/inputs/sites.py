@@ -83,6 +83,8 @@ def read_sites(
     crs: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     geocoder: Geocoder | None = None,
+    capacity_column: str | None = None,
+    capacity_required: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read the user's own sites from CSV, GeoJSON or GeoPackage.
 
@@ -112,6 +114,14 @@ def read_sites(
         addresses not found are rejected with the geocoder's reason (and the
         closest known streets). Without a geocoder such rows are rejected with
         :data:`NO_COORDINATES`. A file may then lack coordinate columns entirely.
+    capacity_column : str, optional
+        Column holding each site's capacity for the 2SFCA (hours per week, staff or
+        seats; matched case-insensitively). Read into a float column ``capacity``
+        (:func:`read_capacity`): an empty cell is NaN (the default capacity is used
+        later), a value that is not a number >= 0 rejects the row (file, row, value). A file
+        without the column gets NaN for every site, unless ``capacity_required``.
+    capacity_required : bool
+        A missing ``capacity_column`` is an error (the user named the column).
 
     Returns
     -------
@@ -171,7 +181,77 @@ def read_sites(
         )
     if acols is not None:
         table = geocode_rows(table, acols, x, y, src_crs, issues, geocoder)
+    if capacity_column is not None:
+        table = read_capacity(file, table, capacity_column, issues, capacity_required)
     return _finish_sites(path, table, rows, cols, x, y, src_crs, issues, bounds, rejects)
+
+
+#: What a capacity is, for messages and the README.
+CAPACITY_UNIT = "hours per week, staff or seats: one unit for all sites"
+
+
+def read_capacity(
+    file: str, table: pd.DataFrame, column: str, issues: Issues, required: bool = False
+) -> pd.DataFrame:
+    """Parse the capacity column of a sites table into a float column ``capacity``.
+
+    Parameters
+    ----------
+    file : str
+        The sites file, named in errors.
+    table : DataFrame
+        The file's rows (text cells).
+    column : str
+        The capacity column (matched case-insensitively, surrounding spaces ignored).
+    issues : Issues
+        Receives the rows whose capacity is not a number >= 0 (negative, text, NaN,
+        infinite), with the value, so they go to ``rejects.csv``.
+    required : bool
+        Raise when the column is missing (the user named it with ``--capacity-column``).
+
+    Returns
+    -------
+    DataFrame
+        ``table`` with ``capacity`` (float; NaN for an empty cell or a missing column,
+        which later counts as the default capacity). The file's own column is consumed;
+        another column that is literally called ``capacity`` becomes ``input_capacity``.
+
+    Raises
+    ------
+    InputError
+        ``required`` and the column is missing (the closest column name is suggested).
+    """
+    want = column.strip().lower()
+    hits = [c for c in table.columns if str(c).strip().lower() == want]
+    table = table.copy()
+    if not hits:
+        if required:
+            guess = closest(column, [str(c) for c in table.columns], normalise=True, cutoff=0.6)
+            hint = f" (did you mean {guess!r}?)" if guess else ""
+            raise InputError(
+                f"no capacity column {column!r}{hint}; the columns are "
+                f"{', '.join(repr(c) for c in table.columns)}. Name the column holding each "
+                f"site's capacity ({CAPACITY_UNIT}) with --capacity-column",
+                file,
+            )
+        table["capacity"] = np.nan
+        return table
+    col = hits[0]
+    values, empty, bad = parse_cells(table[col])
+    with np.errstate(invalid="ignore"):
+        bad |= ~empty & (values < 0)
+    shown = table[col].astype(object).where(table[col].notna(), "").astype(str)
+    issues.add(
+        bad,
+        f"capacity must be a number >= 0 ({CAPACITY_UNIT}); fix the value or leave the cell "
+        "empty for the default",
+        [f"{col}={v}" for v in shown],
+    )
+    table = table.drop(columns=[col])
+    if "capacity" in table.columns:
+        table = table.rename(columns={"capacity": "input_capacity"})
+    table["capacity"] = np.where(bad | empty, np.nan, values)
+    return table
 
 
 def _address_columns(file: str, columns) -> dict[str, str] | None:
@@ -611,7 +691,8 @@ def _finish_sites(
         if col in used:
             continue
         target = f"input_{col}" if col in SITE_COLUMNS else col
-        out[target] = table[col].to_numpy(object)[keep]
+        vals = table[col].to_numpy()
+        out[target] = vals[keep] if vals.dtype.kind == "f" else vals.astype(object)[keep]
     return gpd.GeoDataFrame(
         out, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326"
     )[[*SITE_COLUMNS, *[c for c in out.columns if c not in SITE_COLUMNS]]]

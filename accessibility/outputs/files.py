@@ -23,6 +23,7 @@ import pandas as pd
 
 from .._io import atomic_write, write_csv, write_gpkg, write_json
 from .._text import slug
+from ..core import supply as supplymod
 from ..core.analysis import Analysis
 from ..planning.priority import Priority
 from ..planning.ranking import RankRun
@@ -148,6 +149,9 @@ def write_outputs(
     paths["summary"] = write_csv(a.summary(), out / "summary.csv")
     paths["summary_groups"] = write_csv(a.summary_groups(), out / "summary_groups.csv")
     paths["summary_districts"] = write_csv(a.summary_districts(), out / "summary_districts.csv")
+    if a.supply is not None:
+        paths["summary_2sfca"] = write_csv(supplymod.summary(a), out / "summary_2sfca.csv")
+        record = {**record, "supply": a.supply.record()}
     res = finite(a.residents.copy())
     paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
     paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
@@ -298,6 +302,8 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
     }
     if iso is not None:
         tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
+    if a.supply is not None:
+        tables["summary_2sfca"] = supplymod.summary(a)
     paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx")
     return paths
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from ..core import supply as supplymod
 from ..core.analysis import Analysis
 from ..errors import InputError
 from ..record import parameters
@@ -41,6 +42,8 @@ class OutputData:
         Priority areas per resident cell (``priority.gpkg``, layer ``cells``), by rank.
     priority_districts : DataFrame or None
         Priority areas per district (``priority_districts.csv``), by rank.
+    supply : DataFrame
+        ``summary_2sfca.csv`` (empty when the run computed no 2SFCA).
     """
 
     folder: Path
@@ -57,6 +60,7 @@ class OutputData:
     islands: gpd.GeoDataFrame | None = None
     priority: gpd.GeoDataFrame | None = None
     priority_districts: pd.DataFrame | None = None
+    supply: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def minutes(self) -> list[float]:
@@ -131,6 +135,7 @@ def from_analysis(
         districts=districts,
         rejects=a.rejects.frame(),
         islands=islands,
+        supply=supplymod.summary(a),
     )
 
 
@@ -210,4 +215,5 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         rejects=_read_csv(folder / "rejects.csv"),
         scenario=scen,
         islands=islands,
+        supply=_read_csv(folder / "summary_2sfca.csv"),
     )

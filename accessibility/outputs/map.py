@@ -43,6 +43,7 @@ from ._leaflet import (
 from .folder import OutputData
 from .i18n import category_label, labels
 from .layers import district_layer, gaps_layer, resident_layer
+from .supply_report import supply_layer
 
 
 def _legend_html(
@@ -129,6 +130,7 @@ def full_map(
     is_point = _residents_layer(m, res, rec, t, cmap, top)
     _islands_layer(m, data, t)
     _gaps_layer(m, res, rec, t, top, is_point)
+    supply_layer(m, res, rec, lang)
     _scenario_layers(m, data, rec, t, is_point)
     _priority_layer(m, data, lang, is_point)
 

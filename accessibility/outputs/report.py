@@ -21,6 +21,7 @@ from ..core.isochrones import CORRIDOR_M
 from ._leaflet import esc
 from .folder import OutputData
 from .i18n import category_label, labels, vintage_text
+from .supply_report import supply_section
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -281,6 +282,7 @@ def write_report(data: OutputData, path: str | Path, title: str = "", lang: str 
         sg = data.summary_groups[data.summary_groups["category"] == "all"]
         body += [f"<h2>{esc(t['groups'])}</h2>", _summary_table(sg, "group", t, label)]
     body += priority_section(data, lang)
+    body += supply_section(data.supply, rec, lang, html_table)
     body += [
         f"<h2>{esc(t['map'])}</h2>",
         f'<p><a href="map.html">{esc(t["open_map"])}</a></p><iframe src="map.html" title="map"></iframe>',
