@@ -88,10 +88,98 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write(path, lambda p: safe.to_csv(p, index=False))
 
 
-def write_gpkg(gdf, path: str | Path, layer: str | None = None) -> Path:
-    """Write a GeoDataFrame to a fresh GeoPackage atomically."""
+def write_gpkg(
+    gdf,
+    path: str | Path,
+    layer: str | None = None,
+    crs: object = None,
+    geometry_type: str | None = None,
+) -> Path:
+    """Write a GeoDataFrame to a fresh GeoPackage atomically, one geometry type per layer.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The features (see :func:`single_geometry_type` for the geometry types written).
+    path : str or Path
+        The ``.gpkg`` file.
+    layer : str, optional
+        Layer name; default the file name without suffix.
+    crs : optional
+        Reproject to this CRS first (the run's metric CRS, so that every layer of a
+        run shares one CRS).
+    geometry_type : str, optional
+        The layer's declared type when it has no features (e.g. ``"Point"``), so that
+        an empty layer is not of type "Unknown".
+
+    Returns
+    -------
+    Path
+    """
     layer = layer or Path(path).stem
-    return atomic_write(path, lambda p: gdf.to_file(p, layer=layer, driver="GPKG"), suffix=".gpkg")
+    clean = single_geometry_type(gdf if crs is None else gdf.to_crs(crs))
+    kw = {"geometry_type": geometry_type} if geometry_type and len(clean) == 0 else {}
+    return atomic_write(
+        path, lambda p: clean.to_file(p, layer=layer, driver="GPKG", **kw), suffix=".gpkg"
+    )
+
+
+#: Geometry types promoted to their multi type when a layer mixes them (or has empties).
+_MULTI = {
+    "Polygon": "MultiPolygon",
+    "MultiPolygon": "MultiPolygon",
+    "LineString": "MultiLineString",
+    "MultiLineString": "MultiLineString",
+    "Point": "MultiPoint",
+    "MultiPoint": "MultiPoint",
+}
+
+
+def single_geometry_type(gdf):
+    """A copy of a layer whose non-missing geometries all have one type (for GIS programs).
+
+    A layer mixing a type with its multi type (``Polygon`` and ``MultiPolygon``), or with
+    empty geometries (an empty ``GeometryCollection`` from a union of nothing), becomes the
+    multi type; an empty geometry becomes an empty multi geometry of that type (area 0).
+    Every polygon layer is written as ``MultiPolygon`` (isochrone bands, districts, cells),
+    so a layer keeps its type whatever the data. Point and line layers of one type stay as
+    they are. A layer whose geometries are of unrelated kinds is returned unchanged.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any CRS (kept).
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    import geopandas as gpd
+    import shapely
+
+    geoms = gdf.geometry.to_numpy()
+    if len(geoms) == 0:
+        return gdf
+    missing = shapely.is_missing(geoms)
+    empty = ~missing & shapely.is_empty(geoms)
+    solid = ~missing & ~empty
+    kinds = {str(t) for t in gdf.geometry[solid].geom_type}
+    multi = {_MULTI.get(t) for t in kinds}
+    if len(multi) != 1 or None in multi:  # unrelated kinds, or nothing to go by
+        return gdf
+    target = multi.pop()
+    polygonal = target == "MultiPolygon"
+    if len(kinds) == 1 and not empty.any() and not polygonal:
+        return gdf
+    make = {"MultiPolygon": shapely.multipolygons, "MultiLineString": shapely.multilinestrings,
+            "MultiPoint": shapely.multipoints}[target]  # fmt: skip
+    out = np.array(geoms, dtype=object)
+    single = solid & ~np.isin(shapely.get_type_id(geoms), [4, 5, 6])
+    out[single] = [make([g]) for g in geoms[single]]
+    out[empty] = [shapely.from_wkt(f"{target.upper()} EMPTY") for _ in range(int(empty.sum()))]
+    res = gdf.copy()
+    res[gdf.geometry.name] = gpd.GeoSeries(out, index=gdf.index, crs=gdf.crs)
+    return res
 
 
 def sha256(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -53,3 +53,12 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 def slug(text: str) -> str:
     """A folder-safe name: runs of other characters become ``-``, lower case (``"run"`` if empty)."""
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
+
+
+def column_slug(text: str) -> str:
+    """A column-safe name: :func:`slug` with ``_`` (letters, digits and ``_`` only).
+
+    ``"Close Rikhardinkatu library, move Luckan"`` → ``close_rikhardinkatu_library_move_luckan``;
+    two texts with different :func:`slug` get different column slugs.
+    """
+    return slug(text).replace("-", "_")

@@ -34,7 +34,7 @@ from .inputs import download
 from .inputs import population as pop
 from .inputs import sites as sitemod
 from .inputs.districts import read_districts
-from .inputs.geocode import Geocoder, make_geocoder
+from .inputs.geocode import Geocoder, check_accept, make_geocoder
 from .inputs.osm import OsmExtract, read_osm
 from .inputs.osm_keys import feature_keys
 from .inputs.osm_sites import sites_from_osm
@@ -87,6 +87,7 @@ class Inputs:
     _geocoder: Geocoder | None = field(default=None, repr=False)
     servers: Servers | None = None
     osm_path: Path | None = None
+    accept: tuple[str, ...] = ()
 
     def network_for(self, profile: Profile) -> Network:
         """The walking network of this run's OSM file for another walking profile.
@@ -123,22 +124,27 @@ class Inputs:
         """
         if self._geocoder is None:
             self._geocoder = _make_geocoder(
-                self.geocoder_kind, self.extract, self.user_agent, self.servers
+                self.geocoder_kind, self.extract, self.user_agent, self.servers, self.accept
             )
         return self._geocoder
 
 
 def _make_geocoder(
-    kind: str, extract: OsmExtract, user_agent: str | None, servers: Servers | None = None
+    kind: str,
+    extract: OsmExtract,
+    user_agent: str | None,
+    servers: Servers | None = None,
+    accept: Sequence[str] = (),
 ) -> Geocoder:
-    """The geocoder of a run; Nominatim on the run's server, rate and user agent."""
+    """The geocoder of a run; Nominatim on the run's server, rate and user agent;
+    ``accept``: weak matches used (``("street",)``), see :func:`make_geocoder`."""
 
     kw: dict = {}
     if kind == "nominatim":
         kw = (servers or Servers.from_env()).geopy_kwargs()
         if user_agent:
             kw["user_agent"] = user_agent
-    return make_geocoder(kind, extract, **kw)
+    return make_geocoder(kind, extract, accept=accept, **kw)
 
 
 class _Lazy:
@@ -456,6 +462,7 @@ def load_inputs(
     progress: bool = False,
     geocoder: str = "offline",
     user_agent: str | None = None,
+    accept: Sequence[str] = (),
     servers: Servers | None = None,
     refresh: bool = False,
     min_component: int = DEFAULT_MIN_COMPONENT,
@@ -509,6 +516,9 @@ def load_inputs(
         Address lookup for site rows without coordinates.
     user_agent : str, optional
         HTTP user agent for Nominatim.
+    accept : sequence of str
+        Weak geocoding matches to use: ``("street",)`` places addresses found by street
+        only (``--accept street``); by default they are rejected with the reason.
     servers : Servers, optional
         Overpass/Nominatim servers and limits.
     min_component : int
@@ -538,7 +548,7 @@ def load_inputs(
     timings = record["timings_s"]
     t0 = time.perf_counter()
     geo = (
-        _Lazy(lambda: _make_geocoder(geocoder, extract, user_agent, servers))
+        _Lazy(lambda: _make_geocoder(geocoder, extract, user_agent, servers, accept))
         if sites is not None
         else None
     )
@@ -549,6 +559,7 @@ def load_inputs(
     )  # fmt: skip
     if sites is not None:
         record["geocoder"] = geocoder
+        record["geocoder_accept"] = list(check_accept(accept))
     timings["sites"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -593,6 +604,7 @@ def load_inputs(
         network=net, extract=extract, sites=site_gdf, residents=residents, districts=dist,
         categories=categories, rejects=rejects, record=record, geocoder_kind=geocoder,
         user_agent=user_agent, _geocoder=geo, servers=servers, osm_path=osm_path,
+        accept=check_accept(accept),
     )  # fmt: skip
 
 
@@ -648,6 +660,7 @@ def run_stock(
     presets: str | Path | None = None,
     geocoder: str = "offline",
     user_agent: str | None = None,
+    accept: Sequence[str] = (),
     minutes: Sequence[float] = DEFAULT_MINUTES,
     speed_kmh: float = DEFAULT_SPEED_KMH,
     max_access_m: float = MAX_ACCESS_LEG_M,
@@ -683,6 +696,9 @@ def run_stock(
         Address lookup for sites and buildings.
     user_agent : str, optional
         HTTP user agent for Nominatim.
+    accept : sequence of str
+        Weak geocoding matches to use: ``("street",)`` places addresses found by street
+        only (``--accept street``); by default they are rejected with the reason.
     minutes : sequence of float
         Thresholds in minutes.
     speed_kmh : float
@@ -710,7 +726,7 @@ def run_stock(
     record.pop("osm_path", None)
 
     t0 = time.perf_counter()
-    geo = _make_geocoder(geocoder, extract, user_agent, servers)
+    geo = _make_geocoder(geocoder, extract, user_agent, servers, accept)
     timings["geocoder_index"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -731,6 +747,7 @@ def run_stock(
     )  # fmt: skip
     check.timings = {**timings, **check.timings}
     record["geocoder"] = geocoder
+    record["geocoder_accept"] = list(check_accept(accept))
     record["weight"] = buildings.attrs.get("weight")
     record["attribution"] = attributions(None)
     record["data_vintage"] = data_vintage(extract.stats, {}, record["inputs"].get("download"))

@@ -21,11 +21,42 @@ class Rejects:
 
     Rows are 1-based data rows (the header is not counted) for tabular files,
     or feature numbers for vector files. ``value`` holds the offending value or
-    the row's identifying fields as text, so a user can find it.
+    the row's identifying fields as text, so a user can find it. A file whose rows
+    have ids (a housing stock's ``building_id``) names them with :meth:`name_rows`;
+    ``rejects.csv`` then has that id column too.
     """
 
     def __init__(self) -> None:
         self._rows: list[dict] = []
+        self._ids: dict[str, dict[tuple[str, int], str]] = {}
+
+    def name_rows(
+        self,
+        file: str | Path,
+        rows: Iterable[int | None],
+        ids: Iterable[object],
+        column: str = "building_id",
+    ) -> None:
+        """Give the rows of a file an id, written as column ``column`` of ``rejects.csv``.
+
+        Rows rejected before or after this call both get their id; rows of other
+        files get an empty one.
+
+        Parameters
+        ----------
+        file : str or Path
+            The input file, as passed to :meth:`add`.
+        rows : iterable of int or None
+            1-based data rows.
+        ids : iterable
+            The id of each row (as text; empty = none).
+        column : str
+            Column name in ``rejects.csv``.
+        """
+        named = self._ids.setdefault(column, {})
+        for r, i in zip(rows, ids, strict=True):
+            if r is not None and not pd.isna(r):
+                named[(str(file), int(r))] = _text(i)
 
     def add(self, file: str | Path, row: int | None, reason: str, value: object = "") -> None:
         """Record one rejected row.
@@ -74,6 +105,8 @@ class Rejects:
         other : Rejects
         """
         self._rows.extend(other._rows)
+        for column, named in other._ids.items():
+            self._ids.setdefault(column, {}).update(named)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -84,10 +117,17 @@ class Rejects:
         Returns
         -------
         DataFrame
-            ``row`` as nullable ``Int64``; in order of recording.
+            ``row`` as nullable ``Int64``; in order of recording. Plus one column per
+            id given with :meth:`name_rows` (e.g. ``building_id``; empty for rows of
+            other files).
         """
         df = pd.DataFrame(self._rows, columns=COLUMNS)
         df["row"] = df["row"].astype("Int64")
+        for column, named in self._ids.items():
+            df[column] = [
+                "" if pd.isna(r) else named.get((f, int(r)), "")
+                for f, r in zip(df["file"], df["row"], strict=True)
+            ]
         return df
 
     def counts(self) -> pd.DataFrame:

@@ -26,6 +26,55 @@ def test_every_command_has_help_with_example():
         assert "Example" in r.output, f"`accessibility {name} --help` lacks an example"
 
 
+def _commands(group=main, prefix=()):
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name), cmd
+
+
+def test_help_never_splits_a_word_at_80_columns():
+    """Issue 12: click wrapped inside words ("geburtland_ausla nd_eu27", "--sites- crs").
+
+    Every word of every option's help (and of the command's description) appears whole in
+    `--help` at 80 columns, as written in the source."""
+    import click
+
+    checked = 0
+    for path, cmd in _commands():
+        r = CliRunner().invoke(main, [*path, "--help"], terminal_width=80, env={"COLUMNS": "80"})
+        assert r.exit_code == 0, path
+        tokens = set(r.output.split())
+        texts = [p.help or "" for p in cmd.params if isinstance(p, click.Option)]
+        doc = (cmd.help or "").split("\f")[0]
+        texts += [par for par in doc.split("\n\n") if not par.lstrip().startswith("\b")]
+        for text in texts:
+            for word in text.split():
+                if len(word) > 40:
+                    continue  # longer than a help column: it runs over, whole
+                assert word in tokens, f"`accessibility {' '.join(path)} --help` splits {word!r}"
+                checked += 1
+    assert checked > 500
+    r = CliRunner().invoke(main, ["rank", "--help"], terminal_width=80)
+    assert "geburtland_ausland_eu27,geburtland_ausland_sonstige_welt." in r.output.split()
+
+
+def test_compare_help_names_files_that_exist():
+    """Every scenarios/*.yaml named in any --help is a file of the repository."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    named = set()
+    for path, _ in _commands():
+        out = CliRunner().invoke(main, [*path, "--help"]).output
+        named |= set(re.findall(r"scenarios/[\w.-]+\.yaml", out))
+    assert "scenarios/helsinki_new_advice_centres.yaml" in named
+    for f in named:
+        assert (root / f).is_file(), f
+
+
 def test_demo_writes_all_outputs(tmp_path):
     out = tmp_path / "demo"
     r = _run("demo", "--out", out)

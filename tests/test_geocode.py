@@ -12,7 +12,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from accessibility.errors import GeocodingError
+from accessibility.errors import GeocodingError, InputError
 from accessibility.inputs.geocode import (
     QUALITIES,
     NominatimGeocoder,
@@ -255,6 +255,50 @@ def test_street_only_between_mapped_neighbours(geocoder, kl_addresses):
     assert _metres(lon, lat, (pa.x + pb.x) / 2, (pa.y + pb.y) / 2) < 0.5  # halfway
     lon, lat, q, _, note, reason = geocoder.lookup(street, "")
     assert q == "street_only" and "no house number" in note
+
+
+def test_postcode_disagreement_lowers_the_quality(geocoder, kl_addresses):
+    """Issue 12: "Fischerstraße 50, 67663" is mapped with postcode 67655 in OSM: located at
+    the house, but as ``postcode_mismatch`` with both postcodes in the note, never ``exact``."""
+    osm = kl_addresses[(kl_addresses["street"] == "Fischerstraße")
+                       & (kl_addresses["housenumber"] == "50")]  # fmt: skip
+    assert set(osm["postcode"]) == {"67655"}
+    lon, lat, q, matched, note, reason = geocoder.lookup("Fischerstraße", "50", "67663")
+    assert (q, reason) == ("postcode_mismatch", "") and "67663" in note and "67655" in note
+    assert _metres(lon, lat, osm.geometry.x.iloc[0], osm.geometry.y.iloc[0]) < 0.01
+    assert geocoder.lookup("Fischerstraße", "50", "67655")[2] == "exact"
+    assert geocoder.lookup("Fischerstraße", "50")[2] == "exact"  # no postcode: nothing to doubt
+    # every real address with a wrong postcode: flagged, none exact
+    sample = kl_addresses[kl_addresses["postcode"].isin(["67655", "67657"])].head(200)
+    wrong = pd.DataFrame({"street": sample["street"], "housenumber": sample["housenumber"],
+                          "postcode": np.where(sample["postcode"] == "67655", "67657", "67655")})  # fmt: skip
+    res = geocoder.geocode(wrong)
+    found = res["reason"] == ""
+    assert found.mean() > 0.9
+    assert (res.loc[found, "quality"] == "postcode_mismatch").mean() > 0.9
+    # "exact" only where OSM maps the address with that postcode too (e.g. Mainzer Tor 3)
+    for i in res.index[found & (res["quality"] != "postcode_mismatch")]:
+        assert wrong.at[i, "postcode"] in res.at[i, "matched_address"], res.loc[i]
+    mism = res[res["quality"] == "postcode_mismatch"]
+    assert all(
+        f"postcode {wrong.at[i, 'postcode']} differs" in mism.at[i, "note"] for i in mism.index
+    )
+
+
+def test_street_only_is_rejected_unless_accepted(kl_extract, geocoder):
+    """Issue 12: "Rummelstraße" (no house number) is not counted as located by default."""
+    q = pd.DataFrame({"street": ["Rummelstraße", "Blücherstraße"], "housenumber": ["", "15"]})
+    res = geocoder.geocode(q)
+    assert np.isnan(res.at[0, "lon"]) and res.at[0, "quality"] == ""
+    assert "only the street is known" in res.at[0, "reason"]
+    assert "--accept street" in res.at[0, "reason"] and "Rummelstraße" in res.at[0, "reason"]
+    assert res.at[1, "reason"] == ""
+    lax = OfflineGeocoder.from_extract(kl_extract, accept=["street"])
+    res = lax.geocode(q)
+    assert res.at[0, "quality"] == "street_only" and res.at[0, "reason"] == ""
+    assert (res.at[0, "lon"], res.at[0, "lat"]) == geocoder.lookup("Rummelstraße")[:2]
+    with pytest.raises(InputError, match="--accept 'house'"):
+        OfflineGeocoder.from_extract(kl_extract, accept=["house"])
 
 
 def test_interpolation_ways_place_numbers_along_the_way(kl_addresses):

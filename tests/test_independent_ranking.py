@@ -65,7 +65,7 @@ def _candidates(xs, ys=None):
 
 
 TABLE_COLUMNS = ["rank", "name", "gain", "cumulative_covered", "candidate_id", "category",
-                 "share_covered", "reach", "lat", "lon"]  # fmt: skip
+                 "share_covered", "reach", "lat", "lon", "score"]  # fmt: skip
 
 
 def test_rank_candidates_hand_built_gains_shares_and_rejects():
@@ -86,6 +86,7 @@ def test_rank_candidates_hand_built_gains_shares_and_rejects():
     assert t["candidate_id"].tolist() == ["c1", "c0", "c2"]
     assert t["name"].tolist() == ["Cand 1", "Cand 0", "Cand 2"]
     assert t["gain"].tolist() == [8 + 16, 2 + 4, 0]
+    assert t["score"].tolist() == t["gain"].tolist()  # picked by gain alone
     assert t["cumulative_covered"].tolist() == [baseline + 24, baseline + 30, baseline + 30]
     assert t["share_covered"].tolist() == pytest.approx(
         [(baseline + 24) / 127, (baseline + 30) / 127, (baseline + 30) / 127], rel=1e-15

@@ -138,6 +138,29 @@ def test_unreachable_category_gives_empty_polygon(kl_analysis):
     assert len(row) == 1 and row.geometry.iloc[0].is_empty and row["area_m2"].iloc[0] == 0
 
 
+def test_isochrones_gpkg_is_one_multipolygon_layer_with_empty_bands(kl_analysis, tmp_path):
+    """Issue 12: an empty band (a category without sites) is an empty MultiPolygon row, not a
+    GeometryCollection that makes the layer's type "Unknown" in QGIS."""
+    import geopandas as gpd
+    import pyogrio
+
+    from accessibility._io import write_gpkg
+
+    a = kl_analysis
+    g = iso.isochrones(a.network, a.sites, a.site_snap, [5, 10], a.speed_kmh,
+                       categories=["library", "nothing_here"], per_site=False)  # fmt: skip
+    assert {"Polygon", "MultiPolygon"} & set(g.geom_type) and g.geometry.is_empty.any()
+    path = write_gpkg(g, tmp_path / "isochrones.gpkg", layer="isochrones", crs=a.network.crs)
+    info = pyogrio.read_info(path)
+    assert info["geometry_type"] == "MultiPolygon" and info["crs"] == a.network.crs
+    back = gpd.read_file(path)
+    assert len(back) == len(g) and set(back.geom_type) == {"MultiPolygon"}
+    empty = back[back["category"] == "nothing_here"]
+    assert len(empty) == 2 and empty.geometry.is_empty.all() and (empty["area_m2"] == 0).all()
+    # the same areas as before writing
+    np.testing.assert_allclose(back.area, g.area, rtol=1e-9)
+
+
 def test_blocks_enclosed_by_reached_streets_are_filled(kl_analysis, kl_iso):
     """Holes stay only where a block is not reachable all round (issue 4)."""
     a = kl_analysis

@@ -21,6 +21,8 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from ._layers import assert_clean_geopackages
+
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
     'Café </script><script>alert(2)</script> & "Co" ${alert(3)} `x`',
@@ -108,6 +110,10 @@ def test_outputs_written_and_names_escaped(kl_out):
     assert {"sites", "residents", "cells", "gaps", "isochrones", "districts"} <= layers
     iso = gpd.read_file(kl_out / "isochrones.gpkg")
     assert {"site_id", "category", "minutes", "kind"} <= set(iso.columns)
+    # issue 12: one geometry type per layer, one (the run's metric) CRS for every layer
+    clean = assert_clean_geopackages(kl_out, "EPSG:25832")
+    assert ("isochrones.gpkg", "isochrones", "MultiPolygon", "EPSG:25832") in clean
+    assert ("layers.gpkg", "cells", "MultiPolygon", "EPSG:25832") in clean
     assert set(iso["minutes"]) == {5.0, 10.0, 15.0}
     run = json.loads((kl_out / "run.json").read_text())
     assert run["outputs"]["report"] == "report.html" and "isochrones" in run["timings_s"]
@@ -168,10 +174,45 @@ def test_xlsx_tables_keep_text_as_text(kl_out):
     hyper = [c for c in values if str(c.value).startswith("=HYPERLINK")]
     assert hyper and all(c.data_type == "s" for c in hyper)
     assert names
-    s = pd.read_excel(kl_out / "tables.xlsx", sheet_name="summary")
-    assert s.equals(pd.read_csv(kl_out / "summary.csv")) or np.allclose(
-        s["share_covered"], pd.read_csv(kl_out / "summary.csv")["share_covered"]
-    )
+    csv = pd.read_csv(kl_out / "summary.csv")
+    s = pd.read_excel(kl_out / "tables.xlsx", sheet_name="summary", nrows=len(csv))
+    assert s.equals(csv) or np.allclose(s["share_covered"], csv["share_covered"])
+
+
+def test_xlsx_is_laid_out_for_reading(kl_out):
+    """Issue 12: shares in percent, missing values as empty cells (never "<NA>") explained by a
+    legend row below the table, bold frozen header, columns as wide as their content."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(kl_out / "tables.xlsx")
+    csv = {n: pd.read_csv(kl_out / f"{n}.csv") for n in ("summary", "summary_groups")}
+    for name in wb.sheetnames:
+        ws = wb[name]
+        header = [c.value for c in ws[1]]
+        assert ws.freeze_panes == "A2" and all(c.font.b for c in ws[1]), name
+        texts = [
+            c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)
+        ]
+        assert not any(t in ("<NA>", "nan", "NaN", "inf", "None") for t in texts), name
+        for j, h in enumerate(header, start=1):
+            width = ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width
+            assert width >= min(len(str(h)) + 2, 60), (name, h, width)
+            if str(h).startswith("share"):
+                cells = [ws.cell(row=i, column=j) for i in range(2, ws.max_row + 1)]
+                nums = [c for c in cells if isinstance(c.value, float)]
+                assert nums and all(c.number_format == "0.0%" for c in nums), (name, h)
+                assert all(0 <= c.value <= 1 for c in nums)
+    # the summary sheet: the CSV's rows, then a blank row and the legend row
+    ws = wb["summary"]
+    n = len(csv["summary"])
+    med = [ws.cell(row=i, column=[c.value for c in ws[1]].index("median_minutes") + 1).value
+           for i in range(2, n + 2)]  # fmt: skip
+    ref = csv["summary"]["median_minutes"].to_numpy(float)
+    assert [v is None for v in med] == list(~np.isfinite(ref))  # inf/NaN → empty cell
+    assert all(c.value is None for c in ws[n + 2])
+    legend = ws.cell(row=n + 3, column=1).value
+    assert ws.max_row == n + 3 and legend.startswith("Leere Zelle")  # German data
+    assert "median_minutes" in legend and "keinen Weg" in legend
 
 
 def test_map_and_report_commands_regenerate_without_network(kl_out, tmp_path):

@@ -169,6 +169,34 @@ def test_ranking_table_contract(kl, base, cands):
     assert list(r.exact_table().columns[:4]) == ["rank", "name", "gain", "cumulative_covered"]
 
 
+def test_score_is_what_each_pick_maximised(kl, base, cands):
+    """Issue 12: ranking.csv's ``score`` is the value the greedy pick maximised,
+    gain × (1 + W × visibility), recomputed here by brute force over the remaining
+    candidates (marginal persons from plain sets); ``gain_weighted`` stays as it was."""
+    w = 2.0
+    r = rank_candidates(base, cands, 4, MIN, features=kl.extract.features, visibility_weight=w)
+    t = r.table
+    vis = r.visibility["visibility"].to_numpy(float)
+    weight = base.residents["population"].to_numpy(float)
+    covers = r.matrix.covers().tocsr()
+    reach = [
+        set(covers.indices[covers.indptr[c] : covers.indptr[c + 1]]) for c in range(covers.shape[0])
+    ]
+    covered = set(np.flatnonzero(base.residents["metres_all"].to_numpy(float) <= r.limit_m))
+    left = set(range(covers.shape[0]))
+    for j, c in enumerate(r.greedy.chosen):
+        best = max(sum(weight[i] for i in reach[x] - covered) * (1 + w * vis[x]) for x in left)
+        assert t["score"].iloc[j] == pytest.approx(best, rel=1e-9)
+        assert t["score"].iloc[j] == pytest.approx(t["gain"].iloc[j] * (1 + w * vis[c]), rel=1e-9)
+        covered |= reach[c]
+        left.discard(c)
+    np.testing.assert_allclose(t["gain_weighted"], t["gain"] * (1 + t["visibility"]))
+    # unweighted: the score is the gain, whatever gain_weighted says
+    r0 = rank_candidates(base, cands, 3, MIN, features=kl.extract.features)
+    np.testing.assert_array_equal(r0.table["score"], r0.table["gain"])
+    assert (r0.table["gain_weighted"] != r0.table["score"]).any()
+
+
 def test_pick_of_resident_adds_up_to_each_gain(kl, base, cands):
     """The residents the map draws under pick #j are exactly its greedy gain."""
     r = rank_candidates(base, cands, 4, MIN, with_visibility=False)

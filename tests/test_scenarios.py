@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +21,8 @@ from accessibility.inputs.sites import combine_sites
 from accessibility.pipeline import load_inputs
 from accessibility.planning.scenario import apply_changes, run_scenario
 from accessibility.planning.scenario_file import Change, read_scenario
+
+from ._layers import assert_clean_geopackages
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MINUTES = (5.0, 10.0)
@@ -245,14 +248,27 @@ def test_compare_side_by_side(helsinki_pbf, tmp_path):
     res = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     c = pd.read_csv(tmp_path / "comparison.csv")
+    # issue 12: column-safe names, with a lookup table of the full names
+    assert all(re.fullmatch(r"[a-z0-9_]+", col) for col in c.columns), list(c.columns)
+    lookup = pd.read_csv(tmp_path / "comparison_columns.csv")
+    assert set(lookup["column"]) == set(c.columns) - {"category", "minutes",
+                                                      "population_covered_before"}  # fmt: skip
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["columns"] == dict(zip(lookup["column"], lookup["scenario"], strict=True))
+    assert "after_close_rikhardinkatu_library_move_luckan" in c.columns
     for f in (a, b):
         name = read_scenario(f).name
         single = pd.read_csv(
             tmp_path / name.lower().replace(" ", "-").replace(",", "") / "scenario_summary.csv"
         )
-        np.testing.assert_allclose(c[f"gain_{name}"], single["gain"])
+        col = lookup.loc[(lookup["scenario"] == name) & lookup["column"].str.startswith("gain_"),
+                         "column"].item()  # fmt: skip
+        np.testing.assert_allclose(c[col], single["gain"])
         np.testing.assert_allclose(c["population_covered_before"],
                                    single["population_covered_before"])  # fmt: skip
+    # every layer of both scenarios (scenario_sites.gpkg included): one type, one metric CRS
+    layers = assert_clean_geopackages(tmp_path)
+    assert {f for f, *_ in layers} >= {str(Path(d) / "scenario_sites.gpkg") for d in run["folders"]}
 
 
 # --------------------------------------------------------------------------- bad files

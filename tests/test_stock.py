@@ -317,7 +317,11 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
     named = x["nearest_advice_centre"].dropna()
     assert (named == '\'=HYPERLINK("x")').all() and len(named) == 12  # not a formula
     g = gpd.read_file(out / "stock.gpkg")
-    assert len(g) == 12 and g.crs.to_epsg() == 4326
+    # one metric CRS for every layer of the run (issue 12); lon/lat columns stay degrees
+    assert len(g) == 12 and g.crs.to_epsg() == 25832
+    assert gpd.read_file(out / "sites.gpkg").crs == g.crs
+    ll = g.geometry.to_crs("EPSG:4326")
+    np.testing.assert_allclose(np.c_[ll.x, ll.y], g[["lon", "lat"]].to_numpy(), atol=1e-6)
     rej = pd.read_csv(out / "rejects.csv")
     assert rej["reason"].str.contains("Fantasieweg").any()
     assert "Fantasieweg" in res.output or "rejected" in res.output
@@ -331,6 +335,66 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
     assert "=HYPERLINK(\\u0026quot;x\\u0026quot;)" in page  # HTML-escaped inside the JSON
     assert 'HYPERLINK(\\"x' not in page and 'HYPERLINK("x' not in page
     assert f"<title>Wohnungsbestand – {out.name}</title>" in page  # German data, German map
+
+
+def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):
+    """Issue 12 on real Kaiserslautern addresses: "Fischerstraße 50, 67663" lies at OSM's
+    postcode 67655 (located, flagged ``postcode_mismatch`` with the note in stock.csv); a
+    street without a number ("Rummelstraße") is rejected unless ``--accept street``;
+    rejects.csv names each rejected row's building_id."""
+    import json
+
+    stock = _write(
+        tmp_path,
+        "building_id,street,housenumber,postcode,city,units\n"
+        "W1,Fischerstraße,50,67663,Kaiserslautern,4\n"
+        "W2,Rummelstraße,,,Kaiserslautern,3\n"
+        "W3,Blücherstraße,15,67655,Kaiserslautern,10\n"
+        "W4,Erfundenestraße,3,67655,Kaiserslautern,2\n",
+        "bestand.csv",
+    )
+    sites = _write(
+        tmp_path,
+        "name,category,address\n"
+        'Amt,advice_centre,"Blücherstr. 15, 67655 Kaiserslautern"\n'
+        'Irgendwo,advice_centre,"Rummelstraße, 67655 Kaiserslautern"\n',
+        "sites.csv",
+    )
+    args = ["stock", "--stock", str(stock), "--network", str(kl_osm), "--sites", str(sites),
+            "--minutes", "5,10"]  # fmt: skip
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "strict")])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "strict" / "stock.csv", keep_default_na=False).set_index(
+        "building_id"
+    )
+    assert sorted(t.index) == ["W1", "W3"]
+    assert t.at["W1", "geocode_quality"] == "postcode_mismatch"
+    assert t.at["W1", "geocode_note"] == "postcode 67663 differs from OSM's 67655"
+    assert t.at["W1", "matched_address"] == "Fischerstraße 50, 67655 Kaiserslautern"
+    assert t.at["W3", "geocode_quality"] == "exact" and t.at["W3", "geocode_note"] == ""
+    rej = pd.read_csv(tmp_path / "strict" / "rejects.csv", keep_default_na=False)
+    mine = rej[rej["file"] == str(stock)].set_index("building_id")
+    assert sorted(mine.index) == ["W2", "W4"]
+    assert mine.loc["W2", "row"] == 2 and "--accept street" in mine.loc["W2", "reason"]
+    assert "only the street is known" in mine.loc["W2", "reason"]
+    assert "Erfundenestraße" in mine.loc["W4", "reason"]
+    # the site given by street only is rejected too (no building id: another file)
+    other = rej[rej["file"] == str(sites)]
+    assert len(other) == 1 and "--accept street" in other["reason"].item()
+    assert other["building_id"].item() == ""
+    run = json.loads((tmp_path / "strict" / "run.json").read_text())
+    assert run["counts"]["geocode_quality"] == {"postcode_mismatch": 1, "exact": 1}
+    assert run["geocoder_accept"] == []
+    # --accept street: the street-only rows are placed (and say so)
+    res = CliRunner().invoke(main, [*args, "--accept", "street", "--out", str(tmp_path / "lax")])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "lax" / "stock.csv", keep_default_na=False).set_index("building_id")
+    assert sorted(t.index) == ["W1", "W2", "W3"]
+    assert t.at["W2", "geocode_quality"] == "street_only"
+    assert "middle of the street" in t.at["W2", "geocode_note"]
+    rej = pd.read_csv(tmp_path / "lax" / "rejects.csv", keep_default_na=False)
+    assert rej["building_id"].tolist() == ["W4"]
+    assert json.loads((tmp_path / "lax" / "run.json").read_text())["geocoder_accept"] == ["street"]
 
 
 def test_projected_xy_columns_with_crs(tmp_path, buildings, kl_network, osm_sites):

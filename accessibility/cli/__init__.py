@@ -10,6 +10,7 @@ import click
 
 from .. import __version__
 from . import analyze, cache, planning, reports, stock
+from .options import use_help_context
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -42,6 +43,7 @@ for _command in (
     cache.cache,
 ):
     main.add_command(_command)
+use_help_context(main)  # help wrapped at spaces only, never inside a word
 
 if __name__ == "__main__":
     main()

@@ -35,6 +35,96 @@ console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+def wrap_words(text: str, width: int, indent: str = "") -> str:
+    """Wrap help text at spaces only: words, option names (``--sites-crs``) and column
+    names (``geburtland_ausland_eu27``) are never split; a longer word runs over the line.
+
+    Paragraphs are separated by blank lines; a paragraph whose first line is ``\\b``
+    is kept as written (click's convention), only indented.
+
+    Parameters
+    ----------
+    text : str
+        The help text.
+    width : int
+        Line width in characters, indent included.
+    indent : str
+        Put before every line.
+
+    Returns
+    -------
+    str
+    """
+    import textwrap
+
+    wrapper = textwrap.TextWrapper(
+        width=max(width, 10), initial_indent=indent, subsequent_indent=indent,
+        break_long_words=False, break_on_hyphens=False, replace_whitespace=True,
+    )  # fmt: skip
+    out: list[str] = []
+    for par in textwrap.dedent(text.expandtabs()).split("\n\n"):
+        lines = par.splitlines()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if not lines:
+            continue
+        if lines[0].strip() == "\b":
+            out.append("\n".join(indent + line for line in lines[1:]))
+        else:
+            pad = len(lines[0]) - len(lines[0].lstrip())
+            with_pad = textwrap.TextWrapper(
+                width=wrapper.width, initial_indent=indent + " " * pad,
+                subsequent_indent=indent + " " * pad, break_long_words=False,
+                break_on_hyphens=False,
+            )  # fmt: skip
+            out.append(with_pad.fill(" ".join(line.strip() for line in lines)))
+    return "\n\n".join(out)
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout, but text is wrapped at spaces only (:func:`wrap_words`)."""
+
+    def write_text(self, text: str) -> None:
+        """Re-indented, re-wrapped paragraphs (``\\b`` paragraphs kept as written)."""
+        self.write(wrap_words(text, self.width, " " * self.current_indent) + "\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        """Options and commands: name column, then the help wrapped at spaces only."""
+        rows = list(rows)
+        first_col = min(max((len(r[0]) for r in rows), default=0), col_max) + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if len(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - len(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = wrap_words(second, max(self.width - first_col - 2, 10)).splitlines() or [""]
+            self.write(f"{lines[0]}\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
+
+
+class HelpContext(click.Context):
+    """Context of every command: help through :class:`HelpFormatter`."""
+
+    formatter_class = HelpFormatter
+
+
+def use_help_context(cmd: click.Command) -> None:
+    """Give a command (and a group's subcommands) :class:`HelpContext`.
+
+    Parameters
+    ----------
+    cmd : click.Command
+    """
+    cmd.context_class = HelpContext
+    for sub in getattr(cmd, "commands", {}).values():
+        use_help_context(sub)
+
+
 def _one_line(text: object, limit: int = 2000) -> str:
     """A message on one line, at most ``limit`` characters."""
     text = " ".join(str(text).split())
@@ -336,7 +426,8 @@ def servers_from(kw: dict):
 
 
 def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--geocoder offline|nominatim`` and ``--user-agent`` for commands that read addresses.
+    """``--geocoder offline|nominatim``, ``--accept street`` and ``--user-agent`` for
+    commands that read addresses.
 
     Parameters
     ----------
@@ -346,8 +437,17 @@ def geocoder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     Returns
     -------
     callable
-        ``fn`` with the two options added.
+        ``fn`` with the three options added.
     """
+    fn = click.option(
+        "--accept",
+        type=click.Choice(["street"]),
+        multiple=True,
+        help="Also use weak address matches: 'street' places an address found by its street "
+        "only (no or unmapped house number) between the nearest mapped numbers or at the "
+        "street's middle, which can be hundreds of metres off. By default such rows go to "
+        "rejects.csv with the reason.",
+    )(fn)
     fn = click.option(
         "--user-agent",
         help="User agent sent to Nominatim (identify yourself, e.g. 'stadt-kl-planung (you@example.org)').",

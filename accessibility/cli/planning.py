@@ -41,7 +41,8 @@ def _load(kw: dict, minutes, speed, no_cache: bool):
     if "min_component" in kw:
         args["min_component"] = kw["min_component"]
     args.update(refresh=kw.get("refresh", False), servers=servers_from(kw),
-                geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"))  # fmt: skip
+                geocoder=kw.get("geocoder", "offline"), user_agent=kw.get("user_agent"),
+                accept=kw.get("accept", ()))  # fmt: skip
     with console.status("loading inputs…"):
         return load_inputs(minutes=minutes, speed_kmh=speed, use_cache=not no_cache,
                            progress=True, **args)  # fmt: skip
@@ -165,7 +166,8 @@ def scenario(
                                  use_cache=not kw["no_cache"], progress=True,
                                  min_component=kw["min_component"], refresh=kw["refresh"],
                                  servers=servers_from(kw), geocoder=kw["geocoder"],
-                                 user_agent=kw["user_agent"], **sc.inputs)  # fmt: skip
+                                 user_agent=kw["user_agent"], accept=kw["accept"],
+                                 **sc.inputs)  # fmt: skip
         with console.status("computing before and after…"):
             result = run_scenario_file(inputs, sc)
         default = f"scenario-{Path(scenario_file).stem}"
@@ -221,12 +223,14 @@ def compare(
 
     All files must share the base inputs (network, population, sites, districts,
     minutes, speed). Writes comparison.csv (category, minutes,
-    population_covered_before, then after_<scenario> and gain_<scenario> per
-    scenario), comparison_districts.csv, and each scenario's outputs in a subfolder.
+    population_covered_before, then after_<slug> and gain_<slug> per scenario, the
+    slug being the scenario name in lower case letters, digits and _),
+    comparison_columns.csv (each column's full scenario name), comparison_districts.csv,
+    and each scenario's outputs in a subfolder.
 
     \b
     Example:
-      accessibility compare scenarios/helsinki_new_office.yaml \\
+      accessibility compare scenarios/helsinki_new_advice_centres.yaml \\
           scenarios/helsinki_close_and_move.yaml --out outputs/compare
 
     \f
@@ -236,6 +240,7 @@ def compare(
         The command-line options, documented by ``accessibility compare --help``
         (each option's help states its unit).
     """
+    from .._text import column_slug
     from ..outputs.files import write_comparison
     from ..pipeline import compare_scenarios, load_inputs
     from ..planning.scenario import check_changes
@@ -279,7 +284,8 @@ def compare(
     for n in names:
         t.add_column(n, justify="right")
     for d in table.to_dict("records"):
-        cells = [f"{d[f'after_{n}']:,.0f} ({d[f'gain_{n}']:+,.0f})" for n in names]
+        cells = [f"{d[f'after_{column_slug(n)}']:,.0f} ({d[f'gain_{column_slug(n)}']:+,.0f})"
+                 for n in names]  # fmt: skip
         t.add_row(str(d["category"]), f"{d['minutes']:g}",
                   f"{d['population_covered_before']:,.0f}", *cells)  # fmt: skip
     console.print(t)
@@ -303,7 +309,7 @@ def compare(
 @click.option("--category", default="all", show_default=True,
               help="Existing sites that count (all or one category); candidates join it.")  # fmt: skip
 @click.option("--weight", help="Rank by a population group column (comma-separated are summed), "
-              "e.g. geburtland_ausland_eu27,geburtland_ausland_sonstige_welt; 'priority' ranks by "
+              "e.g. geburtland_ausland_eu27,geburtland_ausland_sonstige_welt. 'priority' ranks by "
               "need × minutes beyond the threshold × residents (the priority areas, see --need).")  # fmt: skip
 @click.option("--need", type=click.Path(exists=True, dir_okay=False),
               help="Need index of --weight priority (YAML like accessibility/inputs/need.yaml; "
@@ -311,7 +317,8 @@ def compare(
 @click.option("--exact", is_flag=True,
               help="Also solve the maximal covering problem exactly (HiGHS) and report the gap.")  # fmt: skip
 @click.option("--visibility-weight", default=0.0, show_default=True, type=float,
-              help="Choose by gain × (1 + W × visibility) instead of gain alone.")  # fmt: skip
+              help="Choose by gain × (1 + W × visibility) instead of gain alone; ranking.csv's "
+              "score column holds the value each pick maximised.")  # fmt: skip
 @click.option("--no-visibility", is_flag=True, help="Skip the visibility score.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Output folder (default outputs/rank/).")  # fmt: skip
@@ -324,10 +331,15 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
     Greedy: each pick is the candidate covering the most residents not yet covered
     within the FIRST --minutes threshold, given the existing sites and the picks
     before it. Writes ranking.csv (rank,name,gain,cumulative_covered, then
-    candidate_id, category, share_covered, reach, lat, lon, visibility, betweenness,
-    shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
+    candidate_id, category, share_covered, reach, lat, lon, score, visibility,
+    betweenness, shops_100m, gain_weighted), with --exact also ranking_exact.csv and the
     greedy-vs-optimal gap in run.json; rejects.csv; ranking_map.html (the picks
     numbered, the residents each newly covers, existing sites, other candidates).
+
+    score is what each pick maximised: gain × (1 + W × visibility) with
+    --visibility-weight W, i.e. the gain itself at W = 0. gain_weighted =
+    gain × (1 + visibility) is kept for older scripts; it is descriptive only,
+    not what was picked by, and has nothing to do with --weight.
 
     \b
     Examples:

@@ -72,13 +72,18 @@ def stock(out: Any, minutes: list[float], speed: float, max_access: float, no_ca
 
     Addresses are matched offline against the OSM extract's addresses (spelling
     variants such as Str./strasse, ss for ß, ae for ä, 12 A for 12a are understood);
-    addresses not found go to rejects.csv with the reason and the closest known streets.
+    addresses not found go to rejects.csv with the reason, the closest known streets and
+    the row's building_id. An address whose postcode differs from OSM's is located but
+    flagged (geocode_quality postcode_mismatch, both postcodes in geocode_note); one
+    found by its street only (no or unmapped house number) is rejected unless
+    --accept street.
 
-    Writes stock.csv/.xlsx/.gpkg (one row per building: geocode_quality, nearest docking
-    point per category with metres and minutes_<category>, minutes_all, covered_<m>min,
-    detour_ratio and detour_flag), stock_summary.csv (per estate and in total, buildings
-    and units covered per threshold, uncovered building ids first), sites.gpkg,
-    rejects.csv and run.json into --out.
+    Writes stock.csv/.xlsx/.gpkg (one row per building: geocode_quality,
+    matched_address, geocode_note, nearest docking point per category with metres and
+    minutes_<category>, minutes_all, covered_<m>min, detour_ratio and detour_flag),
+    stock_summary.csv (per estate and in total, buildings and units covered per
+    threshold, uncovered building ids first), sites.gpkg, rejects.csv and run.json into
+    --out (layers in the run's metric CRS, e.g. EPSG:25832).
 
     \b
     Examples:
@@ -87,6 +92,8 @@ def stock(out: Any, minutes: list[float], speed: float, max_access: float, no_ca
       # addresses the OSM extract lacks are looked up online (cached):
       accessibility stock --stock bestand.xlsx --network city.osm.pbf \\
           --geocoder nominatim --user-agent "wohnbau-kl (it@example.org)"
+      # also place addresses known only by their street (can be far off):
+      accessibility stock --stock bestand.csv --network city.osm.pbf --accept street
 
     \f
     Parameters

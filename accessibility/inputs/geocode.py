@@ -21,11 +21,19 @@ Match quality per address (:data:`QUALITIES`):
     also a ``12a`` placed at ``12`` when only ``12`` is mapped (``note`` says so).
 ``interpolated``
     On an ``addr:interpolation`` way between two mapped numbers.
+``postcode_mismatch``
+    Street and house number found (as for the qualities above), but the postcode
+    given differs from OSM's at that address: located, and flagged (``note`` names
+    both postcodes; ``stock.csv`` shows quality and note) so someone checks it.
 ``street_only``
     The street is known but not the number, and the number lies inside the
     street's mapped range: placed between the two nearest mapped numbers of the
     same parity (error typically a few dozen metres). An address without a
-    house number is placed at the street's middle address point.
+    house number is placed at the street's middle address point, which on a long
+    street can be hundreds of metres off. Such matches are **not** used unless
+    accepted (``accept=("street",)``, ``--accept street``): by default
+    :meth:`OfflineGeocoder.geocode` turns them into misses whose reason says where
+    they would have been placed (:data:`STREET_ONLY_REASON`).
 ``nominatim``
     Found online by Nominatim (only with :class:`NominatimGeocoder`).
 
@@ -59,7 +67,16 @@ from .osm import OsmExtract
 from .servers import Servers, nominatim_pause
 
 #: Match qualities, best first.
-QUALITIES = ("exact", "normalised", "interpolated", "street_only", "nominatim")
+QUALITIES = ("exact", "normalised", "interpolated", "postcode_mismatch", "street_only", "nominatim")
+
+#: Weak match kinds a run may accept (``--accept``): ``street`` = :data:`QUALITIES` ``street_only``.
+ACCEPTABLE = ("street",)
+
+#: Reject reason of a street-only match that was not accepted (``{note}``: where it would be).
+STREET_ONLY_REASON = (
+    "only the street is known ({note}); a long street can put it hundreds of metres off: "
+    "give the house number or lat/lon, or use street-level matches with --accept street"
+)
 
 #: Columns of a geocoding result (index aligned with the input).
 RESULT_COLUMNS = ["lon", "lat", "quality", "matched_address", "note", "reason"]
@@ -389,8 +406,10 @@ class OfflineGeocoder:
         interpolations: gpd.GeoDataFrame | None = None,
         street_names: Iterable[str] | None = None,
         source: str = "the OSM extract",
+        accept: Iterable[str] = (),
     ):
         self.source = source
+        self.accept = check_accept(accept)
         # street key -> number key -> list of (lon, lat, street, number, postcode, city, kind)
         self._index: dict[str, dict[str, list[tuple]]] = {}
         self._names: dict[str, str] = {}
@@ -405,7 +424,7 @@ class OfflineGeocoder:
             self._add_interpolations(features, interpolations)
 
     @classmethod
-    def from_extract(cls, extract) -> OfflineGeocoder:
+    def from_extract(cls, extract, accept: Iterable[str] = ()) -> OfflineGeocoder:
         """Geocoder over an :class:`accessibility.inputs.osm.OsmExtract`.
 
         Parameters
@@ -413,6 +432,8 @@ class OfflineGeocoder:
         extract : OsmExtract
             Parsed extract: its address features and interpolations (EPSG:4326) and
             the names of its street segments.
+        accept : iterable of str
+            Weak matches to use (:data:`ACCEPTABLE`; ``street``: street-only matches).
 
         Returns
         -------
@@ -424,6 +445,7 @@ class OfflineGeocoder:
             extract.interpolations,
             street_names=extract.segments["name"].dropna().unique(),
             source=Path(extract.source).name if extract.source else "the OSM extract",
+            accept=accept,
         )
 
     # -- index ---------------------------------------------------------------
@@ -522,7 +544,8 @@ class OfflineGeocoder:
             (EPSG:4326), a ``quality`` from :data:`QUALITIES` and the
             ``matched_address`` as spelt in OSM; rows not found have NaN
             coordinates, empty quality and a ``reason`` saying why (with the
-            closest known streets where that helps).
+            closest known streets where that helps). Street-only matches are
+            misses (:data:`STREET_ONLY_REASON`) unless ``street`` is accepted.
         """
         rows = [
             self.lookup(s, h, p, c)
@@ -534,6 +557,11 @@ class OfflineGeocoder:
                 strict=True,
             )
         ]
+        if "street" not in self.accept:
+            rows = [
+                _miss(STREET_ONLY_REASON.format(note=r[4])) if r[2] == "street_only" else r
+                for r in rows
+            ]
         return pd.DataFrame(rows, columns=RESULT_COLUMNS, index=addresses.index)
 
     def lookup(
@@ -611,15 +639,16 @@ class OfflineGeocoder:
     def _pick(
         self, entries: list[tuple], street: str, number: str, postcode: str, note: str
     ) -> tuple:
+        mismatch = False
         if postcode:
             same = [e for e in entries if e[4] == postcode]
             if same:
                 entries = same
             elif any(e[4] for e in entries):
+                mismatch = True
+                osm_pc = next(e[4] for e in entries if e[4])
                 note = "; ".join(
-                    x
-                    for x in (note, f"postcode {postcode} differs from OSM's {entries[0][4]}")
-                    if x
+                    x for x in (note, f"postcode {postcode} differs from OSM's {osm_pc}") if x
                 )
         # A building with exactly this number wins over a range that contains it.
         points = [e for e in entries if e[6] == "point"]
@@ -633,7 +662,9 @@ class OfflineGeocoder:
                 + ("give the postcode" if len(places) > 1 else "give lat/lon for this row")
             )
         e = entries[0]
-        if e[6] == "interpolated":
+        if mismatch:
+            quality = "postcode_mismatch"
+        elif e[6] == "interpolated":
             quality = "interpolated"
         elif e[6] == "point" and street == e[2] and number == e[3]:
             quality = "exact"
@@ -676,6 +707,30 @@ class OfflineGeocoder:
 
 def _miss(reason: str) -> tuple:
     return (np.nan, np.nan, "", "", "", reason)
+
+
+def check_accept(accept: Iterable[str] | None) -> tuple[str, ...]:
+    """The weak match kinds to use, checked against :data:`ACCEPTABLE`.
+
+    Parameters
+    ----------
+    accept : iterable of str or None
+        E.g. ``("street",)``; None or empty = none.
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    InputError
+        An unknown kind (the known ones are listed).
+    """
+    out = tuple(dict.fromkeys(str(a).strip().lower() for a in accept or () if str(a).strip()))
+    bad = [a for a in out if a not in ACCEPTABLE]
+    if bad:
+        raise InputError(f"--accept {bad[0]!r} is not known; use one of: {', '.join(ACCEPTABLE)}")
+    return out
 
 
 def _spread_m(lonlat: np.ndarray) -> float:
@@ -879,10 +934,14 @@ class NominatimGeocoder:
                 index=addresses.index,
             )  # fmt: skip
         todo = out.index[out["reason"] != ""]
+        accept = self.offline.accept if self.offline is not None else ()
         for i in todo:
             street = _cell(addresses.at[i, "street"])
             if not street:
                 continue
+            number = _cell(addresses.at[i, "housenumber"]) or split_address(street)[1]
+            if not number and "street" not in accept:
+                continue  # Nominatim can only place it at the street too
             q = self.query(
                 street, _cell(addresses.at[i, "housenumber"]),
                 _cell(addresses.get("postcode", pd.Series("", index=addresses.index)).at[i]),
@@ -909,7 +968,9 @@ class NominatimGeocoder:
         return out
 
 
-def make_geocoder(kind: str, extract: OsmExtract, **kw: object) -> Geocoder:
+def make_geocoder(
+    kind: str, extract: OsmExtract, accept: Iterable[str] = (), **kw: object
+) -> Geocoder:
     """``"offline"`` or ``"nominatim"`` (offline first, then Nominatim) over an extract.
 
     Nominatim's server, timeout, rate and user agent default to
@@ -922,6 +983,9 @@ def make_geocoder(kind: str, extract: OsmExtract, **kw: object) -> Geocoder:
         Which geocoder.
     extract : OsmExtract
         The parsed OSM extract (addresses; its bounds limit Nominatim answers).
+    accept : iterable of str
+        Weak matches to use (:data:`ACCEPTABLE`): ``("street",)`` places addresses
+        found by street only; by default they are rejected with the reason.
     **kw
         Keyword arguments of :class:`NominatimGeocoder` (None values are ignored).
 
@@ -935,7 +999,7 @@ def make_geocoder(kind: str, extract: OsmExtract, **kw: object) -> Geocoder:
     InputError
         ``kind`` is neither.
     """
-    offline = OfflineGeocoder.from_extract(extract)
+    offline = OfflineGeocoder.from_extract(extract, accept=accept)
     if kind == "offline":
         return offline
     if kind == "nominatim":

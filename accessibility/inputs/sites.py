@@ -274,7 +274,8 @@ def geocode_rows(
     """Geocode the rows that have an address but no coordinates (fills ``x, y`` in place).
 
     Rows found lose their :data:`NO_COORDINATES` issue; rows not found get the
-    geocoder's reason instead. Adds ``geocode_quality`` and ``matched_address``.
+    geocoder's reason instead. Adds ``geocode_quality``, ``matched_address`` and
+    ``geocode_note`` (e.g. a postcode that differs from OSM's).
 
     Parameters
     ----------
@@ -295,16 +296,18 @@ def geocode_rows(
     -------
     DataFrame
         A copy of ``table`` with ``geocode_quality`` (``coordinates`` for rows that had
-        them) and ``matched_address``.
+        them), ``matched_address`` and ``geocode_note``.
     """
 
     n = len(table)
     table = table.copy()
     quality = np.where(np.isfinite(x) & np.isfinite(y), "coordinates", "").astype(object)
     matched = np.full(n, "", dtype=object)
+    note = np.full(n, "", dtype=object)
     empty = next((m for m, r, _ in issues.items if r == NO_COORDINATES), None)
     if empty is None or geocoder is None:
         table["geocode_quality"], table["matched_address"] = quality, matched
+        table["geocode_note"] = note
         return table
     addr = address_table(table, acols)
     need = empty & (addr["street"] != "").to_numpy()
@@ -322,6 +325,7 @@ def geocode_rows(
         x[hit], y[hit] = lon, lat
         quality[hit] = res["quality"].to_numpy(object)[found]
         matched[hit] = res["matched_address"].to_numpy(object)[found]
+        note[hit] = res["note"].fillna("").to_numpy(object)[found]
         empty[idx] = False  # the rows' NO_COORDINATES issue is replaced by the geocoding result
         given = np.full(n, "", dtype=object)
         given[idx] = [format_address(*r) for r in addr[need].itertuples(index=False, name=None)]
@@ -332,6 +336,7 @@ def geocode_rows(
             mask[miss[reasons == reason]] = True
             issues.add(mask, f"address not found: {reason}", given)
     table["geocode_quality"], table["matched_address"] = quality, matched
+    table["geocode_note"] = note
     return table
 
 

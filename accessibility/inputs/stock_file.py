@@ -67,7 +67,8 @@ def read_stock(
         not given), ``units`` (float; the ``units`` column, else ``residents``,
         else 1), ``residents`` (float or NaN), ``address`` (as given),
         ``geocode_quality`` (``coordinates``, ``footprint`` or a geocoding
-        quality) and ``matched_address``. ``attrs["weight"]`` names what
+        quality, e.g. ``postcode_mismatch``), ``matched_address`` and ``geocode_note``
+        (why a match is flagged, e.g. the differing postcodes). ``attrs["weight"]`` names what
         ``units`` holds (``units``, ``residents`` or ``buildings``).
 
     Raises
@@ -95,6 +96,7 @@ def read_stock(
     x, y, src_crs, issues, quality = _place_rows(file, table, cols, acols, xy_given, crs)
     given_address = np.full(n, "", dtype=object)
     matched = np.full(n, "", dtype=object)
+    note = np.full(n, "", dtype=object)
     if acols is not None:
         addr = address_table(table, acols)
         given_address[:] = [format_address(*r) for r in addr.itertuples(index=False, name=None)]
@@ -109,12 +111,14 @@ def read_stock(
             hit = (geo["geocode_quality"] != "").to_numpy() & (quality == "")
             quality[hit] = geo["geocode_quality"].to_numpy(object)[hit]
             matched[hit] = geo["matched_address"].to_numpy(object)[hit]
+            note[hit] = geo["geocode_note"].to_numpy(object)[hit]
 
     bid = (
         np.array([sm.text_values([v])[0] for v in table[cols["building_id"]]], dtype=object)
         if n
         else np.zeros(0, object)
     )
+    rejects.name_rows(file, rows, bid)  # rejects.csv names each rejected building's id
     empty_id = bid == ""
     issues.add(empty_id, "empty building_id; give every building an id", given_address)
     dup = pd.Series(bid).duplicated(keep="first").to_numpy() & ~empty_id
@@ -151,6 +155,7 @@ def read_stock(
             "address": given_address[keep],
             "geocode_quality": quality[keep],
             "matched_address": matched[keep],
+            "geocode_note": note[keep],
         },
         geometry=gpd.points_from_xy(lon[keep], lat[keep]),
         crs="EPSG:4326",

@@ -27,7 +27,15 @@ from ..core import supply as supplymod
 from ..core.analysis import Analysis
 from ..planning.priority import Priority
 from ..planning.ranking import RankRun
-from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, Comparison, ScenarioResult
+from ..planning.scenario import (
+    ADDED,
+    MOVED,
+    RECATEGORISED,
+    REMOVED,
+    Comparison,
+    ScenarioResult,
+    comparison_columns,
+)
 from ..planning.stock import DETOUR_LIMIT, DETOUR_MIN_STRAIGHT_M, StockCheck
 from ..record import attributions as attributions  # re-exported (old home)
 from ..record import data_vintage as data_vintage  # re-exported (old home)
@@ -153,19 +161,20 @@ def write_outputs(
         paths["summary_2sfca"] = write_csv(supplymod.summary(a), out / "summary_2sfca.csv")
         record = {**record, "supply": a.supply.record()}
     res = finite(a.residents.copy())
-    paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents")
+    crs = a.network.crs  # one metric CRS for every layer of the run
+    paths["residents_gpkg"] = write_gpkg(res, out / "residents.gpkg", layer="residents", crs=crs)
     paths["residents_csv"] = write_csv(residents_table(a), out / "residents.csv")
     sites = a.sites if products.sites is None else products.sites
-    paths["sites"] = write_gpkg(sites, out / "sites.gpkg", layer="sites")
+    paths["sites"] = write_gpkg(sites, out / "sites.gpkg", layer="sites", crs=crs)
     paths["rejects"] = a.rejects.write(out / "rejects.csv")
     iso = products.isochrones
     if iso is not None:
         record = {**record, "isochrones": products.isochrones_info}
-        paths["isochrones"] = write_gpkg(iso, out / "isochrones.gpkg", layer="isochrones")
+        paths["isochrones"] = write_gpkg(iso, out / "isochrones.gpkg", layer="isochrones", crs=crs)
         paths["isochrones_csv"] = write_csv(
             pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
         )
-    paths.update(_write_layers(a, out, record, iso))
+    paths.update(_write_layers(a, out, record, iso, lang or default_lang(record, a.network.crs)))
     prio = products.priority
     prio_layer = None
     if prio is not None:
@@ -262,12 +271,12 @@ def _write_priority(
         paths["priority_districts"] = write_csv(prio.districts, out / "priority_districts.csv")
         poly = a.districts[["district", "geometry"]].merge(prio.districts, on="district")
         layers["districts"] = poly.sort_values("rank", kind="stable")
-    paths["priority_gpkg"] = write_layers(layers, out / "priority.gpkg")
+    paths["priority_gpkg"] = write_layers(layers, out / "priority.gpkg", crs=a.network.crs)
     return paths
 
 
-def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
-    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx``."""
+def _write_layers(a: Analysis, out: Path, record: dict, iso, lang: str) -> dict[str, Path]:
+    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx`` (legend in ``lang``)."""
 
     res = finite(a.residents.copy())
     top = max(a.minutes)
@@ -287,7 +296,7 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
         layers["isochrones"] = iso
     if a.districts is not None:
         layers["districts"] = district_layer(a.districts, a.summary_districts())
-    paths = {"layers": write_layers(layers, out / "layers.gpkg")}
+    paths = {"layers": write_layers(layers, out / "layers.gpkg", crs=a.network.crs)}
     for name in ("sites", "isochrones", "gaps", "districts", "cells"):
         if name in layers and len(layers[name]):
             paths[f"geojson_{name}"] = write_geojson(
@@ -304,7 +313,7 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso) -> dict[str, Path]:
         tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
     if a.supply is not None:
         tables["summary_2sfca"] = supplymod.summary(a)
-    paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx")
+    paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx", lang=lang)
     return paths
 
 
@@ -342,9 +351,12 @@ def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) 
             gpd.GeoDataFrame(flat, geometry=table.geometry.to_numpy(), crs=table.crs),
             out / "stock.gpkg",
             layer="stock",
+            crs=check.analysis.network.crs,  # the run's metric CRS, as sites.gpkg
         ),
         "stock_summary": write_csv(check.summary, out / "stock_summary.csv"),
-        "sites": write_gpkg(check.analysis.sites, out / "sites.gpkg", layer="sites"),
+        "sites": write_gpkg(
+            check.analysis.sites, out / "sites.gpkg", layer="sites", crs=check.analysis.network.crs
+        ),
         "rejects": check.rejects.write(out / "rejects.csv"),
     }
     a = check.analysis
@@ -416,7 +428,7 @@ def write_scenario(
     record : dict
         Run record written into ``run.json``.
     sites : GeoDataFrame, optional
-        Site layer (EPSG:4326) for ``scenario_sites.gpkg``.
+        Site layer (any CRS) for ``scenario_sites.gpkg``, written in the run's metric CRS.
 
     Returns
     -------
@@ -424,14 +436,25 @@ def write_scenario(
         Output name -> path.
     """
     out = Path(out)
+    crs = result.before.network.crs  # every layer in the run's metric CRS
     paths = {
         "summary": write_csv(result.summary(), out / "scenario_summary.csv"),
         "districts": write_csv(result.summary_districts(), out / "scenario_summary_districts.csv"),
         "groups": write_csv(result.summary_groups(), out / "scenario_summary_groups.csv"),
-        "newly_covered": write_gpkg(result.changed_residents(True), out / "newly_covered.gpkg"),
-        "lost_coverage": write_gpkg(result.changed_residents(False), out / "lost_coverage.gpkg"),
+        "newly_covered": write_gpkg(
+            result.changed_residents(True),
+            out / "newly_covered.gpkg",
+            crs=crs,
+            geometry_type="Point",
+        ),
+        "lost_coverage": write_gpkg(
+            result.changed_residents(False),
+            out / "lost_coverage.gpkg",
+            crs=crs,
+            geometry_type="Point",
+        ),
         "sites": write_gpkg(
-            result.site_layer() if sites is None else sites, out / "scenario_sites.gpkg"
+            result.site_layer() if sites is None else sites, out / "scenario_sites.gpkg", crs=crs
         ),
         "rejects": result.before.rejects.write(out / "rejects.csv"),
     }
@@ -565,8 +588,13 @@ def write_critical(
 
 
 def write_comparison(comparison: Comparison, out: str | Path, record: dict) -> dict[str, Path]:
-    """Write ``comparison.csv``, ``comparison_districts.csv``, ``run.json`` and every
-    scenario's outputs in its own subfolder (:func:`write_scenario`) into ``out``.
+    """Write ``comparison.csv``, ``comparison_districts.csv``, ``comparison_columns.csv``,
+    ``run.json`` and every scenario's outputs in its own subfolder (:func:`write_scenario`)
+    into ``out``.
+
+    The scenario columns are ``after_<slug>``/``gain_<slug>`` (column-safe names);
+    ``comparison_columns.csv`` and ``run.json`` (``columns``) give each one's full
+    scenario name.
 
     Parameters
     ----------
@@ -586,13 +614,18 @@ def write_comparison(comparison: Comparison, out: str | Path, record: dict) -> d
     folders = [slug(n) for _, n, _ in comparison.results]
     for (s, _, r), folder, sites in zip(comparison.results, folders, comparison.sites, strict=True):
         write_scenario(r, out / folder, {**record, "scenario_file": s.file}, sites)
+    names = [n for _, n, _ in comparison.results]
+    files = [str(s.file) for s, _, _ in comparison.results]
+    lookup = comparison_columns(names, files)
     paths = {
         "comparison": write_csv(comparison.table, out / "comparison.csv"),
         "comparison_districts": write_csv(comparison.districts, out / "comparison_districts.csv"),
+        "comparison_columns": write_csv(lookup, out / "comparison_columns.csv"),
     }
     base = {k: v for k, v in record.items() if k not in ("timings_s", "command")}
     rec = {"scenarios": [s.file for s, _, _ in comparison.results],
-           "names": [n for _, n, _ in comparison.results], "folders": folders,
+           "names": names, "folders": folders,
+           "columns": dict(zip(lookup["column"], lookup["scenario"], strict=True)),
            "command": record.get("command", ""), **base}  # fmt: skip
     paths["run"] = write_json(rec, out / "run.json")
     return paths

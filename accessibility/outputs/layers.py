@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._io import atomic_write, write_text
+from .._io import atomic_write, single_geometry_type, write_text
 from ..inputs.zensus import ZENSUS_CRS
 
 
@@ -133,15 +133,20 @@ def district_layer(
     return out.merge(wide, left_on="district", right_index=True, how="left")
 
 
-def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path, crs: object = None) -> Path:
     """Write several layers into one GeoPackage atomically (empty layers are skipped).
+
+    Each layer has one geometry type (polygons as ``MultiPolygon``, see
+    :func:`accessibility._io.single_geometry_type`).
 
     Parameters
     ----------
     layers : dict of str to GeoDataFrame
-        Layer name → features (each keeps its CRS; ±inf written as empty).
+        Layer name → features (±inf written as empty).
     path : str or Path
         The ``.gpkg`` file.
+    crs : optional
+        CRS of every layer (the run's metric CRS); default each layer keeps its own.
 
     Returns
     -------
@@ -151,7 +156,8 @@ def write_layers(layers: dict[str, gpd.GeoDataFrame], path: str | Path) -> Path:
     def _w(p: Path) -> None:
         for name, gdf in layers.items():
             if gdf is not None and len(gdf):
-                finite(gdf).to_file(p, layer=name, driver="GPKG")
+                g = gdf if crs is None else gdf.to_crs(crs)
+                single_geometry_type(finite(g)).to_file(p, layer=name, driver="GPKG")
 
     return atomic_write(path, _w, suffix=".gpkg")
 
@@ -202,11 +208,50 @@ def finite(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write tables as sheets of one Excel workbook (atomic).
+#: Legend row below a sheet with empty cells (``tables.xlsx``), per language.
+XLSX_LEGEND = {
+    "de": "Leere Zelle: kein Wert.",
+    "en": "Empty cell: no value.",
+}
+#: Added to the legend of a sheet with a median column.
+XLSX_LEGEND_MEDIAN = {
+    "de": " Leerer Median (median_minutes): mindestens die Hälfte der Einwohner hat keinen Weg "
+    "zu einer Andockstelle in Reichweite (unendlich weit), oder die Kategorie hat keine "
+    "Andockstelle (Spalte note).",
+    "en": " Empty median (median_minutes): at least half of the residents have no path to a "
+    "docking point within reach (infinitely far), or the category has no docking point "
+    "(column note).",
+}
+#: Added to the legend of a sheet with share columns.
+XLSX_LEGEND_SHARE = {
+    "de": " Anteile (share…) in Prozent; die Zelle hält den Anteil 0–1.",
+    "en": " Shares (share…) in percent; the cell holds the share 0–1.",
+}
+#: Excel number formats by column: shares as percent, persons with thousands separators.
+_PERCENT = "0.0%"
+_PERSONS = "#,##0"
+
+
+def _number_format(column: str) -> str | None:
+    c = column.lower()
+    if c.startswith("share") or c.endswith("_share"):
+        return _PERCENT
+    if c in ("population", "population_covered", "persons", "residents", "reach", "gain",
+             "cumulative_covered"):  # fmt: skip
+        return _PERSONS
+    return None
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path, lang: str = "en") -> Path:
+    """Write tables as sheets of one Excel workbook (atomic), laid out for reading.
 
     Text is stored as text: cells from OSM or user files that start with ``=``
-    are never turned into formulas.
+    are never turned into formulas. Shares (columns ``share…``, 0–1) carry a percent
+    format (the value stays 0–1), persons a thousands separator; missing and infinite
+    values are empty cells. A sheet with empty cells gets a legend row below the table
+    (after one blank row) saying what they mean (:data:`XLSX_LEGEND`): an empty median is
+    one with no path within reach. The header row is bold and frozen; columns are as
+    wide as their content (at most 60 characters).
 
     Parameters
     ----------
@@ -214,38 +259,80 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
         Sheet name → table.
     path : str or Path
         The ``.xlsx`` file.
+    lang : {"de", "en"}
+        Language of the legend rows.
 
     Returns
     -------
     Path
     """
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    lang = lang if lang in XLSX_LEGEND else "en"
 
     def _w(p: Path) -> None:
         wb = Workbook()
         wb.remove(wb.active)
         for name, df in tables.items():
             ws = wb.create_sheet(title=name[:31])
-            ws.append([str(c) for c in df.columns])
-            for row in finite(df).itertuples(index=False):
-                ws.append([_cell(v) for v in row])
+            header = [str(c) for c in df.columns]
+            ws.append(header)
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            rows = [[_cell(v) for v in row] for row in finite(df).itertuples(index=False)]
+            for row in rows:
+                ws.append(row)
             for cell in (c for col in ws.iter_cols(min_row=2) for c in col):
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
+            widths = [len(h) for h in header]
+            for j, h in enumerate(header, start=1):
+                fmt = _number_format(h)
+                if fmt and rows:
+                    for (cell,) in ws.iter_rows(min_row=2, max_row=len(rows) + 1, min_col=j,
+                                                max_col=j):  # fmt: skip
+                        if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                            cell.number_format = fmt
+                for row in rows[:2000]:  # enough to size a column
+                    v = row[j - 1]
+                    n = (
+                        len(f"{v:.1%}")
+                        if fmt == _PERCENT and isinstance(v, float)
+                        else len(str(v) if v is not None else "")
+                    )
+                    widths[j - 1] = max(widths[j - 1], n)
+            for j, w in enumerate(widths, start=1):
+                ws.column_dimensions[get_column_letter(j)].width = min(60, max(8, w + 2))
             ws.freeze_panes = "A2"
-            for j, c in enumerate(df.columns, start=1):
-                ws.column_dimensions[get_column_letter(j)].width = min(40, max(10, len(str(c)) + 2))
+            if any(v is None for row in rows for v in row):
+                text = XLSX_LEGEND[lang]
+                if "median_minutes" in header:
+                    text += XLSX_LEGEND_MEDIAN[lang]
+                if any(_number_format(h) == _PERCENT for h in header):
+                    text += XLSX_LEGEND_SHARE[lang]
+                ws.append([])
+                ws.append([text])
+                ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
         wb.save(p)
 
     return atomic_write(path, _w, suffix=".xlsx")
 
 
 def _cell(v):
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    """A value for an Excel cell: missing (None, NaN, ``pd.NA``, NaT, ``""``) and ±inf as empty."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, str) and not v):
         return None
     if isinstance(v, np.generic):
         v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
     if isinstance(v, int | float | bool | str):
         return v
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
     return str(v)

@@ -197,6 +197,10 @@ class Ranking:
         Persons covered by the existing sites alone.
     seconds : float
         Compute time.
+    score : ndarray of float or None
+        What the greedy pick maximised for each choice: the gain times the candidate's
+        ``score`` multiplier (``1 + visibility_weight × visibility``), or the gain
+        itself without one. None for a ranking not picked by score.
     """
 
     chosen: np.ndarray
@@ -204,6 +208,7 @@ class Ranking:
     cumulative_covered: np.ndarray
     baseline: float
     seconds: float = 0.0
+    score: np.ndarray | None = None
 
     @property
     def covered(self) -> float:
@@ -234,7 +239,8 @@ def greedy(
     Returns
     -------
     Ranking
-        Ties go to the lower candidate index.
+        Ties go to the lower candidate index; ``score`` holds the maximised value
+        of each pick.
     """
     t0 = time.perf_counter()
     weight = np.asarray(weight, dtype=float)
@@ -245,7 +251,7 @@ def greedy(
     free = np.where(covered, 0.0, weight)
     gains = cov @ free
     available = np.ones(cov.shape[0], dtype=bool)
-    chosen, gain, cum = [], [], []
+    chosen, gain, cum, picked = [], [], [], []
     total = baseline
     for _ in range(min(k, cov.shape[0])):
         crit = np.where(available, gains if score is None else gains * score, -np.inf)
@@ -253,6 +259,7 @@ def greedy(
         g = float(gains[c])
         chosen.append(c)
         gain.append(g)
+        picked.append(float(crit[c]))
         total += g
         cum.append(total)
         available[c] = False
@@ -264,7 +271,7 @@ def greedy(
             gains -= np.asarray(sub.T @ free[newly]).ravel()
             free[newly] = 0.0
     return Ranking(np.array(chosen, dtype=np.int64), np.array(gain), np.array(cum), baseline,
-                   time.perf_counter() - t0)  # fmt: skip
+                   time.perf_counter() - t0, np.array(picked))  # fmt: skip
 
 
 def evaluate(
@@ -457,7 +464,8 @@ class RankResult:
         -------
         DataFrame
             ``rank, name, gain, cumulative_covered, candidate_id, category,
-            share_covered, reach, lat, lon`` (EPSG:4326; gains in persons), plus the
+            share_covered, reach, lat, lon, score`` (EPSG:4326; gains in persons;
+            ``score`` = ``gain``: the optimum maximises persons), plus the
             visibility columns and ``gain_weighted`` when visibility was computed.
 
         Raises
@@ -521,8 +529,11 @@ def rank_candidates(
     -------
     RankResult
         ``table`` has ``rank, name, gain, cumulative_covered`` then ``candidate_id,
-        category, share_covered, reach, lat, lon`` and, with visibility, ``visibility,
-        betweenness, shops_100m, gain_weighted``.
+        category, share_covered, reach, lat, lon, score`` and, with visibility,
+        ``visibility, betweenness, shops_100m, gain_weighted``. ``score`` is what the
+        greedy pick maximised: ``gain × (1 + visibility_weight × visibility)`` (= ``gain``
+        at ``visibility_weight`` 0). ``gain_weighted`` = ``gain × (1 + visibility)`` is an
+        older descriptive column, kept for compatibility; it is not what was picked by.
     """
 
     if k < 1:
@@ -589,6 +600,8 @@ def _table(g: Ranking, cand: gpd.GeoDataFrame, total: float, reach, vis, categor
             "reach": reach[c],
             "lat": ll.y.to_numpy()[c].round(7),
             "lon": ll.x.to_numpy()[c].round(7),
+            # what the pick maximised (the gain itself for an unweighted or exact ranking)
+            "score": g.gain if g.score is None else g.score,
         }
     )
     if vis is not None:

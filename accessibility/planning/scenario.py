@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._text import closest
+from .._text import closest, column_slug
 from ..config import DEFAULT_MINUTES, DEFAULT_SPEED_KMH, MAX_ACCESS_LEG_M
 from ..core.analysis import ALL, Analysis, analyze
 from ..core.network import Network
@@ -440,8 +440,12 @@ def check_changes(result: ScenarioResult) -> None:
 
 
 def side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.DataFrame:
-    """``comparison.csv``: ``population_covered_before``, then ``after_<name>`` and
-    ``gain_<name>`` per scenario, on ``keys`` + category + minutes.
+    """``comparison.csv``: ``population_covered_before``, then ``after_<slug>`` and
+    ``gain_<slug>`` per scenario, on ``keys`` + category + minutes.
+
+    ``<slug>`` is the scenario name made column-safe (:func:`accessibility._text.column_slug`:
+    lower case letters, digits, ``_``); :func:`comparison_columns` maps the columns back to
+    the full names.
 
     Parameters
     ----------
@@ -461,10 +465,40 @@ def side_by_side(tables: list[tuple[str, pd.DataFrame]], keys: list[str]) -> pd.
     out = first[[*on, "population_covered_before"]].copy()
     for name, t in tables:
         part = t[[*on, "population_covered_after", "gain"]].rename(
-            columns={"population_covered_after": f"after_{name}", "gain": f"gain_{name}"}
-        )
+            columns={"population_covered_after": f"after_{column_slug(name)}",
+                     "gain": f"gain_{column_slug(name)}"}
+        )  # fmt: skip
         out = out.merge(part, on=on, how="left", sort=False)
     return out
+
+
+def comparison_columns(names: list[str], files: list[str] | None = None) -> pd.DataFrame:
+    """The lookup table of ``comparison.csv``'s scenario columns (``comparison_columns.csv``).
+
+    Parameters
+    ----------
+    names : list of str
+        The scenarios' (unique) names, in column order.
+    files : list of str, optional
+        Each scenario's file.
+
+    Returns
+    -------
+    DataFrame
+        ``column, scenario, file, meaning``: one row per ``after_<slug>`` and
+        ``gain_<slug>`` column with the full scenario name (counts in persons).
+    """
+    files = files or [""] * len(names)
+    rows = []
+    for name, file in zip(names, files, strict=True):
+        s = column_slug(name)
+        rows += [
+            {"column": f"after_{s}", "scenario": name, "file": file,
+             "meaning": "residents covered after the scenario (persons)"},
+            {"column": f"gain_{s}", "scenario": name, "file": file,
+             "meaning": "after minus before (persons; negative = lost)"},
+        ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["column", "scenario", "file", "meaning"])
 
 
 @dataclass

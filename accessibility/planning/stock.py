@@ -139,7 +139,7 @@ def stock_table(a: Analysis, stock: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One row per building (those placed on the network), uncovered first.
 
     Columns: ``building_id, estate, units, residents, address, geocode_quality,
-    matched_address, lon, lat, access_m, fragment``, then per category ``c`` (and
+    matched_address, geocode_note, lon, lat, access_m, fragment``, then per category ``c`` (and
     ``all``) ``nearest_<c>`` (name), ``nearest_<c>_id``, ``metres_<c>``,
     ``minutes_<c>``; then ``covered_<m>min`` (any docking point within ``m``
     minutes) per threshold, ``straight_m`` (straight line to the nearest docking
@@ -168,7 +168,8 @@ def stock_table(a: Analysis, stock: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         {
             c: src[c].to_numpy()
             for c in ("building_id", "estate", "units", "residents", "address",
-                      "geocode_quality", "matched_address")
+                      "geocode_quality", "matched_address", "geocode_note")
+            if c in src
         }
     )  # fmt: skip
     ll = r.geometry.to_crs("EPSG:4326")
