@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import analyze, cache, planning, reports, stock
+from . import analyze, batch, cache, planning, reports, stock
 from .options import use_help_context
 
 
@@ -41,6 +41,7 @@ for _command in (
     reports.report,
     reports.change,
     cache.cache,
+    batch.batch,
 ):
     main.add_command(_command)
 use_help_context(main)  # help wrapped at spaces only, never inside a word

@@ -381,12 +381,12 @@ def analyze(
         res_used[f"minutes_{c}"] = dist / mpm
     nearest_all = found[ALL][1]
     ok = nearest_all >= 0
-    res_used["nearest_site_id"] = np.where(
-        ok, sites_used["site_id"].to_numpy(object)[np.maximum(nearest_all, 0)], None
-    )
-    res_used["nearest_site_name"] = np.where(
-        ok, sites_used["name"].to_numpy(object)[np.maximum(nearest_all, 0)], None
-    )
+    # -1 (nothing reachable, also when there is no site at all) picks the trailing None
+    pick = np.where(ok, nearest_all, -1)
+    ids = np.concatenate([sites_used["site_id"].to_numpy(object), [None]])
+    names = np.concatenate([sites_used["name"].to_numpy(object), [None]])
+    res_used["nearest_site_id"] = ids[pick]
+    res_used["nearest_site_name"] = names[pick]
     timings["distances"] = time.perf_counter() - t0
 
     dist_gdf, members = None, None

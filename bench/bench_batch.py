@@ -1,0 +1,179 @@
+"""``accessibility batch`` on Rhein-Neckar (114 municipalities) against a serial loop of ``analyze``.
+
+Measures, on the real region (roads-only network, Zensus 1 km grid, the sites file
+``examples/rhein-neckar_sites.csv``, thresholds 5, 10, 15 min):
+
+- ``batch`` in one process (``--workers 0``), on a ``LocalCluster`` with 1 and with 2 worker
+  processes (1 and 2 take turns, twice; the faster run of each counts): wall seconds of the command, the areas phase, the cluster start-up, the peak
+  RSS of the driver and of every worker (MB);
+- a serial shell loop of ``accessibility analyze --area <polygon>`` per area: a sample of
+  areas (every k-th by task size) is timed and the mean is extrapolated to all 114 areas
+  (stated as such in the table);
+- the per-area cost (network nodes/edges in the clipped network, resident points, seconds,
+  MB) of the 1-worker run, written to ``bench/batch_areas_rhein-neckar.csv`` for the
+  Germany plan (``bench/germany_plan.py``).
+
+    python bench/bench_batch.py [--sample 8] [--markdown bench/results_batch.md]
+
+Every command runs in a fresh process with a temporary ``ACCESSIBILITY_CACHE``; the network
+and OSM parse is warmed once first (the batch parses it once anyway, the serial loop would
+reuse the cache too), so both sides read the same cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from accessibility.config import shared_data_dir  # noqa: E402
+
+D = shared_data_dir() / "rhein-neckar"
+NETWORK = D / "rnv-2016-12.osm.pbf"
+POPULATION = D / "zensus2011_1km_rhein-neckar.csv"
+AREAS = D / "gemeinden_rhein-neckar.gpkg"
+SITES = ROOT / "examples" / "rhein-neckar_sites.csv"
+MINUTES = "5,10,15"
+#: runs the CLI and prints this process's peak RSS (KB) on stderr at exit
+WRAP = (
+    "import resource, sys\n"
+    "from accessibility.cli import main\n"
+    "try:\n    main()\nfinally:\n"
+    "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+
+
+def _cli(args: list[str], env: dict) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) of the command's own process, exit code."""
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", WRAP, *args], env=env, capture_output=True,
+                       text=True)  # fmt: skip
+    wall = time.perf_counter() - t0
+    peak = [int(line.split()[1]) for line in p.stderr.splitlines() if line.startswith("PEAK_KB")]
+    if p.returncode not in (0, 3):
+        print(p.stdout[-2000:], p.stderr[-3000:], file=sys.stderr)
+    return wall, (peak[0] / 1024 if peak else float("nan")), p.returncode
+
+
+def _batch(workers: int, out: Path, env: dict) -> dict:
+    args = ["batch", "--areas", str(AREAS), "--area-id", "ARS", "--area-name", "name",
+            "--network", str(NETWORK), "--population", str(POPULATION), "--sites", str(SITES),
+            "--minutes", MINUTES, "--workers", str(workers), "--out", str(out)]  # fmt: skip
+    wall, peak, rc = _cli(args, env)
+    run = json.loads((out / "run.json").read_text())
+    b = run["batch"]
+    return {
+        "wall": wall, "driver_mb": peak, "rc": rc, "areas_s": run["timings_s"]["areas"],
+        "startup_s": b["engine"].get("startup_s", 0.0), "load_s": run["timings_s"]["load_region"],
+        "worker_mb": b["peak_mb_per_worker"], "failed": len(b["failed"]),
+        "done": len(b["computed"]), "per_area": b["per_area"],
+    }  # fmt: skip
+
+
+def main(argv: list[str]) -> None:
+    sample = int(argv[argv.index("--sample") + 1]) if "--sample" in argv else 8
+    md = Path(argv[argv.index("--markdown") + 1]) if "--markdown" in argv else None
+    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    env = {**os.environ, "ACCESSIBILITY_CACHE": str(tmp / "cache")}
+    load = os.getloadavg()
+    print(
+        f"load average {load[0]:.2f}; warming the cache (network and OSM parse)…", file=sys.stderr
+    )
+    _batch(0, tmp / "warm", env)
+    runs: dict[int, dict] = {}
+    for w in (0, 1, 2, 1, 2):  # 1 and 2 workers take turns, twice; the faster run counts
+        print(f"batch --workers {w}…", file=sys.stderr)
+        r = _batch(w, tmp / f"w{w}", env)
+        if w not in runs or r["wall"] < runs[w]["wall"]:
+            runs[w] = r
+    # the serial shell loop, on a sample of areas spread over the task sizes
+    areas = gpd.read_file(AREAS)
+    per = pd.DataFrame(runs[1]["per_area"]).T
+    per2 = pd.DataFrame(runs[2]["per_area"]).T
+    order = per.sort_values("edges", ascending=False).index.tolist()
+    step = max(1, len(order) // sample)
+    chosen = order[::step][:sample]
+    times = []
+    for aid in chosen:
+        poly = tmp / f"{aid}.geojson"
+        areas[areas["ARS"] == aid].to_crs("EPSG:4326").to_file(poly)
+        args = ["analyze", "--network", str(NETWORK), "--population", str(POPULATION), "--sites",
+                str(SITES), "--minutes", MINUTES, "--area", str(poly), "--out", str(tmp / "loop" / aid)]  # fmt: skip
+        wall, peak, rc = _cli(args, env)
+        times.append({"area_id": aid, "seconds": wall, "peak_mb": peak, "exit": rc})
+        print(f"  analyze {aid}: {wall:.1f} s (exit {rc})", file=sys.stderr)
+    loop = pd.DataFrame(times)
+    n = len(areas)
+    loop_total = float(loop["seconds"].mean()) * n
+    per.index.name = "area_id"
+    per.drop(columns=["pid"]).to_csv(ROOT / "bench" / "batch_areas_rhein-neckar.csv")
+    load2 = os.getloadavg()
+    rows = [
+        ("batch, in one process (--workers 0)", runs[0]),
+        ("batch, LocalCluster 1 worker", runs[1]),
+        ("batch, LocalCluster 2 workers", runs[2]),
+    ]
+    lines = [
+        f"Rhein-Neckar: {n} municipalities, thresholds {MINUTES} min, sites "
+        f"{SITES.name}; load average {load[0]:.2f} at start, {load2[0]:.2f} at end "
+        f"({os.cpu_count()} cores).",
+        "",
+        "| run | wall s | areas phase s | cluster start s | areas done / failed | peak MB driver | peak MB per worker |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, r in rows:
+        wmb = ", ".join(f"{v:.0f}" for v in r["worker_mb"].values())
+        lines.append(f"| {name} | {r['wall']:.1f} | {r['areas_s']:.1f} | {r['startup_s']:.1f} | "
+                     f"{r['done']} / {r['failed']} | {r['driver_mb']:.0f} | {wmb} |")  # fmt: skip
+    lines.append(
+        f"| serial loop of `analyze --area` (sample of {len(loop)} areas, mean "
+        f"{loop['seconds'].mean():.1f} s × {n}, extrapolated) | {loop_total:.0f} | | | | "
+        f"{loop['peak_mb'].max():.0f} | |"
+    )
+    s1, s2 = runs[1], runs[2]
+    lines += [
+        "",
+        f"- speed-up 2 vs 1 worker: {s1['wall'] / s2['wall']:.2f}× on the command's wall time, "
+        f"{s1['areas_s'] / s2['areas_s']:.2f}× on the areas phase (incl. cluster start), "
+        f"{(s1['areas_s'] - s1['startup_s']) / (s2['areas_s'] - s2['startup_s']):.2f}× on the tasks alone.",
+        f"- serial `analyze` loop / batch with 2 workers: {loop_total / s2['wall']:.1f}× "
+        f"(loop extrapolated from {len(loop)} timed areas).",
+        f"- largest task: {per['seconds'].max():.2f} s ({per['seconds'].idxmax()}); sum of all "
+        f"tasks {per['seconds'].sum():.1f} s wall, {per['cpu_s'].sum():.1f} s CPU (1-worker run); "
+        f"2-worker run: {per2['seconds'].sum():.1f} s wall, {per2['cpu_s'].sum():.1f} s CPU. "
+        "Where task wall time exceeds its CPU time, the workers waited for a core (other jobs).",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    print("\nsampled analyze runs:\n" + loop.to_string(index=False))
+    if md:
+        md.write_text(
+            "# `accessibility batch` on Rhein-Neckar (bench/bench_batch.py)\n\n" + text + "\n\n"
+            "Sampled `analyze` runs:\n\n" + loop.to_markdown(index=False) + "\n"
+            if hasattr(loop, "to_markdown") and _has_tabulate()
+            else "# `accessibility batch` on Rhein-Neckar (bench/bench_batch.py)\n\n" + text + "\n"
+        )
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main(sys.argv[1:])

@@ -1,0 +1,264 @@
+"""``accessibility batch`` (issue 13) on real Rhein-Neckar data: three municipalities and a
+broken polygon, in-process and on a real ``distributed.LocalCluster`` with 2 worker processes.
+
+Cost: about 30 s (the region is loaded four times; one cluster start; one killed subprocess).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from accessibility import config
+from accessibility.cli import main
+from accessibility.cli.batch import EXIT_SOME_FAILED, run_batch
+from accessibility.core.analysis import analyze
+from accessibility.core.coverage import NO_SITE_NOTE
+from accessibility.params import WalkParams
+from accessibility.pipeline import load_inputs
+from accessibility.planning.batch import (
+    NO_SITE_IN_BUFFER,
+    area_buffer_m,
+    assign_areas,
+    beyond_buffer,
+    clip_network,
+    read_areas,
+    sites_in_buffer,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SITES = ROOT / "examples" / "rhein-neckar_sites.csv"
+#: two neighbours (so border residents matter) and a third municipality
+AREAS = ["082260018018", "082260063063", "082260012012"]
+PARAMS = WalkParams(minutes=(5.0, 10.0, 15.0))
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    d = config.shared_data_dir() / "rhein-neckar"
+    if not (d / "rnv-2016-12.osm.pbf").exists():
+        pytest.skip(f"Rhein-Neckar data not found in {d}; set ACCESSIBILITY_DATA")
+    return d
+
+
+@pytest.fixture(scope="module")
+def areas_file(data_dir, tmp_path_factory) -> Path:
+    g = gpd.read_file(data_dir / "gemeinden_rhein-neckar.gpkg")
+    g = g[g["ARS"].isin(AREAS)].reset_index(drop=True)
+    g.loc[g["ARS"] == AREAS[0], "name"] = "<b>Nußloch & Co</b>"  # escaped on map and report
+    x, y = g.geometry.iloc[2].representative_point().coords[0]
+    bowtie = shapely.Polygon([(x, y), (x + 500, y + 500), (x + 500, y), (x, y + 500)])
+    g = pd.concat([g, gpd.GeoDataFrame({"ARS": ["BROKEN"], "name": [None]}, geometry=[bowtie],
+                                       crs=g.crs)], ignore_index=True)  # fmt: skip
+    path = tmp_path_factory.mktemp("areas") / "areas.gpkg"
+    g.to_file(path, layer="gemeinden")
+    return path
+
+
+def _run(data_dir, areas_file, out, **kw):
+    return run_batch(
+        areas=str(areas_file), area_id="ARS", area_name="name", out=Path(out), params=PARAMS,
+        network=str(data_dir / "rnv-2016-12.osm.pbf"),
+        population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),), sites=str(SITES),
+        progress=False, **{"workers": 0, **kw},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local(data_dir, areas_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("batch") / "local"
+    return out, _run(data_dir, areas_file, out)
+
+
+@pytest.fixture(scope="module")
+def region(data_dir):
+    return load_inputs(
+        network=data_dir / "rnv-2016-12.osm.pbf",
+        population=[data_dir / "zensus2011_1km_rhein-neckar.csv"], sites=SITES,
+    )  # fmt: skip
+
+
+def test_area_equals_standalone_analyze_of_its_clipped_network(local, region, areas_file):
+    out, r = local
+    table = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    areas = read_areas(areas_file, "ARS", "name").to_crs(region.network.crs)
+    owner = assign_areas(region.residents, areas)
+    for i in (0, 1):
+        aid = areas["area_id"].iloc[i]
+        buffer = shapely.buffer(areas.geometry.iloc[i], area_buffer_m(PARAMS))
+        mine = region.residents.iloc[np.flatnonzero(owner == i)]
+        net = clip_network(region.network, buffer)
+        a = analyze(net, sites_in_buffer(region.sites, buffer, net.crs), mine,
+                    categories=region.categories, params=PARAMS)  # fmt: skip
+        assert len(a.residents) > 50 and len(a.sites) > 0
+        got = table[table["area_id"] == aid].drop(columns=["area_id", "area_name"])
+        got["note"] = got["note"].fillna("")  # the CSV's empty note
+        want = beyond_buffer(a.summary(), region.sites)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+        if i == 1:  # no advice centre within its buffer: nobody covered, not "no site"
+            assert (a.summary().query("category == 'advice_centre'")["note"] == NO_SITE_NOTE).all()
+            adv = got[got["category"] == "advice_centre"]
+            assert (adv["share_covered"] == 0).all() and (adv["note"] == NO_SITE_IN_BUFFER).all()
+        # and the same minutes per resident as the whole region's network gives: the buffer
+        # (15 min x speed + access leg) is wide enough that clipping changes nothing within 15 min
+        stored = json.loads((out / "areas" / aid / "area.json").read_text())["minutes"]
+        stored = pd.DataFrame(stored["data"], columns=stored["columns"])
+        full = analyze(region.network, region.sites, mine, categories=region.categories,
+                       params=PARAMS)  # fmt: skip
+        for c in a.categories:
+            clipped = a.residents[f"minutes_{c}"].to_numpy(float)
+            whole = full.residents[f"minutes_{c}"].to_numpy(float)
+            near = whole <= 15
+            np.testing.assert_allclose(clipped[near], whole[near], rtol=1e-9)
+            assert (clipped[~near] > 15).all()
+            np.testing.assert_allclose(
+                stored[f"minutes_{c}"].astype(float).fillna(np.inf).to_numpy(), clipped, rtol=1e-12
+            )
+
+
+def test_totals_every_resident_once_or_outside(local, region):
+    out, r = local
+    table = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    summary = pd.read_csv(out / "summary.csv")
+    outside = pd.read_csv(out / "outside_areas.csv")
+    run = json.loads((out / "run.json").read_text())
+    for (c, m), g in table.groupby(["category", "minutes"]):
+        s = summary[(summary["category"] == c) & (summary["minutes"] == m)].iloc[0]
+        assert g["population"].sum() == pytest.approx(s["population"], rel=1e-12)
+        assert g["population_covered"].sum() == pytest.approx(s["population_covered"], rel=1e-9)
+    pids = [p for aid in AREAS for p in json.loads(
+        (out / "areas" / aid / "area.json").read_text())["minutes"]["data"]]  # fmt: skip
+    rej = pd.read_csv(out / "rejects.csv", dtype=str)
+    rej = rej[rej["area_id"].isin(AREAS) & rej["reason"].str.startswith("resident point")]
+    rejected = rej["value"].str.split(" ").str[0].tolist()  # "<pid> (758 m from ...)"
+    ids = [str(p[0]) for p in pids] + outside["pid"].astype(str).tolist() + rejected
+    assert len(ids) == len(set(ids)) == len(region.residents)  # nobody twice, nobody lost
+    total = region.residents["population"].sum()
+    res = run["residents"]
+    assert sum(p[1] for p in pids) + outside["population"].sum() + res["rejected_in_areas"] == (
+        pytest.approx(total)
+    )
+    assert res["in_areas_with_results"] + res["in_failed_areas"] + res["outside_all_areas"] == (
+        pytest.approx(res["total"])
+    )
+    assert res["in_failed_areas"] == 0  # the broken polygon takes nobody
+
+
+def test_broken_area_is_listed_and_the_rest_completes(local, data_dir, areas_file, tmp_path):
+    out, r = local
+    fail = pd.read_csv(out / "failures.csv", dtype={"area_id": str})
+    assert fail["area_id"].tolist() == ["BROKEN"]
+    assert fail["area_name"].tolist() == ["BROKEN"]  # unnamed: labelled by its key
+    assert (
+        "invalid polygon" in fail["error"].iloc[0] and "Self-intersection" in fail["error"].iloc[0]
+    )
+    table = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    assert sorted(table["area_id"].unique()) == sorted(AREAS)
+    wide = gpd.read_file(out / "areas.gpkg")
+    assert len(wide) == 4 and wide.loc[wide["ARS" if "ARS" in wide else "area_id"] == "BROKEN",
+                                      "share_all_5"].isna().all()  # fmt: skip
+    page = (out / "map.html").read_text()
+    # the name reaches the page HTML-escaped, inside JSON (tojson)
+    assert "<b>Nu" not in page and r"\u0026lt;b\u0026gt;Nu\u00dfloch \u0026amp; Co" in page
+    report = (out / "report.html").read_text()
+    assert "<b>Nußloch" not in report and "&lt;b&gt;Nußloch &amp; Co" in report
+    assert "BROKEN" in report
+    # the command line says so in its exit code
+    res = CliRunner().invoke(main, [
+        "batch", "--areas", str(areas_file), "--area-id", "ARS", "--area-name", "name",
+        "--network", str(data_dir / "rnv-2016-12.osm.pbf"), "--population",
+        str(data_dir / "zensus2011_1km_rhein-neckar.csv"), "--sites", str(SITES),
+        "--workers", "0", "--out", str(tmp_path / "cli"), "--resume",
+    ])  # fmt: skip
+    assert res.exit_code == EXIT_SOME_FAILED, res.output
+    assert "1 failed" in res.output
+
+
+def test_real_local_cluster_with_two_worker_processes(local, data_dir, areas_file, tmp_path):
+    out, _ = local
+    r = _run(data_dir, areas_file, tmp_path / "dask", workers=2)
+    engine = r["record"]["batch"]["engine"]
+    assert engine["engine"] == "dask.distributed" and engine["workers"] == 2
+    pids = {s["pid"] for s in r["record"]["batch"]["per_area"].values()}
+    assert os.getpid() not in pids  # computed in the worker processes
+    assert [f.area_id for f in r["failures"]] == ["BROKEN"]  # retried there, then listed
+    a = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    b = pd.read_csv(tmp_path / "dask" / "areas.csv", dtype={"area_id": str})
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_resume_after_a_kill_redoes_only_the_missing_areas(local, data_dir, areas_file, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "accessibility.cli", "batch", "--areas", str(areas_file),
+           "--area-id", "ARS", "--area-name", "name",
+           "--network", str(data_dir / "rnv-2016-12.osm.pbf"),
+           "--population", str(data_dir / "zensus2011_1km_rhein-neckar.csv"),
+           "--sites", str(SITES), "--workers", "0", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(out.glob("areas/*/area.json")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = sorted(p.parent.name for p in out.glob("areas/*/area.json"))
+    assert len(done) >= 1
+    if len(done) == len(AREAS):  # the kill came too late: lose the last one instead
+        (out / "areas" / done[-1] / "area.json").unlink()
+        done = done[:-1]
+    assert not (out / "run.json").exists()  # killed before the end
+    r = _run(data_dir, areas_file, out, resume=True)
+    assert sorted(r["skipped"]) == done
+    assert sorted(x.area_id for x in r["results"]) == sorted(set(AREAS) - set(done))
+    a = pd.read_csv(local[0] / "areas.csv", dtype={"area_id": str})
+    pd.testing.assert_frame_equal(a, pd.read_csv(out / "areas.csv", dtype={"area_id": str}))
+    # changed parameters: nothing is reused
+    r2 = run_batch(areas=str(areas_file), area_id="ARS", area_name="name", out=out,
+                   params=WalkParams(minutes=(5.0, 10.0)), network=str(data_dir / "rnv-2016-12.osm.pbf"),
+                   population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),), sites=str(SITES),
+                   progress=False, workers=0, resume=True)  # fmt: skip
+    assert r2["skipped"] == [] and len(r2["results"]) == len(AREAS)
+
+
+def test_assign_areas_first_area_wins_on_overlaps_and_names_default_to_keys(tmp_path):
+    sq = [shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10), shapely.box(100, 100, 101, 101)]
+    g = gpd.GeoDataFrame({"key": ["a", "b", "c"], "name": ["A", "", None]}, geometry=sq,
+                         crs="EPSG:25832")  # fmt: skip
+    g.to_file(tmp_path / "a.gpkg")
+    areas = read_areas(tmp_path / "a.gpkg", "key", "name")
+    assert areas["area_name"].tolist() == ["A", "b", "c"]
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1, 7, 10, 12, 50], [1, 5, 5, 5, 50]),
+                           crs="EPSG:25832")  # fmt: skip
+    assert assign_areas(pts, areas).tolist() == [0, 0, 0, 1, -1]
+
+
+def test_networks_one_extract_per_area(local, data_dir, areas_file, tmp_path):
+    """--networks DIR: the area with an extract equals the region run (its extract here is the
+    whole region, so the spread residents are the same); the areas without one fail alone."""
+    folder = tmp_path / "extracts"
+    folder.mkdir()
+    (folder / f"{AREAS[0]}.osm.pbf").symlink_to(data_dir / "rnv-2016-12.osm.pbf")
+    r = run_batch(
+        areas=str(areas_file), area_id="ARS", area_name="name", out=tmp_path / "n", params=PARAMS,
+        networks=str(folder), population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),),
+        sites=str(SITES), progress=False, workers=0,
+    )  # fmt: skip
+    assert sorted(f.area_id for f in r["failures"]) == sorted([*AREAS[1:], "BROKEN"])
+    assert "no extract file" in next(f.error for f in r["failures"] if f.area_id == AREAS[1])
+    a = pd.read_csv(local[0] / "areas.csv", dtype={"area_id": str})
+    b = pd.read_csv(tmp_path / "n" / "areas.csv", dtype={"area_id": str})
+    # medians beyond 15 min differ: the clipped network cannot measure them, the whole one can
+    cols = ["area_id", "category", "minutes", "population", "population_covered", "share_covered"]
+    pd.testing.assert_frame_equal(a[a["area_id"] == AREAS[0]].reset_index(drop=True)[cols], b[cols])
