@@ -52,7 +52,8 @@ _MODULES = {
     **{m: f"core.{m}" for m in (
         "network", "routing", "analysis", "coverage", "isochrones", "blocks", "visibility")},
     **{m: f"planning.{m}" for m in (
-        "scenario", "scenario_file", "ranking", "candidates", "critical", "stock")},
+        "scenario", "scenario_file", "ranking", "candidates", "critical", "stock", "priority",
+        "change")},
     **{m: f"inputs.{m}" for m in (
         "presets", "sites", "osm_sites", "geocode", "zensus", "population", "download", "osm", "osm_keys",
         "buildings", "spread", "servers")},

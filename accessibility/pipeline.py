@@ -45,13 +45,15 @@ from .inputs.sites import new_categories
 from .inputs.stock_file import read_stock
 from .outputs.files import Products
 from .outputs.files import write_outputs as write_files
-from .outputs.folder import load_folder
+from .outputs.folder import OutputData, load_folder
 from .outputs.i18n import default_lang, labels, place_name
 from .outputs.map import full_map
 from .outputs.scenario_report import write_scenario_report
 from .params import Profile, WalkParams
 from .planning.candidates import candidates_from_osm, candidates_from_streets
+from .planning.change import Run, RunChange, compare_runs
 from .planning.critical import critical_table
+from .planning.priority import NeedSpec, Priority, load_need, missing_columns, priority
 from .planning.ranking import RankRun, rank_candidates
 from .planning.scenario import (
     ADDED,
@@ -816,8 +818,48 @@ def scenario_sites(result: ScenarioResult, features: gpd.GeoDataFrame | None) ->
 MAX_SITES_PER_SITE_ISOCHRONES = 300
 
 
+def priority_areas(
+    a: Analysis, need: str | Path | NeedSpec | None = None
+) -> tuple[Priority | None, str]:
+    """Priority areas of an analysis (need × gap), or why there are none.
+
+    Parameters
+    ----------
+    a : Analysis
+    need : path or NeedSpec, optional
+        A need file (``--need``): its columns must be population groups of the run.
+        Default: the shipped ``need.yaml``, used only when the run has all of its
+        group columns (the Zensus age, country-of-birth and citizenship tables).
+
+    Returns
+    -------
+    (Priority or None, str)
+        The priority areas, or None and the reason (for ``run.json``).
+
+    Raises
+    ------
+    InputError
+        An explicit need file names a column that is not a population group.
+    """
+    if need is None:
+        spec = load_need()
+        lacking = missing_columns(spec, a.groups)
+        if lacking:
+            return None, (
+                f"the population has no column(s) {', '.join(lacking[:4])}"
+                f"{' …' if len(lacking) > 4 else ''} of the default need index; give "
+                "--population tables with them or --need FILE"
+            )
+    else:
+        spec = need if isinstance(need, NeedSpec) else load_need(need)
+    return priority(a, spec), ""
+
+
 def products(
-    a: Analysis, features: gpd.GeoDataFrame | None = None, isochrones: bool = True
+    a: Analysis,
+    features: gpd.GeoDataFrame | None = None,
+    isochrones: bool = True,
+    need: str | Path | NeedSpec | None = None,
 ) -> Products:
     """Compute what the output files show beyond the analysis itself.
 
@@ -830,6 +872,8 @@ def products(
     isochrones : bool
         Build the isochrone polygons (network CRS; per site and per category up to
         :data:`MAX_SITES_PER_SITE_ISOCHRONES` sites, per category only above).
+    need : path or NeedSpec, optional
+        Need index for the priority areas (see :func:`priority_areas`).
 
     Returns
     -------
@@ -837,8 +881,10 @@ def products(
         For :func:`accessibility.outputs.files.write_outputs`.
     """
     sites = with_visibility(a.network, a.sites, features)
+    prio, why = priority_areas(a, need)
     if not isochrones:
-        return Products(sites=sites, timings={"isochrones": 0.0})
+        return Products(sites=sites, timings={"isochrones": 0.0}, priority=prio,
+                        priority_note=why)  # fmt: skip
     t0 = time.perf_counter()
     per_site = len(a.sites) <= MAX_SITES_PER_SITE_ISOCHRONES
     iso = isochrones_from_analysis(a, per_site=per_site)
@@ -848,7 +894,7 @@ def products(
             f"{len(a.sites)} sites > {MAX_SITES_PER_SITE_ISOCHRONES}: per-category polygons "
             "only (per-site polygons: accessibility.core.isochrones.isochrones(per_site=True))"),
     }  # fmt: skip
-    return Products(iso, info, sites, {"isochrones": time.perf_counter() - t0})
+    return Products(iso, info, sites, {"isochrones": time.perf_counter() - t0}, prio, why)
 
 
 def write_outputs(
@@ -859,8 +905,9 @@ def write_outputs(
     lang: str | None = None,
     isochrones: bool = True,
     features: gpd.GeoDataFrame | None = None,
+    need: str | Path | NeedSpec | None = None,
 ) -> dict[str, Path]:
-    """Compute the isochrones and site visibility, then write every output file.
+    """Compute the isochrones, site visibility and priority areas, then write every output file.
 
     The public entry point ``accessibility.write_outputs``: :func:`products` followed by
     :func:`accessibility.outputs.files.write_outputs` (which only formats).
@@ -879,13 +926,16 @@ def write_outputs(
         Compute ``isochrones.gpkg`` (per site and per category).
     features : GeoDataFrame, optional
         OSM features; with them ``sites.gpkg`` gets the visibility columns.
+    need : path or NeedSpec, optional
+        Need file of the priority areas (``priority.csv``, ``priority.gpkg``); default
+        the shipped one when the run has its population groups (:func:`priority_areas`).
 
     Returns
     -------
     dict
         Output name → path.
     """
-    made = products(a, features, isochrones)
+    made = products(a, features, isochrones, need)
     return write_files(a, out, record, map_title=map_title, lang=lang, products=made)
 
 
@@ -945,6 +995,7 @@ def rank_inputs(
     with_visibility: bool = True,
     visibility_weight: float = 0.0,
     status: Callable[[str], AbstractContextManager] | None = None,
+    need: str | Path | NeedSpec | None = None,
 ) -> RankRun:
     """Collect candidates, run the baseline and rank the candidates (``accessibility rank``).
 
@@ -964,6 +1015,8 @@ def rank_inputs(
     status : callable, optional
         ``status(text)`` returns a context manager shown while a step runs (the CLI's
         spinner); default none.
+    need : path or NeedSpec, optional
+        Need index of ``weight="priority"`` (default the shipped ``need.yaml``).
 
     Returns
     -------
@@ -998,12 +1051,14 @@ def rank_inputs(
     if not frames:
         raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
     cand = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
+    spec = load_need(need) if isinstance(need, str | Path) else need
     with status("baseline analysis…"):
         a = run(inputs, params=params)
     with status(f"coverage matrix of {len(cand):,} candidates, ranking…"):
         r = rank_candidates(a, cand, k, minutes, category, weight, exact,
                             features=inputs.extract.features, with_visibility=with_visibility,
-                            visibility_weight=visibility_weight, rejects=inputs.rejects)  # fmt: skip
+                            visibility_weight=visibility_weight, rejects=inputs.rejects,
+                            need=spec)  # fmt: skip
     return RankRun(r, a, len(cand), inputs.rejects, inputs.record)
 
 
@@ -1234,3 +1289,40 @@ def scenario_from_options(
         rejects=inputs.rejects, max_access_m=params.max_access_m,
         categories=inputs.categories, file="--remove", name="scenario",
     )  # fmt: skip
+
+
+def change_runs(old: str | Path, new: str | Path) -> tuple[RunChange, OutputData, OutputData]:
+    """Compare two ``analyze`` output folders (``accessibility change``).
+
+    Parameters
+    ----------
+    old, new : path
+        Output folders of ``analyze`` (``run.json`` marked complete), e.g. two Zensus
+        editions, two OSM vintages, or a baseline and a scenario's ``after/``.
+
+    Returns
+    -------
+    (RunChange, OutputData, OutputData)
+        The change (:func:`accessibility.planning.change.compare_runs`) and both folders.
+
+    Raises
+    ------
+    InputError
+        A folder is not a complete analysis output folder.
+    """
+    runs = []
+    for folder in (old, new):
+        data = load_folder(folder)
+        if data.record.get("complete") is not True:
+            raise InputError(
+                "this output folder is not marked complete in run.json (an interrupted run); "
+                "run `accessibility analyze` into it again",
+                folder,
+            )
+        runs.append(data)
+    a, b = runs
+    return (
+        compare_runs(Run(a.residents, a.sites, a.record), Run(b.residents, b.sites, b.record)),
+        a,
+        b,
+    )

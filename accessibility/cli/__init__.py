@@ -39,6 +39,7 @@ for _command in (
     stock.stock,
     reports.map_,
     reports.report,
+    reports.change,
     cache.cache,
     batch.batch,
     app.app,

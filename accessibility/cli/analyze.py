@@ -30,15 +30,18 @@ from .options import (
 
 def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max_access: float,
              no_cache: bool, lang: str | None = None, progress: bool = True, no_wait: bool = False,
-             profile: str | None = None, supply: bool = False, capacity_column: str | None = None,
-             catchment: float | None = None, decay: str | None = None,
+             profile: str | None = None, need: str | None = None, supply: bool = False,
+             capacity_column: str | None = None, catchment: float | None = None,
+             decay: str | None = None,
              **kw: Any) -> tuple[Any, dict]:  # fmt: skip
     from .._io import check_output_folder
     from ..outputs.files import write_profiles_summary
     from ..params import parse_profiles
     from ..pipeline import load_inputs, run, run_name, run_profiles, write_outputs
+    from ..planning.priority import load_need
 
     t0 = time.perf_counter()
+    spec = load_need(need) if need else None  # a bad need file fails before the long run
     kw["servers"] = servers_from(kw)
     out = Path(out) if out else named_out(name, run_name(kw.get("network"), kw.get("place")))
     check_output_folder(out)
@@ -73,11 +76,14 @@ def _analyze(out: Any, name: str | None, minutes: list[float], speed: float, max
             record,
             lang=lang,
             features=inputs.extract.features,
+            need=spec,
         )
         paths = final_paths(paths, tmp, out)
     a.record = record  # type: ignore[attr-defined]  # printed by print_summary
     print_summary(a, paths, time.perf_counter() - t0, record)
     print_population(record)
+    if "priority" in paths:
+        console.print(f"Priority areas (need × gap): {paths['priority']}")
     return a, paths
 
 
@@ -153,6 +159,13 @@ def _supply(a: Any, catchment: float | None, decay: str, column: str) -> None:
     type=click.Choice(["de", "en"]),
     help="Language of map and report (default: German for German data, else English).",
 )
+@click.option(
+    "--need",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Need index of the priority areas (YAML: indicators as group columns and weights, "
+    "see accessibility/inputs/need.yaml). Default: the shipped one, used when the population "
+    "has its Zensus age, country-of-birth and citizenship columns.",
+)
 @no_wait_option
 @friendly
 def analyze(**kw: Any) -> None:
@@ -162,6 +175,9 @@ def analyze(**kw: Any) -> None:
     sites.gpkg, rejects.csv, run.json, map.html, report.html, isochrones.gpkg/.csv,
     layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out;
     with --2sfca also summary_2sfca.csv (capacity per 1,000 residents, decay-weighted coverage).
+    With the population groups of a need index (--need, or the Zensus age and origin
+    tables for the default): priority.csv, priority_districts.csv and priority.gpkg
+    (need × minutes beyond the first threshold, ranked), a map layer and a report section.
 
     \b
     Examples:
@@ -183,6 +199,10 @@ def analyze(**kw: Any) -> None:
       # your own Overpass server, patient with a busy one:
       accessibility analyze --bbox 7.75,49.43,7.78,49.45 \\
           --overpass-url http://overpass.example.org/api --overpass-attempts 10
+      # priority areas with your own need indicators and weights:
+      accessibility analyze --network kaiserslautern.osm.gz \\
+          --population zensus2011_100m.csv --population zensus2011_100m_origin.csv \\
+          --need my_need.yaml
       # who is cut off in a wheelchair or with a pram? (summary_profiles.csv)
       accessibility analyze --network city.osm.pbf --profile adult,wheelchair,senior
       # supply and demand: counselling hours per 1,000 residents within 10 minutes (2SFCA):

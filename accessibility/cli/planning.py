@@ -309,7 +309,11 @@ def compare(
 @click.option("--category", default="all", show_default=True,
               help="Existing sites that count (all or one category); candidates join it.")  # fmt: skip
 @click.option("--weight", help="Rank by a population group column (comma-separated are summed), "
-              "e.g. geburtland_ausland_eu27,geburtland_ausland_sonstige_welt.")  # fmt: skip
+              "e.g. geburtland_ausland_eu27,geburtland_ausland_sonstige_welt. 'priority' ranks by "
+              "need × minutes beyond the threshold × residents (the priority areas, see --need).")  # fmt: skip
+@click.option("--need", type=click.Path(exists=True, dir_okay=False),
+              help="Need index of --weight priority (YAML like accessibility/inputs/need.yaml; "
+              "default that file).")  # fmt: skip
 @click.option("--exact", is_flag=True,
               help="Also solve the maximal covering problem exactly (HiGHS) and report the gap.")  # fmt: skip
 @click.option("--visibility-weight", default=0.0, show_default=True, type=float,
@@ -321,7 +325,7 @@ def compare(
 @no_wait_option
 @friendly
 def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_floor: bool, candidates_from_streets: int, k: int,
-         category: str, weight: str | None, exact: bool, visibility_weight: float, no_visibility: bool, out: Any, no_wait: bool, **kw: Any) -> None:  # fmt: skip
+         category: str, weight: str | None, need: str | None, exact: bool, visibility_weight: float, no_visibility: bool, out: Any, no_wait: bool, **kw: Any) -> None:  # fmt: skip
     """Rank candidate locations by how many residents they newly cover.
 
     Greedy: each pick is the candidate covering the most residents not yet covered
@@ -343,6 +347,9 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
           --candidates vacant_shops.csv --k 3 --minutes 5 --out outputs/rank
       accessibility rank --network city.osm.pbf --candidates-from-osm --k 5 --minutes 5 \\
           --weight geburtland_ausland_sonstige_welt --exact
+      # the candidates that serve the priority areas (need × gap) best:
+      accessibility rank --network kaiserslautern.osm.gz --population zensus2011_100m.csv \\
+          --population zensus2011_100m_origin.csv --candidates-from-osm --weight priority
       accessibility rank --network city.osm.pbf --candidates-from-streets 200 --k 3
       accessibility rank --network city.osm.pbf --candidates-ground-floor --k 5 --minutes 5
 
@@ -374,14 +381,16 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
         exact=exact, candidates=candidates, sites_crs=kw.get("sites_crs"),
         from_osm=candidates_from_osm, ground_floor=candidates_ground_floor,
         from_streets=candidates_from_streets, with_visibility=not no_visibility,
-        visibility_weight=visibility_weight, status=console.status,
+        visibility_weight=visibility_weight, status=console.status, need=need,
     )  # fmt: skip
     r = run.result
     with staged(final, no_wait) as out:
         record = {**inputs.record, "command": " ".join(sys.argv)}
         paths = write_ranking(run, out, record, k=k, visibility_weight=visibility_weight)
         map_path = final_paths({"m": paths["map"]}, out, final)["m"]
-    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min")
+    t = Table(title=f"Best {k} candidates, residents ({r.weight_name}) within {minutes:g} min"
+              if r.weight_name != "priority" else f"Best {k} candidates by priority (need × "
+              f"minutes beyond {minutes:g} min × residents, newly within {minutes:g} min)")  # fmt: skip
     for col in ("rank", "name", "gain", "cumulative"):
         t.add_column(col, justify="left" if col == "name" else "right")
     for row in r.table.itertuples():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 # The library is imported inside the commands (lazily) so that `accessibility --help` and
 # option errors stay fast: importing it loads geopandas, shapely, pyproj, osmium and folium.
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .options import console, friendly
+from .options import console, friendly, no_wait_option, staged
 
 
 def _load(folder: str, scenario: str | None):
@@ -141,3 +142,69 @@ def report(
         labels_file=labels_file,
     )  # fmt: skip
     console.print(f"Report: {path}")
+
+
+@click.command("change")
+@click.argument("old_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("new_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--title", help="Title of map and report (default: 'Change between two runs: OLD → NEW')."
+)
+@_LANG
+@no_wait_option
+@friendly
+def change(old_dir: str, new_dir: str, out: str, title: str | None, lang: str | None,
+           no_wait: bool) -> None:  # fmt: skip
+    """Compare two analysis runs: who gained or lost a docking point within reach.
+
+    OLD_DIR and NEW_DIR are output folders of `accessibility analyze` (two Zensus
+    editions, two OSM vintages, or before and after new offices, e.g. a baseline and a
+    scenario's after/ folder). Writes into --out: change.csv (the columns of summary.csv
+    for the new run plus population_before, share_before, covered_before,
+    covered_after, change, change_sites, change_population), change_districts.csv,
+    change_groups.csv, change_cells.gpkg (when both runs share their grid), map.html
+    (cells better / worse / unchanged at the smallest threshold, docking points added
+    and closed), report.html and run.json. change_sites is the effect of the new docking
+    points (and network) on the old population, change_population the rest. Walking
+    speed, profile and thresholds of both run.json are compared: a difference is printed
+    as a warning and named in the report.
+
+    \b
+    Examples:
+      accessibility change outputs/kl-2011 outputs/kl-2022 --out outputs/kl-change
+      accessibility scenario scenarios/kaiserslautern_new_office.yaml --out outputs/office
+      accessibility analyze --network kaiserslautern.osm.gz --population zensus.csv \\
+          --population zensus_origin.csv --out outputs/kl
+      accessibility change outputs/kl outputs/office/after --out outputs/office-change --lang de
+
+    \f
+    Parameters
+    ----------
+    **options
+        The command-line options, documented by ``accessibility change --help``.
+    """
+    from .._io import check_output_folder
+    from ..outputs.change_report import write_change
+    from ..outputs.i18n import default_lang
+    from ..pipeline import change_runs
+
+    t0 = time.perf_counter()
+    final = Path(out)
+    check_output_folder(final)
+    result, old, new = change_runs(old_dir, new_dir)
+    lang = lang or default_lang(new.record)
+    record = {"command": " ".join(sys.argv), "old": str(old_dir), "new": str(new_dir)}
+    with staged(final, no_wait) as tmp:
+        write_change(result, tmp, old, new, record, lang=lang, title=title or "")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    a = result.summary[result.summary["category"] == "all"]
+    for r in a.itertuples():
+        split = (f" (sites {r.change_sites:+,.0f}, population {r.change_population:+,.0f})"
+                 if result.same_grid else "")  # fmt: skip
+        console.print(f"≤ {r.minutes:g} min: {r.covered_before:,.0f} → {r.covered_after:,.0f} "
+                      f"residents, change {r.change:+,.0f}{split}")  # fmt: skip
+    if not result.same_grid:
+        console.print("the runs share no resident cells: change given per district only")
+    console.print(f"Outputs in {final}  ({time.perf_counter() - t0:.1f} s)")

@@ -25,6 +25,7 @@ from .._io import atomic_write, write_csv, write_gpkg, write_json
 from .._text import slug
 from ..core import supply as supplymod
 from ..core.analysis import Analysis
+from ..planning.priority import Priority
 from ..planning.ranking import RankRun
 from ..planning.scenario import (
     ADDED,
@@ -99,12 +100,19 @@ class Products:
         None writes ``a.sites``.
     timings : dict
         Seconds per computation (``isochrones``).
+    priority : Priority or None
+        Priority areas (need × gap): ``priority.csv``, ``priority_districts.csv``,
+        ``priority.gpkg``; None writes none.
+    priority_note : str
+        Why there are no priority areas (``run.json`` ``priority.skipped``).
     """
 
     isochrones: gpd.GeoDataFrame | None = None
     isochrones_info: dict = field(default_factory=dict)
     sites: gpd.GeoDataFrame | None = None
     timings: dict = field(default_factory=dict)
+    priority: Priority | None = None
+    priority_note: str = ""
 
 
 def write_outputs(
@@ -168,6 +176,14 @@ def write_outputs(
             pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
         )
     paths.update(_write_layers(a, out, record, iso, lang or default_lang(record, a.network.crs)))
+    prio = products.priority
+    prio_layer = None
+    if prio is not None:
+        prio_layer = priority_layer(a, prio, record)
+        paths.update(_write_priority(a, prio, prio_layer, out))
+        record = {**record, "priority": prio.record()}
+    elif products.priority_note:
+        record = {**record, "priority": {"skipped": products.priority_note}}
     r = a.residents
     record = {
         **record,
@@ -211,6 +227,8 @@ def write_outputs(
     # drawn from the result in memory; `accessibility map/report DIR` draw the same
     # OutputData from the folder (load_folder)
     data = from_analysis(a, record, isochrones=iso, sites=sites, folder=out)
+    if prio is not None:
+        data.priority, data.priority_districts = prio_layer, prio.districts
     lang = lang or default_lang(data.record)
     title = map_title or report_title(data.record, out, lang)
     paths["sites_csv"] = write_csv(site_list(data), out / "sites.csv")
@@ -222,6 +240,42 @@ def write_outputs(
     # written last: `map`/`report DIR` refuse a folder whose run.json is not complete
     record["complete"] = True
     paths["run"] = write_json(record, out / "run.json")
+    return paths
+
+
+def priority_layer(a: Analysis, prio: Priority, record: dict) -> gpd.GeoDataFrame:
+    """Priority per resident cell with geometry: 100 m squares for Zensus grid input, points
+    otherwise (network CRS).
+
+    Parameters
+    ----------
+    a : Analysis
+    prio : Priority
+    record : dict
+        The run record (grid cell size, see :func:`accessibility.outputs.layers.is_grid`).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``prio.cells`` columns sorted by rank.
+    """
+    geom = resident_layer(a.residents[["geometry"]], record).geometry
+    g = gpd.GeoDataFrame(prio.cells.copy(), geometry=geom.to_numpy(), crs=a.residents.crs)
+    return g.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def _write_priority(
+    a: Analysis, prio: Priority, cells: gpd.GeoDataFrame, out: Path
+) -> dict[str, Path]:
+    """``priority.csv`` (cells), ``priority_districts.csv`` and ``priority.gpkg``."""
+    paths = {"priority": write_csv(pd.DataFrame(cells.drop(columns="geometry")),
+                                   out / "priority.csv")}  # fmt: skip
+    layers = {"cells": cells}
+    if a.districts is not None:
+        paths["priority_districts"] = write_csv(prio.districts, out / "priority_districts.csv")
+        poly = a.districts[["district", "geometry"]].merge(prio.districts, on="district")
+        layers["districts"] = poly.sort_values("rank", kind="stable")
+    paths["priority_gpkg"] = write_layers(layers, out / "priority.gpkg", crs=a.network.crs)
     return paths
 
 

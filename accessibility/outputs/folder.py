@@ -42,6 +42,10 @@ class OutputData:
         ``site_id`` and ``reach_<m>``: persons within ``m`` walking minutes of each site
         (door to door; from :func:`site_reach`, or ``sites.csv``'s
         ``residents_within_<m>_min``).
+    priority : GeoDataFrame or None
+        Priority areas per resident cell (``priority.gpkg``, layer ``cells``), by rank.
+    priority_districts : DataFrame or None
+        Priority areas per district (``priority_districts.csv``), by rank.
     supply : DataFrame
         ``summary_2sfca.csv`` (empty when the run computed no 2SFCA).
     """
@@ -59,6 +63,8 @@ class OutputData:
     scenario: dict = field(default_factory=dict)
     islands: gpd.GeoDataFrame | None = None
     site_reach: pd.DataFrame | None = None
+    priority: gpd.GeoDataFrame | None = None
+    priority_districts: pd.DataFrame | None = None
     supply: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -230,9 +236,13 @@ def load_folder(folder: str | Path, scenario: str | Path | None = None) -> Outpu
         for name in ("newly_covered", "lost_coverage", "scenario_sites"):
             if name not in scen and (d / f"{name}.gpkg").exists():
                 scen[name] = gpd.read_file(d / f"{name}.gpkg")
+    prio = folder / "priority.gpkg"
+    prio_d = folder / "priority_districts.csv"
     return OutputData(
         folder=folder,
         record=record,
+        priority=gpd.read_file(prio, layer="cells") if prio.exists() else None,
+        priority_districts=pd.read_csv(prio_d) if prio_d.exists() else None,
         residents=gpd.read_file(folder / "residents.gpkg"),
         sites=gpd.read_file(folder / "sites.gpkg"),
         summary=_read_csv(folder / "summary.csv"),

@@ -205,11 +205,96 @@ _SCENARIO_REPORT = {
     },
 }  # fmt: skip
 
+# Priority areas (issue 15): the map layer and the report section.
+_PRIORITY = {
+    "en": {
+        "layer": "Priority areas", "title": "Where arrival neighbourhoods lack a docking point",
+        "area": "area", "district": "district", "rank": "rank", "residents": "residents",
+        "beyond": "residents beyond {m:g} min", "need": "need index", "minutes": "walking minutes",
+        "priority": "priority (need × min)", "priority_total": "priority × residents",
+        "unreachable": "none reachable", "top_cells": "The 10 resident cells of highest priority",
+        "top_districts": "Districts by priority",
+        "text": (
+            "Priority = need index × walking minutes to the nearest docking point ({cat}) beyond "
+            "{m:g} min (at most {cap:g} min; residents who reach none count {cap:g} min). The need "
+            "index is 1 for the study area's average: each indicator's share in a cell divided by "
+            "its share in the whole area, weighted ({ind}); cells with few residents are pulled "
+            "towards the average (prior of {prior:g} residents). Areas are ranked by priority × "
+            "residents. The 10 cells shown hold {top:,.0f} residents; {beyond:,.0f} residents in "
+            "all live beyond {m:g} min."
+        ),
+    },
+    "de": {
+        "layer": "Prioritätsgebiete", "title": "Wo Ankunftsquartieren eine Andockstelle fehlt",
+        "area": "Gebiet", "district": "Stadtteil", "rank": "Rang", "residents": "Einwohner",
+        "beyond": "Einwohner jenseits {m:g} min", "need": "Bedarfsindex", "minutes": "Gehminuten",
+        "priority": "Priorität (Bedarf × min)", "priority_total": "Priorität × Einwohner",
+        "unreachable": "keine erreichbar", "top_cells": "Die 10 Wohnzellen mit der höchsten Priorität",
+        "top_districts": "Stadtteile nach Priorität",
+        "text": (
+            "Priorität = Bedarfsindex × Gehminuten zur nächsten Andockstelle ({cat}) über "
+            "{m:g} min hinaus (höchstens {cap:g} min; wer keine erreicht, zählt {cap:g} min). Der "
+            "Bedarfsindex ist 1 für den Durchschnitt des Untersuchungsgebiets: der Anteil jedes "
+            "Indikators in einer Zelle geteilt durch seinen Anteil im ganzen Gebiet, gewichtet "
+            "({ind}); Zellen mit wenigen Einwohnern werden zum Durchschnitt hin gezogen "
+            "(Vorgabe von {prior:g} Einwohnern). Gebiete sind nach Priorität × Einwohner "
+            "geordnet. In den 10 gezeigten Zellen leben {top:,.0f} Einwohner; insgesamt leben "
+            "{beyond:,.0f} Einwohner jenseits von {m:g} min."
+        ),
+    },
+}  # fmt: skip
+
+# `accessibility change` (issue 15): the change map and report.
+_CHANGE = {
+    "en": {
+        "title": "Change between two runs", "before": "before", "after": "after",
+        "change": "change", "better": "Better: covered now, not before",
+        "worse": "Worse: covered before, not now", "unchanged": "Unchanged",
+        "sites_closed": "Docking points closed", "sites_added": "Docking points added",
+        "minutes_before": "minutes before", "minutes_after": "minutes after",
+        "residents": "residents", "by_cat": "Residents covered, per category and threshold",
+        "districts": "Per district (all categories)", "groups": "Per population group (all categories)",
+        "cause": "Cause of the change",
+        "cause_text": (
+            "sites = the new docking points on the old population minus the old result; "
+            "population = the rest (new population on the new sites minus old population on "
+            "the new sites)."
+        ),
+        "warnings": "The two runs differ", "map": "Map of the change",
+        "cells_text": "Both runs use the same grid: the change is shown per resident cell ({n:,} cells in both).",
+        "district_text": "The runs do not share their resident points: the change is given per district only.",
+        "from_sites": "due to sites", "from_population": "due to population",
+        "category": "category", "threshold": "minutes", "district": "district", "group": "group",
+    },
+    "de": {
+        "title": "Veränderung zwischen zwei Läufen", "before": "vorher", "after": "nachher",
+        "change": "Veränderung", "better": "Besser: jetzt versorgt, vorher nicht",
+        "worse": "Schlechter: vorher versorgt, jetzt nicht", "unchanged": "Unverändert",
+        "sites_closed": "Geschlossene Andockstellen", "sites_added": "Neue Andockstellen",
+        "minutes_before": "Minuten vorher", "minutes_after": "Minuten nachher",
+        "residents": "Einwohner", "by_cat": "Versorgte Einwohner je Kategorie und Schwelle",
+        "districts": "Je Stadtteil (alle Kategorien)", "groups": "Je Bevölkerungsgruppe (alle Kategorien)",
+        "cause": "Ursache der Veränderung",
+        "cause_text": (
+            "Standorte = die neuen Andockstellen mit der alten Bevölkerung minus altes Ergebnis; "
+            "Bevölkerung = der Rest (neue Bevölkerung an den neuen Standorten minus alte "
+            "Bevölkerung an den neuen Standorten)."
+        ),
+        "warnings": "Die beiden Läufe unterscheiden sich", "map": "Karte der Veränderung",
+        "cells_text": "Beide Läufe nutzen dasselbe Raster: die Veränderung ist je Wohnzelle dargestellt ({n:,} Zellen in beiden).",
+        "district_text": "Die Läufe haben keine gemeinsamen Wohnpunkte: die Veränderung wird nur je Stadtteil angegeben.",
+        "from_sites": "durch Standorte", "from_population": "durch Bevölkerung",
+        "category": "Kategorie", "threshold": "Minuten", "district": "Stadtteil", "group": "Gruppe",
+    },
+}  # fmt: skip
+
 LABELS: dict[str, dict[str, dict[str, str]]] = {
     "report": _REPORT,
     "map": _MAP,
     "planning_maps": _PLANNING_MAPS,
     "scenario_report": _SCENARIO_REPORT,
+    "priority": _PRIORITY,
+    "change": _CHANGE,
 }
 
 
@@ -219,7 +304,8 @@ def labels(part: str, lang: str) -> dict[str, str]:
     Parameters
     ----------
     part : str
-        ``report``, ``map``, ``planning_maps`` or ``scenario_report``.
+        ``report``, ``map``, ``planning_maps``, ``scenario_report``, ``priority`` or
+        ``change``.
     lang : str
         Language code (``en``, ``de``).
 

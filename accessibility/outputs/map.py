@@ -119,6 +119,7 @@ def full_map(
     _gaps_layer(m, res, rec, t, top, is_point)
     supply_layer(m, res, rec, lang)
     _scenario_layers(m, data, rec, t, is_point)
+    _priority_layer(m, data, lang, is_point)
 
     # Sites by category (distinct colour and letter), popups escaped.
     sites = data.sites
@@ -297,6 +298,48 @@ def _gaps_layer(
             },  # fmt: skip
             tooltip=tooltip_fields(["population", "minutes"], [t["population"], t["minutes"]]),
         ).add_to(m)
+
+
+def _priority_layer(m: folium.Map, data: OutputData, lang: str, is_point: bool) -> None:
+    """Priority areas (need × gap, issue 15): cells with a priority above 0, darker the higher
+    their priority × residents; hidden at first."""
+    p = data.priority
+    if p is None or not len(p):
+        return
+    p = p[p["priority_total"].to_numpy(float) > 0]
+    if not len(p):
+        return
+    t = labels("priority", lang)
+    pt = p["priority_total"].to_numpy(float)
+    top = float(np.quantile(pt, 0.95)) or float(pt.max())
+    pcm = cm.LinearColormap(["#fee8c8", "#fdbb84", "#e34a33", "#7f0000"], vmin=0, vmax=top)
+    mins = p["minutes"].to_numpy(float)
+    props = {
+        "rank": [str(int(x)) for x in p["rank"]],
+        "area": [esc(x) for x in p["area"]],
+        "population": [fmt(x, 0) for x in p["population"]],
+        "need": [fmt(x, 2) for x in p["need"]],
+        "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "priority": [fmt(x, 1) for x in p["priority"]],
+        "colour": [pcm(min(x, top)) for x in pt],
+    }
+    fields = ["rank", "area", "population", "need", "minutes", "priority"]
+    aliases = [t["rank"], t["area"], t["residents"], t["need"], t["minutes"], t["priority"]]
+    folium.GeoJson(
+        features(to_wgs(p), props),
+        name=t["layer"],
+        show=False,
+        marker=folium.CircleMarker(radius=5, weight=0, fill=True, fill_opacity=0.85)
+        if is_point
+        else None,
+        style_function=lambda f: {
+            "color": f["properties"]["colour"],
+            "weight": 0.5,
+            "fillColor": f["properties"]["colour"],
+            "fillOpacity": 0.75,
+        },  # fmt: skip
+        tooltip=tooltip_fields(fields, aliases),
+    ).add_to(m)
 
 
 def _scenario_layers(m: folium.Map, data: OutputData, rec: dict, t: dict, is_point: bool) -> None:

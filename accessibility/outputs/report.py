@@ -543,6 +543,7 @@ def write_report(
         sg = data.summary_groups[data.summary_groups["category"] == "all"]
         body += [f"<h2>{esc(t['groups'])}</h2>",
                  _summary_table(sg, "group", t, label, lang, lambda g: group_label(g, lang, glabels))]  # fmt: skip
+    body += priority_section(data, lang)
     body += supply_section(data.supply, rec, lang, html_table, glabels)
     body += sites_section(site_list(data), data.minutes, t["sites_list"], label, lang)
     if map_html is None:
@@ -554,6 +555,70 @@ def write_report(
         *method_section(rec, data.rejects, lang),
     ]  # fmt: skip
     return write_text(html_page(title, body, lang), path)
+
+
+def priority_section(data: OutputData, lang: str) -> list[str]:
+    """HTML of the section "Where arrival neighbourhoods lack a docking point" (issue 15):
+    the formula in words, the 10 cells of highest priority and the districts; [] without
+    priority areas.
+
+    Parameters
+    ----------
+    data : OutputData
+        With ``priority`` (cells) and ``priority_districts``.
+    lang : {"de", "en"}
+
+    Returns
+    -------
+    list of str
+        HTML fragments.
+    """
+    p = data.priority
+    info = data.record.get("priority") or {}
+    if p is None or not len(p) or "threshold_minutes" not in info:
+        return []
+    t = labels("priority", lang)
+    m = float(info["threshold_minutes"])
+    names = {i["name"]: i for i in info.get("indicators", [])}
+    lab = {n: str(i.get(f"label_{lang}") or i.get("label_en") or n) for n, i in names.items()}
+    ind = ", ".join(f"{lab[n]} {i['weight']:g}" for n, i in names.items())
+    cat = category_label(data.record, str(info.get("category", "all")), lang)
+    top = p.sort_values("rank").head(10)
+    text = t["text"].format(
+        cat=cat, m=m, cap=float(info.get("gap_cap_minutes", 0)), ind=ind,
+        prior=float(info.get("prior_residents", 0)), top=float(top["population"].sum()),
+        beyond=float(info.get("residents_beyond", 0)),
+    )  # fmt: skip
+
+    def table(df: pd.DataFrame, key: str) -> str:
+        d = pd.DataFrame(
+            {
+                t["rank"]: df["rank"].astype(int).astype(str),
+                t[key]: df["area" if key == "area" else "district"].astype(str),
+                t["residents"]: df["population"].map("{:,.0f}".format),
+                t["need"]: df["need"].map("{:.2f}".format),
+                t["minutes"]: [
+                    f"{x:.1f}" if np.isfinite(x) else t["unreachable"]
+                    for x in df["minutes"].astype(float)
+                ],
+                t["priority"]: df["priority"].map("{:.1f}".format),
+                t["priority_total"]: df["priority_total"].map("{:,.0f}".format),
+            }
+        )
+        for n in names:
+            col = f"share_{n}"
+            if col in df:
+                d[lab[n]] = [
+                    "–" if not np.isfinite(x) else f"{x:.0%}" for x in df[col].astype(float)
+                ]
+        return html_table(d)
+
+    body = [f"<h2>{esc(t['title'])}</h2>", f"<p>{esc(text)}</p>",
+            f"<h3>{esc(t['top_cells'])}</h3>", table(top, "area")]  # fmt: skip
+    d = data.priority_districts
+    if d is not None and len(d):
+        body += [f"<h3>{esc(t['top_districts'])}</h3>", table(d.sort_values("rank"), "district")]
+    return body
 
 
 def method_section(record: dict, rejects: pd.DataFrame | None, lang: str) -> list[str]:

@@ -26,7 +26,7 @@ On that matrix:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -41,6 +41,7 @@ from ..core.routing import site_graph
 from ..core.visibility import visibility as site_visibility
 from ..errors import InputError
 from ..rejects import Rejects
+from .priority import PRIORITY, NeedSpec, load_need, priority_weight
 
 #: Entries of a dense chunk (candidates × nodes) of the bounded searches.
 _CHUNK_CELLS = 8_000_000
@@ -490,6 +491,7 @@ def rank_candidates(
     with_visibility: bool = True,
     visibility_weight: float = 0.0,
     rejects: Rejects | None = None,
+    need: NeedSpec | None = None,
 ) -> RankResult:
     """Rank candidates by greedy marginal coverage gain given the existing sites.
 
@@ -507,6 +509,9 @@ def rank_candidates(
         Existing sites that count (``all`` or one category); candidates count as that category.
     weight : str, optional
         Population column(s) to rank by (comma-separated are summed); default all residents.
+        ``priority`` (when no column has that name) ranks by need × gap × residents
+        (:mod:`accessibility.planning.priority`), the gap measured at ``minutes`` to the
+        sites of ``category``: candidates that serve the priority areas best come first.
     exact : bool
         Also solve the MCLP exactly and report the gap.
     features : GeoDataFrame, optional
@@ -517,6 +522,8 @@ def rank_candidates(
         Choose by ``gain × (1 + visibility_weight × visibility)`` (0 = by gain only).
     rejects : Rejects, optional
         Receives candidates too far from the network.
+    need : NeedSpec, optional
+        Need index of ``weight="priority"``; default the shipped ``need.yaml``.
 
     Returns
     -------
@@ -554,7 +561,11 @@ def rank_candidates(
         )
     cand_used = cand_used.reset_index(drop=True)
     res = analysis.residents
-    w, wname = weight_column(res, weight)
+    if weight and weight.strip() == PRIORITY and PRIORITY not in res.columns:
+        spec = replace(need or load_need(), minutes=float(minutes), category=category)
+        w, wname = priority_weight(analysis, spec), PRIORITY
+    else:
+        w, wname = weight_column(res, weight)
     covered0 = res[f"metres_{category}"].to_numpy(float) <= limit
     cm = coverage_matrix(net, analysis.resident_snap, cand_snap, limit)  # type: ignore[arg-type]
     covers = cm.covers()

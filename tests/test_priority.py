@@ -1,0 +1,227 @@
+"""Priority areas (issue 15 part 1): need index × walking gap on real Kaiserslautern cells,
+recomputed by hand from the raw Zensus CSV files; the need file's errors; outputs; ranking."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from accessibility.errors import InputError
+from accessibility.outputs.folder import load_folder
+from accessibility.outputs.report import write_report
+from accessibility.pipeline import load_inputs, priority_areas, run, write_outputs
+from accessibility.planning.candidates import candidates_from_osm
+from accessibility.planning.priority import load_need, priority
+from accessibility.planning.ranking import rank_candidates
+
+BIRTH = ["deutschland", "ausland_eu27", "ausland_sonstiges_europa", "ausland_sonstige_welt",
+         "sonstige"]  # fmt: skip
+CITIZEN = ["deutsch", "ausland_eu27", "ausland_sonstiges_europa", "ausland_sonstige_welt",
+           "sonstige"]  # fmt: skip
+AGES = ["alter_unter18", "alter_18_29", "alter_30_49", "alter_50_64", "alter_65plus"]
+#: a large far cell, a 3-resident cell, a cell without a row in the origin table, a covered one
+CELLS = ["100mN29274E41572", "100mN29267E41554", "100mN29291E41604", "100mN29259E41575"]
+
+
+@pytest.fixture(scope="module")
+def kl_run(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
+    d = tmp_path_factory.mktemp("kl_priority")
+    res = pd.read_csv(kl_zensus, sep=";")
+    xy = gpd.GeoSeries(
+        gpd.points_from_xy(res["x_mp_100m"], res["y_mp_100m"]), crs="EPSG:3035"
+    ).to_crs("EPSG:25832")
+    w, s, e, n = xy.total_bounds
+    mid = (w + e) / 2
+    gpd.GeoDataFrame(
+        {"name": ["West", "East"]},
+        geometry=[
+            shapely.box(w - 50, s - 50, mid, n + 50),
+            shapely.box(mid, s - 50, e + 50, n + 50),
+        ],
+        crs="EPSG:25832",
+    ).to_file(d / "districts.gpkg")
+    inputs = load_inputs(network=kl_osm, population=[kl_zensus, kl_origin],
+                         districts=d / "districts.gpkg")  # fmt: skip
+    return inputs, run(inputs, minutes=[5, 10]), d
+
+
+def _raw(kl_zensus, kl_origin) -> pd.DataFrame:
+    """Persons per cell straight from the two Zensus CSV files (0 where a table has no row)."""
+    z = pd.read_csv(kl_zensus, sep=";").set_index("Gitter_ID_100m")
+    o = pd.read_csv(kl_origin, sep=";").set_index("Gitter_ID_100m")
+    t = z[AGES].join(o.drop(columns=["x_mp_100m", "y_mp_100m"]), how="left").fillna(0.0)
+    t["abroad"] = sum(t[f"geburtland_{c}"] for c in BIRTH[1:4])
+    t["birth_all"] = sum(t[f"geburtland_{c}"] for c in BIRTH)
+    t["foreign"] = sum(t[f"staatsangehoerigkeit_{c}"] for c in CITIZEN[1:4])
+    t["citizen_all"] = sum(t[f"staatsangehoerigkeit_{c}"] for c in CITIZEN)
+    t["ages_all"] = t[AGES].sum(axis=1)
+    return t
+
+
+def test_need_and_priority_equal_a_hand_computation(kl_run, kl_zensus, kl_origin):
+    _, a, _ = kl_run
+    p = priority(a)  # the shipped need.yaml: weights .35/.35/.15/.15, prior 10, cap 15
+    raw = _raw(kl_zensus, kl_origin).loc[a.residents["pid"].astype(str)]
+    ind = {  # (numerator, denominator, weight)
+        "born_abroad": ("abroad", "birth_all", 0.35),
+        "foreign_citizens": ("foreign", "citizen_all", 0.35),
+        "under18": ("alter_unter18", "ages_all", 0.15),
+        "age65plus": ("alter_65plus", "ages_all", 0.15),
+    }
+    ref = {k: raw[num].sum() / raw[den].sum() for k, (num, den, _) in ind.items()}
+    assert p.reference == pytest.approx(ref, rel=1e-12)
+    assert 0.15 < ref["born_abroad"] < 0.3  # Kaiserslautern 2011: about one in five
+    cells = p.cells.set_index("area")
+    assert raw.loc[CELLS[2], "birth_all"] == 0  # no origin row: its shares are the reference
+    assert raw.loc[CELLS[0], "ages_all"] > 200 and raw.loc[CELLS[1], "ages_all"] == 3
+    for cell in CELLS:
+        r = raw.loc[cell]
+        need = sum(
+            w * ((r[num] + 10 * ref[k]) / (r[den] + 10)) / ref[k]
+            for k, (num, den, w) in ind.items()
+        )
+        minutes = a.residents.set_index("pid").loc[cell, "minutes_all"]
+        gap = min(max(minutes - 5.0, 0.0), 15.0)
+        c = cells.loc[cell]
+        assert c["need"] == pytest.approx(need, rel=1e-12), cell
+        assert c["gap_minutes"] == pytest.approx(gap, abs=1e-12), cell
+        assert c["priority"] == pytest.approx(need * gap, rel=1e-12), cell
+        assert c["priority_total"] == pytest.approx(need * gap * r["ages_all"], rel=1e-12), cell
+    assert cells.loc[CELLS[3], "priority"] == 0 and cells.loc[CELLS[3], "minutes"] <= 5
+    assert cells.loc[CELLS[0], "need"] > 2  # 44 % born abroad: twice the city's share
+    # ranks: 1 = largest need × gap × residents
+    order = p.cells.sort_values("rank")
+    assert (np.diff(order["priority_total"].to_numpy()) <= 0).all()
+    assert order["area"].iloc[0] == CELLS[0]
+
+
+def test_districts_are_sums_of_their_cells(kl_run):
+    _, a, _ = kl_run
+    p = priority(a)
+    d = p.districts.set_index("district")
+    assert set(d.index) == {"West", "East"}
+    for name in ("West", "East"):
+        c = p.cells[a.residents["district"].to_numpy() == name]
+        assert d.loc[name, "population"] == pytest.approx(c["population"].sum())
+        assert d.loc[name, "priority_total"] == pytest.approx(c["priority_total"].sum())
+        assert d.loc[name, "priority"] == pytest.approx(
+            c["priority_total"].sum() / c["population"].sum()
+        )
+        beyond = c.loc[c["gap_minutes"] > 0, "population"].sum()
+        assert d.loc[name, "residents_beyond"] == pytest.approx(beyond)
+    assert sorted(d["rank"]) == [1, 2]
+
+
+def test_need_file_errors_name_the_column_and_the_fix(kl_run, tmp_path):
+    _, a, _ = kl_run
+    text = (
+        "indicators:\n  newcomers:\n    weight: 1\n"
+        "    numerator: [geburtland_ausland_eu28]\n    denominator: population\n"
+    )
+    f = tmp_path / "need.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"'geburtland_ausland_eu28'.*did you mean "
+                       r"'geburtland_ausland_eu27'") as e:  # fmt: skip
+        priority(a, load_need(f))
+    assert str(f) in str(e.value)
+    f.write_text(text.replace("weight: 1", "weight: 1\n    wieght: 2"), encoding="utf-8")
+    with pytest.raises(InputError, match="unknown key 'wieght'"):
+        load_need(f)
+    f.write_text(text.replace("weight: 1", "weight: -1"), encoding="utf-8")
+    with pytest.raises(InputError, match="weight must be a finite number"):
+        load_need(f)
+    # a user file with one indicator: share of persons born outside Europe, raw shares
+    f.write_text(
+        text.replace("geburtland_ausland_eu28", "geburtland_ausland_sonstige_welt")
+        + "prior_residents: 0\ngap_cap_minutes: 30\n",
+        encoding="utf-8",
+    )
+    p = priority(a, load_need(f))
+    r = a.residents
+    share = r["geburtland_ausland_sonstige_welt"] / r["population"]
+    ref = r["geburtland_ausland_sonstige_welt"].sum() / r["population"].sum()
+    assert p.cells["need"].to_numpy() == pytest.approx((share / ref).to_numpy(), rel=1e-12)
+    assert p.cells["gap_minutes"].max() <= 30
+
+
+def test_without_the_groups_the_default_is_skipped_with_a_reason(kl_osm, kl_zensus):
+    a = run(load_inputs(network=kl_osm, population=[kl_zensus]), minutes=[5])
+    prio, why = priority_areas(a)
+    assert prio is None and "geburtland_deutschland" in why and "--need" in why
+
+
+def test_outputs_map_and_report_show_the_priority_areas(kl_run):
+    inputs, a, d = kl_run
+    out = d / "out"
+    write_outputs(a, out, {**inputs.record}, lang="de", isochrones=False)
+    cells = pd.read_csv(out / "priority.csv")
+    assert list(cells.columns[:9]) == ["rank", "area", "population", "need", "minutes",
+                                       "gap_minutes", "priority", "priority_total",
+                                       "residents_beyond"]  # fmt: skip
+    assert len(cells) == len(a.residents) and cells["rank"].tolist() == list(
+        range(1, len(cells) + 1)
+    )
+    assert {n for n, _ in pyogrio.list_layers(out / "priority.gpkg")} == {"cells", "districts"}
+    poly = gpd.read_file(out / "priority.gpkg", layer="cells")
+    assert (poly.geom_type == "MultiPolygon").all()  # Zensus cells as 100 m squares (one type)
+    assert poly.to_crs("EPSG:3035").area.round().eq(10_000).all()
+    assert pd.read_csv(out / "priority_districts.csv")["district"].tolist()[0] in ("West", "East")
+    rec = json.loads((out / "run.json").read_text())
+    assert (
+        rec["priority"]["threshold_minutes"] == 5 and rec["outputs"]["priority"] == "priority.csv"
+    )
+    report = (out / "report.html").read_text()
+    assert "Wo Ankunftsquartieren eine Andockstelle fehlt" in report
+    top = cells.head(10)
+    assert f"In den 10 gezeigten Zellen leben {top['population'].sum():,.0f} Einwohner" in report
+    assert top["area"].iloc[0] in report
+    assert "Priorit\\u00e4tsgebiete" in (out / "map.html").read_text()
+    # rebuilt from the folder, in English
+    write_report(load_folder(out), d / "en.html", lang="en")
+    assert "Where arrival neighbourhoods lack a docking point" in (d / "en.html").read_text()
+
+
+def test_rank_weight_priority_serves_the_priority_areas(kl_run):
+    inputs, a, _ = kl_run
+    cand = candidates_from_osm(inputs.extract.features, "all", kind="ground_floor").head(60)
+    r = rank_candidates(a, cand, 2, 5.0, weight="priority", with_visibility=False)
+    w = priority(a).cells["priority_total"].to_numpy()  # need × gap at 5 min, all sites
+    assert r.weight_name == "priority" and r.total_weight == pytest.approx(w.sum())
+    covers = r.matrix.covers()
+    best = np.asarray(covers.astype(float) @ w).ravel()  # nobody with weight > 0 is covered
+    assert r.table["gain"].iloc[0] == pytest.approx(best.max())
+    people = rank_candidates(a, cand, 1, 5.0, with_visibility=False)
+    assert r.table["gain"].iloc[0] >= float(np.asarray(covers.astype(float) @ w).ravel()[
+        people.greedy.chosen[0]])  # fmt: skip
+
+
+def test_cli_need_option(kl_osm, kl_zensus, kl_origin, tmp_path):
+    from click.testing import CliRunner
+
+    from accessibility.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("indicators: {}\nprior: 3\n", encoding="utf-8")
+    args = ["analyze", "--network", str(kl_osm), "--population", str(kl_zensus), "--minutes", "5"]
+    r = CliRunner().invoke(main, [*args, "--need", str(bad), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "unknown key 'prior'" in r.output and "bad.yaml" in r.output
+    assert not (tmp_path / "x").exists()  # refused before the analysis
+    need = tmp_path / "young.yaml"
+    need.write_text(
+        "indicators:\n  young:\n    weight: 1\n    numerator: alter_unter18\n"
+        "    denominator: population\nminutes: 10\n",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(main, [*args, "--need", str(need), "--out", str(tmp_path / "y")])
+    assert r.exit_code == 0, r.output
+    assert "Priority areas (need × gap)" in r.output
+    rec = json.loads((tmp_path / "y" / "run.json").read_text())
+    assert rec["priority"]["threshold_minutes"] == 10 and rec["priority"]["source"] == str(need)
+    cells = pd.read_csv(tmp_path / "y" / "priority.csv")
+    assert list(cells.columns[-1:]) == ["share_young"] and (cells["gap_minutes"] <= 15).all()
