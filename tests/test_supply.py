@@ -199,6 +199,31 @@ def test_capacity_column_rows_and_errors(tmp_path):
     assert read_sites(path, Rejects(), capacity_column="hours")["capacity"].isna().all()
 
 
+def test_huge_capacities_are_rejected_rows_not_infinite_scores(tmp_path, kl_run):
+    """Review: "1e308" is a finite number, but two of them overflowed the 2SFCA's sums to
+    inf in summary_2sfca.csv (and to null in run.json). Values above MAX_CAPACITY are
+    rejected rows naming file, row and value, like negative ones."""
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "name,category,lat,lon,hours\n"
+        "A,library,49.445,7.765,1e308\n"
+        "B,library,49.44,7.76,1e9\n"
+        "C,library,49.441,7.761,1.5e9\n",
+        encoding="utf-8",
+    )
+    rejects = Rejects()
+    sites = read_sites(path, rejects, capacity_column="hours")
+    assert list(sites["name"]) == ["B"] and sites["capacity"].item() == 1e9
+    rows = rejects.frame()
+    assert list(rows["row"]) == [1, 3]
+    assert list(rows["value"]) == ["hours=1e308", "hours=1.5e9"]
+    assert rows["reason"].str.contains("capacity above 1,000,000,000 is not plausible").all()
+    # the library function refuses them too, instead of returning inf
+    big = np.full(len(kl_run.sites), 1e308)
+    with pytest.raises(InputError, match="from 0 to 1,000,000,000"):
+        _scores(kl_run, big)
+
+
 def test_analyze_2sfca_writes_columns_summary_map_and_report(kl_dir, kl_osm, kl_zensus, tmp_path):
     inputs = load_inputs(network=kl_osm)
     s = inputs.sites.to_crs("EPSG:4326")

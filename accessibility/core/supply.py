@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..inputs.sites import MAX_CAPACITY
 from .network import Network, Snap
 from .routing import SiteGraph, site_graph, site_pairs
 
@@ -309,14 +310,16 @@ def check_capacity(capacity: np.ndarray) -> np.ndarray:
     Raises
     ------
     InputError
-        A value is negative or infinite (the sites reader rejects such rows first).
+        A value is negative, above :data:`MAX_CAPACITY` or infinite (the sites reader
+        rejects such rows first).
     """
     cap = np.asarray(capacity, dtype=float)
-    bad = np.isinf(cap) | (cap < 0)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(cap) | (cap < 0) | (cap > MAX_CAPACITY)
     if bad.any():
         raise InputError(
-            f"site capacities must be numbers >= 0, got {cap[bad][:5].tolist()}; "
-            "fix the capacity column"
+            f"site capacities must be numbers from 0 to {MAX_CAPACITY:,.0f}, got "
+            f"{cap[bad][:5].tolist()}; fix the capacity column"
         )
     return np.where(np.isnan(cap), DEFAULT_CAPACITY, cap)
 

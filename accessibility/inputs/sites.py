@@ -189,6 +189,10 @@ def read_sites(
 #: What a capacity is, for messages and the README.
 CAPACITY_UNIT = "hours per week, staff or seats: one unit for all sites"
 
+#: Largest capacity accepted per site. Larger values are typing errors, and ``1e308``
+#: would overflow the 2SFCA's sums to infinity (``summary_2sfca.csv``, ``run.json``).
+MAX_CAPACITY = 1e9
+
 
 def read_capacity(
     file: str, table: pd.DataFrame, column: str, issues: Issues, required: bool = False
@@ -204,8 +208,8 @@ def read_capacity(
     column : str
         The capacity column (matched case-insensitively, surrounding spaces ignored).
     issues : Issues
-        Receives the rows whose capacity is not a number >= 0 (negative, text, NaN,
-        infinite), with the value, so they go to ``rejects.csv``.
+        Receives the rows whose capacity is not a number from 0 to :data:`MAX_CAPACITY`
+        (negative, text, NaN, infinite, huge), with the value, so they go to ``rejects.csv``.
     required : bool
         Raise when the column is missing (the user named it with ``--capacity-column``).
 
@@ -239,14 +243,22 @@ def read_capacity(
     col = hits[0]
     values, empty, bad = parse_cells(table[col])
     with np.errstate(invalid="ignore"):
+        huge = ~empty & ~bad & (values > MAX_CAPACITY)
         bad |= ~empty & (values < 0)
-    shown = table[col].astype(object).where(table[col].notna(), "").astype(str)
+    shown = [f"{col}={v}" for v in table[col].astype(object).where(table[col].notna(), "")]
     issues.add(
         bad,
         f"capacity must be a number >= 0 ({CAPACITY_UNIT}); fix the value or leave the cell "
         "empty for the default",
-        [f"{col}={v}" for v in shown],
+        shown,
     )
+    issues.add(
+        huge,
+        f"capacity above {MAX_CAPACITY:,.0f} is not plausible ({CAPACITY_UNIT}); fix the "
+        "value (a typing error?) or use a smaller unit",
+        shown,
+    )
+    bad |= huge
     table = table.drop(columns=[col])
     if "capacity" in table.columns:
         table = table.rename(columns={"capacity": "input_capacity"})
