@@ -312,10 +312,10 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
                 "minutes_advice_centre", "minutes_library", "minutes_all", "covered_5min",
                 "covered_10min", "detour_ratio", "detour_flag"):  # fmt: skip
         assert col in t.columns, col
-    x = pd.read_excel(out / "stock.xlsx", sheet_name="stock")
-    assert len(x) == 12
+    x = pd.read_excel(out / "stock.xlsx", sheet_name="stock", nrows=12)
     named = x["nearest_advice_centre"].dropna()
-    assert (named == '\'=HYPERLINK("x")').all() and len(named) == 12  # not a formula
+    assert (named == '=HYPERLINK("x")').all() and len(named) == 12  # the name, as text
+    _check_stock_xlsx(out / "stock.xlsx", t, pd.read_csv(out / "stock_summary.csv"))
     g = gpd.read_file(out / "stock.gpkg")
     # one metric CRS for every layer of the run (issue 12); lon/lat columns stay degrees
     assert len(g) == 12 and g.crs.to_epsg() == 25832
@@ -335,6 +335,44 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
     assert "=HYPERLINK(\\u0026quot;x\\u0026quot;)" in page  # HTML-escaped inside the JSON
     assert 'HYPERLINK(\\"x' not in page and 'HYPERLINK("x' not in page
     assert f"<title>Wohnungsbestand – {out.name}</title>" in page  # German data, German map
+
+
+def _check_stock_xlsx(path, table, summary):
+    """Issue 12 leftover: stock.xlsx is laid out like tables.xlsx (same writer): percent
+    shares, empty cells (never "nan"/"<NA>") with a legend row, bold frozen header, widths;
+    a name starting with "=" is a text cell, not a formula (nor a name with a ' added)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["stock", "summary"]
+    for ws, csv in ((wb["stock"], table), (wb["summary"], summary)):
+        header = [c.value for c in ws[1]]
+        assert header == list(csv.columns)
+        assert ws.freeze_panes == "A2" and all(c.font.b for c in ws[1])
+        n = len(csv)
+        texts = [c.value for row in ws.iter_rows(min_row=2, max_row=n + 1) for c in row]
+        assert not any(v in ("<NA>", "nan", "NaN", "inf", "None", "") for v in texts)
+        for j, h in enumerate(header, start=1):
+            letter = ws.cell(row=1, column=j).column_letter
+            assert ws.column_dimensions[letter].width >= min(len(h) + 2, 60), h
+            cells = [ws.cell(row=i, column=j) for i in range(2, n + 2)]
+            missing = csv[h].isna().to_numpy()
+            assert [c.value is None for c in cells] == list(missing), h  # NaN → empty cell
+            if h.startswith("share"):
+                assert all(c.number_format == "0.0%" for c in cells if c.value is not None), h
+        if not csv.isna().any().any():
+            assert ws.max_row == n + 1  # nothing empty, no legend
+            continue
+        # German data: a blank row, then the German legend row
+        assert all(c.value is None for c in ws[n + 2])
+        legend = ws.cell(row=n + 3, column=1).value
+        assert ws.max_row == n + 3 and legend.startswith("Leere Zelle"), legend
+    ws = wb["stock"]
+    assert table["residents"].isna().all()  # units given: the stock sheet has its legend
+    col = [c.value for c in ws[1]].index("nearest_advice_centre") + 1
+    cell = ws.cell(row=2, column=col)
+    assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
+    assert "minutes_" in ws.cell(row=ws.max_row, column=1).value  # the reach legend
 
 
 def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):
