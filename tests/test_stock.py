@@ -435,6 +435,14 @@ def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):
     assert json.loads((tmp_path / "lax" / "run.json").read_text())["geocoder_accept"] == ["street"]
 
 
+def test_a_stock_file_without_rows_is_an_error_about_that_file(tmp_path):
+    """Review: a header-only stock file was refused with "add one row per site"."""
+    p = _write(tmp_path, "building_id,street,housenumber,postcode,units\n", "bestand.csv")
+    with pytest.raises(InputError, match="no data rows") as err:
+        read_stock(p, Rejects())
+    assert "bestand.csv" in str(err.value) and "site" not in str(err.value)
+
+
 def test_projected_xy_columns_with_crs(tmp_path, buildings, kl_network, osm_sites):
     few = buildings.head(6)
     pts = gpd.GeoSeries(
