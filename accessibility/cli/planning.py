@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
@@ -270,7 +271,9 @@ def compare(
     from .._io import check_output_folder
 
     check_output_folder(final)
-    comparison = compare_scenarios(inputs, scs, names, status=console.status)
+    comparison = compare_scenarios(
+        inputs, scs, names, status=lambda text: console.status(escape(text))
+    )
     for _, _, r in comparison.results:
         check_changes(r)
     with staged(final, no_wait) as out:
@@ -282,7 +285,7 @@ def compare(
     t.add_column("minutes", justify="right")
     t.add_column("baseline", justify="right")
     for n in names:
-        t.add_column(n, justify="right")
+        t.add_column(escape(n), justify="right")  # a name's "[...]" is text, not rich markup
     for d in table.to_dict("records"):
         cells = [f"{d[f'after_{column_slug(n)}']:,.0f} ({d[f'gain_{column_slug(n)}']:+,.0f})"
                  for n in names]  # fmt: skip
