@@ -199,6 +199,15 @@ def test_capacity_column_rows_and_errors(tmp_path):
     assert read_sites(path, Rejects(), capacity_column="hours")["capacity"].isna().all()
 
 
+def test_all_capacities_zero_is_warned(kl_run):
+    """Review: a capacity column of zeros gave 0 everywhere without a word."""
+    from accessibility.errors import AccessibilityWarning
+
+    with pytest.warns(AccessibilityWarning, match="every site has capacity 0"):
+        b = _scores(kl_run, np.zeros(len(kl_run.sites)))
+    assert (b.residents["sfca_all"] == 0).all() and (b.residents["opportunities_all"] > 0).any()
+
+
 def test_huge_capacities_are_rejected_rows_not_infinite_scores(tmp_path, kl_run):
     """Review: "1e308" is a finite number, but two of them overflowed the 2SFCA's sums to
     inf in summary_2sfca.csv (and to null in run.json). Values above MAX_CAPACITY are

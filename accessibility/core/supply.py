@@ -35,13 +35,14 @@ bounded by the catchment, sparse (site, resident, metres) triples, no dense matr
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import AccessibilityWarning, InputError
 from ..inputs.sites import MAX_CAPACITY
 from .network import Network, Snap
 from .routing import SiteGraph, site_graph, site_pairs
@@ -375,6 +376,13 @@ def supply_demand(
         )
     raw = np.asarray(capacity, dtype=float)
     cap = check_capacity(raw)
+    if len(cap) and not (cap > 0).any():
+        warnings.warn(
+            f"every site has capacity 0 (column {capacity_column!r}): all 2SFCA and E2SFCA "
+            "scores are 0; give the sites their capacities (hours per week, staff or seats)",
+            AccessibilityWarning,
+            stacklevel=2,
+        )
     t0 = time.perf_counter()
     p = pairs(a.network, a.site_snap, a.resident_snap, catchment, a.params.metres_per_minute)
     t1 = time.perf_counter()
