@@ -97,6 +97,45 @@ def test_2sfca_and_e2sfca_equal_pysal_access(kl_run, catchment):
         np.testing.assert_allclose(ours.to_numpy(), theirs, rtol=0, atol=1e-9)
 
 
+def test_scores_equal_a_hand_computation_on_networkx_distances(kl_run):
+    """Independent of site_pairs and PySAL: the formulas written out with plain loops over
+    networkx door-to-door minutes, for real Kaiserslautern cells reached by one site and by
+    several (10-minute catchment, Gaussian decay)."""
+    import math
+
+    a, T = kl_run, 10.0
+    b = _scores(a, HOURS, catchment=T)
+    minutes = np.array([
+        reference_distances(a.network, a.site_snap.subset(np.array([j])), a.resident_snap)
+        for j in range(len(a.sites))
+    ]) / a.params.metres_per_minute  # fmt: skip
+    pop = a.residents["population"].to_numpy()
+
+    def g(t):
+        return (math.exp(-0.5 * (t / T) ** 2) - math.exp(-0.5)) / (1 - math.exp(-0.5))
+
+    near = [[j for j in range(len(a.sites)) if minutes[j, i] <= T] for i in range(len(pop))]
+    demand = [
+        sum(pop[i] for i in range(len(pop)) if minutes[j, i] <= T) for j in range(len(a.sites))
+    ]
+    demand_e = [sum(pop[i] * g(minutes[j, i]) for i in range(len(pop)) if minutes[j, i] <= T)
+                for j in range(len(a.sites))]  # fmt: skip
+    several = [i for i in range(len(pop)) if len(near[i]) >= 3][:3]
+    one = [i for i in range(len(pop)) if len(near[i]) == 1][:2]
+    assert len(several) == 3 and len(one) == 2
+    libraries = (a.sites["category"] == "library").to_numpy()
+    for i in several + one:
+        sfca = 1000 * sum(HOURS[j] / demand[j] for j in near[i])
+        e2sfca = 1000 * sum(HOURS[j] / demand_e[j] * g(minutes[j, i]) for j in near[i])
+        library = 1000 * sum(HOURS[j] / demand[j] for j in near[i] if libraries[j])
+        opportunities = sum(g(minutes[j, i]) for j in near[i])
+        r = b.residents.iloc[i]
+        assert r["sfca_all"] == pytest.approx(sfca, rel=1e-12)
+        assert r["e2sfca_all"] == pytest.approx(e2sfca, rel=1e-12)
+        assert r["sfca_library"] == pytest.approx(library, rel=1e-12, abs=1e-15)
+        assert r["opportunities_all"] == pytest.approx(opportunities, rel=1e-12)
+
+
 def test_capacity_zero_contributes_nothing_and_doubling_doubles(kl_run, kl_inputs):
     a = kl_run
     base = _scores(a, HOURS)
