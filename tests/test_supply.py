@@ -301,6 +301,16 @@ def test_analyze_2sfca_writes_columns_summary_map_and_report(kl_dir, kl_osm, kl_
     assert top["sfca_mean"] == pytest.approx((pop * residents["sfca_all"]).sum() / pop.sum())
     assert (pop * residents["sfca_all"]).sum() / 1000 == pytest.approx(166.0)
     assert "Capacity per 1,000 residents (E2SFCA, 10 min)" in (out / "map.html").read_text()
+    # tables.xlsx: decay_coverage (0-1, shown as a percentage in the report) in percent format
+    from openpyxl import load_workbook
+
+    ws = load_workbook(out / "tables.xlsx")["summary_2sfca"]
+    header = [c.value for c in ws[1]]
+    for col in ("decay_coverage", "share_within_catchment"):
+        j = header.index(col) + 1
+        cells = [ws.cell(row=i, column=j) for i in range(2, len(summary) + 2)]
+        assert [c.value for c in cells] == pytest.approx(summary[col].tolist(), rel=1e-12)
+        assert all(c.number_format == "0.0%" for c in cells), col
     report = (out / "report.html").read_text()
     assert "<h2>Supply and demand (2SFCA)</h2>" in report and "8 of 9 docking points" in report
     # `accessibility report DIR` rebuilds the section from the folder

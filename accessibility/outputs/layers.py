@@ -231,8 +231,8 @@ XLSX_LEGEND_REACH = {
 }
 #: Added to the legend of a sheet with share columns.
 XLSX_LEGEND_SHARE = {
-    "de": " Anteile (share…) in Prozent; die Zelle hält den Anteil 0–1.",
-    "en": " Shares (share…) in percent; the cell holds the share 0–1.",
+    "de": " Anteile (share…, decay_coverage) in Prozent; die Zelle hält den Anteil 0–1.",
+    "en": " Shares (share…, decay_coverage) in percent; the cell holds the share 0–1.",
 }
 #: Excel number formats by column: shares as percent, persons with thousands separators.
 _PERCENT = "0.0%"
@@ -241,8 +241,8 @@ _PERSONS = "#,##0"
 
 def _number_format(column: str) -> str | None:
     c = column.lower()
-    if c.startswith("share") or c.endswith("_share"):
-        return _PERCENT
+    if c.startswith("share") or c.endswith("_share") or c == "decay_coverage":
+        return _PERCENT  # decay_coverage: 0–1 like a share (summary_2sfca)
     if c in ("population", "population_covered", "persons", "residents", "reach", "gain",
              "cumulative_covered", "buildings", "buildings_covered",
              "buildings_not_covered"):  # fmt: skip
