@@ -435,6 +435,24 @@ def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):
     assert json.loads((tmp_path / "lax" / "run.json").read_text())["geocoder_accept"] == ["street"]
 
 
+def test_all_rows_rejected_names_rows_and_building_ids(tmp_path, geocoder):
+    """Review: a stock list without house numbers is now rejected row by row (street-only
+    matches need --accept street); when that leaves nothing, the error said "Fix the rows
+    listed in rejects.csv", but no rejects.csv is written then. It names rows and ids."""
+    p = _write(
+        tmp_path,
+        "building_id,street,housenumber\nH-1,Rummelstraße,\nH-2,Fantasieweg,1\nH-3,Rummelstraße,\n",
+        "bestand.csv",
+    )
+    with pytest.raises(AllRejectedError) as err:
+        read_stock(p, Rejects(), geocoder=geocoder)
+    msg = str(err.value)
+    assert "rejects.csv" not in msg and "all 3 buildings were rejected" in msg
+    assert "--accept street (2x: rows 1 (H-1), 3 (H-3))" in msg
+    assert "'Fantasieweg' not found" in msg and "(1x: row 2 (H-2))" in msg
+    assert "0x" not in msg  # the "no coordinates" issue of the geocoded rows is gone
+
+
 def test_a_stock_file_without_rows_is_an_error_about_that_file(tmp_path):
     """Review: a header-only stock file was refused with "add one row per site"."""
     p = _write(tmp_path, "building_id,street,housenumber,postcode,units\n", "bestand.csv")

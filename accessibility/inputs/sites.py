@@ -407,6 +407,40 @@ class Issues:
             out |= mask
         return out
 
+    def top_reasons(self, rows: np.ndarray, ids: np.ndarray | None = None, k: int = 3) -> str:
+        """The ``k`` most common reasons, each with its count and first rows, for an error
+        raised before any ``rejects.csv`` is written (every row rejected).
+
+        Parameters
+        ----------
+        rows : ndarray of int
+            Row (or feature) number in the file per table row.
+        ids : ndarray, optional
+            An id per table row shown after its row number (a stock's ``building_id``).
+        k : int
+            How many reasons.
+
+        Returns
+        -------
+        str
+            E.g. ``"street 'X' not found (2x: rows 1 (A), 4 (D))"``, reasons joined by ``;``.
+        """
+        counts: dict[str, list[int]] = {}
+        for mask, reason, _ in self.items:
+            counts.setdefault(reason, []).extend(np.flatnonzero(mask).tolist())
+        # (a mask may have been emptied later: geocoded rows lose "no coordinates")
+        top = sorted(((r, i) for r, i in counts.items() if i), key=lambda kv: -len(kv[1]))[:k]
+
+        def where(i: int) -> str:
+            name = "" if ids is None or not str(ids[i]) else f" ({ids[i]})"
+            return f"{rows[i]}{name}"
+
+        return "; ".join(
+            f"{reason} ({len(idx)}x: row{'s' if len(idx) > 1 else ''} "
+            f"{', '.join(where(i) for i in sorted(idx)[:5])}{', …' if len(idx) > 5 else ''})"
+            for reason, idx in top
+        )
+
     def report(self, file: str, rows: np.ndarray, rejects: Rejects) -> None:
         """Add one reject per bad row, in row order.
 
@@ -685,11 +719,9 @@ def _finish_sites(
     bad = issues.bad()
     issues.report(file, rows, rejects)
     if bad.all():
-        reasons = pd.Series([r for m, r, _ in issues.items for _ in range(int(m.sum()))])
-        top = "; ".join(f"{k} ({v}x)" for k, v in reasons.value_counts().head(3).items())
         raise AllRejectedError(
             f"all {n} rows were rejected, so there are no sites to use. Most common reasons: "
-            f"{top}. Fix the rows listed in rejects.csv",
+            f"{issues.top_reasons(rows)}. Fix these rows and run again",
             file,
         )
     keep = ~bad
