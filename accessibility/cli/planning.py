@@ -388,7 +388,7 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
     for col in ("rank", "name", "gain", "cumulative"):
         t.add_column(col, justify="left" if col == "name" else "right")
     for row in r.table.itertuples():
-        t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
+        t.add_row(str(row.rank), escape(str(row.name)), f"{row.gain:,.0f}",
                   f"{row.cumulative_covered:,.0f}")  # fmt: skip
     console.print(t)
     console.print(f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}")
@@ -462,7 +462,7 @@ def critical(category: str, weight: str | None, out: Any, no_wait: bool, **kw: A
     for m in sorted(kw["minutes"]):
         t.add_column(f"loss ≤ {m:g} min", justify="right")
     for d in sites.head(15).to_dict("records"):
-        t.add_row(str(d["name"]), str(d["category"]),
+        t.add_row(escape(str(d["name"])), escape(str(d["category"])),
                   *[f"{d[f'loss_{m:g}']:,.0f}" for m in sorted(kw["minutes"])])  # fmt: skip
     console.print(t)
     for r in red.itertuples():
