@@ -257,6 +257,20 @@ def test_street_only_between_mapped_neighbours(geocoder, kl_addresses):
     assert q == "street_only" and "no house number" in note
 
 
+@pytest.mark.parametrize(
+    "given", ["D-67655", "DE 67655", "67 655", " 67655 ", "67655.0", 67655.0,
+              "67655 Kaiserslautern"],
+)  # fmt: skip
+def test_the_same_postcode_written_differently_is_no_mismatch(geocoder, given):
+    """Review: the postcode of "Fischerstraße 50" (67655 in OSM) as housing companies' lists
+    write it ("D-67655", a spreadsheet's 67655.0, the city in the postcode column) was
+    flagged postcode_mismatch; only another code is one."""
+    assert geocoder.lookup("Fischerstraße", "50", given)[2:5:2] == ("exact", "")
+    q, note = geocoder.lookup("Fischerstraße", "50", "D-67663")[2:5:2]
+    assert q == "postcode_mismatch" and "D-67663 differs from OSM's 67655" in note
+    assert geocoder.lookup("Fischerstraße", "50", "6765")[2] == "postcode_mismatch"  # a typo
+
+
 def test_postcode_disagreement_lowers_the_quality(geocoder, kl_addresses):
     """Issue 12: "Fischerstraße 50, 67663" is mapped with postcode 67655 in OSM: located at
     the house, but as ``postcode_mismatch`` with both postcodes in the note, never ``exact``."""

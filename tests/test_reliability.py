@@ -514,6 +514,37 @@ def test_compare_names_that_collide_get_their_own_folders(grid, tmp_path):
     assert not (tmp_path / "cmp2").exists()
 
 
+def test_compare_prints_scenario_names_with_brackets_as_they_are(grid, tmp_path):
+    """Review: a scenario name's "[...]" was read as rich markup: "Plan [draft] 2" was printed
+    as "Plan  2", and "Plan [/b]" crashed compare after its outputs were written."""
+    add = (f"  - add: {{name: Neu, category: library, lat: {_small.LAT0 + 4 * _small.DLAT}, "
+           f"lon: {_small.LON0 + _small.DLON}}}\n")  # fmt: skip
+    a = _scenario(tmp_path / "a.yaml", tmp_path, "'Plan [draft] 2'", add)
+    b = _scenario(
+        tmp_path / "b.yaml", tmp_path, "'Plan [/b]'", "  - remove: {name: Beratung Mitte}\n"
+    )
+    r = _run("compare", a, b, "--out", tmp_path / "cmp")
+    assert r.exit_code == 0, r.output
+    text = "".join(r.output.split())  # the table may wrap a header
+    assert "Plan[draft]2" in text and "Plan[/b]" in text
+    assert set(pd.read_csv(tmp_path / "cmp" / "comparison_columns.csv")["scenario"]) == {
+        "Plan [draft] 2", "Plan [/b]"}  # fmt: skip
+
+
+def test_critical_prints_site_names_with_brackets_as_they_are(grid, tmp_path):
+    """Review: an OSM or user site name such as "Beratung [/b]" crashed `critical` after its
+    outputs were written (rich markup in the printed table)."""
+    sites = _small.sites_csv(tmp_path / "s.csv", [
+        ("Bücherei [alt]", "library", _small.LAT0 + 2 * _small.DLAT, _small.LON0 + 2 * _small.DLON),
+        ("Beratung [/b]", "advice_centre", _small.LAT0 + 4 * _small.DLAT,
+         _small.LON0 + 3 * _small.DLON),
+    ])  # fmt: skip
+    args = [a if a != str(tmp_path / "sites.csv") else str(sites) for a in grid]
+    r = _run("critical", *args[1:], "--out", tmp_path / "C")
+    assert r.exit_code == 0, r.output
+    assert "Beratung [/b]" in r.output and "Bücherei [alt]" in r.output
+
+
 def test_scenario_whose_only_change_is_rejected_fails(grid, tmp_path):
     # the only new site lies 2 km from the nearest street: rejected, nothing changes
     far = (f"  - add: {{name: Weit weg, category: library, lat: {_small.LAT0 - 0.02}, "

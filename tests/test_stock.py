@@ -312,10 +312,10 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
                 "minutes_advice_centre", "minutes_library", "minutes_all", "covered_5min",
                 "covered_10min", "detour_ratio", "detour_flag"):  # fmt: skip
         assert col in t.columns, col
-    x = pd.read_excel(out / "stock.xlsx", sheet_name="stock")
-    assert len(x) == 12
+    x = pd.read_excel(out / "stock.xlsx", sheet_name="stock", nrows=12)
     named = x["nearest_advice_centre"].dropna()
-    assert (named == '\'=HYPERLINK("x")').all() and len(named) == 12  # not a formula
+    assert (named == '=HYPERLINK("x")').all() and len(named) == 12  # the name, as text
+    _check_stock_xlsx(out / "stock.xlsx", t, pd.read_csv(out / "stock_summary.csv"))
     g = gpd.read_file(out / "stock.gpkg")
     # one metric CRS for every layer of the run (issue 12); lon/lat columns stay degrees
     assert len(g) == 12 and g.crs.to_epsg() == 25832
@@ -336,6 +336,44 @@ def test_cli_writes_the_stock_outputs(tmp_path, kl_osm, buildings):
     assert 'HYPERLINK(\\"x' not in page and 'HYPERLINK("x' not in page
     # German data, German map, titled by the place (the network file), not the folder
     assert "<title>Wohnungsbestand – Kaiserslautern</title>" in page
+
+
+def _check_stock_xlsx(path, table, summary):
+    """Issue 12 leftover: stock.xlsx is laid out like tables.xlsx (same writer): percent
+    shares, empty cells (never "nan"/"<NA>") with a legend row, bold frozen header, widths;
+    a name starting with "=" is a text cell, not a formula (nor a name with a ' added)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["stock", "summary"]
+    for ws, csv in ((wb["stock"], table), (wb["summary"], summary)):
+        header = [c.value for c in ws[1]]
+        assert header == list(csv.columns)
+        assert ws.freeze_panes == "A2" and all(c.font.b for c in ws[1])
+        n = len(csv)
+        texts = [c.value for row in ws.iter_rows(min_row=2, max_row=n + 1) for c in row]
+        assert not any(v in ("<NA>", "nan", "NaN", "inf", "None", "") for v in texts)
+        for j, h in enumerate(header, start=1):
+            letter = ws.cell(row=1, column=j).column_letter
+            assert ws.column_dimensions[letter].width >= min(len(h) + 2, 60), h
+            cells = [ws.cell(row=i, column=j) for i in range(2, n + 2)]
+            missing = csv[h].isna().to_numpy()
+            assert [c.value is None for c in cells] == list(missing), h  # NaN → empty cell
+            if h.startswith("share"):
+                assert all(c.number_format == "0.0%" for c in cells if c.value is not None), h
+        if not csv.isna().any().any():
+            assert ws.max_row == n + 1  # nothing empty, no legend
+            continue
+        # German data: a blank row, then the German legend row
+        assert all(c.value is None for c in ws[n + 2])
+        legend = ws.cell(row=n + 3, column=1).value
+        assert ws.max_row == n + 3 and legend.startswith("Leere Zelle"), legend
+    ws = wb["stock"]
+    assert table["residents"].isna().all()  # units given: the stock sheet has its legend
+    col = [c.value for c in ws[1]].index("nearest_advice_centre") + 1
+    cell = ws.cell(row=2, column=col)
+    assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
+    assert "minutes_" in ws.cell(row=ws.max_row, column=1).value  # the reach legend
 
 
 def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):
@@ -396,6 +434,32 @@ def test_honest_geocoding_in_the_stock_outputs(tmp_path, kl_osm):
     rej = pd.read_csv(tmp_path / "lax" / "rejects.csv", keep_default_na=False)
     assert rej["building_id"].tolist() == ["W4"]
     assert json.loads((tmp_path / "lax" / "run.json").read_text())["geocoder_accept"] == ["street"]
+
+
+def test_all_rows_rejected_names_rows_and_building_ids(tmp_path, geocoder):
+    """Review: a stock list without house numbers is now rejected row by row (street-only
+    matches need --accept street); when that leaves nothing, the error said "Fix the rows
+    listed in rejects.csv", but no rejects.csv is written then. It names rows and ids."""
+    p = _write(
+        tmp_path,
+        "building_id,street,housenumber\nH-1,Rummelstraße,\nH-2,Fantasieweg,1\nH-3,Rummelstraße,\n",
+        "bestand.csv",
+    )
+    with pytest.raises(AllRejectedError) as err:
+        read_stock(p, Rejects(), geocoder=geocoder)
+    msg = str(err.value)
+    assert "rejects.csv" not in msg and "all 3 buildings were rejected" in msg
+    assert "--accept street (2x: rows 1 (H-1), 3 (H-3))" in msg
+    assert "'Fantasieweg' not found" in msg and "(1x: row 2 (H-2))" in msg
+    assert "0x" not in msg  # the "no coordinates" issue of the geocoded rows is gone
+
+
+def test_a_stock_file_without_rows_is_an_error_about_that_file(tmp_path):
+    """Review: a header-only stock file was refused with "add one row per site"."""
+    p = _write(tmp_path, "building_id,street,housenumber,postcode,units\n", "bestand.csv")
+    with pytest.raises(InputError, match="no data rows") as err:
+        read_stock(p, Rejects())
+    assert "bestand.csv" in str(err.value) and "site" not in str(err.value)
 
 
 def test_projected_xy_columns_with_crs(tmp_path, buildings, kl_network, osm_sites):

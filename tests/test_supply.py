@@ -97,6 +97,45 @@ def test_2sfca_and_e2sfca_equal_pysal_access(kl_run, catchment):
         np.testing.assert_allclose(ours.to_numpy(), theirs, rtol=0, atol=1e-9)
 
 
+def test_scores_equal_a_hand_computation_on_networkx_distances(kl_run):
+    """Independent of site_pairs and PySAL: the formulas written out with plain loops over
+    networkx door-to-door minutes, for real Kaiserslautern cells reached by one site and by
+    several (10-minute catchment, Gaussian decay)."""
+    import math
+
+    a, T = kl_run, 10.0
+    b = _scores(a, HOURS, catchment=T)
+    minutes = np.array([
+        reference_distances(a.network, a.site_snap.subset(np.array([j])), a.resident_snap)
+        for j in range(len(a.sites))
+    ]) / a.params.metres_per_minute  # fmt: skip
+    pop = a.residents["population"].to_numpy()
+
+    def g(t):
+        return (math.exp(-0.5 * (t / T) ** 2) - math.exp(-0.5)) / (1 - math.exp(-0.5))
+
+    near = [[j for j in range(len(a.sites)) if minutes[j, i] <= T] for i in range(len(pop))]
+    demand = [
+        sum(pop[i] for i in range(len(pop)) if minutes[j, i] <= T) for j in range(len(a.sites))
+    ]
+    demand_e = [sum(pop[i] * g(minutes[j, i]) for i in range(len(pop)) if minutes[j, i] <= T)
+                for j in range(len(a.sites))]  # fmt: skip
+    several = [i for i in range(len(pop)) if len(near[i]) >= 3][:3]
+    one = [i for i in range(len(pop)) if len(near[i]) == 1][:2]
+    assert len(several) == 3 and len(one) == 2
+    libraries = (a.sites["category"] == "library").to_numpy()
+    for i in several + one:
+        sfca = 1000 * sum(HOURS[j] / demand[j] for j in near[i])
+        e2sfca = 1000 * sum(HOURS[j] / demand_e[j] * g(minutes[j, i]) for j in near[i])
+        library = 1000 * sum(HOURS[j] / demand[j] for j in near[i] if libraries[j])
+        opportunities = sum(g(minutes[j, i]) for j in near[i])
+        r = b.residents.iloc[i]
+        assert r["sfca_all"] == pytest.approx(sfca, rel=1e-12)
+        assert r["e2sfca_all"] == pytest.approx(e2sfca, rel=1e-12)
+        assert r["sfca_library"] == pytest.approx(library, rel=1e-12, abs=1e-15)
+        assert r["opportunities_all"] == pytest.approx(opportunities, rel=1e-12)
+
+
 def test_capacity_zero_contributes_nothing_and_doubling_doubles(kl_run, kl_inputs):
     a = kl_run
     base = _scores(a, HOURS)
@@ -199,6 +238,40 @@ def test_capacity_column_rows_and_errors(tmp_path):
     assert read_sites(path, Rejects(), capacity_column="hours")["capacity"].isna().all()
 
 
+def test_all_capacities_zero_is_warned(kl_run):
+    """Review: a capacity column of zeros gave 0 everywhere without a word."""
+    from accessibility.errors import AccessibilityWarning
+
+    with pytest.warns(AccessibilityWarning, match="every site has capacity 0"):
+        b = _scores(kl_run, np.zeros(len(kl_run.sites)))
+    assert (b.residents["sfca_all"] == 0).all() and (b.residents["opportunities_all"] > 0).any()
+
+
+def test_huge_capacities_are_rejected_rows_not_infinite_scores(tmp_path, kl_run):
+    """Review: "1e308" is a finite number, but two of them overflowed the 2SFCA's sums to
+    inf in summary_2sfca.csv (and to null in run.json). Values above MAX_CAPACITY are
+    rejected rows naming file, row and value, like negative ones."""
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "name,category,lat,lon,hours\n"
+        "A,library,49.445,7.765,1e308\n"
+        "B,library,49.44,7.76,1e9\n"
+        "C,library,49.441,7.761,1.5e9\n",
+        encoding="utf-8",
+    )
+    rejects = Rejects()
+    sites = read_sites(path, rejects, capacity_column="hours")
+    assert list(sites["name"]) == ["B"] and sites["capacity"].item() == 1e9
+    rows = rejects.frame()
+    assert list(rows["row"]) == [1, 3]
+    assert list(rows["value"]) == ["hours=1e308", "hours=1.5e9"]
+    assert rows["reason"].str.contains("capacity above 1,000,000,000 is not plausible").all()
+    # the library function refuses them too, instead of returning inf
+    big = np.full(len(kl_run.sites), 1e308)
+    with pytest.raises(InputError, match="from 0 to 1,000,000,000"):
+        _scores(kl_run, big)
+
+
 def test_analyze_2sfca_writes_columns_summary_map_and_report(kl_dir, kl_osm, kl_zensus, tmp_path):
     inputs = load_inputs(network=kl_osm)
     s = inputs.sites.to_crs("EPSG:4326")
@@ -228,6 +301,16 @@ def test_analyze_2sfca_writes_columns_summary_map_and_report(kl_dir, kl_osm, kl_
     assert top["sfca_mean"] == pytest.approx((pop * residents["sfca_all"]).sum() / pop.sum())
     assert (pop * residents["sfca_all"]).sum() / 1000 == pytest.approx(166.0)
     assert "Capacity per 1,000 residents (E2SFCA, 10 min)" in (out / "map.html").read_text()
+    # tables.xlsx: decay_coverage (0-1, shown as a percentage in the report) in percent format
+    from openpyxl import load_workbook
+
+    ws = load_workbook(out / "tables.xlsx")["summary_2sfca"]
+    header = [c.value for c in ws[1]]
+    for col in ("decay_coverage", "share_within_catchment"):
+        j = header.index(col) + 1
+        cells = [ws.cell(row=i, column=j) for i in range(2, len(summary) + 2)]
+        assert [c.value for c in cells] == pytest.approx(summary[col].tolist(), rel=1e-12)
+        assert all(c.number_format == "0.0%" for c in cells), col
     report = (out / "report.html").read_text()
     assert "<h2>Supply and demand (2SFCA)</h2>" in report and "8 of 9 docking points" in report
     # `accessibility report DIR` rebuilds the section from the folder

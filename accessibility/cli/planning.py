@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputError
@@ -270,7 +271,9 @@ def compare(
     from .._io import check_output_folder
 
     check_output_folder(final)
-    comparison = compare_scenarios(inputs, scs, names, status=console.status)
+    comparison = compare_scenarios(
+        inputs, scs, names, status=lambda text: console.status(escape(text))
+    )
     for _, _, r in comparison.results:
         check_changes(r)
     with staged(final, no_wait) as out:
@@ -282,7 +285,7 @@ def compare(
     t.add_column("minutes", justify="right")
     t.add_column("baseline", justify="right")
     for n in names:
-        t.add_column(n, justify="right")
+        t.add_column(escape(n), justify="right")  # a name's "[...]" is text, not rich markup
     for d in table.to_dict("records"):
         cells = [f"{d[f'after_{column_slug(n)}']:,.0f} ({d[f'gain_{column_slug(n)}']:+,.0f})"
                  for n in names]  # fmt: skip
@@ -394,7 +397,7 @@ def rank(candidates: str | None, candidates_from_osm: bool, candidates_ground_fl
     for col in ("rank", "name", "gain", "cumulative"):
         t.add_column(col, justify="left" if col == "name" else "right")
     for row in r.table.itertuples():
-        t.add_row(str(row.rank), str(row.name), f"{row.gain:,.0f}",
+        t.add_row(str(row.rank), escape(str(row.name)), f"{row.gain:,.0f}",
                   f"{row.cumulative_covered:,.0f}")  # fmt: skip
     console.print(t)
     console.print(f"baseline (existing sites): {r.greedy.baseline:,.0f} of {r.total_weight:,.0f}")
@@ -468,7 +471,7 @@ def critical(category: str, weight: str | None, out: Any, no_wait: bool, **kw: A
     for m in sorted(kw["minutes"]):
         t.add_column(f"loss ≤ {m:g} min", justify="right")
     for d in sites.head(15).to_dict("records"):
-        t.add_row(str(d["name"]), str(d["category"]),
+        t.add_row(escape(str(d["name"])), escape(str(d["category"])),
                   *[f"{d[f'loss_{m:g}']:,.0f}" for m in sorted(kw["minutes"])])  # fmt: skip
     console.print(t)
     for r in red.itertuples():

@@ -35,13 +35,15 @@ bounded by the catchment, sparse (site, resident, metres) triples, no dense matr
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import AccessibilityWarning, InputError
+from ..inputs.sites import MAX_CAPACITY
 from .network import Network, Snap
 from .routing import SiteGraph, site_graph, site_pairs
 
@@ -309,14 +311,16 @@ def check_capacity(capacity: np.ndarray) -> np.ndarray:
     Raises
     ------
     InputError
-        A value is negative or infinite (the sites reader rejects such rows first).
+        A value is negative, above :data:`MAX_CAPACITY` or infinite (the sites reader
+        rejects such rows first).
     """
     cap = np.asarray(capacity, dtype=float)
-    bad = np.isinf(cap) | (cap < 0)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(cap) | (cap < 0) | (cap > MAX_CAPACITY)
     if bad.any():
         raise InputError(
-            f"site capacities must be numbers >= 0, got {cap[bad][:5].tolist()}; "
-            "fix the capacity column"
+            f"site capacities must be numbers from 0 to {MAX_CAPACITY:,.0f}, got "
+            f"{cap[bad][:5].tolist()}; fix the capacity column"
         )
     return np.where(np.isnan(cap), DEFAULT_CAPACITY, cap)
 
@@ -372,6 +376,13 @@ def supply_demand(
         )
     raw = np.asarray(capacity, dtype=float)
     cap = check_capacity(raw)
+    if len(cap) and not (cap > 0).any():
+        warnings.warn(
+            f"every site has capacity 0 (column {capacity_column!r}): all 2SFCA and E2SFCA "
+            "scores are 0; give the sites their capacities (hours per week, staff or seats)",
+            AccessibilityWarning,
+            stacklevel=2,
+        )
     t0 = time.perf_counter()
     p = pairs(a.network, a.site_snap, a.resident_snap, catchment, a.params.metres_per_minute)
     t1 = time.perf_counter()

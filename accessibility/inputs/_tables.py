@@ -229,7 +229,9 @@ def _read_text_cells(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
         data.append(cells + [""] * (ncol - len(cells)))
         rows.append(number)
     if not data:
-        raise InputError("the file has a header but no data rows; add one row per site", file)
+        raise InputError(
+            "the file has a header but no data rows; add the rows below the header", file
+        )
     table = pd.DataFrame(data, columns=_unique_names(header), dtype=object)
     table.attrs["long_rows"] = long_rows
     table.attrs["delimiter"] = delimiter

@@ -24,7 +24,9 @@ Match quality per address (:data:`QUALITIES`):
 ``postcode_mismatch``
     Street and house number found (as for the qualities above), but the postcode
     given differs from OSM's at that address: located, and flagged (``note`` names
-    both postcodes; ``stock.csv`` shows quality and note) so someone checks it.
+    both postcodes; ``stock.csv`` shows quality and note) so someone checks it. The
+    same code written differently (``D-67655``, ``67655.0``, ``67655 Kaiserslautern``)
+    is no mismatch (:func:`postcode_key`).
 ``street_only``
     The street is known but not the number, and the number lies inside the
     street's mapped range: placed between the two nearest mapped numbers of the
@@ -641,7 +643,8 @@ class OfflineGeocoder:
     ) -> tuple:
         mismatch = False
         if postcode:
-            same = [e for e in entries if e[4] == postcode]
+            key = postcode_key(postcode)
+            same = [e for e in entries if postcode_key(e[4]) == key]
             if same:
                 entries = same
             elif any(e[4] for e in entries):
@@ -707,6 +710,32 @@ class OfflineGeocoder:
 
 def _miss(reason: str) -> tuple:
     return (np.nan, np.nan, "", "", "", reason)
+
+
+def postcode_key(postcode: object) -> str:
+    """A postcode as compared with OSM's: the same code written differently is equal.
+
+    ``"D-67655"``, ``"DE 67655"``, ``"67 655"``, ``"67655.0"`` (a spreadsheet number) and
+    ``"67655 Kaiserslautern"`` (the city in the postcode column) all give ``"67655"``;
+    letters of non-German codes are kept in upper case (``"vlt 1117"`` → ``"VLT1117"``).
+
+    Parameters
+    ----------
+    postcode : object
+        As given, or as tagged in OSM (``addr:postcode``).
+
+    Returns
+    -------
+    str
+        Upper-case letters and digits only; ``""`` for an empty postcode.
+    """
+    s = _cell(postcode).upper()
+    s = re.sub(r"\.0+$", "", s)  # 67655.0
+    s = re.sub(r"^(?:D|DE)\s*-?\s*(?=\d)", "", s)  # D-67655, DE 67655
+    m = re.fullmatch(r"(\d[\d ]*\d)\s+[^\d\s]{3,}.*", s)  # 67655 Kaiserslautern
+    if m:
+        s = m.group(1)
+    return re.sub(r"[^0-9A-Z]", "", s)
 
 
 def check_accept(accept: Iterable[str] | None) -> tuple[str, ...]:

@@ -189,6 +189,10 @@ def read_sites(
 #: What a capacity is, for messages and the README.
 CAPACITY_UNIT = "hours per week, staff or seats: one unit for all sites"
 
+#: Largest capacity accepted per site. Larger values are typing errors, and ``1e308``
+#: would overflow the 2SFCA's sums to infinity (``summary_2sfca.csv``, ``run.json``).
+MAX_CAPACITY = 1e9
+
 
 def read_capacity(
     file: str, table: pd.DataFrame, column: str, issues: Issues, required: bool = False
@@ -204,8 +208,8 @@ def read_capacity(
     column : str
         The capacity column (matched case-insensitively, surrounding spaces ignored).
     issues : Issues
-        Receives the rows whose capacity is not a number >= 0 (negative, text, NaN,
-        infinite), with the value, so they go to ``rejects.csv``.
+        Receives the rows whose capacity is not a number from 0 to :data:`MAX_CAPACITY`
+        (negative, text, NaN, infinite, huge), with the value, so they go to ``rejects.csv``.
     required : bool
         Raise when the column is missing (the user named it with ``--capacity-column``).
 
@@ -239,14 +243,22 @@ def read_capacity(
     col = hits[0]
     values, empty, bad = parse_cells(table[col])
     with np.errstate(invalid="ignore"):
+        huge = ~empty & ~bad & (values > MAX_CAPACITY)
         bad |= ~empty & (values < 0)
-    shown = table[col].astype(object).where(table[col].notna(), "").astype(str)
+    shown = [f"{col}={v}" for v in table[col].astype(object).where(table[col].notna(), "")]
     issues.add(
         bad,
         f"capacity must be a number >= 0 ({CAPACITY_UNIT}); fix the value or leave the cell "
         "empty for the default",
-        [f"{col}={v}" for v in shown],
+        shown,
     )
+    issues.add(
+        huge,
+        f"capacity above {MAX_CAPACITY:,.0f} is not plausible ({CAPACITY_UNIT}); fix the "
+        "value (a typing error?) or use a smaller unit",
+        shown,
+    )
+    bad |= huge
     table = table.drop(columns=[col])
     if "capacity" in table.columns:
         table = table.rename(columns={"capacity": "input_capacity"})
@@ -394,6 +406,40 @@ class Issues:
         for mask, _, _ in self.items:
             out |= mask
         return out
+
+    def top_reasons(self, rows: np.ndarray, ids: np.ndarray | None = None, k: int = 3) -> str:
+        """The ``k`` most common reasons, each with its count and first rows, for an error
+        raised before any ``rejects.csv`` is written (every row rejected).
+
+        Parameters
+        ----------
+        rows : ndarray of int
+            Row (or feature) number in the file per table row.
+        ids : ndarray, optional
+            An id per table row shown after its row number (a stock's ``building_id``).
+        k : int
+            How many reasons.
+
+        Returns
+        -------
+        str
+            E.g. ``"street 'X' not found (2x: rows 1 (A), 4 (D))"``, reasons joined by ``;``.
+        """
+        counts: dict[str, list[int]] = {}
+        for mask, reason, _ in self.items:
+            counts.setdefault(reason, []).extend(np.flatnonzero(mask).tolist())
+        # (a mask may have been emptied later: geocoded rows lose "no coordinates")
+        top = sorted(((r, i) for r, i in counts.items() if i), key=lambda kv: -len(kv[1]))[:k]
+
+        def where(i: int) -> str:
+            name = "" if ids is None or not str(ids[i]) else f" ({ids[i]})"
+            return f"{rows[i]}{name}"
+
+        return "; ".join(
+            f"{reason} ({len(idx)}x: row{'s' if len(idx) > 1 else ''} "
+            f"{', '.join(where(i) for i in sorted(idx)[:5])}{', …' if len(idx) > 5 else ''})"
+            for reason, idx in top
+        )
 
     def report(self, file: str, rows: np.ndarray, rejects: Rejects) -> None:
         """Add one reject per bad row, in row order.
@@ -673,11 +719,9 @@ def _finish_sites(
     bad = issues.bad()
     issues.report(file, rows, rejects)
     if bad.all():
-        reasons = pd.Series([r for m, r, _ in issues.items for _ in range(int(m.sum()))])
-        top = "; ".join(f"{k} ({v}x)" for k, v in reasons.value_counts().head(3).items())
         raise AllRejectedError(
             f"all {n} rows were rejected, so there are no sites to use. Most common reasons: "
-            f"{top}. Fix the rows listed in rejects.csv",
+            f"{issues.top_reasons(rows)}. Fix these rows and run again",
             file,
         )
     keep = ~bad

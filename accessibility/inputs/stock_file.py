@@ -132,11 +132,10 @@ def read_stock(
     bad = issues.bad()
     issues.report(file, rows, rejects)
     if n == 0 or bad.all():
-        reasons = pd.Series([r for m, r, _ in issues.items for _ in range(int(m.sum()))])
-        top = "; ".join(f"{k} ({v}x)" for k, v in reasons.value_counts().head(3).items())
+        # no rejects.csv is written without a usable row: the message names the rows
         raise AllRejectedError(
-            f"all {n} buildings were rejected. Most common reasons: {top}. "
-            "Fix the rows listed in rejects.csv",
+            f"all {n} buildings were rejected. Most common reasons: "
+            f"{issues.top_reasons(rows, bid)}. Fix these rows and run again",
             file,
         )
     keep = ~bad

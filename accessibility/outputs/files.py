@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_write, write_csv, write_gpkg, write_json
+from .._io import write_csv, write_gpkg, write_json
 from .._text import slug
 from ..core import supply as supplymod
 from ..core.analysis import Analysis
@@ -348,8 +348,12 @@ def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) 
     flat[num] = flat[num].replace([np.inf, -np.inf], np.nan)
     paths = {
         "stock": write_csv(flat, out / "stock.csv"),
-        "stock_xlsx": atomic_write(
-            out / "stock.xlsx", lambda p: _write_xlsx(flat, check.summary, p)
+        # laid out like tables.xlsx: percent shares, empty cells with a legend row, frozen
+        # header, widths; text stays text (never a formula)
+        "stock_xlsx": write_xlsx(
+            {"stock": flat, "summary": check.summary},
+            out / "stock.xlsx",
+            lang=default_lang(record or {}, check.analysis.network.crs),
         ),
         "stock_gpkg": write_gpkg(
             gpd.GeoDataFrame(flat, geometry=table.geometry.to_numpy(), crs=table.crs),
@@ -389,24 +393,6 @@ def write_stock(check: StockCheck, out: str | Path, record: dict | None = None) 
     }
     paths["run"] = write_json(rec, out / "run.json")
     return paths
-
-
-def _write_xlsx(table: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        _safe_cells(table).to_excel(xw, sheet_name="stock", index=False)
-        _safe_cells(summary).to_excel(xw, sheet_name="summary", index=False)
-
-
-def _safe_cells(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that Excel would run as formulas (``=``, ``+``, ``-``, ``@``) get a leading ``'``."""
-    df = df.copy()
-    for c in df.columns:
-        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-            df[c] = [
-                "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
-                for v in df[c]
-            ]
-    return df
 
 
 def write_scenario(

@@ -222,10 +222,17 @@ XLSX_LEGEND_MEDIAN = {
     "docking point within reach (infinitely far), or the category has no docking point "
     "(column note).",
 }
+#: Added to the legend of a sheet with walking minutes or metres per point or building.
+XLSX_LEGEND_REACH = {
+    "de": " Leere Minuten/Meter (minutes_…, metres_…) und leerer Name (nearest_…): keine "
+    "Andockstelle dieser Kategorie auf dem Fußwegenetz erreichbar.",
+    "en": " Empty minutes/metres (minutes_…, metres_…) and empty name (nearest_…): no docking "
+    "point of that category reachable on the walking network.",
+}
 #: Added to the legend of a sheet with share columns.
 XLSX_LEGEND_SHARE = {
-    "de": " Anteile (share…) in Prozent; die Zelle hält den Anteil 0–1.",
-    "en": " Shares (share…) in percent; the cell holds the share 0–1.",
+    "de": " Anteile (share…, decay_coverage) in Prozent; die Zelle hält den Anteil 0–1.",
+    "en": " Shares (share…, decay_coverage) in percent; the cell holds the share 0–1.",
 }
 #: Excel number formats by column: shares as percent, persons with thousands separators.
 _PERCENT = "0.0%"
@@ -234,10 +241,11 @@ _PERSONS = "#,##0"
 
 def _number_format(column: str) -> str | None:
     c = column.lower()
-    if c.startswith("share") or c.endswith("_share"):
-        return _PERCENT
+    if c.startswith("share") or c.endswith("_share") or c == "decay_coverage":
+        return _PERCENT  # decay_coverage: 0–1 like a share (summary_2sfca)
     if c in ("population", "population_covered", "persons", "residents", "reach", "gain",
-             "cumulative_covered"):  # fmt: skip
+             "cumulative_covered", "buildings", "buildings_covered",
+             "buildings_not_covered"):  # fmt: skip
         return _PERSONS
     return None
 
@@ -310,6 +318,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path, lang: str = "e
                 text = XLSX_LEGEND[lang]
                 if "median_minutes" in header:
                     text += XLSX_LEGEND_MEDIAN[lang]
+                if any(h.startswith(("minutes_", "metres_")) for h in header):
+                    text += XLSX_LEGEND_REACH[lang]
                 if any(_number_format(h) == _PERCENT for h in header):
                     text += XLSX_LEGEND_SHARE[lang]
                 ws.append([])
