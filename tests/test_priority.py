@@ -179,7 +179,8 @@ def test_outputs_map_and_report_show_the_priority_areas(kl_run):
     report = (out / "report.html").read_text()
     assert "Wo Ankunftsquartieren eine Andockstelle fehlt" in report
     top = cells.head(10)
-    assert f"In den 10 gezeigten Zellen leben {top['population'].sum():,.0f} Einwohner" in report
+    german = f"{top['population'].sum():,.0f}".replace(",", ".")  # German thousands point
+    assert f"In den 10 gezeigten Zellen leben {german} Einwohner" in report
     assert top["area"].iloc[0] in report
     assert "Priorit\\u00e4tsgebiete" in (out / "map.html").read_text()
     # rebuilt from the folder, in English

@@ -185,10 +185,10 @@ class _Tables(HTMLParser):
             self._cell.append(data)
 
 
-#: A German number of a report table: whole persons (74.420) or a share with one decimal
-#: (11,9 %), or both ("8.860 (11,9 %)"); "74,420" or "11.9%" do not match.
+#: A German number of a report table: whole persons (74.420), a number or share with one or two
+#: decimals (2,17; 11,9 %), or both ("8.860 (11,9 %)"); "74,420" or "11.9%" do not match.
 GERMAN_NUMBER = re.compile(
-    rf"[-+]?\d{{1,3}}(\.\d{{3}})*(,\d)?({NBSP}%)?( \(\d{{1,3}}(,\d)?{NBSP}%\))?|–"
+    rf"[-+]?\d{{1,3}}(\.\d{{3}})*(,\d{{1,2}})?({NBSP}%)?( \(\d{{1,3}}(,\d)?{NBSP}%\))?|–"
 )
 
 

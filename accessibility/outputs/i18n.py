@@ -210,36 +210,36 @@ _PRIORITY = {
     "en": {
         "layer": "Priority areas", "title": "Where arrival neighbourhoods lack a docking point",
         "area": "area", "district": "district", "rank": "rank", "residents": "residents",
-        "beyond": "residents beyond {m:g} min", "need": "need index", "minutes": "walking minutes",
+        "beyond": "residents beyond {m} min", "need": "need index", "minutes": "walking minutes",
         "priority": "priority (need × min)", "priority_total": "priority × residents",
         "unreachable": "none reachable", "top_cells": "The 10 resident cells of highest priority",
         "top_districts": "Districts by priority",
         "text": (
             "Priority = need index × walking minutes to the nearest docking point ({cat}) beyond "
-            "{m:g} min (at most {cap:g} min; residents who reach none count {cap:g} min). The need "
+            "{m} min (at most {cap} min; residents who reach none count {cap} min). The need "
             "index is 1 for the study area's average: each indicator's share in a cell divided by "
             "its share in the whole area, weighted ({ind}); cells with few residents are pulled "
-            "towards the average (prior of {prior:g} residents). Areas are ranked by priority × "
-            "residents. The 10 cells shown hold {top:,.0f} residents; {beyond:,.0f} residents in "
-            "all live beyond {m:g} min."
+            "towards the average (prior of {prior} residents). Areas are ranked by priority × "
+            "residents. The 10 cells shown hold {top} residents; {beyond} residents in "
+            "all live beyond {m} min."
         ),
     },
     "de": {
         "layer": "Prioritätsgebiete", "title": "Wo Ankunftsquartieren eine Andockstelle fehlt",
         "area": "Gebiet", "district": "Stadtteil", "rank": "Rang", "residents": "Einwohner",
-        "beyond": "Einwohner jenseits {m:g} min", "need": "Bedarfsindex", "minutes": "Gehminuten",
+        "beyond": "Einwohner jenseits {m} min", "need": "Bedarfsindex", "minutes": "Gehminuten",
         "priority": "Priorität (Bedarf × min)", "priority_total": "Priorität × Einwohner",
         "unreachable": "keine erreichbar", "top_cells": "Die 10 Wohnzellen mit der höchsten Priorität",
         "top_districts": "Stadtteile nach Priorität",
         "text": (
             "Priorität = Bedarfsindex × Gehminuten zur nächsten Andockstelle ({cat}) über "
-            "{m:g} min hinaus (höchstens {cap:g} min; wer keine erreicht, zählt {cap:g} min). Der "
+            "{m} min hinaus (höchstens {cap} min; wer keine erreicht, zählt {cap} min). Der "
             "Bedarfsindex ist 1 für den Durchschnitt des Untersuchungsgebiets: der Anteil jedes "
             "Indikators in einer Zelle geteilt durch seinen Anteil im ganzen Gebiet, gewichtet "
             "({ind}); Zellen mit wenigen Einwohnern werden zum Durchschnitt hin gezogen "
-            "(Vorgabe von {prior:g} Einwohnern). Gebiete sind nach Priorität × Einwohner "
-            "geordnet. In den 10 gezeigten Zellen leben {top:,.0f} Einwohner; insgesamt leben "
-            "{beyond:,.0f} Einwohner jenseits von {m:g} min."
+            "(Vorgabe von {prior} Einwohnern). Gebiete sind nach Priorität × Einwohner "
+            "geordnet. In den 10 gezeigten Zellen leben {top} Einwohner; insgesamt leben "
+            "{beyond} Einwohner jenseits von {m} min."
         ),
     },
 }  # fmt: skip

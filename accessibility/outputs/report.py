@@ -581,13 +581,14 @@ def priority_section(data: OutputData, lang: str) -> list[str]:
     m = float(info["threshold_minutes"])
     names = {i["name"]: i for i in info.get("indicators", [])}
     lab = {n: str(i.get(f"label_{lang}") or i.get("label_en") or n) for n, i in names.items()}
-    ind = ", ".join(f"{lab[n]} {i['weight']:g}" for n, i in names.items())
+    ind = ", ".join(f"{lab[n]} {fm.decimal(i['weight'], lang)}" for n, i in names.items())
     cat = category_label(data.record, str(info.get("category", "all")), lang)
     top = p.sort_values("rank").head(10)
     text = t["text"].format(
-        cat=cat, m=m, cap=float(info.get("gap_cap_minutes", 0)), ind=ind,
-        prior=float(info.get("prior_residents", 0)), top=float(top["population"].sum()),
-        beyond=float(info.get("residents_beyond", 0)),
+        cat=cat, m=fm.decimal(m, lang), cap=fm.decimal(info.get("gap_cap_minutes", 0), lang),
+        ind=ind, prior=fm.decimal(info.get("prior_residents", 0), lang),
+        top=fm.number(top["population"].sum(), lang),
+        beyond=fm.number(info.get("residents_beyond", 0), lang),
     )  # fmt: skip
 
     def table(df: pd.DataFrame, key: str) -> str:
@@ -595,22 +596,20 @@ def priority_section(data: OutputData, lang: str) -> list[str]:
             {
                 t["rank"]: df["rank"].astype(int).astype(str),
                 t[key]: df["area" if key == "area" else "district"].astype(str),
-                t["residents"]: df["population"].map("{:,.0f}".format),
-                t["need"]: df["need"].map("{:.2f}".format),
+                t["residents"]: [fm.number(x, lang) for x in df["population"]],
+                t["need"]: [fm.number(x, lang, 2) for x in df["need"]],
                 t["minutes"]: [
-                    f"{x:.1f}" if np.isfinite(x) else t["unreachable"]
+                    fm.number(x, lang, 1) if np.isfinite(x) else t["unreachable"]
                     for x in df["minutes"].astype(float)
                 ],
-                t["priority"]: df["priority"].map("{:.1f}".format),
-                t["priority_total"]: df["priority_total"].map("{:,.0f}".format),
+                t["priority"]: [fm.number(x, lang, 1) for x in df["priority"]],
+                t["priority_total"]: [fm.number(x, lang) for x in df["priority_total"]],
             }
         )
         for n in names:
             col = f"share_{n}"
             if col in df:
-                d[lab[n]] = [
-                    "–" if not np.isfinite(x) else f"{x:.0%}" for x in df[col].astype(float)
-                ]
+                d[lab[n]] = [fm.percent(x, lang, 0) for x in df[col].astype(float)]
         return html_table(d)
 
     body = [f"<h2>{esc(t['title'])}</h2>", f"<p>{esc(text)}</p>",
