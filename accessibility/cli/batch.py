@@ -452,8 +452,9 @@ def batch(**kw: Any) -> None:
     (largest --minutes × --speed plus --max-access, metres), with the residents it
     contains (each resident in exactly one area; the others go to outside_areas.csv)
     and every docking point in the buffer. Writes areas.csv (area_id, area_name, then
-    the summary.csv columns per area), areas.gpkg, summary.csv (the region), map.html,
-    report.html, run.json, failures.csv, rejects.csv and outside_areas.csv into --out.
+    the summary.csv columns per area), areas.gpkg, tables.xlsx, summary.csv (the region),
+    map.html and report.html (in --lang, titled after the region, the map inlined so the
+    report works alone), run.json, failures.csv, rejects.csv and outside_areas.csv into --out.
     An area that fails is retried once, then listed in failures.csv; the exit code is
     3 when some areas failed.
 
@@ -467,6 +468,8 @@ def batch(**kw: Any) -> None:
       accessibility batch ... --scheduler tcp://scheduler:8786
       # continue a run that was killed:
       accessibility batch ... --resume
+      # map and report in English, with a title of your own:
+      accessibility batch ... --lang en --title "Rhein-Neckar: libraries within 15 min"
       # one extract per area (extracts/<ARS>.osm.pbf), map of the 10-minute share:
       accessibility batch --areas gemeinden.gpkg --area-id ARS --networks extracts/ \\
           --population zensus.csv --sites sites.csv --main-minutes 10 --out outputs/land
