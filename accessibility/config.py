@@ -63,6 +63,8 @@ DEFAULT_MIN_COMPONENT = 40
 ATTRIBUTION_OSM = "© OpenStreetMap contributors, ODbL 1.0"
 #: ``{edition}``: 2011 or 2022 (``2011/2022`` when the ids do not tell).
 ATTRIBUTION_ZENSUS = "© Statistisches Bundesamt (Destatis), Zensus {edition}, dl-de/by-2-0"
+#: Attribution of official German boundaries (municipal polygons of BKG VG250, ``batch --areas``).
+ATTRIBUTION_BKG = "© GeoBasis-DE / BKG (VG250), dl-de/by-2-0"
 #: Reference dates (Stichtag) of the Zensus editions.
 ZENSUS_REFERENCE_DATES = {"2011": "2011-05-09", "2022": "2022-05-15"}
 

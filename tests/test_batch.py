@@ -1,13 +1,18 @@
 """``accessibility batch`` (issue 13) on real Rhein-Neckar data: three municipalities and a
-broken polygon, in-process and on a real ``distributed.LocalCluster`` with 2 worker processes.
+broken polygon, in-process and on a real ``distributed.LocalCluster`` with 2 worker processes
+(that run in English with ``--per-area-outputs``); the regional report and map as publishable
+as ``analyze``'s (issue 12): one language, German number format, attributions.
 
-Cost: about 30 s (the region is loaded four times; one cluster start; one killed subprocess).
+Cost: about 35 s (the region is loaded four times; one cluster start; one killed subprocess;
+three per-area output folders on the cluster).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,8 +29,10 @@ from click.testing import CliRunner
 from accessibility import config
 from accessibility.cli import main
 from accessibility.cli.batch import EXIT_SOME_FAILED, run_batch
+from accessibility.config import ATTRIBUTION_BKG
 from accessibility.core.analysis import analyze
 from accessibility.core.coverage import NO_SITE_NOTE
+from accessibility.outputs import formats as fm
 from accessibility.params import WalkParams
 from accessibility.pipeline import load_inputs
 from accessibility.planning.batch import (
@@ -37,8 +44,10 @@ from accessibility.planning.batch import (
     read_areas,
     sites_in_buffer,
 )
+from tests.test_reports import ENGLISH_WORDS, GERMAN_NUMBER, GERMAN_WORDS
 
 ROOT = Path(__file__).resolve().parents[1]
+NBSP = "\u00a0"
 SITES = ROOT / "examples" / "rhein-neckar_sites.csv"
 #: two neighbours (so border residents matter) and a third municipality
 AREAS = ["082260018018", "082260063063", "082260012012"]
@@ -62,7 +71,7 @@ def areas_file(data_dir, tmp_path_factory) -> Path:
     bowtie = shapely.Polygon([(x, y), (x + 500, y + 500), (x + 500, y), (x, y + 500)])
     g = pd.concat([g, gpd.GeoDataFrame({"ARS": ["BROKEN"], "name": [None]}, geometry=[bowtie],
                                        crs=g.crs)], ignore_index=True)  # fmt: skip
-    path = tmp_path_factory.mktemp("areas") / "areas.gpkg"
+    path = tmp_path_factory.mktemp("areas") / "gemeinden_rhein-neckar.gpkg"  # names the region
     g.to_file(path, layer="gemeinden")
     return path
 
@@ -80,6 +89,13 @@ def _run(data_dir, areas_file, out, **kw):
 def local(data_dir, areas_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("batch") / "local"
     return out, _run(data_dir, areas_file, out)
+
+
+@pytest.fixture(scope="module")
+def dask_run(local, data_dir, areas_file, tmp_path_factory):
+    """The same areas on a real 2-process LocalCluster, in English, with --per-area-outputs."""
+    out = tmp_path_factory.mktemp("batch") / "dask"
+    return out, _run(data_dir, areas_file, out, workers=2, lang="en", per_area_outputs=True)
 
 
 @pytest.fixture(scope="module")
@@ -186,17 +202,121 @@ def test_broken_area_is_listed_and_the_rest_completes(local, data_dir, areas_fil
     assert "1 failed" in res.output
 
 
-def test_real_local_cluster_with_two_worker_processes(local, data_dir, areas_file, tmp_path):
+def test_real_local_cluster_with_two_worker_processes(local, dask_run):
     out, _ = local
-    r = _run(data_dir, areas_file, tmp_path / "dask", workers=2)
+    dask_out, r = dask_run
     engine = r["record"]["batch"]["engine"]
     assert engine["engine"] == "dask.distributed" and engine["workers"] == 2
     pids = {s["pid"] for s in r["record"]["batch"]["per_area"].values()}
     assert os.getpid() not in pids  # computed in the worker processes
     assert [f.area_id for f in r["failures"]] == ["BROKEN"]  # retried there, then listed
     a = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
-    b = pd.read_csv(tmp_path / "dask" / "areas.csv", dtype={"area_id": str})
+    b = pd.read_csv(dask_out / "areas.csv", dtype={"area_id": str})
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_per_area_outputs_are_full_analyze_folders_agreeing_with_areas_csv(dask_run, region):
+    out, r = dask_run
+    table = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    for aid in AREAS:
+        folder = out / "areas" / aid
+        for name in ("summary.csv", "residents.gpkg", "sites.csv", "isochrones.gpkg",
+                     "tables.xlsx", "map.html", "report.html", "run.json", "rejects.csv"):  # fmt: skip
+            assert (folder / name).is_file(), (aid, name)
+        run = json.loads((folder / "run.json").read_text())
+        assert run["area"]["id"] == aid and run["lang"] == "en"
+        assert '<html lang="en"' in (folder / "report.html").read_text(encoding="utf-8")
+        # the area's own summary.csv is analyze's on its clipped network; areas.csv says, in
+        # addition, where a category has docking points in the region but none in the buffer
+        own = pd.read_csv(folder / "summary.csv")
+        own["note"] = own["note"].fillna("")
+        got = table[table["area_id"] == aid].drop(columns=["area_id", "area_name"])
+        got["note"] = got["note"].fillna("")
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), beyond_buffer(own, region.sites), check_dtype=False
+        )
+        assert len(pd.read_csv(folder / "residents.csv")) == run["counts"]["resident_points_used"]
+
+
+def _cells(page: str) -> list[tuple[str, bool]]:
+    """Every table cell of a page outside the map frame: (text, right-aligned as a number)."""
+    page = page.split("<iframe", 1)[0] + page.split("</iframe>", 1)[1]
+    return [(html.unescape(re.sub(r"<[^>]+>", "", c)).strip(), k == ' class="num"')
+            for k, c in re.findall(r"<td( class=\"num\")?>(.*?)</td>", page, re.S)]  # fmt: skip
+
+
+def _words(report: str, map_page: str) -> tuple[set[str], set[str]]:
+    """Lower-case words a reader sees in the report (outside the map frame, proper names
+    marked translate="no", quoted column names and file names left out) and on the map
+    (title, legend, layer names, popups)."""
+    text = report.split("<iframe", 1)[0] + report.split("</iframe>", 1)[1]
+    text = re.sub(r"<style>.*?</style>|<title>.*?</title>", " ", text, flags=re.S)
+    text = re.sub(r'<span translate="no">.*?</span>|<[^>]+>', " ", text)
+    text = re.sub(r"[„'][^“']*[“']|\S+\.(html|csv|gz)\b", " ", html.unescape(text))
+    shown = re.findall(r'class="acc-(?:title|legend)"[^>]*>(.*?)</div>\s*</', map_page, re.S)
+    shown += re.findall(r'"([^"]+)" : (?:tile_layer|geo_json)_', map_page)
+    shown += re.findall(r"a\.title = (\"[^\"]*\")", map_page)
+    shown += [json.loads(f'"{t}"') for t in re.findall(r'"text": "((?:[^"\\]|\\.)*)"', map_page)]
+    shown_text = html.unescape(re.sub(r"<[^>]+>", " ", " ".join(shown)))
+    words = set(re.findall(r"[^\W\d_]+", text.lower()))
+    return words, set(re.findall(r"[^\W\d_]+", shown_text.lower()))
+
+
+def test_regional_report_and_map_in_one_language(local, dask_run):
+    """German by default for German data (as analyze), English with lang="en"; no word of
+    the other language on report or map, the map inlined, the region named, BKG credited."""
+    for (out, r), lang in ((local, "de"), (dask_run, "en")):
+        assert r["record"]["lang"] == lang
+        report = (out / "report.html").read_text(encoding="utf-8")
+        map_page = (out / "map.html").read_text(encoding="utf-8")
+        assert f'<html lang="{lang}"' in report
+        # the whole map page inside the report (srcdoc): it works copied alone
+        assert f'srcdoc="{html.escape(map_page, quote=True)}"' in report
+        words, map_words = _words(report, map_page)
+        other = ENGLISH_WORDS if lang == "de" else GERMAN_WORDS
+        own = GERMAN_WORDS if lang == "de" else ENGLISH_WORDS
+        assert not words & other, sorted(words & other)
+        assert not map_words & other, sorted(map_words & other)
+        assert len(words & own) > 15 and len(map_words & own) > 3
+        # titled after the region (the areas file's name), a proper name in either language
+        assert "– Gemeinden Rhein-Neckar</title>" in report
+        assert "– Gemeinden Rhein-Neckar</div>" in map_page
+        for line in (ATTRIBUTION_BKG, "© OpenStreetMap contributors", "Destatis"):
+            assert (
+                html.escape(line) in report
+                and json.dumps(line)[1:-1].replace("©", "\\u00a9") in map_page
+            )
+
+
+def test_german_number_format_in_every_regional_table(local):
+    out, r = local
+    page = (out / "report.html").read_text(encoding="utf-8")
+    numeric = 0
+    for text, num in _cells(page):
+        if num:
+            numeric += 1
+            assert GERMAN_NUMBER.fullmatch(text), text
+        else:  # no English number hides in a text cell either
+            assert not re.search(r"\d,\d{3}\b|\d\.\d%|\d%", text), text
+    assert numeric > 30
+    cells = [c for c, _ in _cells(page)]
+    s = r["summary"]
+    row = s[(s["category"] == "all") & (s["minutes"] == 15)].iloc[0]
+    assert fm.count_share(row.population_covered, row.share_covered, "de") in cells
+    table = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    worst = table[(table["category"] == "all") & (table["minutes"] == 15)].sort_values(
+        "share_covered").iloc[0]  # fmt: skip
+    assert fm.percent(worst.share_covered, "de") in cells and f"{NBSP}%" in fm.percent(0.5, "de")
+    # tables.xlsx: the areas with their shares as percentages, the region, the long table
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "tables.xlsx")
+    assert wb.sheetnames == ["areas", "region", "areas_by_category"]
+    ws = wb["areas"]
+    head = [c.value for c in ws[1]]
+    j = head.index("share_all_15") + 1
+    assert ws.cell(row=2, column=j).number_format == "0.0%" and ws.freeze_panes == "A2"
+    assert ws.max_row >= len(AREAS) + 2
 
 
 def test_resume_after_a_kill_redoes_only_the_missing_areas(local, data_dir, areas_file, tmp_path):

@@ -9,17 +9,25 @@ from typing import Any
 
 import click
 
+from ..config import ATTRIBUTION_BKG
+from ..record import attributions
 from .options import console, csv_list, friendly, walk_options, walk_params
 
 #: Exit code when some areas failed (the others' results are written).
 EXIT_SOME_FAILED = 3
+#: Key columns of official German boundaries (BKG VG250/VG5000: Regionalschlüssel,
+#: Gemeindeschlüssel): their polygons get the BKG attribution by default.
+OFFICIAL_KEYS = {"ARS", "AGS", "ARS_0", "AGS_0", "RS", "RS_0"}
 
 
 def write_area(a: Any, folder: str, record: dict) -> object:
     """The full ``analyze`` folder of one area (``--per-area-outputs``; runs on a worker)."""
+    from ..outputs.i18n import default_lang, default_title
     from ..pipeline import write_outputs
 
-    return write_outputs(a, folder, record, map_title=record.get("area", {}).get("name", ""))
+    lang = record.get("lang") or default_lang(record, a.network.crs)
+    name = record.get("area", {}).get("name", "")
+    return write_outputs(a, folder, record, map_title=default_title(name, lang), lang=lang)
 
 
 def load_extract_area(task: Any) -> tuple:
@@ -88,7 +96,9 @@ def run_batch(
     per_area_outputs: bool = False,
     category: str = "all",
     main_minutes: float | None = None,
-    lang: str = "en",
+    lang: str | None = None,
+    title: str = "",
+    areas_attribution: str | None = None,
     use_cache: bool = True,
     progress: bool = True,
     command: str = "",
@@ -96,7 +106,9 @@ def run_batch(
     """Run every area of ``areas`` and write the regional outputs into ``out``.
 
     The library entry of ``accessibility batch`` (options as there; ``params`` is a
-    :class:`accessibility.params.WalkParams`: minutes, km/h, metres).
+    :class:`accessibility.params.WalkParams`: minutes, km/h, metres). ``lang`` None: German
+    for German data (as ``analyze``); ``title`` "": one naming the region (the areas file);
+    ``areas_attribution`` None: the BKG line for official German keys (ARS, AGS), "" none.
 
     Returns
     -------
@@ -110,7 +122,8 @@ def run_batch(
 
     from .._io import write_csv, write_json
     from ..errors import InputError
-    from ..outputs.regional import write_regional
+    from ..outputs.i18n import default_lang
+    from ..outputs.regional import region_name, write_regional
     from ..pipeline import load_inputs
     from ..planning import batch as B
     from ..record import file_record
@@ -161,6 +174,13 @@ def run_batch(
                   "command": command}  # fmt: skip
         work = out / ".work" / "areas"
         work.mkdir(parents=True, exist_ok=True)
+    lang = lang or default_lang(record, str(regions_net.crs) if networks is None else
+                                str(regions.crs))  # fmt: skip
+    record["lang"] = lang
+    if areas_attribution is None:
+        areas_attribution = ATTRIBUTION_BKG if area_id.upper() in OFFICIAL_KEYS else ""
+    record["attribution"] = [*record.get("attribution", attributions(None)),
+                             *([areas_attribution] if areas_attribution else [])]  # fmt: skip
     base = {"version": B.RESULT_VERSION, "inputs": hashes, "params": walk,
             "areas_file_columns": [area_id, area_name], "categories": categories}  # fmt: skip
     for i, r in enumerate(regions_net.itertuples()):
@@ -187,7 +207,7 @@ def run_batch(
                     "sites": sites, "sites_crs": sites_crs, "osm_categories": osm_categories,
                     "presets": presets, "use_cache": use_cache}  # fmt: skip
         key = B.task_key({**base, "id": r.area_id, "name": r.area_name, "geometry": geometry,
-                          "per_area_outputs": per_area_outputs})  # fmt: skip
+                          "per_area_outputs": per_area_outputs and lang})  # fmt: skip
         if resume:
             old = _load_stored(folder / "area.json", key)
             if old is not None:
@@ -259,9 +279,24 @@ def run_batch(
     if main_minutes not in params.minutes:
         raise InputError(f"--main-minutes {main_minutes:g} is not one of --minutes "
                          f"{', '.join(f'{m:g}' for m in params.minutes)}")  # fmt: skip
+    parameters = {
+        "minutes": list(params.minutes),
+        "speed_kmh": params.speed_kmh,
+        "max_access_m": params.max_access_m,
+        "min_component": params.min_component,
+    }
+    if networks is None:
+        record["network"] = {"nodes": net.n_nodes, "edges": net.n_edges,
+                             "length_km": round(float(net.length.sum()) / 1000, 3)}  # fmt: skip
+    else:  # the areas' own extracts: their networks added up
+        record["network"] = {"source": str(networks), "length_km": None, **{
+            k: sum(int(r.stats.get(k, 0)) for r in everything) for k in ("nodes", "edges")}}  # fmt: skip
+    record["parameters"] = parameters
+    record["batch"] = {"region": region_name(areas), "networks": networks,
+                       "buffer_m": B.area_buffer_m(params) if not networks else None}  # fmt: skip
     paths.update(write_regional(
         out, regions, table, wide, region, fail, record, minutes=main_minutes, category=category,
-        outside=float(outside["population"].sum()), lang=lang,
+        outside=float(outside["population"].sum()), lang=lang, title=title, rejects=rej_all,
     ))  # fmt: skip
     timings["outputs"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
@@ -278,6 +313,7 @@ def run_batch(
     ok_area = (owner >= 0) & regions_done.isin(done_ids).to_numpy()[owner.clip(0)]
     record.update({
         "batch": {
+            "region": region_name(areas), "title": title,
             "areas_file": areas, "area_id": area_id, "area_name": area_name,
             "areas": len(regions), "computed": [r.area_id for r in results],
             "resumed": [r.area_id for r in stored], "failed": [f.area_id for f in failures],
@@ -295,8 +331,7 @@ def run_batch(
             "in_failed_areas": float(pop_all[(owner >= 0) & ~ok_area].sum()),
             "outside_all_areas": float(pop_all[owner < 0].sum()),
         },
-        "parameters": {"minutes": list(params.minutes), "speed_kmh": params.speed_kmh,
-                       "max_access_m": params.max_access_m, "min_component": params.min_component},
+        "parameters": parameters,
         "timings_s": {**record.get("timings_s", {}), **timings},
     })  # fmt: skip
     paths["run"] = write_json(record, out / "run.json")
@@ -389,9 +424,20 @@ def _peak_per_worker(stats: dict) -> dict:
 @click.option(
     "--lang",
     type=click.Choice(["de", "en"]),
-    default="en",
-    show_default=True,
-    help="Language of the regional map and report.",
+    help="Language of the regional map, report and tables.xlsx legend, and of --per-area-outputs "
+    "(default: German for German data, else English, as analyze).",
+)
+@click.option(
+    "--title",
+    default="",
+    help="Title of the regional map and report (default: one naming the region after the "
+    "--areas file, e.g. 'Gemeinden Rhein-Neckar').",
+)
+@click.option(
+    "--areas-attribution",
+    help="Copyright line of the --areas polygons on map and report (default: "
+    "'© GeoBasis-DE / BKG (VG250), dl-de/by-2-0' when --area-id is an official German key "
+    "such as ARS or AGS, else none; '' for none).",
 )
 @click.option(
     "--no-cache",
@@ -406,8 +452,9 @@ def batch(**kw: Any) -> None:
     (largest --minutes × --speed plus --max-access, metres), with the residents it
     contains (each resident in exactly one area; the others go to outside_areas.csv)
     and every docking point in the buffer. Writes areas.csv (area_id, area_name, then
-    the summary.csv columns per area), areas.gpkg, summary.csv (the region), map.html,
-    report.html, run.json, failures.csv, rejects.csv and outside_areas.csv into --out.
+    the summary.csv columns per area), areas.gpkg, tables.xlsx, summary.csv (the region),
+    map.html and report.html (in --lang, titled after the region, the map inlined so the
+    report works alone), run.json, failures.csv, rejects.csv and outside_areas.csv into --out.
     An area that fails is retried once, then listed in failures.csv; the exit code is
     3 when some areas failed.
 
@@ -421,6 +468,8 @@ def batch(**kw: Any) -> None:
       accessibility batch ... --scheduler tcp://scheduler:8786
       # continue a run that was killed:
       accessibility batch ... --resume
+      # map and report in English, with a title of your own:
+      accessibility batch ... --lang en --title "Rhein-Neckar: libraries within 15 min"
       # one extract per area (extracts/<ARS>.osm.pbf), map of the 10-minute share:
       accessibility batch --areas gemeinden.gpkg --area-id ARS --networks extracts/ \\
           --population zensus.csv --sites sites.csv --main-minutes 10 --out outputs/land
@@ -440,7 +489,8 @@ def batch(**kw: Any) -> None:
         sites_crs=kw["sites_crs"], osm_categories=kw["osm_categories"], presets=kw["presets"],
         workers=kw["workers"], scheduler=kw["scheduler"], resume=kw["resume"],
         per_area_outputs=kw["per_area_outputs"], category=kw["category"],
-        main_minutes=kw["main_minutes"], lang=kw["lang"],
+        main_minutes=kw["main_minutes"], lang=kw["lang"], title=kw["title"],
+        areas_attribution=kw["areas_attribution"],
         use_cache=not kw["no_cache"], command=" ".join(sys.argv),
     )  # fmt: skip
     n_ok, n_fail = len(r["results"]) + len(r["skipped"]), len(r["failures"])
