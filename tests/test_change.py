@@ -67,6 +67,13 @@ def test_change_of_a_run_with_itself_is_zero_everywhere(runs, tmp_path):
     )
     rec = json.loads((tmp_path / "c" / "run.json").read_text())
     assert rec["change"]["warnings"] == [] and rec["change"]["same_grid"] is True
+    # the German report (the default for German data): German numbers, labelled groups, the
+    # map inlined so that the report works alone
+    report = (tmp_path / "c" / "report.html").read_text()
+    covered = int(t[(t["category"] == "all") & (t["minutes"] == 15)]["covered_after"].iloc[0])
+    assert f"{covered:,}".replace(",", ".") in report and f"{covered:,}" not in report
+    assert "srcdoc=" in report and 'src="map.html"' not in report
+    assert "geburtland_ausland" not in report.split("<iframe", 1)[0]
 
 
 def test_change_to_a_scenario_equals_scenario_summary(runs, tmp_path):

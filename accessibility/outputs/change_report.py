@@ -16,11 +16,12 @@ import pandas as pd
 from .._io import write_csv, write_gpkg, write_json, write_text
 from ..planning.change import RunChange
 from ..record import versions
+from . import formats as fm
 from ._leaflet import base_map, esc, features, finish, fmt, to_wgs, tooltip_fields
 from .folder import OutputData
-from .i18n import category_label, labels
+from .i18n import category_label, group_label, group_labels, labels
 from .layers import finite, resident_layer
-from .report import html_page, html_table, method_section
+from .report import html_page, html_table, map_frame, method_section
 
 _STATUS_COLOURS = {"better": "#1a9850", "worse": "#d73027", "unchanged": "#bdbdbd"}
 
@@ -68,7 +69,8 @@ def write_change(
         cells = resident_layer(change.cells, new.record)
         paths["change_cells"] = write_gpkg(finite(cells), out / "change_cells.gpkg", layer="cells")
     paths["map"] = _map(change, cells, new, out / "map.html", title, lang)
-    paths["report"] = write_text(html_page(title, _report(change, old, new, lang, title), lang),
+    map_html = paths["map"].read_text(encoding="utf-8")  # inlined: the report works alone
+    paths["report"] = write_text(html_page(title, _report(change, old, new, lang, title, map_html), lang),
                                  out / "report.html")  # fmt: skip
     rec = {
         **record, "change": change.record(),
@@ -104,7 +106,7 @@ def _map(change: RunChange, cells, new: OutputData, path: Path, title: str, lang
             }  # fmt: skip
             folium.GeoJson(
                 features(to_wgs(part), props),
-                name=f"{t[status]} (≤ {change.map_minutes:g} min, {len(part):,})",
+                name=f"{t[status]} (≤ {fm.decimal(change.map_minutes, lang)} min, {fm.number(len(part), lang)})",
                 show=status != "unchanged",
                 marker=folium.CircleMarker(radius=4, weight=0, fill=True, fill_opacity=0.8)
                 if (part.geom_type == "Point").all() else None,
@@ -145,18 +147,21 @@ def _map(change: RunChange, cells, new: OutputData, path: Path, title: str, lang
     return finish(m, title, new.record, t, path)
 
 
-def _table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
+def _table(df: pd.DataFrame, key: str | None, t: dict, label, lang: str) -> str:
     if df is None or df.empty:
         return ""
     cols = ([key] if key else []) + ["category", "minutes", "covered_before", "covered_after",
                                      "change", "change_sites", "change_population"]  # fmt: skip
     d = df[cols].copy()
     d["category"] = d["category"].astype(str).map(label)
-    d["minutes"] = d["minutes"].map("{:g}".format)
+    if key == "group":
+        glabels = group_labels()
+        d["group"] = [group_label(str(g), lang, glabels) for g in d["group"]]
+    d["minutes"] = [fm.decimal(x, lang) for x in d["minutes"]]
     for c in ("covered_before", "covered_after"):
-        d[c] = d[c].map("{:,.0f}".format)
+        d[c] = [fm.number(x, lang) for x in d[c]]
     for c in ("change", "change_sites", "change_population"):
-        d[c] = d[c].map(lambda x: "–" if not np.isfinite(x) else f"{x:+,.0f}")
+        d[c] = [fm.number(x, lang, sign=True) for x in d[c]]
     names = {"category": t["category"], "minutes": t["threshold"], "covered_before": t["before"],
              "covered_after": t["after"], "change": t["change"], "change_sites": t["from_sites"],
              "change_population": t["from_population"], "district": t["district"],
@@ -165,7 +170,7 @@ def _table(df: pd.DataFrame, key: str | None, t: dict, label) -> str:
 
 
 def _report(
-    change: RunChange, old: OutputData, new: OutputData, lang: str, title: str
+    change: RunChange, old: OutputData, new: OutputData, lang: str, title: str, map_html: str
 ) -> list[str]:
     t = labels("change", lang)
 
@@ -177,14 +182,14 @@ def _report(
     if change.warnings:
         body += [f"<h2>{esc(t['warnings'])}</h2>",
                  "<ul>" + "".join(f"<li>{esc(w)}</li>" for w in change.warnings) + "</ul>"]  # fmt: skip
-    body += [f"<h2>{esc(t['by_cat'])}</h2>", _table(change.summary, None, t, label)]
+    body += [f"<h2>{esc(t['by_cat'])}</h2>", _table(change.summary, None, t, label, lang)]
     if not change.districts.empty:
         d = change.districts[change.districts["category"] == "all"]
-        body += [f"<h2>{esc(t['districts'])}</h2>", _table(d, "district", t, label)]
+        body += [f"<h2>{esc(t['districts'])}</h2>", _table(d, "district", t, label, lang)]
     if not change.groups.empty:
         g = change.groups[change.groups["category"] == "all"]
-        body += [f"<h2>{esc(t['groups'])}</h2>", _table(g, "group", t, label)]
-    grid = (t["cells_text"].format(n=change.shared_cells) if change.same_grid
+        body += [f"<h2>{esc(t['groups'])}</h2>", _table(g, "group", t, label, lang)]
+    grid = (t["cells_text"].format(n=fm.number(change.shared_cells, lang)) if change.same_grid
             else t["district_text"])  # fmt: skip
     body += [f"<h2>{esc(t['cause'])}</h2>", f"<p>{esc(grid)} {esc(t['cause_text'])}</p>"]
     sites = []
@@ -197,6 +202,6 @@ def _report(
                                                   zip(s["name"], s["category"], strict=True)))  # fmt: skip
     body += [f"<p>{esc(x)}</p>" for x in sites]
     body += [f"<h2>{esc(t['map'])}</h2>",
-             '<p><a href="map.html">map.html</a></p><iframe src="map.html" title="map"></iframe>',
+             map_frame(map_html, t["map"]),
              *method_section(new.record, None, lang)]  # fmt: skip
     return body

@@ -261,7 +261,7 @@ _CHANGE = {
             "the new sites)."
         ),
         "warnings": "The two runs differ", "map": "Map of the change",
-        "cells_text": "Both runs use the same grid: the change is shown per resident cell ({n:,} cells in both).",
+        "cells_text": "Both runs use the same grid: the change is shown per resident cell ({n} cells in both).",
         "district_text": "The runs do not share their resident points: the change is given per district only.",
         "from_sites": "due to sites", "from_population": "due to population",
         "category": "category", "threshold": "minutes", "district": "district", "group": "group",
@@ -281,7 +281,7 @@ _CHANGE = {
             "Bevölkerung an den neuen Standorten)."
         ),
         "warnings": "Die beiden Läufe unterscheiden sich", "map": "Karte der Veränderung",
-        "cells_text": "Beide Läufe nutzen dasselbe Raster: die Veränderung ist je Wohnzelle dargestellt ({n:,} Zellen in beiden).",
+        "cells_text": "Beide Läufe nutzen dasselbe Raster: die Veränderung ist je Wohnzelle dargestellt ({n} Zellen in beiden).",
         "district_text": "Die Läufe haben keine gemeinsamen Wohnpunkte: die Veränderung wird nur je Stadtteil angegeben.",
         "from_sites": "durch Standorte", "from_population": "durch Bevölkerung",
         "category": "Kategorie", "threshold": "Minuten", "district": "Stadtteil", "group": "Gruppe",
