@@ -15,8 +15,12 @@ The shared data must be present (``$ACCESSIBILITY_DATA``, default ``../shared/da
 
 Caches: modules whose results never enter a cache (routing, coverage, analysis, ranking and
 the population readers) share one warm ``ACCESSIBILITY_CACHE``, filled once by the
-unmutated code. For ``network`` every test session gets an empty cache, or a mutant in the
-network construction would be hidden behind a network parsed before.
+unmutated code. ``network`` is tested by ``tests/test_independent_network.py`` alone: it
+builds every network from the parsed ways (never from the network cache) and tests the
+cache in a folder of its own, so no mutant can hide behind a network parsed before. (mutmut
+forks every mutant's test session from the process that ran the clean tests, so a cache
+folder set by ``tests/conftest.py`` in that process is shared by all mutants: the network
+module gets an empty cache of its own all the same.)
 
 Prints one line per module (mutants, killed, survived, no tests, timeouts, score) and the
 surviving mutants with their diff; ``--markdown FILE`` writes them as Markdown. mutmut is
@@ -40,22 +44,30 @@ ROOT = Path(__file__).resolve().parents[1]
 #: module → the fast tests that check it (each runs in seconds on the warm cache).
 MODULES: dict[str, list[str]] = {
     "routing": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_analysis.py"],
-    "coverage": ["tests/test_independent.py", "tests/test_analysis.py"],
+    "coverage": [
+        "tests/test_independent_coverage.py",
+        "tests/test_independent.py",
+        "tests/test_analysis.py",
+    ],
     "analysis": ["tests/test_independent.py", "tests/test_analysis.py", "tests/test_routing.py"],
     "ranking": [
         "tests/test_independent.py",
         "tests/test_independent_ranking.py",
         "tests/test_ranking.py",
     ],
-    "network": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_osm.py"],
-    "zensus": ["tests/test_population.py", "tests/test_independent.py"],
+    "network": ["tests/test_independent_network.py"],
+    "zensus": [
+        "tests/test_independent_zensus.py",
+        "tests/test_population.py",
+        "tests/test_independent.py",
+    ],
     "population": [
         "tests/test_independent_population.py",
         "tests/test_population.py",
         "tests/test_grids.py",
     ],
-    "buildings": ["tests/test_population.py", "tests/test_analysis.py", "tests/test_grids.py"],
-    "spread": ["tests/test_grids.py", "tests/test_population.py"],
+    "buildings": ["tests/test_independent_buildings.py", "tests/test_independent_spread.py"],
+    "spread": ["tests/test_independent_spread.py"],
 }
 #: module → its dotted path inside the package (issue 16 subpackages).
 PATHS = {
@@ -108,7 +120,7 @@ def run_module(
     env = dict(os.environ)
     env.pop("CI", None)
     if module in FRESH_CACHE:
-        env.pop("ACCESSIBILITY_CACHE", None)  # tests/conftest.py gives every session a new one
+        env["ACCESSIBILITY_CACHE"] = str(dst / "cache")  # empty: nothing parsed before
     else:
         env["ACCESSIBILITY_CACHE"] = str(cache)
     t0 = time.perf_counter()
