@@ -30,7 +30,9 @@ in the ``test`` extras (``pip install -e ".[test]"``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -112,8 +114,31 @@ def _warm_cache(cache: Path) -> None:
     )  # fmt: skip
 
 
+def _mutant_names(dst: Path, module: str, env: dict) -> list[str]:
+    """Every mutant of the module: start mutmut, wait for its mutant list, stop it."""
+    meta = dst / "mutants" / f"accessibility/{PATHS[module].replace('.', '/')}.py.meta"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", "1"],
+        cwd=dst, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while not meta.exists() and p.poll() is None:
+            time.sleep(0.5)
+        time.sleep(1.0)  # the file is written whole, once
+    finally:
+        p.terminate()
+        p.wait()
+    return sorted(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
+
+
 def run_module(
-    module: str, cache: Path, children: int, keep: bool, names: list[str] | None = None
+    module: str,
+    cache: Path,
+    children: int,
+    keep: bool,
+    names: list[str] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
 ) -> dict:
     tests = MODULES[module]
     dst = _scratch(module, tests, children)
@@ -123,6 +148,13 @@ def run_module(
         env["ACCESSIBILITY_CACHE"] = str(dst / "cache")  # empty: nothing parsed before
     else:
         env["ACCESSIBILITY_CACHE"] = str(cache)
+    n_all = None
+    if sample and not names:
+        every = _mutant_names(dst, module, env)
+        n_all = len(every)
+        names = sorted(random.Random(seed).sample(every, min(sample, n_all)))
+        print(f"[{module}] a random sample of {len(names)} of {n_all} mutants (seed {seed})",
+              file=sys.stderr, flush=True)  # fmt: skip
     t0 = time.perf_counter()
     print(f"[{module}] mutmut run in {dst} (tests: {' '.join(tests)})", file=sys.stderr, flush=True)
     p = subprocess.run(
@@ -154,7 +186,7 @@ def run_module(
         counts[st] = counts.get(st, 0) + 1
     if not keep and p.returncode == 0:
         shutil.rmtree(dst, ignore_errors=True)
-    return {"module": module, "status": status, "counts": counts, "diffs": diffs,
+    return {"module": module, "status": status, "counts": counts, "diffs": diffs, "n_all": n_all,
             "seconds": secs, "dir": dst, "returncode": p.returncode,
             "log_tail": (p.stdout + p.stderr)[-2000:]}  # fmt: skip
 
@@ -180,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutants", nargs="+", metavar="NAME",
                     help="run only these mutants (e.g. the survivors of an earlier run, "
                          "after adding tests); names as mutmut prints them")  # fmt: skip
+    ap.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="run a random sample of N mutants per module (when the whole set "
+        "takes too long on a shared machine); the score is then an estimate",
+    )
+    ap.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")  # fmt: skip
     args = ap.parse_args(argv)
     modules = list(MODULES) if args.all else (args.modules or DEFAULT)
     unknown = set(modules) - set(MODULES)
@@ -196,10 +236,12 @@ def main(argv: list[str] | None = None) -> int:
             n.startswith(f"accessibility.{PATHS[module]}.") for n in args.mutants
         ):
             continue
-        r = run_module(module, cache, args.children, args.keep, args.mutants)
+        r = run_module(module, cache, args.children, args.keep, args.mutants, args.sample,
+                       args.seed)  # fmt: skip
         c = r["counts"]
         total, killed, score = _score(c)
-        line = (f"| {module} | {total} | {killed} | {c.get('survived', 0)} | "
+        of = f" (sample of {r['n_all']})" if r["n_all"] else ""
+        line = (f"| {module}{of} | {total} | {killed} | {c.get('survived', 0)} | "
                 f"{c.get('no tests', 0)} | {c.get('timeout', 0) + c.get('segfault', 0)} | {score:.1f} % | "
                 f"{r['seconds'] / 60:.1f} |")  # fmt: skip
         out.append(line)

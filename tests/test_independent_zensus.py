@@ -131,7 +131,8 @@ def test_2022_names_other_cell_sizes_and_the_method_text(tmp_path):
         "GITTER_ID_1km;x_mp_1km;y_mp_1km;Einwohner;AnteilUeber65;anteil_unter18;"
         "DurchschnittAlter;durchschnittFlaeche;Pers_D;Frauen_a\n"
         "CRS3035RES1000mN2910000E4204000;4204500;2910500;10;30;-1;44;80;2;4\n"
-        "CRS3035RES1000mN2911000E4204000;4204500;2911500;20;5,5;50;41;75;2;6\n",
+        "CRS3035RES1000mN2911000E4204000;4204500;2911500;20;5,5;50;41;75;2;6\n"
+        "CRS3035RES1000mN2912000E4204000;4204500;2912500;40;0;0,5;40;70;2;1\n",
     )
     z = read_zensus(p, Rejects())
     a = z.attrs
@@ -141,8 +142,9 @@ def test_2022_names_other_cell_sizes_and_the_method_text(tmp_path):
     assert a["share_columns"] == {"Ueber65": "AnteilUeber65", "unter18": "anteil_unter18"}
     np.testing.assert_allclose(
         z[["population", "Ueber65", "unter18", "Frauen_a"]].to_numpy(),
-        [[10, 3, 0, 4], [20, 1.1, 10, 6]], rtol=0, atol=1e-12,
+        [[10, 3, 0, 4], [20, 1.1, 10, 6], [40, 0, 0.2, 1]], rtol=0, atol=1e-12,
     )  # fmt: skip
+    # -1 is the suppressed mark; 0 % and 0.5 % are published values, not suppressed ones
     assert a["suppressed_by_group"] == {"Ueber65": 0, "unter18": 1, "Frauen_a": 0}
     assert a["not_counts"] == {str(p): ["DurchschnittAlter", "durchschnittFlaeche", "Pers_D"]}
     assert a["method"] == (
@@ -215,6 +217,11 @@ def test_no_population_column_lists_every_file(tmp_path):
     a = _write(tmp_path / "a.csv", "Gitter_ID_100m;Einwohnr\nX;1\n")
     b = _write(tmp_path / "b.csv", "Gitter_ID_100m;frauen\nX;1\n")
     with pytest.raises(InputError) as err:
+        read_zensus([], Rejects())
+    assert (
+        str(err.value) == "no Zensus file given; pass at least one CSV with an 'Einwohner' column"
+    )
+    with pytest.raises(InputError) as err:
         read_zensus([a, b], Rejects())
     msg = str(err.value)
     assert msg.endswith(
@@ -233,3 +240,9 @@ def test_group_names_are_numbered_until_free():
         paths, {0: ["v", "w"], 1: ["V", "pid"]}, taken={"einwohner"}
     )  # 'v'/'V' clash across files; 'pid' is reserved
     assert names == {0: ["p_v", "w"], 1: ["q_V", "q_pid"]}
+    # a prefixed name that is itself reserved ('cell' + 'id' = 'cell_id') is numbered too
+    cell = [Path("cell.csv"), Path("other.csv")]
+    assert zensus_group_names(cell, {0: ["id"], 1: ["id"]}, taken=set()) == {
+        0: ["cell_id_2"],
+        1: ["other_id"],
+    }
