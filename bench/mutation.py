@@ -51,7 +51,12 @@ MODULES: dict[str, list[str]] = {
         "tests/test_independent.py",
         "tests/test_analysis.py",
     ],
-    "analysis": ["tests/test_independent.py", "tests/test_analysis.py", "tests/test_routing.py"],
+    "analysis": [
+        "tests/test_independent_analysis.py",
+        "tests/test_independent.py",
+        "tests/test_analysis.py",
+        "tests/test_routing.py",
+    ],
     "ranking": [
         "tests/test_independent.py",
         "tests/test_independent_ranking.py",
