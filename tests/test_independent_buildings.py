@@ -90,8 +90,28 @@ WANT = {
 }  # fmt: skip
 
 
+#: the documented assumptions (README, module constants), written out
+ASSUMPTIONS = {
+    "residential_buildings": ["apartments", "bungalow", "detached", "dormitory", "farm", "house",
+                              "residential", "semidetached_house", "static_caravan", "terrace"],
+    "building_yes_excluded_if_tagged": ["amenity", "craft", "industrial", "office", "shop",
+                                        "tourism"],
+    "default_levels_house": 2.0,
+    "default_levels_single_storey": 1.0,
+    "default_levels_other": 3.0,
+    "default_levels_untagged_yes": 2.0,
+    "building_yes_excluded_on": {
+        "landuse": ["commercial", "garages", "industrial", "military", "railway", "retail"],
+        "amenity": ["college", "hospital", "parking", "school", "university"],
+    },
+    "net_to_gross_floor_area": 0.8,
+    "living_area_per_resident_m2": 45.0,
+}  # fmt: skip
+
+
 def _areas(crs="EPSG:25832") -> gpd.GeoDataFrame:
-    geoms = [_box(450, 450, 100), _box(550, 450, 100), _box(650, 450, 100),
+    school = shapely.MultiPolygon([_box(550, 450, 100), _box(800, 800, 10)])  # a MultiPolygon
+    geoms = [_box(450, 450, 100), school, _box(650, 450, 100),
              shapely.Point(X0 + 700, Y0 + 500), _box(450, 450, 100)]  # fmt: skip
     g = gpd.GeoDataFrame(
         {"tags": [{"landuse": "industrial"}, {"amenity": "school"}, {"landuse": "residential"},
@@ -130,7 +150,7 @@ def test_estimate_from_buildings_by_hand():
     assert a["buildings_on_non_residential_ground"] == 2  # 10 (industrial) and 20 (school)
     # defaulted storeys: every kept one without a positive number
     assert a["levels_defaulted"] == len(WANT) - 3  # 2, 15 and 19 are tagged
-    assert a["assumptions"] == assumptions()
+    assert a["assumptions"] == assumptions() == ASSUMPTIONS
     assert a["method"] == (
         "Residents estimated per residential OSM building as footprint area (local UTM) × "
         "storeys (untagged: 2 for houses, 1 for bungalows, 2 for building=yes, 3 for "
@@ -155,8 +175,9 @@ def test_estimate_from_buildings_by_hand():
 
 def test_estimate_errors_and_nothing_residential():
     b = _buildings(ROWS[:2])
-    with pytest.raises(InputError, match="the buildings have no CRS"):
+    with pytest.raises(InputError) as err:
         estimate_from_buildings(b.set_crs(None, allow_override=True))
+    assert str(err.value) == "the buildings have no CRS; expected EPSG:4326 (WGS 84)"
     with pytest.raises(InputError) as err:
         estimate_from_buildings(b.drop(columns=["osm_id", "building"]))
     assert str(err.value).startswith("the buildings lack the column(s) osm_id, building; expected")
@@ -203,6 +224,8 @@ def _b3035(rows, crs="EPSG:3035") -> gpd.GeoDataFrame:
 def test_spread_to_buildings_by_hand():
     """Shares by area × storeys per cell; edges go east/north; empty cells keep their midpoint."""
     cells = _cells([120, 50, 30, 0, 8], {"kids": [12, 5, 3, 0, 2], "old": [30, 0, 9, 0, 0]})
+    cells["area_km2"] = 0.01  # a number, but not a group (attrs name the groups)
+    cells.attrs["share_columns"] = {"kids": "kids_A"}
     rows = [
         (1, "house", 2.0, (-40, -40, -30, -30)),  # cell 0: 100 m² × 2 = 200
         (2, "apartments", 3.0, (-20, 0, 0, 10)),  # cell 0: 200 m² × 3 = 600
@@ -211,8 +234,13 @@ def test_spread_to_buildings_by_hand():
         (5, "house", 2.0, (330, 0, 340, 10)),  # cell 3: nothing to hand out
         (6, "house", 2.0, (900, 0, 910, 10)),  # outside every cell: left out
         (7, "garage", 2.0, (-10, -10, 0, 0)),  # not residential
+        (8, "yes", 5.0, (210, -10, 220, 0)),  # cell 2, but on industrial ground
     ]
-    out = spread_to_buildings(cells, _b3035(rows), areas=None)  # exact edges in EPSG:3035
+    works = gpd.GeoDataFrame(
+        {"tags": [{"landuse": "industrial"}]},
+        geometry=[shapely.box(CX + 200, CY - 20, CX + 230, CY + 5)], crs="EPSG:3035",
+    )  # fmt: skip
+    out = spread_to_buildings(cells, _b3035(rows), areas=works)  # exact edges in EPSG:3035
     assert out.crs.to_epsg() == 3035
     assert out["pid"].tolist() == ["c0/way/1", "c0/way/2", "c1/way/3", "c2/way/4", "c3", "c4"]
     assert out["cell_id"].tolist() == ["c0", "c0", "c1", "c2", "c3", "c4"]
@@ -239,6 +267,8 @@ def test_spread_to_buildings_by_hand():
         "footprint area × storeys; cells without such a building keep their midpoint."
     )
     assert cells.attrs["groups"] == ["kids", "old"]  # the input's attrs are not changed
+    out.attrs["share_columns"]["old"] = "old_A"  # not even nested ones
+    assert cells.attrs["share_columns"] == {"kids": "kids_A"}
     # the cell totals are kept, group by group
     tot = out.groupby("cell_id")[["population", "kids", "old"]].sum()
     np.testing.assert_allclose(tot.to_numpy(), cells[["population", "kids", "old"]].to_numpy())
@@ -264,8 +294,9 @@ def test_spread_to_buildings_sizes_groups_and_errors():
         _cells([4], {}, size=12.5), _b3035([(1, "house", 1, (-6, -6, 6, 6))])
     )
     assert half.attrs["cell_size_m"] == 12.5 and half["pid"].tolist() == ["c0/way/1"]
-    with pytest.raises(InputError, match="projected CRS in metres"):
+    with pytest.raises(InputError) as err:
         spread_to_buildings(cells.to_crs("EPSG:4326"), _b3035(rows))
+    assert str(err.value) == ("the cells must be in a projected CRS in metres (Zensus: EPSG:3035)")
     with pytest.raises(InputError, match="projected CRS in metres"):
         spread_to_buildings(cells.set_crs(None, allow_override=True), _b3035(rows))
     with pytest.raises(InputError, match="the buildings have no CRS"):
