@@ -73,13 +73,25 @@ def _cells() -> gpd.GeoDataFrame:
 
 
 def _buildings() -> gpd.GeoDataFrame:
+    """Cell A: 21 equal houses (10 m × 10 m, 2 storeys) and a building=yes on industrial ground."""
+    boxes = [shapely.box(OX + x, OY + y, OX + x + 10, OY + y + 10)
+             for x in range(100, 800, 100) for y in (100, 300, 500)]  # fmt: skip
+    n = len(boxes)
     g = gpd.GeoDataFrame(
-        {"osm_type": ["way"], "osm_id": [1], "building": ["house"], "levels": [2.0],
-         "tags": [{}]},
-        geometry=[shapely.box(OX + 100, OY + 100, OX + 110, OY + 110)], crs="EPSG:3035",
+        {"osm_type": ["way"] * (n + 1), "osm_id": list(range(1, n + 2)),
+         "building": ["house"] * n + ["yes"], "levels": [2.0] * (n + 1), "tags": [{}] * (n + 1)},
+        geometry=[*boxes, shapely.box(OX + 900, OY + 900, OX + 990, OY + 990)], crs="EPSG:3035",
     ).to_crs("EPSG:4326")  # fmt: skip
     g.attrs["source"] = "area.osm.pbf"
     return g
+
+
+def _works() -> gpd.GeoDataFrame:
+    """Industrial ground under the building=yes of cell A."""
+    return gpd.GeoDataFrame(
+        {"tags": [{"landuse": "industrial"}]},
+        geometry=[shapely.box(OX + 890, OY + 890, OX + 999, OY + 999)], crs="EPSG:3035",
+    ).to_crs("EPSG:4326")  # fmt: skip
 
 
 def _runs(pieces: list[tuple[int, float, float]]) -> list[tuple[int, float, float]]:
@@ -105,13 +117,14 @@ def test_spread_cells_every_case_by_hand():
     seg, nodes = _network()
     cells = _cells()
     rej = Rejects()
-    out = spread_cells(cells, _buildings(), seg, nodes, rej)
+    out = spread_cells(cells, _buildings(), seg, nodes, rej, areas=_works())
     assert out.crs.to_epsg() == 3035
     assert list(out.columns) == ["pid", "population", "kids", "cell_id", "spread", "geometry"]
-    # A: onto its one building
+    # A: onto its 21 equal houses, in building order; not onto the building on industrial ground
     a = out[out["cell_id"] == "A"]
-    assert a["pid"].tolist() == ["A/way/1"] and a["spread"].tolist() == ["buildings"]
-    assert a[["population", "kids"]].to_numpy().tolist() == [[100.0, 10.0]]
+    assert a["pid"].tolist() == [f"A/way/{i}" for i in range(1, 22)]
+    assert (a["spread"] == "buildings").all()
+    np.testing.assert_allclose(a[["population", "kids"]].to_numpy(), [[100 / 21, 10 / 21]] * 21)
     # B: along the residential way only (the tertiary road in B is ignored)
     pieces = [(k, R_X[k + 1] - R_X[k], (R_X[k] + R_X[k + 1]) / 2) for k in range(len(R_X) - 1)]
     runs = _runs(pieces)
@@ -132,7 +145,7 @@ def test_spread_cells_every_case_by_hand():
     np.testing.assert_allclose(shapely.get_coordinates(c.geometry.to_numpy()) - [OX, OY],
                                [[2300, 250], [2700, 550]], atol=1e-3)  # fmt: skip
     # the output follows the cells; D, E are rejected and F (no residents) is left out
-    assert out["cell_id"].tolist() == ["A"] + ["B"] * len(runs) + ["C", "C"]
+    assert out["cell_id"].tolist() == ["A"] * 21 + ["B"] * len(runs) + ["C", "C"]
     f = rej.frame()
     assert sorted(zip(f["file"], f["row"].astype(int), f["reason"], f["value"], strict=True)) == [
         ("grid.csv", 4, "the 1 km cell holds no residential building and no walkable street: "
@@ -145,7 +158,7 @@ def test_spread_cells_every_case_by_hand():
     assert n == {
         "cells": 6, "cells_on_buildings": 1, "cells_on_residential_streets": 1,
         "cells_on_walkable_streets": 1, "cells_rejected": 2, "residents_rejected": 10.0,
-        "cells_empty": 1, "buildings_used": 1, "street_points": len(runs) + 2,
+        "cells_empty": 1, "buildings_used": 21, "street_points": len(runs) + 2,
         "street_point_spacing_m": 100.0, "residential_streets": ["living_street", "residential"],
     }  # fmt: skip
     at = out.attrs
@@ -183,7 +196,7 @@ def test_spread_cells_without_buildings_sizes_and_errors():
     same = spread_cells(cells, empty_b, seg, nodes, Rejects())
     assert same["pid"].tolist() == out["pid"].tolist()
     # the size from the argument over attrs; without any: an error
-    c2 = _cells()
+    c2 = _cells().drop(columns="row")  # no row numbers: the rejects have none either
     c2.attrs = {"groups": ["kids"]}
     with pytest.raises(InputError, match="the cell size is unknown; pass cell_size_m"):
         spread_cells(c2, None, seg, nodes)
@@ -191,6 +204,7 @@ def test_spread_cells_without_buildings_sizes_and_errors():
     ok = spread_cells(c2, None, seg, nodes, r, cell_size_m=1000.0)
     assert ok["pid"].tolist() == out["pid"].tolist()
     assert set(r.frame()["file"]) == {"Zensus grid"}  # no file named in the cells' attrs
+    assert r.frame()["row"].isna().all() and len(r) == 3
     assert ok.attrs["method"].startswith("Each 1 km cell's residents")
     # 1.5 km cells: the label says so, the size stays a float
     half = spread_cells(_cells(), None, seg, nodes, Rejects(), cell_size_m=1500.0)
@@ -200,7 +214,8 @@ def test_spread_cells_without_buildings_sizes_and_errors():
     # groups found by type when attrs do not name them
     c3 = _cells()
     c3.attrs = {"cell_size_m": 1000}
-    assert spread_cells(c3, None, seg, nodes).attrs["groups"] == ["kids"]
+    by_type = spread_cells(c3, _buildings(), seg, nodes)
+    assert by_type.attrs["groups"] == ["kids"] and by_type.attrs["files"] == ["area.osm.pbf"]
     # no network nodes at all: every cell lies outside
     r = Rejects()
     none = spread_cells(_cells(), None, seg.iloc[:0], nodes.iloc[:0], r)
