@@ -288,3 +288,15 @@ def test_merge_pieces_by_the_rule():
     assert m["cell"].tolist() == sorted(m["cell"]) and m.index.tolist() == list(range(len(m)))
     assert merge_pieces(p.iloc[:0], 100.0).empty
     assert "residential" in RESIDENTIAL_STREETS
+
+
+def test_street_pieces_on_exact_borders():
+    """Exact coordinates (the cells' CRS is the nodes' own, so nothing is reprojected): a
+    street touching a cell in one point is no piece of it; one along the border is in both."""
+    nodes = pd.DataFrame({"osmid": [1, 2, 3, 4], "lon": [1.0, 1.5, 1.0, 1.0],
+                          "lat": [0.25, 0.25, 0.25, 0.625]})  # fmt: skip
+    segs = pd.DataFrame({"u": [1, 3], "v": [2, 4], "way_id": [10, 20],
+                         "highway": ["residential", "footway"]})  # fmt: skip
+    p = street_pieces(np.array([0.5, 1.5]), np.array([0.5, 0.5]), 1.0, segs, nodes, "EPSG:4326")
+    got = sorted(zip(p["cell"], p["segment"], p["length_m"], p["x"], p["y"], strict=True))
+    assert got == [(0, 1, 0.375, 1.0, 0.4375), (1, 0, 0.5, 1.25, 0.25), (1, 1, 0.375, 1.0, 0.4375)]
