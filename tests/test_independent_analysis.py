@@ -20,6 +20,7 @@ import shapely
 from accessibility.core.analysis import OUTSIDE_DISTRICTS, analyze, district_members
 from accessibility.core.network import Network
 from accessibility.errors import AccessibilityWarning, AllRejectedError
+from accessibility.rejects import Rejects
 
 X0, Y0 = 410_000.0, 5_480_000.0  # EPSG:25832
 
@@ -191,3 +192,41 @@ def test_nothing_in_reach_says_what_to_change():
     assert str(err.value).endswith(
         "there is no resident point to use (the input has no usable rows)"
     )
+
+
+def test_island_counts_of_the_run_report():
+    """A 2-node island above the street: who snapped off it, who was rejected near it."""
+    main = _line()  # x 0-1000 m at y 0; 11 nodes
+    xy = np.vstack([main.node_xy, [[X0 + 500, Y0 + 800], [X0 + 600, Y0 + 800]]])
+    u = np.r_[main.u, 11].astype(np.int32)
+    v = np.r_[main.v, 12].astype(np.int32)
+    net = Network(
+        crs="EPSG:25832", node_xy=xy, node_osmid=np.arange(1, 14, dtype=np.int64), u=u, v=v,
+        length=np.hypot(*(xy[v] - xy[u]).T), way_id=np.ones(len(u), np.int64),
+    ).set_min_component(3)  # fmt: skip
+    # site 1: 350 m from the island, 450 m from the street: snaps onto the street, off the island
+    sites = _sites([(0, 0), (550, 450)])
+    # r0: 5 m below the island, 795 m from the street: rejected near the island (inside the
+    # network's area); r1, r2: on the street; r3: 300 m from the island, 500 m from the street
+    # r4: far beyond the extract
+    res = _residents([(550, 795), (100, 0), (900, 5), (550, 500), (550, 5000)])
+    res["population"] = [1.0, 2.0, 4.0, 8.0, 16.0]
+    rej = Rejects()
+    a = analyze(net, sites, res, max_access_m=500, rejects=rej)
+    p = a.pruning
+    assert p["sites_off_islands"] == 1 and p["sites_rejected_near_islands"] == 0
+    assert p["resident_points_off_islands"] == 1 and p["residents_off_islands"] == 8.0
+    assert p["resident_points_rejected_near_islands"] == 1
+    assert p["components"] == 2 and p["components_pruned"] == 1 and p["edges_pruned"] == 1
+    f = rej.frame()
+    assert f["reason"].tolist() == [
+        "resident point has no walkable edge of the connected network within 500 m: its nearest "
+        "way is an island of fewer than 3 nodes (not linked to the streets in OSM); lower "
+        "--min-component or fix the OSM data",
+        "resident point lies outside the area covered by the network (beyond the edge of the "
+        "OSM extract, or wrong coordinates/CRS); give a larger network to include it",
+    ]
+    assert f["value"].tolist() == [
+        "r0 (795 m from the nearest walkable edge)",
+        "r4 (5,000 m from the nearest walkable edge)",
+    ]
