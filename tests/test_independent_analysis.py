@@ -208,8 +208,8 @@ def test_island_counts_of_the_run_report():
     sites = _sites([(0, 0), (550, 450)])
     # r0: 5 m below the island, 795 m from the street: rejected near the island (inside the
     # network's area); r1, r2: on the street; r3: 300 m from the island, 500 m from the street
-    # r4: far beyond the extract
-    res = _residents([(550, 795), (100, 0), (900, 5), (550, 500), (550, 5000)])
+    # r4: far beyond the extract, on the street's side (its nearest edge is no island)
+    res = _residents([(550, 795), (100, 0), (900, 5), (550, 500), (550, -5000)])
     res["population"] = [1.0, 2.0, 4.0, 8.0, 16.0]
     rej = Rejects()
     a = analyze(net, sites, res, max_access_m=500, rejects=rej)
