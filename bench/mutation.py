@@ -15,8 +15,12 @@ The shared data must be present (``$ACCESSIBILITY_DATA``, default ``../shared/da
 
 Caches: modules whose results never enter a cache (routing, coverage, analysis, ranking and
 the population readers) share one warm ``ACCESSIBILITY_CACHE``, filled once by the
-unmutated code. For ``network`` every test session gets an empty cache, or a mutant in the
-network construction would be hidden behind a network parsed before.
+unmutated code. ``network`` is tested by ``tests/test_independent_network.py`` alone: it
+builds every network from the parsed ways (never from the network cache) and tests the
+cache in a folder of its own, so no mutant can hide behind a network parsed before. (mutmut
+forks every mutant's test session from the process that ran the clean tests, so a cache
+folder set by ``tests/conftest.py`` in that process is shared by all mutants: the network
+module gets an empty cache of its own all the same.)
 
 Prints one line per module (mutants, killed, survived, no tests, timeouts, score) and the
 surviving mutants with their diff; ``--markdown FILE`` writes them as Markdown. mutmut is
@@ -26,7 +30,9 @@ in the ``test`` extras (``pip install -e ".[test]"``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -40,22 +46,35 @@ ROOT = Path(__file__).resolve().parents[1]
 #: module → the fast tests that check it (each runs in seconds on the warm cache).
 MODULES: dict[str, list[str]] = {
     "routing": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_analysis.py"],
-    "coverage": ["tests/test_independent.py", "tests/test_analysis.py"],
-    "analysis": ["tests/test_independent.py", "tests/test_analysis.py", "tests/test_routing.py"],
+    "coverage": [
+        "tests/test_independent_coverage.py",
+        "tests/test_independent.py",
+        "tests/test_analysis.py",
+    ],
+    "analysis": [
+        "tests/test_independent_analysis.py",
+        "tests/test_independent.py",
+        "tests/test_analysis.py",
+        "tests/test_routing.py",
+    ],
     "ranking": [
         "tests/test_independent.py",
         "tests/test_independent_ranking.py",
         "tests/test_ranking.py",
     ],
-    "network": ["tests/test_independent.py", "tests/test_routing.py", "tests/test_osm.py"],
-    "zensus": ["tests/test_population.py", "tests/test_independent.py"],
+    "network": ["tests/test_independent_network.py"],
+    "zensus": [
+        "tests/test_independent_zensus.py",
+        "tests/test_population.py",
+        "tests/test_independent.py",
+    ],
     "population": [
         "tests/test_independent_population.py",
         "tests/test_population.py",
         "tests/test_grids.py",
     ],
-    "buildings": ["tests/test_population.py", "tests/test_analysis.py", "tests/test_grids.py"],
-    "spread": ["tests/test_grids.py", "tests/test_population.py"],
+    "buildings": ["tests/test_independent_buildings.py", "tests/test_independent_spread.py"],
+    "spread": ["tests/test_independent_spread.py"],
 }
 #: module → its dotted path inside the package (issue 16 subpackages).
 PATHS = {
@@ -100,17 +119,47 @@ def _warm_cache(cache: Path) -> None:
     )  # fmt: skip
 
 
+def _mutant_names(dst: Path, module: str, env: dict) -> list[str]:
+    """Every mutant of the module: start mutmut, wait for its mutant list, stop it."""
+    meta = dst / "mutants" / f"accessibility/{PATHS[module].replace('.', '/')}.py.meta"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", "1"],
+        cwd=dst, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while not meta.exists() and p.poll() is None:
+            time.sleep(0.5)
+        time.sleep(1.0)  # the file is written whole, once
+    finally:
+        p.terminate()
+        p.wait()
+    return sorted(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
+
+
 def run_module(
-    module: str, cache: Path, children: int, keep: bool, names: list[str] | None = None
+    module: str,
+    cache: Path,
+    children: int,
+    keep: bool,
+    names: list[str] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
 ) -> dict:
     tests = MODULES[module]
     dst = _scratch(module, tests, children)
     env = dict(os.environ)
     env.pop("CI", None)
     if module in FRESH_CACHE:
-        env.pop("ACCESSIBILITY_CACHE", None)  # tests/conftest.py gives every session a new one
+        env["ACCESSIBILITY_CACHE"] = str(dst / "cache")  # empty: nothing parsed before
     else:
         env["ACCESSIBILITY_CACHE"] = str(cache)
+    n_all = None
+    if sample and not names:
+        every = _mutant_names(dst, module, env)
+        n_all = len(every)
+        names = sorted(random.Random(seed).sample(every, min(sample, n_all)))
+        print(f"[{module}] a random sample of {len(names)} of {n_all} mutants (seed {seed})",
+              file=sys.stderr, flush=True)  # fmt: skip
     t0 = time.perf_counter()
     print(f"[{module}] mutmut run in {dst} (tests: {' '.join(tests)})", file=sys.stderr, flush=True)
     p = subprocess.run(
@@ -142,7 +191,7 @@ def run_module(
         counts[st] = counts.get(st, 0) + 1
     if not keep and p.returncode == 0:
         shutil.rmtree(dst, ignore_errors=True)
-    return {"module": module, "status": status, "counts": counts, "diffs": diffs,
+    return {"module": module, "status": status, "counts": counts, "diffs": diffs, "n_all": n_all,
             "seconds": secs, "dir": dst, "returncode": p.returncode,
             "log_tail": (p.stdout + p.stderr)[-2000:]}  # fmt: skip
 
@@ -168,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutants", nargs="+", metavar="NAME",
                     help="run only these mutants (e.g. the survivors of an earlier run, "
                          "after adding tests); names as mutmut prints them")  # fmt: skip
+    ap.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="run a random sample of N mutants per module (when the whole set "
+        "takes too long on a shared machine); the score is then an estimate",
+    )
+    ap.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")  # fmt: skip
     args = ap.parse_args(argv)
     modules = list(MODULES) if args.all else (args.modules or DEFAULT)
     unknown = set(modules) - set(MODULES)
@@ -184,10 +241,12 @@ def main(argv: list[str] | None = None) -> int:
             n.startswith(f"accessibility.{PATHS[module]}.") for n in args.mutants
         ):
             continue
-        r = run_module(module, cache, args.children, args.keep, args.mutants)
+        r = run_module(module, cache, args.children, args.keep, args.mutants, args.sample,
+                       args.seed)  # fmt: skip
         c = r["counts"]
         total, killed, score = _score(c)
-        line = (f"| {module} | {total} | {killed} | {c.get('survived', 0)} | "
+        of = f" (sample of {r['n_all']})" if r["n_all"] else ""
+        line = (f"| {module}{of} | {total} | {killed} | {c.get('survived', 0)} | "
                 f"{c.get('no tests', 0)} | {c.get('timeout', 0) + c.get('segfault', 0)} | {score:.1f} % | "
                 f"{r['seconds'] / 60:.1f} |")  # fmt: skip
         out.append(line)
