@@ -71,6 +71,17 @@ def test_district_members_and_the_overlap_warning():
     assert m2["district"].tolist() == ["C", "B"]
 
 
+def test_a_point_on_a_border_counts_once_in_the_first_district():
+    """On the shared border x = 100 of A and B, and on B's outer corner: in the first district
+    of the file order (once), not outside and not in both."""
+    d = _districts({"A": (0, 0, 100, 100), "B": (100, 0, 200, 100)})
+    m = district_members(_points([(100, 50), (200, 100), (150, 50), (201, 50)]), d)
+    assert m["resident"].tolist() == [0, 1, 2, 3]
+    assert m["district"].tolist() == ["A", "B", "B", OUTSIDE_DISTRICTS]
+    m = district_members(_points([(100, 50)]), d.iloc[[1, 0]])  # file order decides
+    assert m["district"].tolist() == ["B"]
+
+
 def test_overlap_warning_names_ten_pairs_and_counts_the_rest():
     """Twenty copies of one square: 190 pairs, ten named (as text), the rest counted."""
     d = gpd.GeoDataFrame(

@@ -417,7 +417,10 @@ def district_members(residents: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -
     """Which district(s) each resident point lies in.
 
     A point inside several overlapping districts is listed once per district (it
-    counts in each of them); a point in none is listed with :data:`OUTSIDE_DISTRICTS`.
+    counts in each of them). A point exactly on a border (inside no district's interior,
+    but on one or more boundaries) belongs to the first of those districts in file order,
+    so a shared border neither drops nor double-counts it (the rule ``batch`` uses for its
+    areas). A point in none is listed with :data:`OUTSIDE_DISTRICTS`.
     Overlapping district pairs are warned about (one warning naming up to ten pairs).
 
     Parameters
@@ -436,7 +439,15 @@ def district_members(residents: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -
     """
     _warn_overlaps(districts)
     pts = residents.geometry.to_numpy()
-    r, d = shapely.STRtree(districts.geometry.to_numpy()).query(pts, predicate="within")
+    tree = shapely.STRtree(districts.geometry.to_numpy())
+    r, d = tree.query(pts, predicate="within")
+    rest = np.setdiff1d(np.arange(len(residents)), r)
+    if len(rest):  # on a border: the first district (file order) whose boundary holds it
+        rb, db = tree.query(pts[rest], predicate="covered_by")
+        first = np.lexsort((db, rb))
+        rb, db = rb[first], db[first]
+        keep = np.r_[True, rb[1:] != rb[:-1]] if len(rb) else np.zeros(0, bool)
+        r, d = np.r_[r, rest[rb[keep]]], np.r_[d, db[keep]]
     order = np.lexsort((d, r))
     r, d = r[order], d[order]
     outside = np.setdiff1d(np.arange(len(residents)), r)
