@@ -50,17 +50,28 @@ WRAP = (
     "import resource, sys\n"
     "from accessibility.cli import main\n"
     "try:\n    main()\nfinally:\n"
-    "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "    print('PEAK_KB', s.ru_maxrss, file=sys.stderr)\n"
+    "    print('CPU_S', s.ru_utime + s.ru_stime, c.ru_utime + c.ru_stime, file=sys.stderr)\n"
 )
 
 
+_CPU: dict[str, float] = {}
+
+
 def _cli(args: list[str], env: dict) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) of the command's own process, exit code."""
+    """Wall seconds, peak RSS (MB) of the command's own process, exit code.
+
+    The CPU seconds of the process and of its children (the Dask workers) go to ``_CPU``.
+    """
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", WRAP, *args], env=env, capture_output=True,
                        text=True)  # fmt: skip
     wall = time.perf_counter() - t0
     peak = [int(line.split()[1]) for line in p.stderr.splitlines() if line.startswith("PEAK_KB")]
+    for line in p.stderr.splitlines():
+        if line.startswith("CPU_S"):
+            _CPU["self"], _CPU["children"] = map(float, line.split()[1:3])
     if p.returncode not in (0, 3):
         print(p.stdout[-2000:], p.stderr[-3000:], file=sys.stderr)
     return wall, (peak[0] / 1024 if peak else float("nan")), p.returncode
@@ -78,6 +89,9 @@ def _batch(workers: int, out: Path, env: dict) -> dict:
         "startup_s": b["engine"].get("startup_s", 0.0), "load_s": run["timings_s"]["load_region"],
         "worker_mb": b["peak_mb_per_worker"], "failed": len(b["failed"]),
         "done": len(b["computed"]), "per_area": b["per_area"],
+        "cpu": run.get("cpu_s", {}), "cpu_self": _CPU.get("self", float("nan")),
+        "cpu_children": _CPU.get("children", float("nan")),
+        "tasks_cpu": sum(float(a.get("cpu_s", 0.0)) for a in b["per_area"].values()),
     }  # fmt: skip
 
 
@@ -136,13 +150,48 @@ def main(argv: list[str]) -> None:
         wmb = ", ".join(f"{v:.0f}" for v in r["worker_mb"].values())
         lines.append(f"| {name} | {r['wall']:.1f} | {r['areas_s']:.1f} | {r['startup_s']:.1f} | "
                      f"{r['done']} / {r['failed']} | {r['driver_mb']:.0f} | {wmb} |")  # fmt: skip
+    cpu_lines = [
+        "",
+        "CPU seconds (the machine is shared, so wall seconds mostly measure waiting for a core): "
+        "driver process per phase (`run.json` `cpu_s`), the tasks (sum of `per_area` `cpu_s`) and "
+        "all child processes (Dask nannies and workers: imports, network load, tasks).",
+        "",
+        "| run | driver: load region | assign | areas phase | outputs | driver total | tasks | "
+        "children (workers) | command total |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        c = r["cpu"]
+        cpu_lines.append(
+            f"| {name} | {c.get('load_region', float('nan')):.1f} | {c.get('assign', float('nan')):.1f} | "
+            f"{c.get('areas', float('nan')):.1f} | {c.get('outputs', float('nan')):.1f} | "
+            f"{r['cpu_self']:.1f} | {r['tasks_cpu']:.1f} | {r['cpu_children']:.1f} | "
+            f"{r['cpu_self'] + r['cpu_children']:.1f} |"
+        )  # fmt: skip
     lines.append(
         f"| serial loop of `analyze --area` (sample of {len(loop)} areas, mean "
         f"{loop['seconds'].mean():.1f} s × {n}, extrapolated) | {loop_total:.0f} | | | | "
         f"{loop['peak_mb'].max():.0f} | |"
     )
     s1, s2 = runs[1], runs[2]
+
+    # CPU-time estimate of the speed-up on an idle 2-core machine: the driver's own CPU is
+    # serial; the workers' CPU (children) is split over the workers, overlapping only the
+    # areas phase. Wall ≈ driver CPU outside the areas phase + max(driver areas CPU,
+    # children CPU / workers).
+    def _est(r: dict, w: int) -> tuple[float, float]:
+        c = r["cpu"]
+        areas = max(c.get("areas", 0.0), r["cpu_children"] / w)
+        return r["cpu_self"] - c.get("areas", 0.0) + areas, areas
+
+    (e1, a1), (e2, a2) = _est(s1, 1), _est(s2, 2)
+    lines += cpu_lines
     lines += [
+        "",
+        f"- CPU-time estimate for an idle 2-core machine (driver CPU outside the areas phase + "
+        f"max(driver CPU in the areas phase, workers' CPU / workers)): 1 worker {e1:.1f} s, "
+        f"2 workers {e2:.1f} s, speed-up {e1 / e2:.2f}× on the command, {a1 / a2:.2f}× on the "
+        "areas phase.",
         "",
         f"- speed-up 2 vs 1 worker: {s1['wall'] / s2['wall']:.2f}× on the command's wall time, "
         f"{s1['areas_s'] / s2['areas_s']:.2f}× on the areas phase (incl. cluster start), "

@@ -120,7 +120,7 @@ def run_batch(
     import numpy as np
     import pandas as pd
 
-    from .._io import write_csv, write_json
+    from .._io import write_csv, write_json, write_text
     from ..errors import InputError
     from ..outputs.i18n import default_lang
     from ..outputs.regional import region_name, write_regional
@@ -128,10 +128,11 @@ def run_batch(
     from ..planning import batch as B
     from ..record import file_record
 
-    t_start = time.perf_counter()
+    t_start, c_start = time.perf_counter(), time.process_time()
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    cpu: dict[str, float] = {}  # CPU seconds of the driver per phase
+    t0, c0 = time.perf_counter(), time.process_time()
     regions = B.read_areas(areas, area_id, area_name)
     walk = {"minutes": params.minutes, "speed_kmh": params.speed_kmh,
             "max_access_m": params.max_access_m, "min_component": params.min_component}  # fmt: skip
@@ -148,14 +149,16 @@ def run_batch(
             )  # fmt: skip
         net = inputs.network
         timings["load_region"] = time.perf_counter() - t0
+        cpu["load_region"] = time.process_time() - c0
         net_path = net._cache_file
         if net_path is None:  # no writable cache: the workers read a copy next to the outputs
             net_path = net.save(out / ".work" / "network.npz")
         regions_net = regions.to_crs(net.crs)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         owner = B.assign_areas(inputs.residents, regions_net)
         sizes = B.task_sizes(net, regions_net, params)
         timings["assign"] = time.perf_counter() - t0
+        cpu["assign"] = time.process_time() - c0
         res, all_sites, categories = inputs.residents, inputs.sites, list(inputs.categories)
         record = {**inputs.record, "command": command}
         hashes = {k: (v or {}).get("sha256") if isinstance(v, dict) else
@@ -221,7 +224,7 @@ def run_batch(
     def keep(result: Any) -> None:
         folder = _area_folder(out, result.area_id)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json(result.to_json(), folder / "area.json")
+        write_text(result.to_json_text() + "\n", folder / "area.json")
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -237,7 +240,7 @@ def run_batch(
     if stored:
         console.print(f"resume: {len(stored)} area(s) unchanged since the last run, "
                       f"{len(tasks)} to compute")  # fmt: skip
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with bar:
         results, failures, engine = B.run_tasks(
             tasks, all_sites, workers=workers, scheduler=scheduler,
@@ -245,7 +248,8 @@ def run_batch(
             load_area=None if networks is None else load_extract_area,
         )  # fmt: skip
     timings["areas"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    cpu["areas"] = time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     everything = stored + results
     cats = B.result_categories(everything, categories)
     table = B.areas_table(everything, regions)
@@ -299,7 +303,9 @@ def run_batch(
         outside=float(outside["population"].sum()), lang=lang, title=title, rejects=rej_all,
     ))  # fmt: skip
     timings["outputs"] = time.perf_counter() - t0
+    cpu["outputs"] = time.process_time() - c0
     timings["total"] = time.perf_counter() - t_start
+    cpu["total"] = time.process_time() - c_start
     stats = {r.area_id: r.stats for r in results}
     pop_all = res["population"].to_numpy(float)
     if networks:  # the residents are known per area only
@@ -333,6 +339,8 @@ def run_batch(
         },
         "parameters": parameters,
         "timings_s": {**record.get("timings_s", {}), **timings},
+        # CPU seconds of this (driver) process per phase; the tasks' CPU is in batch.per_area
+        "cpu_s": cpu,
     })  # fmt: skip
     paths["run"] = write_json(record, out / "run.json")
     return {"paths": paths, "results": results, "failures": failures,

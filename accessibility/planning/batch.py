@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._io import json_safe
 from ..core.analysis import ALL, Analysis, analyze
 from ..core.coverage import NO_SITE_NOTE, SUMMARY_COLUMNS, summary
 from ..core.network import Network
@@ -197,7 +198,8 @@ def clip_network(net: Network, polygon: shapely.Geometry) -> Network:
     NetworkError
         No walkable edge in the polygon.
     """
-    keep = np.sort(edge_tree(net).query(polygon, predicate="intersects"))
+    tree = edge_tree(net)
+    keep = np.sort(tree.query(polygon, predicate="intersects"))
     if not len(keep):
         raise NetworkError("no walkable street inside the area and its walking buffer")
     u, v = net.u[keep], net.v[keep]
@@ -209,6 +211,9 @@ def clip_network(net: Network, polygon: shapely.Geometry) -> Network:
         u=remap[u].astype(np.int32), v=remap[v].astype(np.int32), length=net.length[keep],
         way_id=net.way_id[keep], meta={**net.meta, "clipped": True},
         min_component=net.min_component,
+        # the parent's edge LineStrings (same coordinates, same order) for the snapping
+        # tree: not rebuilt from the coordinates for every area
+        _tree=shapely.STRtree(tree.geometries[keep]),
     )  # fmt: skip
     return clipped.set_min_component(net.min_component)
 
@@ -329,6 +334,30 @@ class AreaResult:
             "rejects": json.loads(self.rejects.astype(str).to_json(orient="split")),
             "stats": self.stats,
         }  # fmt: skip
+
+    def to_json_text(self) -> str:
+        """:meth:`to_json` as JSON text, built without the dict round trip.
+
+        The tables are written by pandas' C encoder (NaN and ±inf become ``null``) and
+        spliced in; only the small header and ``stats`` go through :func:`json_safe`. This
+        is what the driver writes per finished area (``area.json``), so it must stay cheap:
+        a Python-level walk over every resident's minutes made the driver the bottleneck.
+        """
+        head = json.dumps(
+            json_safe({"version": RESULT_VERSION, "area_id": self.area_id,
+                       "area_name": self.area_name, "key": self.key}),
+            ensure_ascii=False, allow_nan=False,
+        )  # fmt: skip
+        parts = [
+            head[:-1],
+            ', "summary": ' + self.summary.to_json(orient="split"),
+            ', "minutes": ' + self.minutes.to_json(orient="split", double_precision=15),
+            ', "rejects": ' + self.rejects.astype(str).to_json(orient="split"),
+            ', "stats": '
+            + json.dumps(json_safe(self.stats), ensure_ascii=False, allow_nan=False, default=str),
+            "}",
+        ]
+        return "".join(parts)
 
     @classmethod
     def from_json(cls, d: dict) -> AreaResult:
@@ -482,7 +511,7 @@ def _empty_result(task: AreaTask, buf_sites: gpd.GeoDataFrame, t0: float) -> Are
     table = summary(empty, {c: empty for c in cats}, task.params.minutes)
     cols = ["pid", "population", *[f"minutes_{c}" for c in cats]]
     stats = {"nodes": 0, "edges": 0, "sites": len(buf_sites), "resident_points": 0,
-             "residents": 0.0, "seconds": time.perf_counter() - t0, "peak_mb": peak_mb(),
+             "residents": 0.0, "seconds": time.perf_counter() - t0, "cpu_s": 0.0, "peak_mb": peak_mb(),
              "pid": os.getpid()}  # fmt: skip
     return AreaResult(task.area_id, task.area_name, task.key, table, pd.DataFrame(columns=cols),
                       Rejects().frame(), stats)  # fmt: skip
@@ -616,6 +645,7 @@ def run_tasks(
         engine = {"engine": "dask.distributed", "scheduler": scheduler or "LocalCluster",
                   "workers": len(info.get("workers", {})),
                   "startup_s": time.perf_counter() - t0}  # fmt: skip
+        slots = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()) or 1
         [sites_f] = client.scatter([sites], broadcast=True)
         futures = {}
         for t in order:
@@ -635,11 +665,9 @@ def run_tasks(
                 failures.append(Failure(t.area_id, t.area_name, _one_line(err),
                                         "".join(traceback.format_tb(tb)) if tb else ""))  # fmt: skip
             f.release()
-            try:
-                running = sum(len(v) for v in client.processing().values())
-            except Exception:
-                running = 0
-            tick(min(running, len(pending)))
+            # one task per worker thread runs while enough are pending (no scheduler round
+            # trip per finished area: that cost driver time on every result)
+            tick(min(slots, len(pending)))
         return results, failures, engine
     finally:
         client.close()
