@@ -631,3 +631,16 @@ def test_helsinki_exact_and_saved_file_reproduces_the_island_threshold(helsinki_
     assert not np.array_equal(
         default["population_covered_before"].to_numpy(), cli["population_covered_before"].to_numpy()
     )
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", "true", "many"])
+def test_scenario_file_min_component_is_checked(tmp_path, value):
+    from accessibility.errors import ScenarioError
+
+    f = tmp_path / "bad.yaml"
+    f.write_text(f"network: demo\nminutes: [5]\nmin_component: {value}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="line 3: 'min_component' must be a whole number"):
+        read_scenario(f)
+    f.write_text("network: demo\nmin_component: 7\n", encoding="utf-8")
+    sc = read_scenario(f)
+    assert sc.min_component == 7 and sc.params.min_component == 7
