@@ -168,6 +168,14 @@ def bench(name: str, kw: dict, repeats: int) -> dict:
         subprocess.run([str(exe), "scenario", str(f), "--out", str(Path(tmp) / "out")],
                        check=True, capture_output=True, env=os.environ.copy())  # fmt: skip
         t_cli = time.perf_counter() - t
+    # the baseline's isochrone bands (built on the first request) and "Best next sites"
+    # ranked against the current state (a full analysis of the sites after one add)
+    t = time.perf_counter()
+    assert client.get("/api/isochrones").status_code == 200
+    t_bands = time.perf_counter() - t
+    t = time.perf_counter()
+    assert client.post("/api/best?k=5", json=first_add).status_code == 200
+    t_best = time.perf_counter() - t
     page = _page_load(url, 3 if repeats > 20 else 1)
     client.close()
     stop()
@@ -175,6 +183,7 @@ def bench(name: str, kw: dict, repeats: int) -> dict:
         "name": name, "sites": len(ids), "points": len(wb.pop), "load": t_load,
         "startup": wb.startup_s, "add": _pct(adds), "move": _pct(moves),
         "remove": _pct(removes), "compute": t_compute, "cli": t_cli, "page": page,
+        "bands": t_bands, "best": t_best,
         "n": (len(adds), len(moves), len(removes)),
         "work": {k: _pct(v) for k, v in work.items()},
     }  # fmt: skip
@@ -193,7 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     head = ["data", "sites / resident points", "start s (inputs + workbench)",
             "add p50 / p95 ms (work alone)", "move p50 / p95 ms", "close p50 / p95 ms",
             "page load s",
-            "scenario CLI s (compute s)", "CLI / add p50"]  # fmt: skip
+            "scenario CLI s (compute s)", "CLI / add p50", "bands s (first)",
+            "best next 5 after a change s"]  # fmt: skip
     lines = []
     for r in rows:
         lines.append([
@@ -203,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
             "{:.0f} / {:.0f} ({:.0f} / {:.0f})".format(*r["remove"], *r["work"]["remove"]),
             "–" if r["page"] is None else f"{r['page']:.2f}",
             f"{r['cli']:.1f} ({r['compute']:.2f})", f"{r['cli'] * 1000 / r['add'][0]:.0f}×",
+            f"{r['bands']:.2f}", f"{r['best']:.2f}",
         ])  # fmt: skip
     t = Table(title="accessibility app: time per click (POST /api/scenario), HTTP round trip")
     for h in head:

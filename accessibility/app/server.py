@@ -8,9 +8,11 @@ API (a public contract, like the CLI):
   ["<site_id>"], "move": [{"site_id", "lat", "lon"}]}`` → ``{"summary": [...],
   "newly_covered": GeoJSON, "lost": GeoJSON, ...}`` with the figures of
   ``scenario_summary.csv``. A bad body gets HTTP 422 whose ``detail`` names the field.
-- ``GET /api/state`` (the page's data), ``POST /api/scenario.yaml`` (save),
+- ``GET /api/state`` (the page's data), ``GET /api/isochrones`` (the baseline's
+  walking bands, GeoJSON), ``POST /api/scenario.yaml`` (save),
   ``POST /api/report`` (the scenario's report.html), ``GET /api/best`` (rank on OSM
-  candidates).
+  candidates against the baseline) and ``POST /api/best`` (the same against the sites
+  after the body's changes).
 
 No request names a file: the server only reads the package's own static files. Beyond
 localhost every request needs the access token (header ``X-Access-Token``, or the cookie
@@ -143,6 +145,10 @@ def create_app(
     def state() -> JSONResponse:
         return JSONResponse(bench.state())
 
+    @app.get("/api/isochrones")
+    async def isochrones() -> JSONResponse:
+        return JSONResponse(await run_in_threadpool(bench.isochrones))
+
     @app.post("/api/scenario")
     async def scenario(request: Request) -> Response:
         ch = await _changes(request, bench)
@@ -176,11 +182,19 @@ def create_app(
 
     @app.get("/api/best")
     def best(k: int = 5, category: str = "all") -> Response:
-        if not 1 <= k <= 50:
-            return _detail(422, "k", "must be 1..50")
-        if category != "all" and category not in bench.categories:
-            return _detail(422, "category", f"unknown category {category[:60]!r}")
-        return JSONResponse(bench.best_sites(k, category))
+        bad = _best_args(bench, k, category)
+        return bad or JSONResponse(bench.best_sites(k, category))
+
+    @app.post("/api/best")
+    async def best_now(request: Request, k: int = 5, category: str = "all") -> Response:
+        # ranked against the sites after the body's changes (the page's current state)
+        bad = _best_args(bench, k, category)
+        if bad:
+            return bad
+        ch = await _changes(request, bench)
+        if isinstance(ch, Response):
+            return ch
+        return JSONResponse(await run_in_threadpool(bench.best_sites, k, category, ch))
 
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.mount("/vendor/leaflet", StaticFiles(directory=_LEAFLET), name="leaflet")
@@ -199,6 +213,14 @@ async def _changes(request: Request, bench: Workbench):
         return bench.check(body)
     except ChangeError as exc:
         return _detail(422, exc.field, exc.message)
+
+
+def _best_args(bench: Workbench, k: int, category: str) -> Response | None:
+    if not 1 <= k <= 50:
+        return _detail(422, "k", "must be 1..50")
+    if category != "all" and category not in bench.categories:
+        return _detail(422, "category", f"unknown category {category[:60]!r}")
+    return None
 
 
 def _detail(status: int, field: str, message: str) -> JSONResponse:

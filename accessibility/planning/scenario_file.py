@@ -47,6 +47,7 @@ TOP_KEYS = {
     "minutes": "list of thresholds in minutes",
     "speed": "walking speed in km/h",
     "max_access": "longest access leg in metres",
+    "min_component": "island threshold: walkable components with fewer nodes are dropped (default 40)",
     "changes": "list of add/remove/move/recategorise changes",
 }
 #: Keys of each change kind; ``required`` lists, ``optional`` lists.
@@ -99,6 +100,10 @@ class Scenario:
     changes : list of Change
     walk_keys : frozenset of str
         The walking keys the file sets itself (``minutes``, ``speed``, ``max_access``).
+    min_component : int or None
+        Island threshold in nodes (walkable components with fewer nodes are dropped);
+        ``None`` when the file does not set it (the command's ``--min-component``, 40 by
+        default, applies).
     """
 
     name: str
@@ -109,13 +114,17 @@ class Scenario:
     max_access_m: float = MAX_ACCESS_LEG_M
     changes: list[Change] = field(default_factory=list)
     walk_keys: frozenset[str] = frozenset()
+    min_component: int | None = None
 
     @property
     def params(self) -> WalkParams:
-        """The walking parameters of the scenario (``minutes``, ``speed``, ``max_access``)."""
-        return WalkParams(
+        """The walking parameters of the scenario (``minutes``, ``speed``, ``max_access``,
+        ``min_component``)."""
+        p = WalkParams(
             minutes=tuple(self.minutes), speed_kmh=self.speed_kmh, max_access_m=self.max_access_m
         )
+        # the file's island threshold (nodes), where it sets one
+        return p if self.min_component is None else replace(p, min_component=self.min_component)
 
     def with_options(
         self,
@@ -180,6 +189,7 @@ class Scenario:
             tuple(self.minutes),
             self.speed_kmh,
             self.max_access_m,
+            self.min_component,
         )
 
 
@@ -236,6 +246,13 @@ def read_scenario(path: str | Path) -> Scenario:
     inputs = _read_inputs(data, base, file, lines, err)
     minutes, speed, max_access = _read_walk(data, err)
     changes = _read_changes(data.get("changes"), node, err)
+    islands = data.get("min_component")
+    if islands is not None and (isinstance(islands, bool) or not isinstance(islands, int)
+                                or islands < 1):  # fmt: skip
+        err(
+            f"'min_component' must be a whole number of nodes (at least 1), got {short(islands)}",
+            "min_component",
+        )
     name = data.get("name")
     if name is not None and not isinstance(name, str | int | float):
         err(f"'name' must be a text, got {_kind(name)}", "name")
@@ -248,6 +265,7 @@ def read_scenario(path: str | Path) -> Scenario:
         max_access_m=float(max_access),
         changes=changes,
         walk_keys=frozenset(k for k in ("minutes", "speed", "max_access") if k in data),
+        min_component=islands,
     )
 
 

@@ -33,7 +33,7 @@ const BANDS = ["#006837", "#66bd63", "#fee08b", "#f46d43"];
 
 const S = {
   lang: "de", state: null, map: null, changes: { add: [], remove: [], move: {} }, history: [],
-  siteMarkers: {}, proposedMarkers: [], result: null, seq: 0, pending: 0,
+  siteMarkers: {}, proposedMarkers: [], result: null, seq: 0, pending: 0, cells: [], recoloured: [],
 };
 
 function t(key) { return (T[S.lang] || T.en)[key] || key; }
@@ -73,17 +73,49 @@ function siteIcon(color, cls) {
   return L.divIcon({ className: "site-icon " + (cls || ""), iconSize: [18, 18], iconAnchor: [9, 9], html: '<div style="background:' + color + '"></div>' });
 }
 
+function bandColor(x, over) {
+  // colour of a resident by minutes (null: unreachable, or over the largest threshold if `over`)
+  const m = S.state.minutes;
+  if (x === null) return over ? BANDS[Math.min(m.length, BANDS.length - 1)] : "#888";
+  let band = m.length;
+  for (let j = 0; j < m.length; j++) { if (x <= m[j]) { band = j; break; } }
+  return BANDS[Math.min(band, BANDS.length - 1)];
+}
+
 function drawResidents() {
-  const r = S.state.residents, m = S.state.minutes, renderer = L.canvas({ padding: 0.3 });
+  const r = S.state.residents, renderer = L.canvas({ padding: 0.3 });
   const layer = L.layerGroup();
+  S.cells = [];
   for (let i = 0; i < r.lat.length; i++) {
-    const x = r.minutes[i];
-    let band = m.length;
-    if (x !== null) { for (let j = 0; j < m.length; j++) { if (x <= m[j]) { band = j; break; } } }
-    const color = x === null ? "#888" : BANDS[Math.min(band, BANDS.length - 1)];
-    L.circleMarker([r.lat[i], r.lon[i]], { renderer, radius: 4, stroke: false, fillColor: color, fillOpacity: 0.6, interactive: false }).addTo(layer);
+    const mk = L.circleMarker([r.lat[i], r.lon[i]], { renderer, radius: 4, stroke: false, fillColor: bandColor(r.minutes[i], false), fillOpacity: 0.6, interactive: false }).addTo(layer);
+    S.cells.push(mk);
   }
   return layer;
+}
+
+function recolour() {
+  // back to the baseline colour, then the colour after the current changes
+  const base = S.state.residents.minutes;
+  for (const i of S.recoloured) S.cells[i].setStyle({ fillColor: bandColor(base[i], false) });
+  S.recoloured = [];
+  const rc = S.result && S.result.recolour;
+  if (!rc) return;
+  rc.index.forEach((i, k) => { S.cells[i].setStyle({ fillColor: bandColor(rc.minutes[k], true) }); });
+  S.recoloured = rc.index.slice();
+}
+
+async function drawBands() {
+  try {
+    const r = await fetch("/api/isochrones", { credentials: "same-origin" });
+    if (!r.ok) return;
+    const gj = await r.json();
+    const m = S.state.minutes;
+    L.geoJSON(gj, {
+      pane: "bands", interactive: false,
+      style: f => ({ color: BANDS[Math.max(0, Math.min(m.indexOf(f.properties.minutes), BANDS.length - 1))], weight: 1, opacity: 0.6, fillOpacity: 0.12 }),
+    }).addTo(S.bandsLayer);
+    document.body.dataset.bands = String(gj.features.length);
+  } catch (e) { /* the bands are a background layer: the page works without them */ }
 }
 
 function legend() {
@@ -207,6 +239,7 @@ function renderTable() {
 }
 
 function drawResult() {
+  recolour();
   S.resultLayer.clearLayers();
   if (!S.result) return;
   const style = (color, radius) => (f, ll) => L.circleMarker(ll, { radius, color, weight: 2, fillColor: color, fillOpacity: 0.7 });
@@ -264,8 +297,8 @@ async function best() {
   const ol = document.getElementById("best-list");
   ol.replaceChildren(el("li", t("computing")));
   try {
-    const r = await fetch("/api/best?k=" + encodeURIComponent(k), { credentials: "same-origin" });
-    if (!r.ok) throw new Error((await r.json()).detail || r.status);
+    // ranked against the current state: the sites after the changes made so far
+    const r = await post("/api/best?k=" + encodeURIComponent(k), body());
     const rows = await r.json();
     ol.replaceChildren();
     for (const row of rows) {
@@ -307,7 +340,11 @@ async function main() {
   S.sitesLayer = L.layerGroup().addTo(S.map);
   S.proposedLayer = L.layerGroup().addTo(S.map);
   drawSites();
-  L.control.layers({ OpenStreetMap: osm }, { "residents": S.residentsLayer, "changes": S.resultLayer, "sites": S.sitesLayer, "proposed": S.proposedLayer }, { collapsed: true }).addTo(S.map);
+  // the baseline's walking bands (isochrones of all sites), below the residents; toggleable
+  S.map.createPane("bands"); S.map.getPane("bands").style.zIndex = 350;
+  S.bandsLayer = L.layerGroup().addTo(S.map);
+  L.control.layers({ OpenStreetMap: osm }, { "bands": S.bandsLayer, "residents": S.residentsLayer, "changes": S.resultLayer, "sites": S.sitesLayer, "proposed": S.proposedLayer }, { collapsed: true }).addTo(S.map);
+  drawBands();
   S.map.on("click", e => addSite(e.latlng));
   document.querySelectorAll("#langs button").forEach(b => b.addEventListener("click", () => setLang(b.dataset.lang)));
   document.getElementById("undo").addEventListener("click", () => { if (S.history.length) { S.changes = JSON.parse(S.history.pop()); refresh(); } });
