@@ -22,11 +22,15 @@ from accessibility.outputs.folder import OutputData
 LARGE_POINTS = 545_750
 
 
-def replicate(data: OutputData, n_points: int = LARGE_POINTS, gap_m: float = 500.0) -> OutputData:
+def replicate(
+    data: OutputData, n_points: int = LARGE_POINTS, gap_m: float = 500.0, isochrones: bool = False
+) -> OutputData:
     """``data`` with its residents copied until there are ``n_points`` (the last copy cut).
 
     Copies sit on a square grid ``gap_m`` metres apart (network CRS); sites are copied
-    with them (ids suffixed ``#copy``), isochrones and districts are left out.
+    with them (ids suffixed ``#copy``); with ``isochrones`` the category bands too (one
+    multipolygon per category and threshold), else they are left out; districts and
+    scenario layers are left out.
     """
     res = data.residents
     k = math.ceil(n_points / len(res))
@@ -50,6 +54,15 @@ def replicate(data: OutputData, n_points: int = LARGE_POINTS, gap_m: float = 500
     big = shift(res, ["nearest_site_id"], n_points)
     sites = shift(data.sites, ["site_id"], k * len(data.sites))
     assert len(big) == n_points and np.isfinite(big["population"]).all()
+    iso = None
+    if isochrones and data.isochrones is not None:
+        cat = data.isochrones[data.isochrones["kind"] == "category"]
+        geoms = []
+        for g in cat.geometry.to_numpy():
+            parts = shapely.get_parts(g)
+            moved = [shapely.transform(parts, lambda c, o=o: c + o) for o in offsets]
+            geoms.append(shapely.multipolygons(np.concatenate(moved)))
+        iso = gpd.GeoDataFrame(cat.drop(columns="geometry"), geometry=geoms, crs=cat.crs)
     return dataclasses.replace(
-        data, residents=big, sites=sites, isochrones=None, districts=None, scenario={}
+        data, residents=big, sites=sites, isochrones=iso, districts=None, scenario={}
     )

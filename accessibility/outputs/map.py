@@ -15,8 +15,11 @@ smallest size giving at most :data:`MAP_MAX_FEATURES` squares; see
 :func:`accessibility.outputs.layers.aggregate_residents`), coloured by the
 population-weighted median of the walking minutes, with the minimum minutes and the share
 within each threshold in the tooltip; gaps and large scenario layers use the same squares;
-vectors are drawn on a canvas, and the legend says what was aggregated. This keeps
-``map.html`` under 15 MB for any number of residents (545,750 points: see bench/README.md).
+vectors are drawn on a canvas, and the legend says what was aggregated. Isochrone bands
+are simplified further (tolerance doubled) until they have at most
+:data:`ISO_MAX_COORDS` coordinates. This keeps ``map.html`` under 15 MB for any number of
+residents (545,750 points: see bench/README.md); only a very large number of docking
+points (each a marker, ~300 bytes) could still grow it.
 """
 
 from __future__ import annotations
@@ -68,7 +71,9 @@ from .style import category_colours, category_letters
 from .supply_report import supply_layer
 
 #: Most resident features drawn one by one; above, residents are aggregated to squares.
-MAP_MAX_FEATURES = 12_000
+MAP_MAX_FEATURES = 10_000
+#: Most isochrone coordinates drawn (≈ 22 bytes each); above, bands are simplified more.
+ISO_MAX_COORDS = 200_000
 #: 2SFCA columns averaged (population-weighted) per square on large maps.
 SUPPLY_COLUMNS = ["sfca_all", "e2sfca_all", "opportunities_all"]
 
@@ -219,11 +224,12 @@ def _isochrone_layers(
         iso = iso[iso["kind"] == "category"]
         cats = [c for c in data.categories if c in set(iso["category"])]
         show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category else [])
+        iso = _simplified(iso[iso["category"].isin(show_cats)], simplify_m)
         for c in show_cats:
             part = iso[(iso["category"] == c) & ~iso.geometry.is_empty]
             if part.empty:
                 continue
-            part = to_wgs(part.sort_values("minutes", ascending=False), simplify_m)
+            part = to_wgs(part.sort_values("minutes", ascending=False))
             mins = part["minutes"].to_numpy(float)
             fc = features(part, {"band": [t["band"].format(m=mm) for mm in mins],
                                   "category": [esc(label(c))] * len(part), "colour": [band_colour[mm] for mm in mins]})  # fmt: skip
@@ -240,6 +246,24 @@ def _isochrone_layers(
                 tooltip=tooltip_fields(["band", "category"], ["", t["category"]]),
             ).add_to(m)
     return has_iso
+
+
+def _simplified(iso: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    """The bands simplified with ``simplify_m`` metres, then again with a doubled tolerance
+    until they have at most :data:`ISO_MAX_COORDS` coordinates (large areas: the page
+    stays small; each pass works on the previous, smaller result)."""
+    # polygon by polygon: the topology-preserving simplifier is slow on huge multipolygons
+    parts, idx = shapely.get_parts(iso.geometry.to_numpy(), return_index=True)
+    parts = shapely.simplify(parts, simplify_m)
+    tol = simplify_m
+    while tol < 1000.0 and shapely.get_num_coordinates(parts).sum() > ISO_MAX_COORDS:
+        tol *= 2.0
+        parts = shapely.simplify(parts, tol)
+    keep = ~shapely.is_empty(parts)
+    out = np.array([shapely.MultiPolygon()] * len(iso), dtype=object)
+    if keep.any():
+        shapely.multipolygons(parts[keep], indices=idx[keep], out=out)
+    return iso.set_geometry(out)
 
 
 def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[float]) -> None:
