@@ -100,10 +100,12 @@ def main() -> None:
             with con.status(f"{n:,} points: loading in Chromium…"):
                 seconds, errors = load_seconds(browser, path)
             page = path.read_text(encoding="utf-8")
+            # the German legend writes 1.600 for 1,600
             agg = re.search(
-                r"Quadraten von ([\d,]+) m zusammengefasst \(([\d,]+) Punkte → ([\d,]+)", page
+                r"Quadraten von ([\d.]+) m zusammengefasst \(([\d.]+) Punkte → ([\d.]+)", page
             )
-            drawn = (f"{agg.group(3)} squares of {agg.group(1)} m, canvas" if agg
+            g = [x.replace(".", ",") for x in agg.groups()] if agg else []
+            drawn = (f"{g[2]} squares of {g[0]} m, canvas" if agg
                      else f"{n:,} cells, one by one (SVG)")  # fmt: skip
             size = path.stat().st_size / 1e6
             rows.append([f"{n:,}", drawn, f"{size:.1f}", "PASS" if size < 15 else "FAIL",

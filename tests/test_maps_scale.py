@@ -82,7 +82,7 @@ def test_large_map_stays_small_and_says_what_was_aggregated(large_map):
     size = path.stat().st_size / 1e6
     assert size < MAX_MAP_MB, f"map.html is {size:.1f} MB"
     page = path.read_text(encoding="utf-8")
-    assert "Bewohner zu Quadraten von" in page and f"{LARGE_POINTS:,} Punkte" in page
+    assert "Bewohner zu Quadraten von" in page and "545.750 Punkte" in page
     assert '"preferCanvas": true' in page
 
 
@@ -163,7 +163,10 @@ def kl_rank(kl_osm, kl_zensus, kl_origin, tmp_path_factory):
 
 
 def test_ranking_map_names_the_group_counted(kl_rank):
-    out, group = kl_rank, GROUP
+    from accessibility.outputs.i18n import group_label
+
+    out, group = kl_rank, group_label(GROUP, "de")
+    assert group != GROUP  # the label table names it ("im Ausland geboren: EU-27")
     page = (out / "ranking_map.html").read_text(encoding="utf-8")
     assert f'acc-counted">Gezählt: {group}<' in page
     feats = _features(page)
@@ -208,7 +211,7 @@ def test_large_map_loads_fast_without_errors(browser, large_map):  # noqa: F811
     seconds = time.perf_counter() - t0
     assert seconds < 10, f"the 545,750-point map took {seconds:.1f} s to load"
     assert page.locator("canvas.leaflet-zoom-animated").count() >= 1  # vectors on a canvas
-    assert "545,750 Punkte" in page.locator(".acc-aggregated").inner_text()
+    assert "545.750 Punkte" in page.locator(".acc-aggregated").inner_text()
     errors = [t for k, t in log["console"] if k == "error"]
     assert not errors and not log["pageerror"] and not log["other"], log
     page.close()
@@ -293,7 +296,10 @@ def test_ranking_map_legend_and_not_covered_layer_shown(browser, kl_rank):  # no
     page, log = _page(browser, path)
     page.goto(path.as_uri())
     page.wait_for_selector(".acc-legend", timeout=20_000)
-    assert page.locator(".acc-legend .acc-counted").inner_text() == f"Gezählt: {GROUP}"
+    from accessibility.outputs.i18n import group_label
+
+    counted = page.locator(".acc-legend .acc-counted").inner_text()
+    assert counted == f"Gezählt: {group_label(GROUP, 'de')}"
     assert "Nicht versorgt innerhalb 5 min" in page.locator(".acc-legend").inner_text()
     box = page.locator(".leaflet-control-layers-overlays label",
                        has_text="Nicht versorgt innerhalb 5 min")  # fmt: skip

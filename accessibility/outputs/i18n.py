@@ -754,13 +754,13 @@ def translate(text: str, lang: str) -> str:
 # gap is one, the ranking map's legend and addresses.
 _MAP["en"].update({
     "legend_agg": "Walking minutes to the nearest docking point (population-weighted median per square)",
-    "agg_note": ("Residents aggregated to {size:,.0f} m squares ({n:,} points → {k:,} squares) so "
+    "agg_note": ("Residents aggregated to {size} m squares ({n} points → {k} squares) so "
                  "the map stays small: colour = population-weighted median walking minutes; the "
                  "tooltip gives the nearest point's minutes and the share within each threshold."),
     "agg_points": "Resident points", "median": "Median minutes (population-weighted)",
     "min": "Minutes of the nearest point", "beyond": "Residents beyond {m:g} min",
     "no_path": "… of them with no path at all", "on_fragment": "… of them on a separate network piece",
-    "sc_agg": "{layer} (squares of {size:,.0f} m)", "why": "Why",
+    "sc_agg": "{layer} (squares of {size} m)", "why": "Why",
     "why_nopath": "no path: no docking point can be reached on the walking network",
     "why_fragment_nopath": "on a separate network piece without a docking point: no path",
     "why_fragment": "on a separate network piece: only docking points on that piece count",
@@ -770,13 +770,13 @@ _MAP["en"].update({
 })  # fmt: skip
 _MAP["de"].update({
     "legend_agg": "Gehminuten zur nächsten Andockstelle (einwohnergewichteter Median je Quadrat)",
-    "agg_note": ("Bewohner zu Quadraten von {size:,.0f} m zusammengefasst ({n:,} Punkte → {k:,} "
+    "agg_note": ("Bewohner zu Quadraten von {size} m zusammengefasst ({n} Punkte → {k} "
                  "Quadrate), damit die Karte klein bleibt: Farbe = einwohnergewichteter Median der "
                  "Gehminuten; der Tooltip nennt die Minuten des nächsten Punkts und den Anteil je Schwelle."),
     "agg_points": "Wohnpunkte", "median": "Median Minuten (einwohnergewichtet)",
     "min": "Minuten des nächsten Punkts", "beyond": "Einwohner über {m:g} min",
     "no_path": "… davon ganz ohne Weg", "on_fragment": "… davon auf einem getrennten Netzstück",
-    "sc_agg": "{layer} (Quadrate von {size:,.0f} m)", "why": "Warum",
+    "sc_agg": "{layer} (Quadrate von {size} m)", "why": "Warum",
     "why_nopath": "kein Weg: keine Andockstelle ist über das Fußwegenetz erreichbar",
     "why_fragment_nopath": "auf einem getrennten Netzstück ohne Andockstelle: kein Weg",
     "why_fragment": "auf einem getrennten Netzstück: nur Andockstellen auf diesem Stück zählen",

@@ -57,6 +57,7 @@ from ._leaflet import (
     tooltip_fields,
 )
 from .folder import OutputData
+from .formats import number
 from .i18n import category_label, labels
 from .layers import (
     aggregate_population,
@@ -170,8 +171,9 @@ def full_map(
         supply = aggregate_population(res, agg_m, means=SUPPLY_COLUMNS)
         supply_layer(m, supply, {"supply": rec.get("supply", {})}, lang)
         is_point = not is_grid(rec)  # how the smaller layers below draw residents
-        note = t["agg_note"].format(size=agg_m, n=len(res), k=len(agg))
-    _scenario_layers(m, data, rec, t, is_point, agg_m)
+        note = t["agg_note"].format(size=number(agg_m, lang), n=number(len(res), lang),
+                                    k=number(len(agg), lang))  # fmt: skip
+    _scenario_layers(m, data, rec, t, is_point, agg_m, lang)
     _priority_layer(m, data, lang, is_point)
 
     # Sites by category (distinct colour and letter), popups escaped.
@@ -512,7 +514,13 @@ def _aggregated_layers(
 
 
 def _scenario_layers(
-    m: folium.Map, data: OutputData, rec: dict, t: dict, is_point: bool, agg_m: float | None = None
+    m: folium.Map,
+    data: OutputData,
+    rec: dict,
+    t: dict,
+    is_point: bool,
+    agg_m: float | None = None,
+    lang: str = "en",
 ) -> None:
     """Newly covered / lost residents and changed sites of a scenario, when given.
 
@@ -534,7 +542,7 @@ def _scenario_layers(
             folium.GeoJson(
                 features(to_wgs(agg, decimals=5), {"population": [fmt(x, 0) for x in agg["population"]],
                                        "points": [fmt(x, 0) for x in agg["points"]]}),
-                name=t["sc_agg"].format(layer=layer_name, size=size),
+                name=t["sc_agg"].format(layer=layer_name, size=number(size, lang)),
                 style_function=lambda f, c=colour: {"color": c, "weight": 2, "fillColor": c,
                                                     "fillOpacity": 0.4},
                 tooltip=tooltip_fields(["population", "points"], [t["population"], t["agg_points"]]),

@@ -30,7 +30,7 @@ from ._leaflet import (
     simple_layer,
     to_wgs,
 )
-from .i18n import category_label, labels
+from .i18n import category_label, group_label, labels
 from .layers import resident_layer
 
 
@@ -69,7 +69,8 @@ def ranking_map(
     # the persons ranked by: residents, or a group's column(s) (weighted runs)
     weighted = result.weight_name != "population"
     w = weight_column(res, result.weight_name.replace("+", ",") if weighted else None)[0]
-    group = result.weight_name.replace("+", " + ") if weighted else t["residents_word"]
+    group = (" + ".join(group_label(g, lang) for g in result.weight_name.split("+")) if weighted
+             else t["residents_word"])  # fmt: skip
     table = result.table
     m = base_map(res, t)
 
