@@ -50,7 +50,7 @@ from .outputs.i18n import default_lang, labels, place_name
 from .outputs.map import full_map
 from .outputs.scenario_report import write_scenario_report
 from .params import Profile, WalkParams
-from .planning.candidates import candidates_from_osm, candidates_from_streets
+from .planning.candidates import candidates_from_osm, candidates_from_streets, with_addresses
 from .planning.change import Run, RunChange, compare_runs
 from .planning.critical import critical_table
 from .planning.priority import NeedSpec, Priority, load_need, missing_columns, priority
@@ -1051,6 +1051,8 @@ def rank_inputs(
     if not frames:
         raise InputError(f"the OSM data has no {' and no '.join(empty)}; give --candidates FILE")
     cand = sitemod.combine_sites(*frames) if len(frames) > 1 else frames[0]
+    # addresses for the ranking map: OSM addr:* tags, else the nearest named street
+    cand = with_addresses(cand, inputs.network, inputs.extract.segments)
     spec = load_need(need) if isinstance(need, str | Path) else need
     with status("baseline analysis…"):
         a = run(inputs, params=params)

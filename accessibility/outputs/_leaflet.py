@@ -38,6 +38,12 @@ CATEGORY_COLOURS = ["#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15
                     "#fb9a99", "#b2df8a", "#fdbf6f"]  # fmt: skip
 BAND_COLOURS = ["#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef"]
 UNREACHED = "#888888"
+#: Proposed sites (scenario ★ markers): colour, and Leaflet ``zIndexOffset`` above every marker.
+PROPOSED_COLOUR = "#ffb000"
+PROPOSED_Z = 10_000
+#: Below this page width or height (CSS pixels) the layer list starts collapsed, as it
+#: does when the map is embedded (in an iframe).
+SMALL_SCREEN_PX = (900, 600)
 #: The light base layer (no API key needed).
 LIGHT_TILES = (
     "https://server.arcgisonline.com/ArcGIS/rest/services/Canvas/World_Light_Gray_Base/MapServer/"
@@ -60,13 +66,16 @@ def fmt(v: object, nd: int = 1) -> str:
     return "–" if not np.isfinite(f) else f"{f:,.{nd}f}"
 
 
-def to_wgs(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
-    """Simplify (metres, in the metric CRS), reproject to EPSG:4326 and round coordinates."""
+def to_wgs(
+    gdf: gpd.GeoDataFrame, simplify_m: float = 0.0, decimals: int = DECIMALS
+) -> gpd.GeoDataFrame:
+    """Simplify (metres, in the metric CRS), reproject to EPSG:4326 and round coordinates
+    to ``decimals`` places."""
     g = gdf
     if simplify_m > 0 and len(g) and g.crs is not None and g.crs.is_projected:
         g = g.set_geometry(shapely.simplify(g.geometry.to_numpy(), simplify_m))
     g = g.to_crs("EPSG:4326")
-    geoms = shapely.transform(g.geometry.to_numpy(), lambda c: np.round(c, DECIMALS))
+    geoms = shapely.transform(g.geometry.to_numpy(), lambda c: np.round(c, decimals))
     return g.set_geometry(geoms)
 
 
@@ -147,6 +156,67 @@ def icon_html(letter: str, colour: str) -> str:
     )
 
 
+def proposed_icon_html(letter: str, colour: str = PROPOSED_COLOUR) -> str:
+    """HTML of a proposed site's marker: larger than :func:`icon_html`, a black ring and a
+    dark letter, so it stands out from the existing sites."""
+    return (
+        f'<div style="background:{colour};color:#000;border:3px solid #000;border-radius:50%;'
+        "width:26px;height:26px;text-align:center;font:bold 16px/26px sans-serif;"
+        f'box-shadow:0 0 4px #fff">{esc(letter)}</div>'
+    )
+
+
+class _KeepVisible(MacroElement):
+    """The layer list collapsed when embedded or on a small screen; boxes over the map
+    (legend, title, layer list) fade while a tooltip overlaps them, so no tooltip is hidden."""
+
+    _template = Template(
+        """{% macro header(this, kwargs) %}
+        <style>.acc-behind{opacity:.12 !important;transition:opacity .1s}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function(){
+          var map = {{ this._parent.get_name() }}, ctl = {{ this.control }};
+          var embedded = true;
+          try { embedded = window.self !== window.top; } catch (e) {}
+          var small = window.innerWidth < {{ this.small[0] }} || window.innerHeight < {{ this.small[1] }};
+          if (embedded || small) {
+            ctl.remove(); ctl.options.collapsed = true; ctl.addTo(map); ctl.collapse();
+          }
+          function hit(a, b) {
+            return !(a.right < b.left || b.right < a.left || a.bottom < b.top || b.bottom < a.top);
+          }
+          function check() {
+            var tips = Array.prototype.map.call(
+              document.querySelectorAll('.leaflet-tooltip'), function(t) { return t.getBoundingClientRect(); });
+            document.querySelectorAll('.acc-legend, .acc-title, .leaflet-control-layers').forEach(function(el) {
+              el.classList.remove('acc-behind');
+              var r = el.getBoundingClientRect();
+              if (tips.some(function(t) { return hit(r, t); })) { el.classList.add('acc-behind'); }
+            });
+          }
+          function later() { window.requestAnimationFrame(check); }
+          map.on('tooltipopen tooltipclose mousemove zoomend moveend', later);
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, control: str):
+        super().__init__()
+        self.control = control
+        self.small = SMALL_SCREEN_PX
+
+
+def layer_control(m: folium.Map) -> folium.LayerControl:
+    """The layer list: expanded on a large page, collapsed (expands on hover or tap) when the
+    map is embedded in another page or the screen is small (:data:`SMALL_SCREEN_PX`); boxes
+    over the map fade while a tooltip overlaps them (tooltips are never hidden)."""
+    ctl = folium.LayerControl(collapsed=False)
+    ctl.add_to(m)
+    m.add_child(_KeepVisible(ctl.get_name()))
+    return ctl
+
+
 def tooltip_fields(fields: list[str], aliases: list[str], sticky: bool = True):
     """A folium GeoJsonTooltip showing ``fields`` under ``aliases``."""
     return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=sticky, labels=True)
@@ -208,17 +278,26 @@ def _leaflet_inline() -> str:
     return f"<style>{css}</style>\n<script>{js}</script>"
 
 
-def base_map(res: gpd.GeoDataFrame, t: dict) -> folium.Map:
+def base_map(res: gpd.GeoDataFrame, t: dict, canvas: bool = False) -> folium.Map:
     """An offline map with the two base layers (``t["light"]`` names the light one), fitted
     to the residents. The OSM tile credit is short: the data line credits © OpenStreetMap
-    contributors."""
-    m = offline_map(zoom_snap=0.25)
+    contributors. ``canvas``: vectors drawn on one canvas (Leaflet ``preferCanvas``), for
+    many features."""
+    m = offline_map(zoom_snap=0.25, prefer_canvas=canvas)
     tiles = f"{t.get('tiles', 'Tiles')}: OpenStreetMap"
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=tiles).add_to(m)
     folium.TileLayer(LIGHT_TILES, name=t["light"], attr=LIGHT_ATTR, show=False).add_to(m)
-    w, s, e, n = res.to_crs("EPSG:4326").total_bounds
+    # the residents' bounding box, densified and reprojected (fast for any number of points)
+    box = shapely.segmentize(shapely.box(*res.total_bounds), max(1.0, _extent(res) / 50))
+    w, s, e, n = gpd.GeoSeries([box], crs=res.crs).to_crs("EPSG:4326").total_bounds
     m.fit_bounds([[s, w], [n, e]])
     return m
+
+
+def _extent(gdf: gpd.GeoDataFrame) -> float:
+    """The larger side of ``gdf``'s bounding box (CRS units)."""
+    w, s, e, n = gdf.total_bounds
+    return float(max(e - w, n - s))
 
 
 def numbered_marker(group, row, number: int, colour: str, props: dict, aliases: list,
@@ -236,7 +315,7 @@ def numbered_marker(group, row, number: int, colour: str, props: dict, aliases: 
 
 def finish(m: folium.Map, title: str, record: dict, t: dict, path: str | Path) -> Path:
     """Layer control, fullscreen button, attributions and title; write the page."""
-    folium.LayerControl(collapsed=False).add_to(m)
+    layer_control(m)
     m.add_child(Fullscreen(t["fullscreen"]))
     m.add_child(Attribution(record.get("attribution") or []))
     add_title(m, title)

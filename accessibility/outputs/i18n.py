@@ -748,3 +748,53 @@ def translate(text: str, lang: str) -> str:
     return _EN_NUMBER.sub(
         lambda m: m.group(1).replace(",", "\x00").replace(".", ",").replace("\x00", "."), out
     )
+
+
+# Labels of the scaled and explained maps (issue 12, "Maps"): aggregated residents, why a
+# gap is one, the ranking map's legend and addresses.
+_MAP["en"].update({
+    "legend_agg": "Walking minutes to the nearest docking point (population-weighted median per square)",
+    "agg_note": ("Residents aggregated to {size} m squares ({n} points → {k} squares) so "
+                 "the map stays small: colour = population-weighted median walking minutes; the "
+                 "tooltip gives the nearest point's minutes and the share within each threshold."),
+    "agg_points": "Resident points", "median": "Median minutes (population-weighted)",
+    "min": "Minutes of the nearest point", "beyond": "Residents beyond {m:g} min",
+    "no_path": "… of them with no path at all", "on_fragment": "… of them on a separate network piece",
+    "sc_agg": "{layer} (squares of {size} m)", "why": "Why",
+    "why_nopath": "no path: no docking point can be reached on the walking network",
+    "why_fragment_nopath": "on a separate network piece without a docking point: no path",
+    "why_fragment": "on a separate network piece: only docking points on that piece count",
+    "why_island": "its nearest way is a pruned network island; linked to the next street instead",
+    "why_detour": "the walk on the network is longer than {m:g} min (a detour around a barrier or a missing path in OSM)",
+    "in_band": "inside the ≤ {m:g} min band, but {why}",
+})  # fmt: skip
+_MAP["de"].update({
+    "legend_agg": "Gehminuten zur nächsten Andockstelle (einwohnergewichteter Median je Quadrat)",
+    "agg_note": ("Bewohner zu Quadraten von {size} m zusammengefasst ({n} Punkte → {k} "
+                 "Quadrate), damit die Karte klein bleibt: Farbe = einwohnergewichteter Median der "
+                 "Gehminuten; der Tooltip nennt die Minuten des nächsten Punkts und den Anteil je Schwelle."),
+    "agg_points": "Wohnpunkte", "median": "Median Minuten (einwohnergewichtet)",
+    "min": "Minuten des nächsten Punkts", "beyond": "Einwohner über {m:g} min",
+    "no_path": "… davon ganz ohne Weg", "on_fragment": "… davon auf einem getrennten Netzstück",
+    "sc_agg": "{layer} (Quadrate von {size} m)", "why": "Warum",
+    "why_nopath": "kein Weg: keine Andockstelle ist über das Fußwegenetz erreichbar",
+    "why_fragment_nopath": "auf einem getrennten Netzstück ohne Andockstelle: kein Weg",
+    "why_fragment": "auf einem getrennten Netzstück: nur Andockstellen auf diesem Stück zählen",
+    "why_island": "der nächste Weg ist eine ausgeschlossene Netz-Insel; stattdessen an die nächste Straße angebunden",
+    "why_detour": "der Fußweg im Netz ist länger als {m:g} min (Umweg um eine Barriere oder fehlender Weg in OSM)",
+    "in_band": "innerhalb des Bands ≤ {m:g} min, aber {why}",
+})  # fmt: skip
+_PLANNING_MAPS["en"].update({
+    "legend": "Legend", "counted": "Counted: {group}", "residents_word": "residents",
+    "group_text": "{w:,.0f} {group} ({p:,.0f} residents)", "address": "Address",
+    "legend_pick": "newly covered by pick #j (colour of its number)", "near_street": "near {s}",
+    "cand_group": "{name}: {reach:,.0f} {group} within {m:g} min", "gain_group": "Newly covered {group}",
+    "reach_group": "{group} within {m:g} min",
+})  # fmt: skip
+_PLANNING_MAPS["de"].update({
+    "legend": "Legende", "counted": "Gezählt: {group}", "residents_word": "Einwohner",
+    "group_text": "{w:,.0f} {group} ({p:,.0f} Einwohner)", "address": "Adresse",
+    "legend_pick": "neu versorgt durch Kandidat #j (Farbe seiner Nummer)", "near_street": "nahe {s}",
+    "cand_group": "{name}: {reach:,.0f} {group} innerhalb {m:g} min", "gain_group": "Neu versorgt: {group}",
+    "reach_group": "{group} innerhalb {m:g} min",
+})  # fmt: skip

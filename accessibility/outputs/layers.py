@@ -346,3 +346,163 @@ def _cell(v):
     except (TypeError, ValueError):
         pass
     return str(v)
+
+
+#: Smallest aggregation cell of the map (metres, the Zensus 100 m grid in EPSG:3035).
+AGGREGATE_BASE_M = 100.0
+
+
+def aggregation_cell_m(
+    residents: gpd.GeoDataFrame, max_cells: int, base_m: float = AGGREGATE_BASE_M
+) -> float:
+    """The smallest grid cell (``base_m`` × 2**k metres, EPSG:3035) giving ≤ ``max_cells`` cells.
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Resident points (any CRS).
+    max_cells : int
+        Most cells wanted.
+    base_m : float
+        Smallest cell edge in metres (the Zensus 100 m grid).
+
+    Returns
+    -------
+    float
+        Cell edge in metres.
+    """
+    xy = _grid_xy(residents)
+    size = base_m
+    while True:
+        if len(_squares(xy, size)[0]) <= max_cells or size > 1e6:
+            return size
+        size *= 2.0
+
+
+def _grid_xy(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Point coordinates in EPSG:3035 (metres; the Zensus grid's CRS)."""
+    from pyproj import Transformer
+
+    xy = shapely.get_coordinates(gdf.geometry.to_numpy())
+    tr = Transformer.from_crs(gdf.crs, ZENSUS_CRS, always_xy=True)
+    return np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+
+
+def _squares(xy: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ``size`` metre grid squares holding ``xy`` (EPSG:3035): their lower-left corner
+    indices (k, 2) and each point's square (0…k-1)."""
+    ij = np.floor(xy / size).astype(np.int64)
+    ij -= ij.min(axis=0) if len(ij) else 0
+    span = int(ij[:, 1].max()) + 1 if len(ij) else 1
+    keys, inverse = np.unique(ij[:, 0] * span + ij[:, 1], return_inverse=True)
+    base = np.floor(xy.min(axis=0) / size).astype(np.int64) if len(xy) else np.zeros(2, np.int64)
+    return np.c_[keys // span, keys % span] + base, inverse.ravel()
+
+
+def _weighted_median(key: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted median of ``values`` per ``key`` (0…k-1, every key present); unweighted
+    median where a key's weights sum to 0. ``inf`` values sort last."""
+    order = np.lexsort((values, key))
+    k, v, w = key[order], values[order], weights[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)] - 1
+    total = np.add.reduceat(w, starts)
+    cum = np.cumsum(w)
+    target = cum[starts] - w[starts] + total / 2.0
+    idx = np.clip(np.searchsorted(cum, target, side="left"), starts, ends)
+    idx = np.where(total > 0, idx, (starts + ends) // 2)
+    return v[idx]
+
+
+def aggregate_residents(
+    residents: gpd.GeoDataFrame, cell_m: float, minutes: list[float], column: str = "minutes_all"
+) -> gpd.GeoDataFrame:
+    """Residents summed into ``cell_m`` metre grid squares (EPSG:3035) for large maps.
+
+    Every populated point counts in the square holding it. Per square: ``points``
+    (resident rows), ``population`` (persons), ``median_minutes`` (population-weighted
+    median of ``column``, minutes; ``inf`` when more than half cannot reach a site),
+    ``min_minutes`` (the nearest point's minutes), ``share_<m>`` (population share
+    within ``m`` minutes, 0–1), and, for the gaps beyond the largest threshold,
+    ``beyond`` (persons), ``no_path`` (persons with no path at all) and ``fragment``
+    (persons snapped onto a separate network piece).
+
+    Parameters
+    ----------
+    residents : GeoDataFrame
+        Points with ``population`` and ``column`` (minutes, ``inf`` unreachable);
+        optional ``fragment`` (bool).
+    cell_m : float
+        Square edge in metres (see :func:`aggregation_cell_m`).
+    minutes : list of float
+        Thresholds in minutes.
+    column : str
+        The minutes column aggregated.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per non-empty square, squares in the residents' CRS.
+    """
+    cells, key = _squares(_grid_xy(residents), cell_m)
+    n = len(cells)
+    pop = residents["population"].to_numpy(float)
+    mins = residents[column].to_numpy(float)
+    mins = np.where(np.isnan(mins), np.inf, mins)
+    total = np.bincount(key, pop, n)
+    top = max(minutes)
+    out = {
+        "points": np.bincount(key, minlength=n),
+        "population": total,
+        "median_minutes": _weighted_median(key, mins, pop),
+        "min_minutes": np.full(n, np.inf),
+    }
+    np.minimum.at(out["min_minutes"], key, mins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for m in minutes:
+            out[f"share_{m:g}"] = np.bincount(key, pop * (mins <= m), n) / total
+    frag = (
+        residents["fragment"].to_numpy(bool)
+        if "fragment" in residents
+        else np.zeros(len(pop), dtype=bool)
+    )
+    out["beyond"] = np.bincount(key, pop * ~(mins <= top), n)
+    out["no_path"] = np.bincount(key, pop * ~np.isfinite(mins), n)
+    out["fragment"] = np.bincount(key, pop * frag, n)
+    x0, y0 = cells[:, 0] * cell_m, cells[:, 1] * cell_m
+    sq = gpd.GeoSeries(shapely.box(x0, y0, x0 + cell_m, y0 + cell_m), crs=ZENSUS_CRS)
+    return gpd.GeoDataFrame(out, geometry=sq.to_crs(residents.crs).to_numpy(), crs=residents.crs)
+
+
+def aggregate_population(
+    gdf: gpd.GeoDataFrame, cell_m: float, means: list[str] | None = None
+) -> gpd.GeoDataFrame:
+    """``population`` (persons) and ``points`` summed into ``cell_m`` metre squares (EPSG:3035).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Points with ``population``.
+    cell_m : float
+        Square edge in metres.
+    means : list of str, optional
+        Columns of ``gdf`` averaged per square, weighted by ``population`` (NaN counts as
+        0; plain mean where a square has no residents); columns ``gdf`` lacks are left out.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per non-empty square, in ``gdf``'s CRS.
+    """
+    cells, key = _squares(_grid_xy(gdf), cell_m)
+    n = len(cells)
+    pop = gdf["population"].to_numpy(float) if "population" in gdf else np.ones(len(gdf))
+    x0, y0 = cells[:, 0] * cell_m, cells[:, 1] * cell_m
+    sq = gpd.GeoSeries(shapely.box(x0, y0, x0 + cell_m, y0 + cell_m), crs=ZENSUS_CRS)
+    out = {"points": np.bincount(key, minlength=n), "population": np.bincount(key, pop, n)}
+    for c in [c for c in means or [] if c in gdf]:
+        v = np.nan_to_num(gdf[c].to_numpy(float), nan=0.0, posinf=0.0, neginf=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.bincount(key, pop * v, n) / out["population"]
+        out[c] = np.where(out["population"] > 0, w, np.bincount(key, v, n) / out["points"])
+    return gpd.GeoDataFrame(out, geometry=sq.to_crs(gdf.crs).to_numpy(), crs=gdf.crs)

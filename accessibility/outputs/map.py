@@ -8,6 +8,18 @@ script or stylesheet), the page requests nothing but background tiles, so every 
 layer renders without any network. Size: polygons are simplified
 (:data:`~accessibility._leaflet.SIMPLIFY_M`) and coordinates rounded to 6 decimals
 (≈ 0.1 m).
+
+Scale: up to :data:`MAP_MAX_FEATURES` resident rows every point (or Zensus cell) is
+drawn. Above it the residents are summed into grid squares (EPSG:3035, 100 m × 2**k, the
+smallest size giving at most :data:`MAP_MAX_FEATURES` squares; see
+:func:`accessibility.outputs.layers.aggregate_residents`), coloured by the
+population-weighted median of the walking minutes, with the minimum minutes and the share
+within each threshold in the tooltip; gaps and large scenario layers use the same squares;
+vectors are drawn on a canvas, and the legend says what was aggregated. Isochrone bands
+are simplified further (tolerance doubled) until they have at most
+:data:`ISO_MAX_COORDS` coordinates. This keeps ``map.html`` under 15 MB for any number of
+residents (545,750 points: see bench/README.md); only a very large number of docking
+points (each a marker, ~300 bytes) could still grow it.
 """
 
 from __future__ import annotations
@@ -20,11 +32,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element
 
 from .._io import write_text
 from ._leaflet import (
     BAND_COLOURS,
+    PROPOSED_COLOUR,
+    PROPOSED_Z,
     SIMPLIFY_M,
     UNREACHED,
     Attribution,
@@ -36,14 +51,32 @@ from ._leaflet import (
     features,
     fmt,
     icon_html,
+    layer_control,
+    proposed_icon_html,
     to_wgs,
     tooltip_fields,
 )
 from .folder import OutputData
+from .formats import number
 from .i18n import category_label, labels
-from .layers import district_layer, gaps_layer, resident_layer
+from .layers import (
+    aggregate_population,
+    aggregate_residents,
+    aggregation_cell_m,
+    district_layer,
+    gaps_layer,
+    is_grid,
+    resident_layer,
+)
 from .style import category_colours, category_letters
 from .supply_report import supply_layer
+
+#: Most resident features drawn one by one; above, residents are aggregated to squares.
+MAP_MAX_FEATURES = 10_000
+#: Most isochrone coordinates drawn (≈ 22 bytes each); above, bands are simplified more.
+ISO_MAX_COORDS = 200_000
+#: 2SFCA columns averaged (population-weighted) per square on large maps.
+SUPPLY_COLUMNS = ["sfca_all", "e2sfca_all", "opportunities_all"]
 
 
 def _legend_html(
@@ -51,8 +84,10 @@ def _legend_html(
     title: str,
     unreached: str,
     bands: Sequence[tuple[str, str]] = (),
+    note: str = "",
 ) -> str:
-    """Legend: residents' minutes (colour bar), unreached, and the isochrone bands' colours."""
+    """Legend: residents' minutes (colour bar), unreached, the isochrone bands' colours, and
+    a note (escaped) on what was aggregated."""
     svg = cmap._repr_html_()
 
     def swatch(colour: str, label: str, opacity: float = 1.0) -> str:
@@ -66,6 +101,11 @@ def _legend_html(
         f"<div><b>{esc(title)}</b></div>{svg}"
         f"<div>{swatch(UNREACHED, unreached)}</div>"
         + (f'<div class="acc-bands">{band_row}</div>' if bands else "")
+        + (
+            f'<div class="acc-aggregated" style="max-width:260px;margin-top:4px">{esc(note)}</div>'
+            if note
+            else ""
+        )
         + "</div>"
     )
 
@@ -106,19 +146,34 @@ def full_map(
     minutes = data.minutes or [15.0]
     top = max(minutes)
     res = data.residents
-    m = base_map(res, t)
+    # large inputs: residents summed into squares, drawn on a canvas (module docstring)
+    agg_m = aggregation_cell_m(res, MAP_MAX_FEATURES) if len(res) > MAP_MAX_FEATURES else None
+    m = base_map(res, t, canvas=agg_m is not None)
 
     band_colour = {
         mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
     }
-    has_iso = _isochrone_layers(m, data, t, label, band_colour, per_category_isochrones)
+    simplify = SIMPLIFY_M if agg_m is None else max(SIMPLIFY_M, agg_m / 8)
+    has_iso = _isochrone_layers(m, data, t, label, band_colour, per_category_isochrones, simplify)
     _districts_layer(m, data, t, minutes)
     cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
-    is_point = _residents_layer(m, res, rec, t, cmap, top)
-    _islands_layer(m, data, t)
-    _gaps_layer(m, res, rec, t, top, is_point)
-    supply_layer(m, res, rec, lang)
-    _scenario_layers(m, data, rec, t, is_point)
+    note = ""
+    if agg_m is None:
+        is_point = _residents_layer(m, res, rec, t, cmap, top)
+        _islands_layer(m, data, t)
+        _gaps_layer(m, res, rec, t, top, is_point, _first_band(data))
+        supply_layer(m, res, rec, lang)
+    else:
+        agg = aggregate_residents(res, agg_m, minutes)
+        _aggregated_layers(m, agg, t, cmap, minutes)
+        _islands_layer(m, data, t)
+        # 2SFCA scores (if any) as population-weighted means per square
+        supply = aggregate_population(res, agg_m, means=SUPPLY_COLUMNS)
+        supply_layer(m, supply, {"supply": rec.get("supply", {})}, lang)
+        is_point = not is_grid(rec)  # how the smaller layers below draw residents
+        note = t["agg_note"].format(size=number(agg_m, lang), n=number(len(res), lang),
+                                    k=number(len(agg), lang))  # fmt: skip
+    _scenario_layers(m, data, rec, t, is_point, agg_m, lang)
     _priority_layer(m, data, lang, is_point)
 
     # Sites by category (distinct colour and letter), popups escaped.
@@ -139,13 +194,14 @@ def full_map(
         _site_layer(m, to_wgs(part), name, colour, letters[c], t, (near, minutes), label=label)
 
     _area_outline(m, rec, t)
-    folium.LayerControl(collapsed=False).add_to(m)
+    layer_control(m)
     m.add_child(Fullscreen(t["fullscreen"]))
     m.add_child(Attribution(rec.get("attribution") or []))
     root = m.get_root()
     bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
+    title_ = t["legend_agg"] if agg_m is not None else t["legend"]
     root.html.add_child(  # type: ignore[attr-defined]
-        Element(_legend_html(cmap, t["legend"], t["unreached"].format(m=top), bands))
+        Element(_legend_html(cmap, title_, t["unreached"].format(m=top), bands, note))
     )
     add_title(m, title)
     return write_text(root.render(), path)
@@ -158,6 +214,7 @@ def _isochrone_layers(
     label: Callable[[str], str],
     band_colour: dict[float, str],
     per_category: bool,
+    simplify_m: float = SIMPLIFY_M,
 ) -> bool:
     """Isochrone bands of ``all`` (shown) and, if ``per_category``, of each category
     (hidden); bands in minutes, coloured as in the legend. True if there are isochrones."""
@@ -169,11 +226,12 @@ def _isochrone_layers(
         iso = iso[iso["kind"] == "category"]
         cats = [c for c in data.categories if c in set(iso["category"])]
         show_cats = ["all"] + ([c for c in cats if c != "all"] if per_category else [])
+        iso = _simplified(iso[iso["category"].isin(show_cats)], simplify_m)
         for c in show_cats:
             part = iso[(iso["category"] == c) & ~iso.geometry.is_empty]
             if part.empty:
                 continue
-            part = to_wgs(part.sort_values("minutes", ascending=False), SIMPLIFY_M)
+            part = to_wgs(part.sort_values("minutes", ascending=False))
             mins = part["minutes"].to_numpy(float)
             fc = features(part, {"band": [t["band"].format(m=mm) for mm in mins],
                                   "category": [esc(label(c))] * len(part), "colour": [band_colour[mm] for mm in mins]})  # fmt: skip
@@ -190,6 +248,24 @@ def _isochrone_layers(
                 tooltip=tooltip_fields(["band", "category"], ["", t["category"]]),
             ).add_to(m)
     return has_iso
+
+
+def _simplified(iso: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    """The bands simplified with ``simplify_m`` metres, then again with a doubled tolerance
+    until they have at most :data:`ISO_MAX_COORDS` coordinates (large areas: the page
+    stays small; each pass works on the previous, smaller result)."""
+    # polygon by polygon: the topology-preserving simplifier is slow on huge multipolygons
+    parts, idx = shapely.get_parts(iso.geometry.to_numpy(), return_index=True)
+    parts = shapely.simplify(parts, simplify_m)
+    tol = simplify_m
+    while tol < 1000.0 and shapely.get_num_coordinates(parts).sum() > ISO_MAX_COORDS:
+        tol *= 2.0
+        parts = shapely.simplify(parts, tol)
+    keep = ~shapely.is_empty(parts)
+    out = np.array([shapely.MultiPolygon()] * len(iso), dtype=object)
+    if keep.any():
+        shapely.multipolygons(parts[keep], indices=idx[keep], out=out)
+    return iso.set_geometry(out)
 
 
 def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[float]) -> None:
@@ -272,17 +348,58 @@ def _islands_layer(m: folium.Map, data: OutputData, t: dict) -> None:
         ).add_to(m)
 
 
+def _first_band(data: OutputData):
+    """The smallest isochrone band of all categories (a shapely geometry, network CRS), or None."""
+    iso = data.isochrones
+    if iso is None or not len(iso) or "kind" not in iso:
+        return None
+    part = iso[(iso["kind"] == "category") & (iso["category"] == "all") & ~iso.geometry.is_empty]
+    if part.empty:
+        return None
+    first = part["minutes"].min()
+    return part[part["minutes"] == first].geometry.union_all(), float(first)
+
+
+def _gap_reasons(gaps: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, t: dict, top: float,
+                 band) -> list[str]:  # fmt: skip
+    """Why each gap (resident beyond ``top`` minutes) is one, from its ``fragment`` and
+    ``island`` flags; says so when it lies inside the smallest isochrone band."""
+    mins = gaps["minutes_all"].to_numpy(float)
+    n = len(gaps)
+    frag = gaps["fragment"].to_numpy(bool) if "fragment" in gaps else np.zeros(n, dtype=bool)
+    isl = gaps["island"].to_numpy(bool) if "island" in gaps else np.zeros(n, dtype=bool)
+    no_path = ~np.isfinite(mins)
+    why = np.where(
+        no_path & frag, t["why_fragment_nopath"],
+        np.where(no_path, t["why_nopath"],
+                 np.where(frag, t["why_fragment"],
+                          np.where(isl, t["why_island"], t["why_detour"].format(m=top)))),
+    ).astype(object)  # fmt: skip
+    if band is not None:
+        geom, first = band
+        inside = shapely.intersects(cells.geometry.to_numpy(), geom)
+        why[inside] = [t["in_band"].format(m=first, why=w) for w in why[inside]]
+    return [esc(w) for w in why]
+
+
 def _gaps_layer(
-    m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, top: float, is_point: bool
-) -> None:
-    """Residents beyond ``top`` minutes (the largest threshold), if any."""
+    m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, top: float, is_point: bool,
+    band=None,
+) -> None:  # fmt: skip
+    """Residents beyond ``top`` minutes (the largest threshold), if any; the popup says why
+    (no path, on a separate network piece, snapped off an island, or a detour), also when
+    the cell lies inside the smallest isochrone band (``band``: geometry and minutes)."""
     # Gaps: populated cells beyond the largest threshold.
     gaps = gaps_layer(res, top)
     if len(gaps):
-        g = to_wgs(resident_layer(gaps, rec))
+        cells = resident_layer(gaps, rec)
+        g = to_wgs(cells)
         gm = gaps["minutes_all"].to_numpy(float)
         gprops = {"population": [fmt(x, 0) for x in gaps["population"]],
-                  "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in gm]}  # fmt: skip
+                  "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in gm],
+                  "why": _gap_reasons(gaps, cells, t, top, band)}  # fmt: skip
+        fields = ["population", "minutes", "why"]
+        aliases = [t["population"], t["minutes"], t["why"]]
         folium.GeoJson(
             features(g, gprops),
             name=t["gaps"].format(m=top),
@@ -296,7 +413,8 @@ def _gaps_layer(
                 "fillOpacity": 0.15,
                 "dashArray": "4 3",
             },  # fmt: skip
-            tooltip=tooltip_fields(["population", "minutes"], [t["population"], t["minutes"]]),
+            tooltip=tooltip_fields(fields, aliases),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True),
         ).add_to(m)
 
 
@@ -342,8 +460,74 @@ def _priority_layer(m: folium.Map, data: OutputData, lang: str, is_point: bool) 
     ).add_to(m)
 
 
-def _scenario_layers(m: folium.Map, data: OutputData, rec: dict, t: dict, is_point: bool) -> None:
-    """Newly covered / lost residents and changed sites of a scenario, when given."""
+def _aggregated_layers(
+    m: folium.Map, agg: gpd.GeoDataFrame, t: dict, cmap: cm.LinearColormap, minutes: list[float]
+) -> None:
+    """Residents summed into squares (:func:`aggregate_residents`): coloured by the
+    population-weighted median minutes; squares with residents beyond the largest threshold
+    as the gaps layer (persons beyond, without any path, on a separate network piece)."""
+    top = max(minutes)
+    med = agg["median_minutes"].to_numpy(float)
+    mn = agg["min_minutes"].to_numpy(float)
+    g = to_wgs(agg, decimals=5)  # ≈ 1 m; the squares are 200 m or larger
+
+    def mfmt(x: float) -> str:
+        return fmt(x) if np.isfinite(x) else t["unreachable"]
+
+    props = {
+        "population": [fmt(x, 0) for x in agg["population"]],
+        "points": [fmt(x, 0) for x in agg["points"]],
+        "median": [mfmt(x) for x in med],
+        "min": [mfmt(x) for x in mn],
+        "colour": [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in med],
+    }
+    fields = ["population", "points", "median", "min"]
+    aliases = [t["population"], t["agg_points"], t["median"], t["min"]]
+    for mm in minutes:
+        key = f"share_{mm:g}"
+        props[key] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in agg[key].to_numpy(float)]
+        fields.append(key)
+        aliases.append(t["share"].format(m=mm))
+    folium.GeoJson(
+        features(g, props),
+        name=t["residents"],
+        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 0.5,
+                                  "fillColor": f["properties"]["colour"], "fillOpacity": 0.6},
+        tooltip=tooltip_fields(fields, aliases),
+    ).add_to(m)  # fmt: skip
+    gap = agg["beyond"].to_numpy(float) > 0
+    if gap.any():
+        ga = agg[gap]
+        gprops = {"beyond": [fmt(x, 0) for x in ga["beyond"]],
+                  "no_path": [fmt(x, 0) for x in ga["no_path"]],
+                  "fragment": [fmt(x, 0) for x in ga["fragment"]]}  # fmt: skip
+        gfields = ["beyond", "no_path", "fragment"]
+        galiases = [t["beyond"].format(m=top), t["no_path"], t["on_fragment"]]
+        folium.GeoJson(
+            features(g[gap], gprops),
+            name=t["gaps"].format(m=top),
+            style_function=lambda f: {"color": "#b2182b", "weight": 2, "fill": False,
+                                      "dashArray": "4 3"},
+            tooltip=tooltip_fields(gfields, galiases),
+            popup=folium.GeoJsonPopup(fields=gfields, aliases=galiases, labels=True),
+        ).add_to(m)  # fmt: skip
+
+
+def _scenario_layers(
+    m: folium.Map,
+    data: OutputData,
+    rec: dict,
+    t: dict,
+    is_point: bool,
+    agg_m: float | None = None,
+    lang: str = "en",
+) -> None:
+    """Newly covered / lost residents and changed sites of a scenario, when given.
+
+    Resident layers with more than :data:`MAP_MAX_FEATURES` rows are summed into squares
+    (``agg_m`` metres, or the size fitting that many squares). Added and moved sites are
+    drawn as gold ★ markers above every other marker; closed ones as a grey ✕.
+    """
     # Scenario layers (from accessibility.scenarios output files) when present.
     for key, layer_name, colour in (
         ("newly_covered", t["newly"], "#00a651"),
@@ -351,6 +535,18 @@ def _scenario_layers(m: folium.Map, data: OutputData, rec: dict, t: dict, is_poi
     ):
         sc = data.scenario.get(key)
         if sc is None or not len(sc):
+            continue
+        if len(sc) > MAP_MAX_FEATURES:
+            size = agg_m or aggregation_cell_m(sc, MAP_MAX_FEATURES)
+            agg = aggregate_population(sc, size)
+            folium.GeoJson(
+                features(to_wgs(agg, decimals=5), {"population": [fmt(x, 0) for x in agg["population"]],
+                                       "points": [fmt(x, 0) for x in agg["points"]]}),
+                name=t["sc_agg"].format(layer=layer_name, size=number(size, lang)),
+                style_function=lambda f, c=colour: {"color": c, "weight": 2, "fillColor": c,
+                                                    "fillOpacity": 0.4},
+                tooltip=tooltip_fields(["population", "points"], [t["population"], t["agg_points"]]),
+            ).add_to(m)  # fmt: skip
             continue
         sg = to_wgs(resident_layer(sc, rec) if "population" in sc else sc)
         sprops = {"population": [fmt(x, 0) for x in sc.get("population", [np.nan] * len(sc))],
@@ -367,8 +563,10 @@ def _scenario_layers(m: folium.Map, data: OutputData, rec: dict, t: dict, is_poi
         ss = ss[ss["change"].astype(str) != "unchanged"]
         for ch, part in ss.groupby(ss["change"].astype(str), sort=False):
             ch_text = t.get(f"change_{ch}", ch)
-            _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch_text)), "#000000", "★", t,
-                        None, ch_text)  # fmt: skip
+            closed = ch in ("removed", "closed")
+            _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch_text)),
+                        "#777777" if closed else PROPOSED_COLOUR, "✕" if closed else "★", t, None,
+                        ch_text, proposed=not closed)  # fmt: skip
 
 
 def _area_outline(m, rec: dict, t: dict) -> None:
@@ -404,7 +602,10 @@ def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:
     return out
 
 
-def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str) -> None:
+def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
+                proposed: bool = False) -> None:  # fmt: skip
+    """One layer of site markers; ``proposed`` ones are larger, outlined in black, and drawn
+    above every other marker (Leaflet ``zIndexOffset``)."""
     props = {
         "name": [esc(x) for x in part["name"]],
         "category": [esc(label(str(x))) for x in part["category"]],
@@ -431,11 +632,12 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str) 
         name=name,
         marker=folium.Marker(
             icon=folium.DivIcon(
-                html=icon_html(letter, colour),
-                icon_size=(26, 26),
-                icon_anchor=(13, 13),
-                class_name="acc-site",
-            )
+                html=proposed_icon_html(letter, colour) if proposed else icon_html(letter, colour),
+                icon_size=(32, 32) if proposed else (26, 26),
+                icon_anchor=(16, 16) if proposed else (13, 13),
+                class_name="acc-site acc-proposed" if proposed else "acc-site",
+            ),
+            z_index_offset=PROPOSED_Z if proposed else 0,
         ),  # fmt: skip
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True),
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),

@@ -16,7 +16,7 @@ import pandas as pd
 from .._io import write_text
 from ..core.analysis import ALL, Analysis
 from ..planning.critical import critical_residents
-from ..planning.ranking import RankResult
+from ..planning.ranking import RankResult, weight_column
 from ..planning.scenario import ADDED, MOVED, RECATEGORISED, REMOVED, UNCHANGED, ScenarioResult
 from ._leaflet import (
     CATEGORY_COLOURS,
@@ -30,7 +30,7 @@ from ._leaflet import (
     simple_layer,
     to_wgs,
 )
-from .i18n import category_label, labels
+from .i18n import category_label, group_label, labels
 from .layers import resident_layer
 
 
@@ -66,15 +66,23 @@ def ranking_map(
     pick = result.pick_of_resident(covered0)
     cells = resident_layer(res, record)
     pop = res["population"].to_numpy(float)
+    # the persons ranked by: residents, or a group's column(s) (weighted runs)
+    weighted = result.weight_name != "population"
+    w = weight_column(res, result.weight_name.replace("+", ",") if weighted else None)[0]
+    group = (" + ".join(group_label(g, lang) for g in result.weight_name.split("+")) if weighted
+             else t["residents_word"])  # fmt: skip
     table = result.table
     m = base_map(res, t)
 
     def text(mask: np.ndarray) -> list[str]:
+        if weighted:
+            return [t["group_text"].format(w=a, group=group, p=b) for a, b in
+                    zip(w[mask], pop[mask], strict=True)]  # fmt: skip
         return [t["res_text"].format(p=x) for x in pop[mask]]
 
     simple_layer(m, cells[covered0], t["already"], UNREACHED, text(covered0))
-    still = ~covered0 & (pick == 0) & (pop > 0)
-    simple_layer(m, cells[still], t["still"].format(m=mins), "#b2182b", text(still), show=False)
+    still = ~covered0 & (pick == 0) & (w > 0)
+    simple_layer(m, cells[still], t["still"].format(m=mins), STILL_COLOUR, text(still))
     for r in table.itertuples():
         mask = pick == r.rank
         simple_layer(m, cells[mask], t["pick_layer"].format(j=r.rank, name=r.name, gain=r.gain),
@@ -82,30 +90,74 @@ def ranking_map(
     sites = analysis.sites
     if result.category != ALL:
         sites = sites[sites["category"].astype(str) == result.category]
-    simple_layer(m, sites, t["existing"], "#333333", list(sites["name"].astype(str)), radius=6)
+    simple_layer(
+        m, sites, t["existing"], EXISTING_COLOUR, list(sites["name"].astype(str)), radius=6
+    )
     cand = result.candidates
+    where = _where(cand, t)
     others = np.setdiff1d(np.arange(len(cand)), result.greedy.chosen)
     reach = result.reach if result.reach is not None else np.full(len(cand), np.nan)
+    names = cand["name"].astype(str).to_numpy()
     simple_layer(m, cand.iloc[others], t["others"], "#000000",
-                 [t["cand_text"].format(name=nm, reach=x, m=mins) for nm, x in
-                  zip(cand["name"].astype(str).to_numpy()[others], reach[others], strict=True)],
+                 [t["cand_group"].format(name=nm, reach=x, group=group, m=mins) + (f" – {a}" if a else "")
+                  for nm, x, a in zip(names[others], reach[others], where[others], strict=True)],
                  radius=3)  # fmt: skip
-    group = folium.FeatureGroup(name=t["picks"]).add_to(m)
+    group_layer = folium.FeatureGroup(name=t["picks"]).add_to(m)
     chosen = cand.iloc[result.greedy.chosen].reset_index(drop=True)
+    chosen_where = where[result.greedy.chosen]
     chosen_wgs = to_wgs(chosen)
     for i, r in enumerate(table.itertuples()):
         colour = CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)]
-        props = {"rank": [str(r.rank)], "name": [esc(r.name)], "gain": [fmt(r.gain, 0)],
+        props = {"rank": [str(r.rank)], "name": [esc(r.name)], "address": [esc(chosen_where[i])],
+                 "gain": [fmt(r.gain, 0)],
                  "cumulative": [f"{fmt(r.cumulative_covered, 0)} ({r.share_covered:.1%})"],
                  "reach": [fmt(r.reach, 0)]}  # fmt: skip
-        aliases = [t["rank"], t["name"], t["gain"], t["cumulative"].format(j=r.rank),
-                   t["reach"].format(m=mins)]  # fmt: skip
+        aliases = [t["rank"], t["name"], t["address"], t["gain_group"].format(group=group),
+                   t["cumulative"].format(j=r.rank), t["reach_group"].format(group=group, m=mins)]  # fmt: skip
         if "visibility" in table:
             props["visibility"] = [fmt(r.visibility, 2)]
             aliases.append(t["visibility"])
-        numbered_marker(group, chosen_wgs.iloc[[i]], r.rank, colour, props, aliases, "acc-pick")
+        numbered_marker(group_layer, chosen_wgs.iloc[[i]], r.rank, colour, props, aliases,
+                        "acc-pick")  # fmt: skip
     title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
+    rows = [(UNREACHED, t["already"]), (STILL_COLOUR, t["still"].format(m=mins)),
+            (CATEGORY_COLOURS[0], t["legend_pick"]), (EXISTING_COLOUR, t["existing"]),
+            ("#000000", t["others"])]  # fmt: skip
+    m.get_root().html.add_child(  # type: ignore[attr-defined]
+        folium.Element(_legend(t["legend"], t["counted"].format(group=group), rows))
+    )
     return finish(m, title, record, t, path)
+
+
+#: Colours of the ranking map: residents not covered, existing sites.
+STILL_COLOUR = "#b2182b"
+EXISTING_COLOUR = "#333333"
+
+
+def _where(cand, t: dict) -> np.ndarray:
+    """Per candidate: its address (OSM ``addr:*``), else its nearest named street, else ""."""
+    n = len(cand)
+    addr = (
+        cand["address"].fillna("").astype(str).to_numpy() if "address" in cand else np.full(n, "")
+    )
+    street = (cand["nearest_street"].fillna("").astype(str).to_numpy() if "nearest_street" in cand
+              else np.full(n, ""))  # fmt: skip
+    return np.array([a or (t["near_street"].format(s=s) if s else "") for a, s in
+                     zip(addr, street, strict=True)], dtype=object)  # fmt: skip
+
+
+def _legend(title: str, counted: str, rows: list[tuple[str, str]]) -> str:
+    """The ranking map's legend: what is counted and one swatch per layer (escaped)."""
+    items = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};'
+        f'vertical-align:middle;margin-right:6px;border-radius:50%"></span>{esc(label)}</div>'
+        for c, label in rows
+    )
+    return (
+        '<div class="acc-legend" style="position:absolute;z-index:1000;right:10px;bottom:40px;'
+        'background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;font:12px sans-serif">'
+        f'<div><b>{esc(title)}</b></div><div class="acc-counted">{esc(counted)}</div>{items}</div>'
+    )
 
 
 def critical_map(

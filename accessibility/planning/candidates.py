@@ -158,3 +158,64 @@ def candidates_from_streets(
         crs=net.crs,
     ).to_crs("EPSG:4326")
     return gdf[SITE_COLUMNS]
+
+
+def with_addresses(
+    cand: gpd.GeoDataFrame, net: Network, segments: pd.DataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """Candidates with ``address`` (from their OSM ``addr:*`` tags) and ``nearest_street``.
+
+    So that a candidate without a name can be found on the ground: ``address`` is
+    ``addr:street addr:housenumber, addr:postcode addr:city`` (the parts present; empty
+    without ``addr:street`` or ``addr:place``); ``nearest_street`` is the name of the nearest
+    named walkable way (straight-line distance in the network CRS), empty when no way of
+    the extract has a name.
+
+    Parameters
+    ----------
+    cand : GeoDataFrame
+        Candidates (:data:`accessibility.inputs.sites.SITE_COLUMNS`, any CRS).
+    net : Network
+        The walking network (projected CRS, metres); ``way_id`` per edge.
+    segments : DataFrame, optional
+        ``read_osm(...).segments`` (``way_id``, ``name``); without it ``nearest_street`` is empty.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy of ``cand`` with the two text columns.
+    """
+    out = cand.copy()
+    tags = [
+        json.loads(t) if isinstance(t, str) and t else {}
+        for t in out.get("osm_tags", pd.Series([None] * len(out), index=out.index))
+    ]
+    out["address"] = [_address(t) for t in tags]
+    out["nearest_street"] = ""
+    if segments is None or not len(out) or "name" not in segments:
+        return out
+    names = segments.dropna(subset=["name"]).groupby("way_id")["name"].first()
+    edge_name = pd.Series(net.way_id).map(names).to_numpy(object)
+    named = np.flatnonzero(pd.notna(edge_name))
+    if not len(named):
+        return out
+    import shapely
+
+    tree = shapely.STRtree(net.edge_lines()[named])
+    pts = out.geometry.to_crs(net.crs)
+    pts = pts if pts.geom_type.eq("Point").all() else pts.representative_point()
+    idx = tree.query_nearest(pts.to_numpy(), all_matches=False)
+    street = np.full(len(out), "", dtype=object)
+    street[idx[0]] = edge_name[named[idx[1]]]
+    out["nearest_street"] = street
+    return out
+
+
+def _address(tags: dict) -> str:
+    """``street housenumber, postcode city`` from OSM ``addr:*`` tags (parts present), or ``""``."""
+    street = tags.get("addr:street") or tags.get("addr:place") or ""
+    if not street:
+        return ""
+    first = " ".join(x for x in (street, tags.get("addr:housenumber") or "") if x)
+    town = " ".join(x for x in (tags.get("addr:postcode"), tags.get("addr:city")) if x)
+    return ", ".join(x for x in (first, town) if x)
