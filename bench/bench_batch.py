@@ -77,8 +77,8 @@ def _cli(args: list[str], env: dict) -> tuple[float, float, int]:
     return wall, (peak[0] / 1024 if peak else float("nan")), p.returncode
 
 
-def _batch(workers: int, out: Path, env: dict) -> dict:
-    args = ["batch", "--areas", str(AREAS), "--area-id", "ARS", "--area-name", "name",
+def _batch(workers: int, out: Path, env: dict, extra: tuple[str, ...] = ()) -> dict:
+    args = ["batch", *extra, "--areas", str(AREAS), "--area-id", "ARS", "--area-name", "name",
             "--network", str(NETWORK), "--population", str(POPULATION), "--sites", str(SITES),
             "--minutes", MINUTES, "--workers", str(workers), "--out", str(out)]  # fmt: skip
     wall, peak, rc = _cli(args, env)
@@ -111,6 +111,11 @@ def main(argv: list[str]) -> None:
         r = _batch(w, tmp / f"w{w}", env)
         if w not in runs or r["wall"] < runs[w]["wall"]:
             runs[w] = r
+    # heavier tasks: every area also writes its full analyze folder (maps, report, layers)
+    heavy: dict[int, dict] = {}
+    for w in (1, 2):
+        print(f"batch --workers {w} --per-area-outputs…", file=sys.stderr)
+        heavy[w] = _batch(w, tmp / f"p{w}", env, ("--per-area-outputs",))
     # the serial shell loop, on a sample of areas spread over the task sizes
     areas = gpd.read_file(AREAS)
     per = pd.DataFrame(runs[1]["per_area"]).T
@@ -137,6 +142,8 @@ def main(argv: list[str]) -> None:
         ("batch, in one process (--workers 0)", runs[0]),
         ("batch, LocalCluster 1 worker", runs[1]),
         ("batch, LocalCluster 2 workers", runs[2]),
+        ("batch --per-area-outputs, LocalCluster 1 worker", heavy[1]),
+        ("batch --per-area-outputs, LocalCluster 2 workers", heavy[2]),
     ]
     lines = [
         f"Rhein-Neckar: {n} municipalities, thresholds {MINUTES} min, sites "
@@ -196,6 +203,9 @@ def main(argv: list[str]) -> None:
         f"- speed-up 2 vs 1 worker: {s1['wall'] / s2['wall']:.2f}× on the command's wall time, "
         f"{s1['areas_s'] / s2['areas_s']:.2f}× on the areas phase (incl. cluster start), "
         f"{(s1['areas_s'] - s1['startup_s']) / (s2['areas_s'] - s2['startup_s']):.2f}× on the tasks alone.",
+        f"- with `--per-area-outputs` (each task also writes its area's maps, report and "
+        f"layers): speed-up 2 vs 1 worker {heavy[1]['wall'] / heavy[2]['wall']:.2f}× on the "
+        f"command, {heavy[1]['areas_s'] / heavy[2]['areas_s']:.2f}× on the areas phase.",
         f"- serial `analyze` loop / batch with 2 workers: {loop_total / s2['wall']:.1f}× "
         f"(loop extrapolated from {len(loop)} timed areas).",
         f"- largest task: {per['seconds'].max():.2f} s ({per['seconds'].idxmax()}); sum of all "
