@@ -4,6 +4,7 @@ recomputed by hand from the raw Zensus CSV files; the need file's errors; output
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -12,12 +13,13 @@ import pyogrio
 import pytest
 import shapely
 
+from accessibility import config
 from accessibility.errors import InputError
 from accessibility.outputs.folder import load_folder
 from accessibility.outputs.report import write_report
 from accessibility.pipeline import load_inputs, priority_areas, run, write_outputs
 from accessibility.planning.candidates import candidates_from_osm
-from accessibility.planning.priority import load_need, priority
+from accessibility.planning.priority import DEFAULT_NEED, load_need, priority, resolve_need
 from accessibility.planning.ranking import rank_candidates
 
 BIRTH = ["deutschland", "ausland_eu27", "ausland_sonstiges_europa", "ausland_sonstige_welt",
@@ -49,6 +51,14 @@ def kl_run(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
     inputs = load_inputs(network=kl_osm, population=[kl_zensus, kl_origin],
                          districts=d / "districts.gpkg")  # fmt: skip
     return inputs, run(inputs, minutes=[5, 10]), d
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    d = config.shared_data_dir() / "rhein-neckar"
+    if not (d / "zensus2011_1km_rhein-neckar_alter.csv").exists():
+        pytest.skip(f"Rhein-Neckar data not found in {d}; set ACCESSIBILITY_DATA")
+    return d
 
 
 def _raw(kl_zensus, kl_origin) -> pd.DataFrame:
@@ -150,10 +160,96 @@ def test_need_file_errors_name_the_column_and_the_fix(kl_run, tmp_path):
     assert p.cells["gap_minutes"].max() <= 30
 
 
-def test_without_the_groups_the_default_is_skipped_with_a_reason(kl_osm, kl_zensus):
+def test_with_the_age_table_only_the_default_leaves_out_origin_and_says_so(
+    kl_osm, kl_zensus, kl_origin, tmp_path
+):
     a = run(load_inputs(network=kl_osm, population=[kl_zensus]), minutes=[5])
     prio, why = priority_areas(a)
-    assert prio is None and "geburtland_deutschland" in why and "--need" in why
+    assert prio is not None and why == ""
+    assert [i.name for i in prio.spec.indicators] == ["under18", "age65plus"]
+    assert [i.name for i in prio.spec.missing] == ["born_abroad", "foreign_citizens"]
+    t = _raw(kl_zensus, kl_origin).loc[a.residents["pid"]]
+    ratios = []
+    for col in ("alter_unter18", "alter_65plus"):  # weights 0.15 + 0.15, renormalised to 0.5
+        ref = t[col].sum() / t["ages_all"].sum()
+        ratios.append((t[col] + 10 * ref) / (t["ages_all"] + 10) / ref)
+    want = (0.15 * ratios[0] + 0.15 * ratios[1]) / 0.3
+    assert prio.cells["need"].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    out = tmp_path / "out"
+    write_outputs(a, out, {}, lang="en", isochrones=False)
+    rec = json.loads((out / "run.json").read_text())["priority"]
+    assert [i["weight_share"] for i in rec["indicators"]] == [0.5, 0.5]
+    assert [i["name"] for i in rec["indicators_left_out"]] == ["born_abroad", "foreign_citizens"]
+    report = (out / "report.html").read_text()
+    assert "left out of the need index: born abroad 0.35, foreign citizens 0.35" in report
+    assert "under 18 0.5, 65 and older 0.5" in report
+    # an explicit file without 'missing_indicators: skip' still stops with the column named
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        Path(str(DEFAULT_NEED)).read_text(encoding="utf-8").replace(
+            "missing_indicators: skip", "missing_indicators: error"),
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(InputError, match="'geburtland_deutschland'.*indicator 'born_abroad'"):
+        priority(a, load_need(strict))
+
+
+def test_without_any_group_the_default_is_skipped_with_a_reason(data_dir):
+    from accessibility.inputs.zensus import read_zensus
+    from accessibility.rejects import Rejects
+
+    r = read_zensus(data_dir / "zensus2011_1km_rhein-neckar.csv", Rejects())
+    with pytest.raises(InputError, match="none of its indicators' columns.*--need FILE"):
+        resolve_need(load_need(), r.attrs["groups"])
+
+
+def _write_1km(data_dir: Path, out: Path, edition: int) -> list[Path]:
+    """The real Rhein-Neckar 1 km tables, as shipped (2011) or under the 2022 column names."""
+    pop = pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar.csv", sep=";")
+    age = pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar_alter.csv", sep=";")
+    if edition == 2022:
+        pop = pop.rename(columns={"Gitter_ID_1km": "GITTER_ID_1km"})
+        age = age.rename(columns={"Gitter_ID_1km": "GITTER_ID_1km", "Alter_D":
+                                  "DurchschnittAlter", "unter18_A": "AnteilUnter18",
+                                  "ab65_A": "AnteilUeber65"})  # fmt: skip
+    paths = [out / f"pop{edition}.csv", out / f"alter{edition}.csv"]
+    pop.to_csv(paths[0], sep=";", index=False)
+    age.to_csv(paths[1], sep=";", index=False)
+    return paths
+
+
+def test_default_need_index_on_the_real_rhein_neckar_1km_tables(data_dir, tmp_path):
+    from accessibility.inputs.zensus import read_zensus
+    from accessibility.planning.priority import need_index
+    from accessibility.rejects import Rejects
+
+    needs = {}
+    for edition in (2011, 2022):
+        r = read_zensus(_write_1km(data_dir, tmp_path, edition), Rejects())
+        spec = resolve_need(load_need(), r.attrs["groups"])
+        assert [(i.name, i.numerator, i.denominator) for i in spec.indicators] == [
+            ("under18", ["unter18" if edition == 2011 else "Unter18"], ["population"]),
+            ("age65plus", ["ab65" if edition == 2011 else "Ueber65"], ["population"]),
+        ]
+        assert [i.name for i in spec.missing] == ["born_abroad", "foreign_citizens"]
+        needs[edition], _, ref = need_index(r, spec)
+    assert needs[2022] == pytest.approx(needs[2011], rel=1e-12)
+    # by hand from the raw CSV: share % x residents (suppressed, negative = 0 persons)
+    t = pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar.csv", sep=";").merge(
+        pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar_alter.csv", sep=";")
+    )
+    assert len(t) == len(needs[2011]) == 1571
+    pop = t["Einwohner"]
+    ratios = []
+    for col in ("unter18_A", "ab65_A"):
+        persons = t[col].clip(lower=0) / 100 * pop
+        s = persons.sum() / pop.sum()
+        ratios.append((persons + 10 * s) / (pop + 10) / s)
+    assert ref["under18"] == pytest.approx(
+        (t["unter18_A"].clip(lower=0) / 100 * pop).sum() / pop.sum(), rel=1e-12
+    )
+    assert needs[2011] == pytest.approx(((ratios[0] + ratios[1]) / 2).to_numpy(), rel=1e-12)
+    assert 0.16 < ref["under18"] < 0.17 and 0.20 < ref["age65plus"] < 0.21
 
 
 def test_outputs_map_and_report_show_the_priority_areas(kl_run):

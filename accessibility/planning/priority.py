@@ -14,11 +14,20 @@ Formula, for indicator *k* (numerator and denominator columns, persons) and cell
   (persons): a cell with few residents is pulled towards ``S_k``; a cell whose
   denominator is 0 (no published value, suppressed) gets ``S_k`` exactly;
 - ``need_i = Σ_k w_k · s_ik / S_k / Σ_k w_k`` (1 = the area's average; an indicator whose
-  ``S_k`` is 0 counts 1);
+  ``S_k`` is 0 counts 1), the sums over the indicators the population has;
 - ``gap_i = min(max(minutes_i − T, 0), cap)``, ``cap`` for unreachable residents (minutes);
 - ``priority_i = need_i · gap_i`` (need-weighted minutes per resident) and
   ``priority_total_i = priority_i · population_i``; areas are ranked by ``priority_total``
   so that a cell of three residents does not outrank a block of flats.
+
+Column sets: an indicator names its columns for the Zensus 2011 100 m tables
+(``numerator``, ``denominator``) and may list ``alternatives``, other column sets tried
+in order (the Zensus 2011 1 km and 2022 grids publish shares, read as persons: ``unter18``,
+``ab65``, ``Auslaender``, ``Unter18``, ``Ueber65`` ÷ ``population``). The first set whose
+columns are all population groups is used (:func:`resolve_need`). An indicator with no
+usable set is an error, or with ``missing_indicators: skip`` (the shipped file) left out:
+the remaining weights are renormalised (divided by their sum), and ``run.json`` and the
+report name the indicators left out.
 
 Per district: ``need`` from the district's summed counts (same formula), ``minutes`` and
 ``gap_minutes`` as population-weighted means (unreachable = ``T + cap``),
@@ -27,7 +36,7 @@ Per district: ``need`` from the district's summed counts (same formula), ``minut
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -65,6 +74,12 @@ class Indicator:
     label_en: str = ""
     label_de: str = ""
     reference_share: float | None = None
+    #: Other (numerator, denominator) column sets, tried in order after the first.
+    alternatives: list[tuple[list[str], list[str]]] = field(default_factory=list)
+
+    def column_sets(self) -> list[tuple[list[str], list[str]]]:
+        """Every (numerator, denominator) column set, the first one first."""
+        return [(self.numerator, self.denominator), *self.alternatives]
 
     def label(self, lang: str) -> str:
         """The indicator's label in ``lang`` (its name if none is given)."""
@@ -88,6 +103,10 @@ class NeedSpec:
         Threshold in minutes; None = the run's smallest threshold.
     source : str
         The file read.
+    missing_indicators : {"error", "skip"}
+        What an indicator without a usable column set does (``error`` unless the file says).
+    missing : list of Indicator
+        Indicators left out by :func:`resolve_need` (``skip``); empty before resolving.
     """
 
     indicators: list[Indicator]
@@ -97,18 +116,29 @@ class NeedSpec:
     minutes: float | None = None
     source: str = ""
     columns: list[str] = field(default_factory=list)
+    missing_indicators: str = "error"
+    missing: list[Indicator] = field(default_factory=list)
 
     def record(self) -> dict:
         """The specification for ``run.json`` (strict JSON)."""
+        wsum = sum(i.weight for i in self.indicators) or 1.0
         return {
             "source": self.source, "prior_residents": self.prior_residents,
             "gap_cap_minutes": self.gap_cap_minutes, "category": self.category,
-            "minutes": self.minutes,
+            "minutes": self.minutes, "missing_indicators": self.missing_indicators,
             "indicators": [
                 {"name": i.name, "label_en": i.label_en, "label_de": i.label_de,
-                 "weight": i.weight, "numerator": i.numerator,
-                 "denominator": i.denominator, "reference_share": i.reference_share}
+                 "weight": i.weight, "weight_share": round(i.weight / wsum, 6),
+                 "numerator": i.numerator, "denominator": i.denominator,
+                 "reference_share": i.reference_share}
                 for i in self.indicators
+            ],
+            "indicators_left_out": [
+                {"name": i.name, "label_en": i.label_en, "label_de": i.label_de,
+                 "weight": i.weight,
+                 "columns": sorted({c for n, d in i.column_sets() for c in (*n, *d)}
+                                   - {"population"})}
+                for i in self.missing
             ],
         }  # fmt: skip
 
@@ -153,12 +183,14 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
     data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
         raise InputError("a need file needs a mapping 'indicators: {name: {...}}'", file)
-    known = {"indicators", "prior_residents", "gap_cap_minutes", "category", "minutes"}
+    known = {"indicators", "prior_residents", "gap_cap_minutes", "category", "minutes",
+             "missing_indicators"}  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"unknown key '{unknown[0]}'; use {', '.join(sorted(known))}", file)
     inds = []
-    ikeys = {"weight", "numerator", "denominator", "label_en", "label_de", "reference_share"}
+    ikeys = {"weight", "numerator", "denominator", "label_en", "label_de", "reference_share",
+             "alternatives"}  # fmt: skip
     for name, d in data["indicators"].items():
         if not isinstance(d, dict):
             raise InputError(f"indicator '{name}' must be a mapping", file)
@@ -181,6 +213,7 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
                 label_de=str(d.get("label_de") or ""),
                 reference_share=None if ref is None else _number(
                     ref, f"indicator '{name}': reference_share", file),
+                alternatives=_alternatives(d.get("alternatives"), str(name), file),
             )
         )  # fmt: skip
     if not inds or sum(i.weight for i in inds) <= 0:
@@ -193,6 +226,9 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
                 file,
             )
     minutes = data.get("minutes")
+    mode = str(data.get("missing_indicators", "error"))
+    if mode not in ("error", "skip"):
+        raise InputError(f"missing_indicators must be 'error' or 'skip', got {mode!r}", file)
     return NeedSpec(
         indicators=inds,
         prior_residents=_number(data.get("prior_residents", 10), "prior_residents", file),
@@ -200,7 +236,93 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
         category=str(data.get("category") or ALL),
         minutes=None if minutes is None else _number(minutes, "minutes", file, low=1e-9),
         source=file,
-        columns=list(dict.fromkeys(c for i in inds for c in (*i.numerator, *i.denominator))),
+        columns=_spec_columns(inds),
+        missing_indicators=mode,
+    )
+
+
+def _spec_columns(inds: list[Indicator]) -> list[str]:
+    return list(dict.fromkeys(c for i in inds for c in (*i.numerator, *i.denominator)))
+
+
+def _alternatives(value, name: str, file: str) -> list[tuple[list[str], list[str]]]:
+    """``alternatives: [{numerator: [...], denominator: [...]}, ...]`` of one indicator."""
+    if value is None:
+        return []
+    what = f"indicator '{name}': alternatives"
+    if not isinstance(value, list):
+        raise InputError(f"{what} must be a list of {{numerator, denominator}} mappings", file)
+    out = []
+    for k, alt in enumerate(value, 1):
+        if not isinstance(alt, dict) or set(alt) != {"numerator", "denominator"}:
+            raise InputError(
+                f"{what}: entry {k} must be a mapping with exactly 'numerator' and "
+                f"'denominator', got {alt!r}",
+                file,
+            )
+        out.append((_columns(alt["numerator"], f"{what} {k}: numerator", file),
+                    _columns(alt["denominator"], f"{what} {k}: denominator", file)))  # fmt: skip
+    return out
+
+
+def resolve_need(spec: NeedSpec, groups: list[str]) -> NeedSpec:
+    """The specification with each indicator's first column set whose columns all exist.
+
+    Parameters
+    ----------
+    spec : NeedSpec
+    groups : list of str
+        The run's population group columns (``population`` always exists).
+
+    Returns
+    -------
+    NeedSpec
+        Indicators without ``alternatives``; with ``missing_indicators: skip`` those
+        with no usable set are left out and listed in ``missing`` (their weight drops
+        out of the sum, so the others are renormalised).
+
+    Raises
+    ------
+    InputError
+        An indicator has no usable column set and the file does not say ``skip`` (naming
+        the unknown columns, a near match and the groups available), or no indicator is
+        left.
+    """
+    have = set(groups) | {"population"}
+    used, missing = [], list(spec.missing)
+    for ind in spec.indicators:
+        for num, den in ind.column_sets():
+            if all(c in have for c in (*num, *den)):
+                used.append(replace(ind, numerator=num, denominator=den, alternatives=[]))
+                break
+        else:
+            if spec.missing_indicators != "skip":
+                _raise_unknown(spec, ind, groups)
+            missing.append(ind)
+    if not used:
+        cols = sorted({c for i in missing for n, d in i.column_sets() for c in (*n, *d)} - have)
+        raise InputError(
+            "need index: the population has none of its indicators' columns "
+            f"({', '.join(cols[:6])}{' …' if len(cols) > 6 else ''}); give --population "
+            "tables with them (Zensus age, country-of-birth or citizenship tables) or --need FILE",
+            spec.source,
+        )
+    return replace(spec, indicators=used, missing=missing, columns=_spec_columns(used))
+
+
+def _raise_unknown(spec: NeedSpec, ind: Indicator, groups: list[str]) -> None:
+    have = set(groups) | {"population"}
+    bad = [c for c in dict.fromkeys((*ind.numerator, *ind.denominator)) if c not in have]
+    guess = closest(bad[0], groups)
+    hint = f" (did you mean '{guess}'?)" if guess else ""
+    alt = f" (nor those of its {len(ind.alternatives)} alternatives)" if ind.alternatives else ""
+    raise InputError(
+        f"need index: unknown population column(s) {', '.join(repr(c) for c in bad)}{hint} "
+        f"of indicator '{ind.name}'{alt}; "
+        f"available: {', '.join(['population', *groups])}. Give --population tables with "
+        "these groups (e.g. the Zensus country-of-birth table), edit the need file or set "
+        "'missing_indicators: skip' in it",
+        spec.source,
     )
 
 
@@ -232,18 +354,10 @@ def check_columns(spec: NeedSpec, groups: list[str]) -> None:
     Raises
     ------
     InputError
-        Naming the unknown columns, a near match and the groups available.
+        Naming the unknown columns, a near match and the groups available (see
+        :func:`resolve_need`).
     """
-    bad = missing_columns(spec, groups)
-    if bad:
-        guess = closest(bad[0], groups)
-        hint = f" (did you mean '{guess}'?)" if guess else ""
-        raise InputError(
-            f"need index: unknown population column(s) {', '.join(repr(c) for c in bad)}{hint}; "
-            f"available: {', '.join(['population', *groups])}. Give --population tables with "
-            "these groups (e.g. the Zensus country-of-birth table) or edit the need file",
-            spec.source,
-        )
+    resolve_need(spec, groups)
 
 
 def _sum(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
@@ -372,8 +486,7 @@ def priority(analysis: Analysis, spec: NeedSpec | None = None) -> Priority:
         A column of the spec is not a population group, or its category is not one of
         the run's.
     """
-    spec = spec or load_need()
-    check_columns(spec, analysis.groups)
+    spec = resolve_need(spec or load_need(), analysis.groups)
     if spec.category not in analysis.categories:
         raise InputError(
             f"need file: category '{spec.category}' is not one of this run's "
