@@ -268,6 +268,30 @@ def test_outputs_map_and_report_show_the_priority_areas(kl_run):
     assert (poly.geom_type == "MultiPolygon").all()  # Zensus cells as 100 m squares (one type)
     assert poly.to_crs("EPSG:3035").area.round().eq(10_000).all()
     assert pd.read_csv(out / "priority_districts.csv")["district"].tolist()[0] in ("West", "East")
+    # the same tables in layers.gpkg (layers priority, priority_districts) and tables.xlsx
+    layers = dict(pyogrio.list_layers(out / "layers.gpkg"))
+    assert {"priority", "priority_districts"} <= set(layers)
+    lay = gpd.read_file(out / "layers.gpkg", layer="priority")
+    assert lay.crs == poly.crs and lay["area"].tolist() == cells["area"].tolist()
+    assert lay.geometry.geom_equals_exact(poly.geometry, tolerance=1e-6).all()
+    pd.testing.assert_frame_equal(pd.DataFrame(lay.drop(columns="geometry")), cells,
+                                  check_dtype=False)  # fmt: skip
+    dist = pd.read_csv(out / "priority_districts.csv")
+    lay_d = gpd.read_file(out / "layers.gpkg", layer="priority_districts")
+    assert lay_d["district"].tolist() == dist["district"].tolist()
+    from openpyxl import load_workbook
+
+    sheet = pd.read_excel(out / "tables.xlsx", sheet_name="priority", nrows=len(cells))
+    pd.testing.assert_frame_equal(sheet, cells, check_dtype=False)
+    sheet_d = pd.read_excel(out / "tables.xlsx", sheet_name="priority_districts", nrows=len(dist))
+    pd.testing.assert_frame_equal(sheet_d, dist, check_dtype=False)
+    ws = load_workbook(out / "tables.xlsx")["priority"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("population") + 1).number_format == "#,##0"
+    assert ws.cell(2, header.index("share_born_abroad") + 1).number_format == "0.0%"
+    assert cells["share_born_abroad"].isna().any()  # cells without a row in the origin table
+    legend = ws.cell(ws.max_row, 1).value
+    assert "leerer Anteil (share_…): kein veröffentlichter Wert" in legend
     rec = json.loads((out / "run.json").read_text())
     assert (
         rec["priority"]["threshold_minutes"] == 5 and rec["outputs"]["priority"] == "priority.csv"
