@@ -346,3 +346,37 @@ def test_cli_need_option(kl_osm, kl_zensus, kl_origin, tmp_path):
     assert rec["priority"]["threshold_minutes"] == 10 and rec["priority"]["source"] == str(need)
     cells = pd.read_csv(tmp_path / "y" / "priority.csv")
     assert list(cells.columns[-1:]) == ["share_young"] and (cells["gap_minutes"] <= 15).all()
+
+
+def test_batch_per_area_priority_measures_need_against_the_region(data_dir, tmp_path):
+    """``batch --per-area-outputs``: every area's need index uses the region's shares (1 = the
+    region's average), recorded in both run.json files, not the area's own average."""
+    from accessibility.cli.batch import run_batch
+    from accessibility.params import WalkParams
+
+    g = gpd.read_file(data_dir / "gemeinden_rhein-neckar.gpkg")
+    g[g["ARS"] == "082260018018"].to_file(tmp_path / "areas.gpkg", layer="gemeinden")
+    r = run_batch(
+        areas=str(tmp_path / "areas.gpkg"), area_id="ARS", area_name="name",
+        out=tmp_path / "out", params=WalkParams(minutes=(5.0,)),
+        network=str(data_dir / "rnv-2016-12.osm.pbf"),
+        population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),
+                    str(data_dir / "zensus2011_1km_rhein-neckar_alter.csv")),
+        sites=str(Path(__file__).parents[1] / "examples" / "rhein-neckar_sites.csv"),
+        progress=False, workers=0, per_area_outputs=True, lang="en",
+    )  # fmt: skip
+    ref = r["record"]["need_reference_shares"]
+    assert set(ref) == {"under18", "age65plus"} and 0.15 < ref["under18"] < 0.17
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["need_reference_shares"] == ref
+    area = tmp_path / "out" / "areas" / "082260018018"
+    rec = json.loads((area / "run.json").read_text())["priority"]
+    assert [i["reference_share"] for i in rec["indicators"]] == [ref["under18"], ref["age65plus"]]
+    cells = pd.read_csv(area / "priority.csv")
+    pop = cells["population"]
+    own = (cells["share_under18"] * pop).sum() / pop.sum()
+    assert abs(own - ref["under18"]) > 0.002  # the area's own share differs from the region's
+    want = sum(
+        0.5 * (cells[f"share_{k}"] * pop + 10 * ref[k]) / (pop + 10) / ref[k]
+        for k in ("under18", "age65plus")
+    )
+    assert cells["need"].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-9)

@@ -27,7 +27,14 @@ def write_area(a: Any, folder: str, record: dict) -> object:
 
     lang = record.get("lang") or default_lang(record, a.network.crs)
     name = record.get("area", {}).get("name", "")
-    return write_outputs(a, folder, record, map_title=default_title(name, lang), lang=lang)
+    need = None
+    ref = record.get("need_reference_shares")
+    if ref:  # the region's shares: need 1 = the region's average in every area
+        from ..planning.priority import load_need, with_reference
+
+        need = with_reference(load_need(), ref)
+    return write_outputs(a, folder, record, map_title=default_title(name, lang), lang=lang,
+                         need=need)  # fmt: skip
 
 
 def load_extract_area(task: Any) -> tuple:
@@ -161,6 +168,13 @@ def run_batch(
         cpu["assign"] = time.process_time() - c0
         res, all_sites, categories = inputs.residents, inputs.sites, list(inputs.categories)
         record = {**inputs.record, "command": command}
+        if per_area_outputs:  # the areas' priority areas measure need against the region
+            from ..planning.priority import reference_shares
+
+            groups = [g for g in res.attrs.get("groups", []) if g in res.columns]
+            ref = reference_shares(res, groups)
+            if ref:
+                record["need_reference_shares"] = ref
         hashes = {k: (v or {}).get("sha256") if isinstance(v, dict) else
                   [x.get("sha256") for x in v] if isinstance(v, list) else v
                   for k, v in inputs.record["inputs"].items()}  # fmt: skip

@@ -413,6 +413,52 @@ def need_index(
     return need / wsum, shares, ref_out
 
 
+def reference_shares(counts: pd.DataFrame, groups: list[str], spec: NeedSpec | None = None
+                     ) -> dict[str, float]:  # fmt: skip
+    """Each indicator's share over all rows of ``counts`` (e.g. a whole batch region).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Persons per resident point in the group columns and ``population``.
+    groups : list of str
+        The population group columns.
+    spec : NeedSpec, optional
+        Default the shipped need file.
+
+    Returns
+    -------
+    dict
+        Indicator name → share (0–1) for the indicators the columns allow and whose
+        share is above 0; {} when none (no need index possible).
+    """
+    try:
+        spec = resolve_need(spec or load_need(), groups)
+    except InputError:
+        return {}
+    _, _, ref = need_index(counts, spec)
+    return {k: float(v) for k, v in ref.items() if 0 < v <= 1}
+
+
+def with_reference(spec: NeedSpec, reference: dict[str, float]) -> NeedSpec:
+    """``spec`` with ``reference_share`` set from ``reference`` (indicator name → 0–1).
+
+    Parameters
+    ----------
+    spec : NeedSpec
+    reference : dict
+
+    Returns
+    -------
+    NeedSpec
+        Indicators not in ``reference`` keep theirs.
+    """
+    return replace(spec, indicators=[
+        replace(i, reference_share=reference.get(i.name, i.reference_share))
+        for i in spec.indicators
+    ])  # fmt: skip
+
+
 @dataclass
 class Priority:
     """Priority areas of an analysis (:func:`priority`).
