@@ -375,8 +375,24 @@ def test_batch_per_area_priority_measures_need_against_the_region(data_dir, tmp_
     pop = cells["population"]
     own = (cells["share_under18"] * pop).sum() / pop.sum()
     assert abs(own - ref["under18"]) > 0.002  # the area's own share differs from the region's
-    want = sum(
-        0.5 * (cells[f"share_{k}"] * pop + 10 * ref[k]) / (pop + 10) / ref[k]
-        for k in ("under18", "age65plus")
-    )
+    # the 1 km cells are spread over streets (pid <cell>/way/...): need per 1 km cell, by hand
+    cell = cells["area"].str.split("/").str[0]
+    assert cell.nunique() < len(cells)
+    num = {k: (cells[f"share_{k}"] * pop).groupby(cell).transform("sum") for k in ref}
+    cpop = pop.groupby(cell).transform("sum")
+    want = sum(0.5 * (num[k] + 10 * ref[k]) / (cpop + 10) / ref[k] for k in ref)
     assert cells["need"].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-9)
+    # the region: priority.csv (every point, ranked), priority_total per area in areas.csv/.gpkg
+    region = pd.read_csv(tmp_path / "out" / "priority.csv", dtype={"area_id": str})
+    mine = region.set_index("area").loc[cells["area"]]
+    assert mine["need"].to_numpy() == pytest.approx(cells["need"].to_numpy(), rel=1e-9)
+    assert mine["priority_total"].to_numpy() == pytest.approx(
+        cells["priority_total"].to_numpy(), rel=1e-9
+    )
+    assert region["rank"].tolist() == list(range(1, len(region) + 1))
+    table = pd.read_csv(tmp_path / "out" / "areas.csv", dtype={"area_id": str})
+    assert table["priority_total"].to_numpy() == pytest.approx(cells["priority_total"].sum())
+    gpkg = gpd.read_file(tmp_path / "out" / "areas.gpkg")
+    assert gpkg["priority_total"].iloc[0] == pytest.approx(cells["priority_total"].sum())
+    reg = json.loads((tmp_path / "out" / "run.json").read_text())["priority"]
+    assert reg["reference"] == "region" and reg["threshold_minutes"] == 5

@@ -29,6 +29,9 @@ usable set is an error, or with ``missing_indicators: skip`` (the shipped file) 
 the remaining weights are renormalised (divided by their sum), and ``run.json`` and the
 report name the indicators left out.
 
+Coarse cells spread onto buildings or streets (1 km; column ``cell_id``): the need is
+the source cell's, given to each of its points (:func:`need_per_point`).
+
 Per district: ``need`` from the district's summed counts (same formula), ``minutes`` and
 ``gap_minutes`` as population-weighted means (unreachable = ``T + cap``),
 ``priority_total`` the sum over its cells and ``priority = priority_total / residents``.
@@ -459,6 +462,98 @@ def with_reference(spec: NeedSpec, reference: dict[str, float]) -> NeedSpec:
     ])  # fmt: skip
 
 
+#: Columns of a batch region's ``priority.csv`` (:func:`region_priority`).
+REGION_COLUMNS = [
+    "rank", "area_id", "area", "population", "need", "minutes", "gap_minutes", "priority",
+    "priority_total",
+]  # fmt: skip
+
+
+def region_priority(
+    counts: pd.DataFrame, minutes: pd.DataFrame, spec: NeedSpec, threshold: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Priority of every resident point of a batch region, from the areas' walking minutes.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Persons per resident point (``population`` and the spec's columns), row-aligned
+        with ``minutes``.
+    minutes : DataFrame
+        ``area_id``, ``pid``, ``population`` and ``minutes_<category>`` (the areas'
+        results; ``inf`` = none reachable).
+    spec : NeedSpec
+        Resolved (:func:`resolve_need`), usually :func:`with_reference` the region's shares.
+    threshold : float
+        Minutes.
+
+    Returns
+    -------
+    cells : DataFrame
+        :data:`REGION_COLUMNS` plus ``residents_beyond``, in rank order (1 = largest
+        ``priority_total``).
+    areas : DataFrame
+        Per ``area_id`` (index): ``priority_total`` (need-weighted person-minutes) and
+        ``residents_beyond`` (persons beyond the threshold).
+    """
+    need, _, _ = need_per_point(counts, spec)
+    mins = minutes[f"minutes_{spec.category}"].to_numpy(float)
+    gap = gap_minutes(mins, threshold, spec.gap_cap_minutes)
+    pop = minutes["population"].to_numpy(float)
+    cells = pd.DataFrame(
+        {
+            "area_id": minutes["area_id"].astype(str).to_numpy(),
+            "area": minutes["pid"].astype(str).to_numpy(),
+            "population": pop,
+            "need": need,
+            "minutes": np.where(np.isfinite(mins), mins, np.nan),
+            "gap_minutes": gap,
+            "priority": need * gap,
+            "priority_total": need * gap * pop,
+            "residents_beyond": np.where(gap > 0, pop, 0.0),
+        }
+    )
+    cells.insert(0, "rank", _rank(cells))
+    areas = cells.groupby("area_id", sort=False)[["priority_total", "residents_beyond"]].sum()
+    return cells.sort_values("rank", kind="stable").reset_index(drop=True), areas
+
+
+def need_per_point(
+    counts: pd.DataFrame, spec: NeedSpec, reference: dict[str, float] | None = None
+) -> tuple[np.ndarray, pd.DataFrame, dict[str, float]]:
+    """:func:`need_index` per Zensus cell, given to each of its resident points.
+
+    Coarse cells spread onto buildings or streets (column ``cell_id``, see
+    :func:`accessibility.inputs.spread.spread_cells`) carry their cell's shares in every
+    point; the small-cell prior must act on the cell's residents, not on a point's
+    fraction of them (a 1 km cell of 3,000 residents spread over 40 points would else be
+    pulled towards the average as if it had 75). Without ``cell_id`` each row is a cell.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Persons per point (``population``, the spec's columns, optionally ``cell_id``).
+    spec : NeedSpec
+    reference : dict, optional
+        As :func:`need_index`.
+
+    Returns
+    -------
+    need, shares, reference
+        As :func:`need_index`, one row per row of ``counts``.
+    """
+    if "cell_id" not in counts:
+        return need_index(counts, spec, reference)
+    key = counts["cell_id"].astype(object).where(counts["cell_id"].notna(), counts.index)
+    key = key.astype(str).to_numpy()
+    cols = list(dict.fromkeys(["population", *spec.columns]))
+    sums = (counts[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
+            .groupby(key, sort=False).sum())  # fmt: skip
+    need, shares, ref = need_index(sums, spec, reference)
+    pos = sums.index.get_indexer(key)
+    return need[pos], shares.iloc[pos].set_axis(counts.index), ref
+
+
 @dataclass
 class Priority:
     """Priority areas of an analysis (:func:`priority`).
@@ -542,7 +637,7 @@ def priority(analysis: Analysis, spec: NeedSpec | None = None) -> Priority:
     res = analysis.residents
     threshold = float(spec.minutes if spec.minutes is not None else min(analysis.minutes))
     cap = spec.gap_cap_minutes
-    need, shares, ref = need_index(res, spec)
+    need, shares, ref = need_per_point(res, spec)
     mins = res[f"minutes_{spec.category}"].to_numpy(float)
     gap = gap_minutes(mins, threshold, cap)
     pop = res["population"].to_numpy(float)
