@@ -163,8 +163,10 @@ def _supply(a: Any, catchment: float | None, decay: str, column: str) -> None:
     "--need",
     type=click.Path(exists=True, dir_okay=False),
     help="Need index of the priority areas (YAML: indicators as group columns and weights, "
-    "see accessibility/inputs/need.yaml). Default: the shipped one, used when the population "
-    "has its Zensus age, country-of-birth and citizenship columns.",
+    "see accessibility/inputs/need.yaml). Default: the shipped one, with the indicators "
+    "whose columns the population has (Zensus 2011 100 m age, country-of-birth and "
+    "citizenship tables; 1 km and 2022 shares), the others left out and the weights "
+    "renormalised.",
 )
 @no_wait_option
 @friendly
