@@ -177,8 +177,8 @@ def analyze(**kw: Any) -> None:
     sites.gpkg, rejects.csv, run.json, map.html, report.html, isochrones.gpkg/.csv,
     layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out;
     with --2sfca also summary_2sfca.csv (capacity per 1,000 residents, decay-weighted coverage).
-    With the population groups of a need index (--need, or the Zensus age and origin
-    tables for the default): priority.csv, priority_districts.csv and priority.gpkg
+    With the population groups of a need index (--need, or a Zensus age or origin
+    table for the default): priority.csv, priority_districts.csv and priority.gpkg
     (need × minutes beyond the first threshold, ranked), a map layer and a report section.
 
     \b
