@@ -53,7 +53,7 @@ from .params import Profile, WalkParams
 from .planning.candidates import candidates_from_osm, candidates_from_streets, with_addresses
 from .planning.change import Run, RunChange, compare_runs
 from .planning.critical import critical_table
-from .planning.priority import NeedSpec, Priority, load_need, missing_columns, priority
+from .planning.priority import NeedSpec, Priority, load_need, priority, resolve_need
 from .planning.ranking import RankRun, rank_candidates
 from .planning.scenario import (
     ADDED,
@@ -828,8 +828,10 @@ def priority_areas(
     a : Analysis
     need : path or NeedSpec, optional
         A need file (``--need``): its columns must be population groups of the run.
-        Default: the shipped ``need.yaml``, used only when the run has all of its
-        group columns (the Zensus age, country-of-birth and citizenship tables).
+        Default: the shipped ``need.yaml``, with the indicators whose columns the
+        population has (Zensus 2011 100 m age, country-of-birth and citizenship tables;
+        the 1 km and 2022 shares); the others are left out and their weight renormalised
+        (``run.json`` ``priority.indicators_left_out``). None when it has none of them.
 
     Returns
     -------
@@ -843,13 +845,10 @@ def priority_areas(
     """
     if need is None:
         spec = load_need()
-        lacking = missing_columns(spec, a.groups)
-        if lacking:
-            return None, (
-                f"the population has no column(s) {', '.join(lacking[:4])}"
-                f"{' …' if len(lacking) > 4 else ''} of the default need index; give "
-                "--population tables with them or --need FILE"
-            )
+        try:
+            spec = resolve_need(spec, a.groups)
+        except InputError as e:  # none of the default's indicators: no priority areas
+            return None, str(e).removeprefix(f"{spec.source}: ") + " (default need index)"
     else:
         spec = need if isinstance(need, NeedSpec) else load_need(need)
     return priority(a, spec), ""

@@ -4,6 +4,7 @@ recomputed by hand from the raw Zensus CSV files; the need file's errors; output
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -12,12 +13,13 @@ import pyogrio
 import pytest
 import shapely
 
+from accessibility import config
 from accessibility.errors import InputError
 from accessibility.outputs.folder import load_folder
 from accessibility.outputs.report import write_report
 from accessibility.pipeline import load_inputs, priority_areas, run, write_outputs
 from accessibility.planning.candidates import candidates_from_osm
-from accessibility.planning.priority import load_need, priority
+from accessibility.planning.priority import DEFAULT_NEED, load_need, priority, resolve_need
 from accessibility.planning.ranking import rank_candidates
 
 BIRTH = ["deutschland", "ausland_eu27", "ausland_sonstiges_europa", "ausland_sonstige_welt",
@@ -49,6 +51,14 @@ def kl_run(tmp_path_factory, kl_osm, kl_zensus, kl_origin):
     inputs = load_inputs(network=kl_osm, population=[kl_zensus, kl_origin],
                          districts=d / "districts.gpkg")  # fmt: skip
     return inputs, run(inputs, minutes=[5, 10]), d
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    d = config.shared_data_dir() / "rhein-neckar"
+    if not (d / "zensus2011_1km_rhein-neckar_alter.csv").exists():
+        pytest.skip(f"Rhein-Neckar data not found in {d}; set ACCESSIBILITY_DATA")
+    return d
 
 
 def _raw(kl_zensus, kl_origin) -> pd.DataFrame:
@@ -150,10 +160,96 @@ def test_need_file_errors_name_the_column_and_the_fix(kl_run, tmp_path):
     assert p.cells["gap_minutes"].max() <= 30
 
 
-def test_without_the_groups_the_default_is_skipped_with_a_reason(kl_osm, kl_zensus):
+def test_with_the_age_table_only_the_default_leaves_out_origin_and_says_so(
+    kl_osm, kl_zensus, kl_origin, tmp_path
+):
     a = run(load_inputs(network=kl_osm, population=[kl_zensus]), minutes=[5])
     prio, why = priority_areas(a)
-    assert prio is None and "geburtland_deutschland" in why and "--need" in why
+    assert prio is not None and why == ""
+    assert [i.name for i in prio.spec.indicators] == ["under18", "age65plus"]
+    assert [i.name for i in prio.spec.missing] == ["born_abroad", "foreign_citizens"]
+    t = _raw(kl_zensus, kl_origin).loc[a.residents["pid"]]
+    ratios = []
+    for col in ("alter_unter18", "alter_65plus"):  # weights 0.15 + 0.15, renormalised to 0.5
+        ref = t[col].sum() / t["ages_all"].sum()
+        ratios.append((t[col] + 10 * ref) / (t["ages_all"] + 10) / ref)
+    want = (0.15 * ratios[0] + 0.15 * ratios[1]) / 0.3
+    assert prio.cells["need"].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    out = tmp_path / "out"
+    write_outputs(a, out, {}, lang="en", isochrones=False)
+    rec = json.loads((out / "run.json").read_text())["priority"]
+    assert [i["weight_share"] for i in rec["indicators"]] == [0.5, 0.5]
+    assert [i["name"] for i in rec["indicators_left_out"]] == ["born_abroad", "foreign_citizens"]
+    report = (out / "report.html").read_text()
+    assert "left out of the need index: born abroad 0.35, foreign citizens 0.35" in report
+    assert "under 18 0.5, 65 and older 0.5" in report
+    # an explicit file without 'missing_indicators: skip' still stops with the column named
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        Path(str(DEFAULT_NEED)).read_text(encoding="utf-8").replace(
+            "missing_indicators: skip", "missing_indicators: error"),
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(InputError, match="'geburtland_deutschland'.*indicator 'born_abroad'"):
+        priority(a, load_need(strict))
+
+
+def test_without_any_group_the_default_is_skipped_with_a_reason(data_dir):
+    from accessibility.inputs.zensus import read_zensus
+    from accessibility.rejects import Rejects
+
+    r = read_zensus(data_dir / "zensus2011_1km_rhein-neckar.csv", Rejects())
+    with pytest.raises(InputError, match="none of its indicators' columns.*--need FILE"):
+        resolve_need(load_need(), r.attrs["groups"])
+
+
+def _write_1km(data_dir: Path, out: Path, edition: int) -> list[Path]:
+    """The real Rhein-Neckar 1 km tables, as shipped (2011) or under the 2022 column names."""
+    pop = pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar.csv", sep=";")
+    age = pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar_alter.csv", sep=";")
+    if edition == 2022:
+        pop = pop.rename(columns={"Gitter_ID_1km": "GITTER_ID_1km"})
+        age = age.rename(columns={"Gitter_ID_1km": "GITTER_ID_1km", "Alter_D":
+                                  "DurchschnittAlter", "unter18_A": "AnteilUnter18",
+                                  "ab65_A": "AnteilUeber65"})  # fmt: skip
+    paths = [out / f"pop{edition}.csv", out / f"alter{edition}.csv"]
+    pop.to_csv(paths[0], sep=";", index=False)
+    age.to_csv(paths[1], sep=";", index=False)
+    return paths
+
+
+def test_default_need_index_on_the_real_rhein_neckar_1km_tables(data_dir, tmp_path):
+    from accessibility.inputs.zensus import read_zensus
+    from accessibility.planning.priority import need_index
+    from accessibility.rejects import Rejects
+
+    needs = {}
+    for edition in (2011, 2022):
+        r = read_zensus(_write_1km(data_dir, tmp_path, edition), Rejects())
+        spec = resolve_need(load_need(), r.attrs["groups"])
+        assert [(i.name, i.numerator, i.denominator) for i in spec.indicators] == [
+            ("under18", ["unter18" if edition == 2011 else "Unter18"], ["population"]),
+            ("age65plus", ["ab65" if edition == 2011 else "Ueber65"], ["population"]),
+        ]
+        assert [i.name for i in spec.missing] == ["born_abroad", "foreign_citizens"]
+        needs[edition], _, ref = need_index(r, spec)
+    assert needs[2022] == pytest.approx(needs[2011], rel=1e-12)
+    # by hand from the raw CSV: share % x residents (suppressed, negative = 0 persons)
+    t = pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar.csv", sep=";").merge(
+        pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar_alter.csv", sep=";")
+    )
+    assert len(t) == len(needs[2011]) == 1571
+    pop = t["Einwohner"]
+    ratios = []
+    for col in ("unter18_A", "ab65_A"):
+        persons = t[col].clip(lower=0) / 100 * pop
+        s = persons.sum() / pop.sum()
+        ratios.append((persons + 10 * s) / (pop + 10) / s)
+    assert ref["under18"] == pytest.approx(
+        (t["unter18_A"].clip(lower=0) / 100 * pop).sum() / pop.sum(), rel=1e-12
+    )
+    assert needs[2011] == pytest.approx(((ratios[0] + ratios[1]) / 2).to_numpy(), rel=1e-12)
+    assert 0.16 < ref["under18"] < 0.17 and 0.20 < ref["age65plus"] < 0.21
 
 
 def test_outputs_map_and_report_show_the_priority_areas(kl_run):
@@ -172,6 +268,30 @@ def test_outputs_map_and_report_show_the_priority_areas(kl_run):
     assert (poly.geom_type == "MultiPolygon").all()  # Zensus cells as 100 m squares (one type)
     assert poly.to_crs("EPSG:3035").area.round().eq(10_000).all()
     assert pd.read_csv(out / "priority_districts.csv")["district"].tolist()[0] in ("West", "East")
+    # the same tables in layers.gpkg (layers priority, priority_districts) and tables.xlsx
+    layers = dict(pyogrio.list_layers(out / "layers.gpkg"))
+    assert {"priority", "priority_districts"} <= set(layers)
+    lay = gpd.read_file(out / "layers.gpkg", layer="priority")
+    assert lay.crs == poly.crs and lay["area"].tolist() == cells["area"].tolist()
+    assert lay.geometry.geom_equals_exact(poly.geometry, tolerance=1e-6).all()
+    pd.testing.assert_frame_equal(pd.DataFrame(lay.drop(columns="geometry")), cells,
+                                  check_dtype=False)  # fmt: skip
+    dist = pd.read_csv(out / "priority_districts.csv")
+    lay_d = gpd.read_file(out / "layers.gpkg", layer="priority_districts")
+    assert lay_d["district"].tolist() == dist["district"].tolist()
+    from openpyxl import load_workbook
+
+    sheet = pd.read_excel(out / "tables.xlsx", sheet_name="priority", nrows=len(cells))
+    pd.testing.assert_frame_equal(sheet, cells, check_dtype=False)
+    sheet_d = pd.read_excel(out / "tables.xlsx", sheet_name="priority_districts", nrows=len(dist))
+    pd.testing.assert_frame_equal(sheet_d, dist, check_dtype=False)
+    ws = load_workbook(out / "tables.xlsx")["priority"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("population") + 1).number_format == "#,##0"
+    assert ws.cell(2, header.index("share_born_abroad") + 1).number_format == "0.0%"
+    assert cells["share_born_abroad"].isna().any()  # cells without a row in the origin table
+    legend = ws.cell(ws.max_row, 1).value
+    assert "leerer Anteil (share_…): kein veröffentlichter Wert" in legend
     rec = json.loads((out / "run.json").read_text())
     assert (
         rec["priority"]["threshold_minutes"] == 5 and rec["outputs"]["priority"] == "priority.csv"
@@ -226,3 +346,53 @@ def test_cli_need_option(kl_osm, kl_zensus, kl_origin, tmp_path):
     assert rec["priority"]["threshold_minutes"] == 10 and rec["priority"]["source"] == str(need)
     cells = pd.read_csv(tmp_path / "y" / "priority.csv")
     assert list(cells.columns[-1:]) == ["share_young"] and (cells["gap_minutes"] <= 15).all()
+
+
+def test_batch_per_area_priority_measures_need_against_the_region(data_dir, tmp_path):
+    """``batch --per-area-outputs``: every area's need index uses the region's shares (1 = the
+    region's average), recorded in both run.json files, not the area's own average."""
+    from accessibility.cli.batch import run_batch
+    from accessibility.params import WalkParams
+
+    g = gpd.read_file(data_dir / "gemeinden_rhein-neckar.gpkg")
+    g[g["ARS"] == "082260018018"].to_file(tmp_path / "areas.gpkg", layer="gemeinden")
+    r = run_batch(
+        areas=str(tmp_path / "areas.gpkg"), area_id="ARS", area_name="name",
+        out=tmp_path / "out", params=WalkParams(minutes=(5.0,)),
+        network=str(data_dir / "rnv-2016-12.osm.pbf"),
+        population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),
+                    str(data_dir / "zensus2011_1km_rhein-neckar_alter.csv")),
+        sites=str(Path(__file__).parents[1] / "examples" / "rhein-neckar_sites.csv"),
+        progress=False, workers=0, per_area_outputs=True, lang="en",
+    )  # fmt: skip
+    ref = r["record"]["need_reference_shares"]
+    assert set(ref) == {"under18", "age65plus"} and 0.15 < ref["under18"] < 0.17
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["need_reference_shares"] == ref
+    area = tmp_path / "out" / "areas" / "082260018018"
+    rec = json.loads((area / "run.json").read_text())["priority"]
+    assert [i["reference_share"] for i in rec["indicators"]] == [ref["under18"], ref["age65plus"]]
+    cells = pd.read_csv(area / "priority.csv")
+    pop = cells["population"]
+    own = (cells["share_under18"] * pop).sum() / pop.sum()
+    assert abs(own - ref["under18"]) > 0.002  # the area's own share differs from the region's
+    # the 1 km cells are spread over streets (pid <cell>/way/...): need per 1 km cell, by hand
+    cell = cells["area"].str.split("/").str[0]
+    assert cell.nunique() < len(cells)
+    num = {k: (cells[f"share_{k}"] * pop).groupby(cell).transform("sum") for k in ref}
+    cpop = pop.groupby(cell).transform("sum")
+    want = sum(0.5 * (num[k] + 10 * ref[k]) / (cpop + 10) / ref[k] for k in ref)
+    assert cells["need"].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-9)
+    # the region: priority.csv (every point, ranked), priority_total per area in areas.csv/.gpkg
+    region = pd.read_csv(tmp_path / "out" / "priority.csv", dtype={"area_id": str})
+    mine = region.set_index("area").loc[cells["area"]]
+    assert mine["need"].to_numpy() == pytest.approx(cells["need"].to_numpy(), rel=1e-9)
+    assert mine["priority_total"].to_numpy() == pytest.approx(
+        cells["priority_total"].to_numpy(), rel=1e-9
+    )
+    assert region["rank"].tolist() == list(range(1, len(region) + 1))
+    table = pd.read_csv(tmp_path / "out" / "areas.csv", dtype={"area_id": str})
+    assert table["priority_total"].to_numpy() == pytest.approx(cells["priority_total"].sum())
+    gpkg = gpd.read_file(tmp_path / "out" / "areas.gpkg")
+    assert gpkg["priority_total"].iloc[0] == pytest.approx(cells["priority_total"].sum())
+    reg = json.loads((tmp_path / "out" / "run.json").read_text())["priority"]
+    assert reg["reference"] == "region" and reg["threshold_minutes"] == 5

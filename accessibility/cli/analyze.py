@@ -163,8 +163,10 @@ def _supply(a: Any, catchment: float | None, decay: str, column: str) -> None:
     "--need",
     type=click.Path(exists=True, dir_okay=False),
     help="Need index of the priority areas (YAML: indicators as group columns and weights, "
-    "see accessibility/inputs/need.yaml). Default: the shipped one, used when the population "
-    "has its Zensus age, country-of-birth and citizenship columns.",
+    "see accessibility/inputs/need.yaml). Default: the shipped one, with the indicators "
+    "whose columns the population has (Zensus 2011 100 m age, country-of-birth and "
+    "citizenship tables; 1 km and 2022 shares), the others left out and the weights "
+    "renormalised.",
 )
 @no_wait_option
 @friendly
@@ -175,8 +177,8 @@ def analyze(**kw: Any) -> None:
     sites.gpkg, rejects.csv, run.json, map.html, report.html, isochrones.gpkg/.csv,
     layers.gpkg (every layer, for QGIS), geojson/*.geojson and tables.xlsx into --out;
     with --2sfca also summary_2sfca.csv (capacity per 1,000 residents, decay-weighted coverage).
-    With the population groups of a need index (--need, or the Zensus age and origin
-    tables for the default): priority.csv, priority_districts.csv and priority.gpkg
+    With the population groups of a need index (--need, or a Zensus age or origin
+    table for the default): priority.csv, priority_districts.csv and priority.gpkg
     (need × minutes beyond the first threshold, ranked), a map layer and a report section.
 
     \b

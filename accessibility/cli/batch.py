@@ -27,7 +27,14 @@ def write_area(a: Any, folder: str, record: dict) -> object:
 
     lang = record.get("lang") or default_lang(record, a.network.crs)
     name = record.get("area", {}).get("name", "")
-    return write_outputs(a, folder, record, map_title=default_title(name, lang), lang=lang)
+    need = None
+    ref = record.get("need_reference_shares")
+    if ref:  # the region's shares: need 1 = the region's average in every area
+        from ..planning.priority import load_need, with_reference
+
+        need = with_reference(load_need(), ref)
+    return write_outputs(a, folder, record, map_title=default_title(name, lang), lang=lang,
+                         need=need)  # fmt: skip
 
 
 def load_extract_area(task: Any) -> tuple:
@@ -74,6 +81,37 @@ def _load_stored(path: Path, key: str) -> Any:
     if d.get("version") != RESULT_VERSION or d.get("key") != key:
         return None
     return AreaResult.from_json(d)
+
+
+def _region_priority(res: Any, results: list, record: dict, minutes: tuple) -> tuple | None:
+    """The region's priority per resident point and per area (need × gap with the region's
+    reference shares, :func:`accessibility.planning.priority.region_priority`), or None
+    without population groups. Sets ``record["priority"]``."""
+    import numpy as np
+    import pandas as pd
+
+    from ..planning.priority import load_need, region_priority, resolve_need, with_reference
+
+    ref = record.get("need_reference_shares")
+    if not ref or not results:
+        return None
+    groups = [g for g in res.attrs.get("groups", []) if g in res.columns]
+    spec = with_reference(resolve_need(load_need(), groups), ref)
+    col = f"minutes_{spec.category}"
+    mins = pd.concat([r.minutes.assign(area_id=r.area_id) for r in results if col in r.minutes],
+                     ignore_index=True)  # fmt: skip
+    pos = pd.Index(res["pid"].astype(str)).get_indexer(mins["pid"].astype(str))
+    assert (pos >= 0).all(), "every area resident comes from the region's residents"
+    cols = ["population", *[c for c in spec.columns if c != "population"]]
+    counts = res.iloc[pos][cols + (["cell_id"] if "cell_id" in res else [])]
+    threshold = float(spec.minutes if spec.minutes is not None else min(minutes))
+    cells, per_area = region_priority(counts.reset_index(drop=True), mins, spec, threshold)
+    record["priority"] = {
+        **spec.record(), "threshold_minutes": threshold, "reference": "region",
+        "residents_beyond": float(np.sum(cells["residents_beyond"])),
+        "priority_total": float(np.sum(cells["priority_total"])),
+    }  # fmt: skip
+    return cells, per_area
 
 
 def run_batch(
@@ -161,6 +199,13 @@ def run_batch(
         cpu["assign"] = time.process_time() - c0
         res, all_sites, categories = inputs.residents, inputs.sites, list(inputs.categories)
         record = {**inputs.record, "command": command}
+        # priority areas (per area and for the region) measure need against the region
+        from ..planning.priority import reference_shares
+
+        groups = [g for g in res.attrs.get("groups", []) if g in res.columns]
+        ref = reference_shares(res, groups)
+        if ref:
+            record["need_reference_shares"] = ref
         hashes = {k: (v or {}).get("sha256") if isinstance(v, dict) else
                   [x.get("sha256") for x in v] if isinstance(v, list) else v
                   for k, v in inputs.record["inputs"].items()}  # fmt: skip
@@ -260,6 +305,12 @@ def run_batch(
         columns=["area_id", "area_name", "error", "traceback"],
     )
     paths: dict[str, Path] = {}
+    prio = _region_priority(res, everything, record, params.minutes) if networks is None else None
+    if prio is not None:  # per area: need-weighted person-minutes beyond the threshold
+        cells, per_area = prio
+        table["priority_total"] = table["area_id"].map(per_area["priority_total"])
+        wide["priority_total"] = per_area["priority_total"].reindex(wide.index)
+        paths["priority"] = write_csv(cells, out / "priority.csv")
     paths["failures"] = write_csv(fail, out / "failures.csv")
     paths["summary"] = write_csv(region, out / "summary.csv")
     if res is None:  # --networks: each area's residents are those inside it, nobody else

@@ -175,11 +175,12 @@ def write_outputs(
         paths["isochrones_csv"] = write_csv(
             pd.DataFrame(iso.drop(columns="geometry")), out / "isochrones.csv"
         )
-    paths.update(_write_layers(a, out, record, iso, lang or default_lang(record, a.network.crs)))
     prio = products.priority
-    prio_layer = None
+    prio_layer = None if prio is None else priority_layer(a, prio, record)
+    paths.update(_write_layers(a, out, record, iso, lang or default_lang(record, a.network.crs),
+                               prio, prio_layer))  # fmt: skip
     if prio is not None:
-        prio_layer = priority_layer(a, prio, record)
+        assert prio_layer is not None
         paths.update(_write_priority(a, prio, prio_layer, out))
         record = {**record, "priority": prio.record()}
     elif products.priority_note:
@@ -273,14 +274,32 @@ def _write_priority(
     layers = {"cells": cells}
     if a.districts is not None:
         paths["priority_districts"] = write_csv(prio.districts, out / "priority_districts.csv")
-        poly = a.districts[["district", "geometry"]].merge(prio.districts, on="district")
-        layers["districts"] = poly.sort_values("rank", kind="stable")
+        layers["districts"] = _priority_district_layer(a, prio)
     paths["priority_gpkg"] = write_layers(layers, out / "priority.gpkg", crs=a.network.crs)
     return paths
 
 
-def _write_layers(a: Analysis, out: Path, record: dict, iso, lang: str) -> dict[str, Path]:
-    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx`` (legend in ``lang``)."""
+def _priority_district_layer(a: Analysis, prio: Priority) -> gpd.GeoDataFrame:
+    """The districts' polygons with their priority columns, in rank order."""
+    assert a.districts is not None
+    poly = a.districts[["district", "geometry"]].merge(prio.districts, on="district")
+    return poly.sort_values("rank", kind="stable")
+
+
+def _write_layers(
+    a: Analysis,
+    out: Path,
+    record: dict,
+    iso,
+    lang: str,
+    prio: Priority | None = None,
+    prio_layer: gpd.GeoDataFrame | None = None,
+) -> dict[str, Path]:
+    """``layers.gpkg`` (every layer), ``geojson/*.geojson`` and ``tables.xlsx`` (legend in ``lang``).
+
+    With priority areas: layers ``priority`` (cells, as ``priority.gpkg`` ``cells``) and
+    ``priority_districts``, sheets ``priority`` and ``priority_districts`` (rank order).
+    """
 
     res = finite(a.residents.copy())
     top = max(a.minutes)
@@ -300,6 +319,10 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso, lang: str) -> dict[
         layers["isochrones"] = iso
     if a.districts is not None:
         layers["districts"] = district_layer(a.districts, a.summary_districts())
+    if prio is not None and prio_layer is not None:
+        layers["priority"] = prio_layer
+        if a.districts is not None and len(prio.districts):
+            layers["priority_districts"] = _priority_district_layer(a, prio)
     paths = {"layers": write_layers(layers, out / "layers.gpkg", crs=a.network.crs)}
     for name in ("sites", "isochrones", "gaps", "districts", "cells"):
         if name in layers and len(layers[name]):
@@ -317,6 +340,10 @@ def _write_layers(a: Analysis, out: Path, record: dict, iso, lang: str) -> dict[
         tables["isochrones"] = pd.DataFrame(iso.drop(columns="geometry"))
     if a.supply is not None:
         tables["summary_2sfca"] = supplymod.summary(a)
+    if prio is not None and prio_layer is not None:
+        tables["priority"] = pd.DataFrame(prio_layer.drop(columns="geometry"))
+        if len(prio.districts):
+            tables["priority_districts"] = prio.districts
     paths["xlsx"] = write_xlsx(tables, out / "tables.xlsx", lang=lang)
     return paths
 

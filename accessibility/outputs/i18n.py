@@ -223,6 +223,10 @@ _PRIORITY = {
             "residents. The 10 cells shown hold {top} residents; {beyond} residents in "
             "all live beyond {m} min."
         ),
+        "left_out": (
+            "Not in the population tables, so left out of the need index: {ind}; the "
+            "remaining weights are renormalised to add up to 1."
+        ),
     },
     "de": {
         "layer": "Prioritätsgebiete", "title": "Wo Ankunftsquartieren eine Andockstelle fehlt",
@@ -240,6 +244,10 @@ _PRIORITY = {
             "(Vorgabe von {prior} Einwohnern). Gebiete sind nach Priorität × Einwohner "
             "geordnet. In den 10 gezeigten Zellen leben {top} Einwohner; insgesamt leben "
             "{beyond} Einwohner jenseits von {m} min."
+        ),
+        "left_out": (
+            "Nicht in den Bevölkerungstabellen und daher nicht im Bedarfsindex: {ind}; die "
+            "übrigen Gewichte werden auf die Summe 1 umgerechnet."
         ),
     },
 }  # fmt: skip

@@ -9,6 +9,8 @@ Layers (network CRS in ``layers.gpkg``, EPSG:4326 in GeoJSON, RFC 7946):
 - ``gaps``: populated points/cells beyond the largest threshold (or unreachable).
 - ``isochrones``: per site and per category bands (see :mod:`accessibility.core.isochrones`).
 - ``districts``: district polygons with ``share_<category>_<minutes>`` columns (0–1).
+- ``priority``, ``priority_districts``: priority areas (need × gap) per cell and district,
+  in rank order (with a need index only; written by :mod:`accessibility.outputs.files`).
 """
 
 from __future__ import annotations
@@ -234,6 +236,13 @@ XLSX_LEGEND_SHARE = {
     "de": " Anteile (share…, decay_coverage) in Prozent; die Zelle hält den Anteil 0–1.",
     "en": " Shares (share…, decay_coverage) in percent; the cell holds the share 0–1.",
 }
+#: Added to the legend of the priority sheets (issue 15).
+XLSX_LEGEND_PRIORITY = {
+    "de": " Leere Minuten (minutes): keine Andockstelle erreichbar (Lücke = Obergrenze); "
+    "leerer Anteil (share_…): kein veröffentlichter Wert, der Bedarf nimmt den Durchschnitt.",
+    "en": " Empty minutes (minutes): no docking point reachable (gap = the cap); empty share "
+    "(share_…): no published value, the need takes the average.",
+}
 #: Excel number formats by column: shares as percent, persons with thousands separators.
 _PERCENT = "0.0%"
 _PERSONS = "#,##0"
@@ -245,7 +254,7 @@ def _number_format(column: str) -> str | None:
         return _PERCENT  # decay_coverage: 0–1 like a share (summary_2sfca)
     if c in ("population", "population_covered", "persons", "residents", "reach", "gain",
              "cumulative_covered", "buildings", "buildings_covered",
-             "buildings_not_covered"):  # fmt: skip
+             "buildings_not_covered", "residents_beyond"):  # fmt: skip
         return _PERSONS
     return None
 
@@ -320,6 +329,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path, lang: str = "e
                     text += XLSX_LEGEND_MEDIAN[lang]
                 if any(h.startswith(("minutes_", "metres_")) for h in header):
                     text += XLSX_LEGEND_REACH[lang]
+                if "priority_total" in header:
+                    text += XLSX_LEGEND_PRIORITY[lang]
                 if any(_number_format(h) == _PERCENT for h in header):
                     text += XLSX_LEGEND_SHARE[lang]
                 ws.append([])

@@ -581,7 +581,9 @@ def priority_section(data: OutputData, lang: str) -> list[str]:
     m = float(info["threshold_minutes"])
     names = {i["name"]: i for i in info.get("indicators", [])}
     lab = {n: str(i.get(f"label_{lang}") or i.get("label_en") or n) for n, i in names.items()}
-    ind = ", ".join(f"{lab[n]} {fm.decimal(i['weight'], lang)}" for n, i in names.items())
+    key = "weight_share" if info.get("indicators_left_out") else "weight"  # renormalised
+    ind = ", ".join(f"{lab[n]} {fm.decimal(round(i.get(key, i['weight']), 2), lang)}"
+                    for n, i in names.items())  # fmt: skip
     cat = category_label(data.record, str(info.get("category", "all")), lang)
     top = p.sort_values("rank").head(10)
     text = t["text"].format(
@@ -612,6 +614,14 @@ def priority_section(data: OutputData, lang: str) -> list[str]:
                 d[lab[n]] = [fm.percent(x, lang, 0) for x in df[col].astype(float)]
         return html_table(d)
 
+    left = info.get("indicators_left_out") or []
+    if left:
+        gone = ", ".join(
+            f"{i.get(f'label_{lang}') or i.get('label_en') or i['name']} "
+            f"{fm.decimal(i['weight'], lang)}"
+            for i in left
+        )
+        text += " " + t["left_out"].format(ind=gone)
     body = [f"<h2>{esc(t['title'])}</h2>", f"<p>{esc(text)}</p>",
             f"<h3>{esc(t['top_cells'])}</h3>", table(top, "area")]  # fmt: skip
     d = data.priority_districts

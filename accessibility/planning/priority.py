@@ -14,11 +14,23 @@ Formula, for indicator *k* (numerator and denominator columns, persons) and cell
   (persons): a cell with few residents is pulled towards ``S_k``; a cell whose
   denominator is 0 (no published value, suppressed) gets ``S_k`` exactly;
 - ``need_i = Σ_k w_k · s_ik / S_k / Σ_k w_k`` (1 = the area's average; an indicator whose
-  ``S_k`` is 0 counts 1);
+  ``S_k`` is 0 counts 1), the sums over the indicators the population has;
 - ``gap_i = min(max(minutes_i − T, 0), cap)``, ``cap`` for unreachable residents (minutes);
 - ``priority_i = need_i · gap_i`` (need-weighted minutes per resident) and
   ``priority_total_i = priority_i · population_i``; areas are ranked by ``priority_total``
   so that a cell of three residents does not outrank a block of flats.
+
+Column sets: an indicator names its columns for the Zensus 2011 100 m tables
+(``numerator``, ``denominator``) and may list ``alternatives``, other column sets tried
+in order (the Zensus 2011 1 km and 2022 grids publish shares, read as persons: ``unter18``,
+``ab65``, ``Auslaender``, ``Unter18``, ``Ueber65`` ÷ ``population``). The first set whose
+columns are all population groups is used (:func:`resolve_need`). An indicator with no
+usable set is an error, or with ``missing_indicators: skip`` (the shipped file) left out:
+the remaining weights are renormalised (divided by their sum), and ``run.json`` and the
+report name the indicators left out.
+
+Coarse cells spread onto buildings or streets (1 km; column ``cell_id``): the need is
+the source cell's, given to each of its points (:func:`need_per_point`).
 
 Per district: ``need`` from the district's summed counts (same formula), ``minutes`` and
 ``gap_minutes`` as population-weighted means (unreachable = ``T + cap``),
@@ -27,7 +39,7 @@ Per district: ``need`` from the district's summed counts (same formula), ``minut
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -65,6 +77,12 @@ class Indicator:
     label_en: str = ""
     label_de: str = ""
     reference_share: float | None = None
+    #: Other (numerator, denominator) column sets, tried in order after the first.
+    alternatives: list[tuple[list[str], list[str]]] = field(default_factory=list)
+
+    def column_sets(self) -> list[tuple[list[str], list[str]]]:
+        """Every (numerator, denominator) column set, the first one first."""
+        return [(self.numerator, self.denominator), *self.alternatives]
 
     def label(self, lang: str) -> str:
         """The indicator's label in ``lang`` (its name if none is given)."""
@@ -88,6 +106,10 @@ class NeedSpec:
         Threshold in minutes; None = the run's smallest threshold.
     source : str
         The file read.
+    missing_indicators : {"error", "skip"}
+        What an indicator without a usable column set does (``error`` unless the file says).
+    missing : list of Indicator
+        Indicators left out by :func:`resolve_need` (``skip``); empty before resolving.
     """
 
     indicators: list[Indicator]
@@ -97,18 +119,29 @@ class NeedSpec:
     minutes: float | None = None
     source: str = ""
     columns: list[str] = field(default_factory=list)
+    missing_indicators: str = "error"
+    missing: list[Indicator] = field(default_factory=list)
 
     def record(self) -> dict:
         """The specification for ``run.json`` (strict JSON)."""
+        wsum = sum(i.weight for i in self.indicators) or 1.0
         return {
             "source": self.source, "prior_residents": self.prior_residents,
             "gap_cap_minutes": self.gap_cap_minutes, "category": self.category,
-            "minutes": self.minutes,
+            "minutes": self.minutes, "missing_indicators": self.missing_indicators,
             "indicators": [
                 {"name": i.name, "label_en": i.label_en, "label_de": i.label_de,
-                 "weight": i.weight, "numerator": i.numerator,
-                 "denominator": i.denominator, "reference_share": i.reference_share}
+                 "weight": i.weight, "weight_share": round(i.weight / wsum, 6),
+                 "numerator": i.numerator, "denominator": i.denominator,
+                 "reference_share": i.reference_share}
                 for i in self.indicators
+            ],
+            "indicators_left_out": [
+                {"name": i.name, "label_en": i.label_en, "label_de": i.label_de,
+                 "weight": i.weight,
+                 "columns": sorted({c for n, d in i.column_sets() for c in (*n, *d)}
+                                   - {"population"})}
+                for i in self.missing
             ],
         }  # fmt: skip
 
@@ -153,12 +186,14 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
     data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
         raise InputError("a need file needs a mapping 'indicators: {name: {...}}'", file)
-    known = {"indicators", "prior_residents", "gap_cap_minutes", "category", "minutes"}
+    known = {"indicators", "prior_residents", "gap_cap_minutes", "category", "minutes",
+             "missing_indicators"}  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"unknown key '{unknown[0]}'; use {', '.join(sorted(known))}", file)
     inds = []
-    ikeys = {"weight", "numerator", "denominator", "label_en", "label_de", "reference_share"}
+    ikeys = {"weight", "numerator", "denominator", "label_en", "label_de", "reference_share",
+             "alternatives"}  # fmt: skip
     for name, d in data["indicators"].items():
         if not isinstance(d, dict):
             raise InputError(f"indicator '{name}' must be a mapping", file)
@@ -181,6 +216,7 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
                 label_de=str(d.get("label_de") or ""),
                 reference_share=None if ref is None else _number(
                     ref, f"indicator '{name}': reference_share", file),
+                alternatives=_alternatives(d.get("alternatives"), str(name), file),
             )
         )  # fmt: skip
     if not inds or sum(i.weight for i in inds) <= 0:
@@ -193,6 +229,9 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
                 file,
             )
     minutes = data.get("minutes")
+    mode = str(data.get("missing_indicators", "error"))
+    if mode not in ("error", "skip"):
+        raise InputError(f"missing_indicators must be 'error' or 'skip', got {mode!r}", file)
     return NeedSpec(
         indicators=inds,
         prior_residents=_number(data.get("prior_residents", 10), "prior_residents", file),
@@ -200,7 +239,93 @@ def load_need(path: str | Path | None = None) -> NeedSpec:
         category=str(data.get("category") or ALL),
         minutes=None if minutes is None else _number(minutes, "minutes", file, low=1e-9),
         source=file,
-        columns=list(dict.fromkeys(c for i in inds for c in (*i.numerator, *i.denominator))),
+        columns=_spec_columns(inds),
+        missing_indicators=mode,
+    )
+
+
+def _spec_columns(inds: list[Indicator]) -> list[str]:
+    return list(dict.fromkeys(c for i in inds for c in (*i.numerator, *i.denominator)))
+
+
+def _alternatives(value, name: str, file: str) -> list[tuple[list[str], list[str]]]:
+    """``alternatives: [{numerator: [...], denominator: [...]}, ...]`` of one indicator."""
+    if value is None:
+        return []
+    what = f"indicator '{name}': alternatives"
+    if not isinstance(value, list):
+        raise InputError(f"{what} must be a list of {{numerator, denominator}} mappings", file)
+    out = []
+    for k, alt in enumerate(value, 1):
+        if not isinstance(alt, dict) or set(alt) != {"numerator", "denominator"}:
+            raise InputError(
+                f"{what}: entry {k} must be a mapping with exactly 'numerator' and "
+                f"'denominator', got {alt!r}",
+                file,
+            )
+        out.append((_columns(alt["numerator"], f"{what} {k}: numerator", file),
+                    _columns(alt["denominator"], f"{what} {k}: denominator", file)))  # fmt: skip
+    return out
+
+
+def resolve_need(spec: NeedSpec, groups: list[str]) -> NeedSpec:
+    """The specification with each indicator's first column set whose columns all exist.
+
+    Parameters
+    ----------
+    spec : NeedSpec
+    groups : list of str
+        The run's population group columns (``population`` always exists).
+
+    Returns
+    -------
+    NeedSpec
+        Indicators without ``alternatives``; with ``missing_indicators: skip`` those
+        with no usable set are left out and listed in ``missing`` (their weight drops
+        out of the sum, so the others are renormalised).
+
+    Raises
+    ------
+    InputError
+        An indicator has no usable column set and the file does not say ``skip`` (naming
+        the unknown columns, a near match and the groups available), or no indicator is
+        left.
+    """
+    have = set(groups) | {"population"}
+    used, missing = [], list(spec.missing)
+    for ind in spec.indicators:
+        for num, den in ind.column_sets():
+            if all(c in have for c in (*num, *den)):
+                used.append(replace(ind, numerator=num, denominator=den, alternatives=[]))
+                break
+        else:
+            if spec.missing_indicators != "skip":
+                _raise_unknown(spec, ind, groups)
+            missing.append(ind)
+    if not used:
+        cols = sorted({c for i in missing for n, d in i.column_sets() for c in (*n, *d)} - have)
+        raise InputError(
+            "need index: the population has none of its indicators' columns "
+            f"({', '.join(cols[:6])}{' …' if len(cols) > 6 else ''}); give --population "
+            "tables with them (Zensus age, country-of-birth or citizenship tables) or --need FILE",
+            spec.source,
+        )
+    return replace(spec, indicators=used, missing=missing, columns=_spec_columns(used))
+
+
+def _raise_unknown(spec: NeedSpec, ind: Indicator, groups: list[str]) -> None:
+    have = set(groups) | {"population"}
+    bad = [c for c in dict.fromkeys((*ind.numerator, *ind.denominator)) if c not in have]
+    guess = closest(bad[0], groups)
+    hint = f" (did you mean '{guess}'?)" if guess else ""
+    alt = f" (nor those of its {len(ind.alternatives)} alternatives)" if ind.alternatives else ""
+    raise InputError(
+        f"need index: unknown population column(s) {', '.join(repr(c) for c in bad)}{hint} "
+        f"of indicator '{ind.name}'{alt}; "
+        f"available: {', '.join(['population', *groups])}. Give --population tables with "
+        "these groups (e.g. the Zensus country-of-birth table), edit the need file or set "
+        "'missing_indicators: skip' in it",
+        spec.source,
     )
 
 
@@ -232,18 +357,10 @@ def check_columns(spec: NeedSpec, groups: list[str]) -> None:
     Raises
     ------
     InputError
-        Naming the unknown columns, a near match and the groups available.
+        Naming the unknown columns, a near match and the groups available (see
+        :func:`resolve_need`).
     """
-    bad = missing_columns(spec, groups)
-    if bad:
-        guess = closest(bad[0], groups)
-        hint = f" (did you mean '{guess}'?)" if guess else ""
-        raise InputError(
-            f"need index: unknown population column(s) {', '.join(repr(c) for c in bad)}{hint}; "
-            f"available: {', '.join(['population', *groups])}. Give --population tables with "
-            "these groups (e.g. the Zensus country-of-birth table) or edit the need file",
-            spec.source,
-        )
+    resolve_need(spec, groups)
 
 
 def _sum(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
@@ -297,6 +414,144 @@ def need_index(
                 ratio = np.ones(n)
         need += ind.weight * ratio
     return need / wsum, shares, ref_out
+
+
+def reference_shares(counts: pd.DataFrame, groups: list[str], spec: NeedSpec | None = None
+                     ) -> dict[str, float]:  # fmt: skip
+    """Each indicator's share over all rows of ``counts`` (e.g. a whole batch region).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Persons per resident point in the group columns and ``population``.
+    groups : list of str
+        The population group columns.
+    spec : NeedSpec, optional
+        Default the shipped need file.
+
+    Returns
+    -------
+    dict
+        Indicator name → share (0–1) for the indicators the columns allow and whose
+        share is above 0; {} when none (no need index possible).
+    """
+    try:
+        spec = resolve_need(spec or load_need(), groups)
+    except InputError:
+        return {}
+    _, _, ref = need_index(counts, spec)
+    return {k: float(v) for k, v in ref.items() if 0 < v <= 1}
+
+
+def with_reference(spec: NeedSpec, reference: dict[str, float]) -> NeedSpec:
+    """``spec`` with ``reference_share`` set from ``reference`` (indicator name → 0–1).
+
+    Parameters
+    ----------
+    spec : NeedSpec
+    reference : dict
+
+    Returns
+    -------
+    NeedSpec
+        Indicators not in ``reference`` keep theirs.
+    """
+    return replace(spec, indicators=[
+        replace(i, reference_share=reference.get(i.name, i.reference_share))
+        for i in spec.indicators
+    ])  # fmt: skip
+
+
+#: Columns of a batch region's ``priority.csv`` (:func:`region_priority`).
+REGION_COLUMNS = [
+    "rank", "area_id", "area", "population", "need", "minutes", "gap_minutes", "priority",
+    "priority_total",
+]  # fmt: skip
+
+
+def region_priority(
+    counts: pd.DataFrame, minutes: pd.DataFrame, spec: NeedSpec, threshold: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Priority of every resident point of a batch region, from the areas' walking minutes.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Persons per resident point (``population`` and the spec's columns), row-aligned
+        with ``minutes``.
+    minutes : DataFrame
+        ``area_id``, ``pid``, ``population`` and ``minutes_<category>`` (the areas'
+        results; ``inf`` = none reachable).
+    spec : NeedSpec
+        Resolved (:func:`resolve_need`), usually :func:`with_reference` the region's shares.
+    threshold : float
+        Minutes.
+
+    Returns
+    -------
+    cells : DataFrame
+        :data:`REGION_COLUMNS` plus ``residents_beyond``, in rank order (1 = largest
+        ``priority_total``).
+    areas : DataFrame
+        Per ``area_id`` (index): ``priority_total`` (need-weighted person-minutes) and
+        ``residents_beyond`` (persons beyond the threshold).
+    """
+    need, _, _ = need_per_point(counts, spec)
+    mins = minutes[f"minutes_{spec.category}"].to_numpy(float)
+    gap = gap_minutes(mins, threshold, spec.gap_cap_minutes)
+    pop = minutes["population"].to_numpy(float)
+    cells = pd.DataFrame(
+        {
+            "area_id": minutes["area_id"].astype(str).to_numpy(),
+            "area": minutes["pid"].astype(str).to_numpy(),
+            "population": pop,
+            "need": need,
+            "minutes": np.where(np.isfinite(mins), mins, np.nan),
+            "gap_minutes": gap,
+            "priority": need * gap,
+            "priority_total": need * gap * pop,
+            "residents_beyond": np.where(gap > 0, pop, 0.0),
+        }
+    )
+    cells.insert(0, "rank", _rank(cells))
+    areas = cells.groupby("area_id", sort=False)[["priority_total", "residents_beyond"]].sum()
+    return cells.sort_values("rank", kind="stable").reset_index(drop=True), areas
+
+
+def need_per_point(
+    counts: pd.DataFrame, spec: NeedSpec, reference: dict[str, float] | None = None
+) -> tuple[np.ndarray, pd.DataFrame, dict[str, float]]:
+    """:func:`need_index` per Zensus cell, given to each of its resident points.
+
+    Coarse cells spread onto buildings or streets (column ``cell_id``, see
+    :func:`accessibility.inputs.spread.spread_cells`) carry their cell's shares in every
+    point; the small-cell prior must act on the cell's residents, not on a point's
+    fraction of them (a 1 km cell of 3,000 residents spread over 40 points would else be
+    pulled towards the average as if it had 75). Without ``cell_id`` each row is a cell.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Persons per point (``population``, the spec's columns, optionally ``cell_id``).
+    spec : NeedSpec
+    reference : dict, optional
+        As :func:`need_index`.
+
+    Returns
+    -------
+    need, shares, reference
+        As :func:`need_index`, one row per row of ``counts``.
+    """
+    if "cell_id" not in counts:
+        return need_index(counts, spec, reference)
+    key = counts["cell_id"].astype(object).where(counts["cell_id"].notna(), counts.index)
+    key = key.astype(str).to_numpy()
+    cols = list(dict.fromkeys(["population", *spec.columns]))
+    sums = (counts[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
+            .groupby(key, sort=False).sum())  # fmt: skip
+    need, shares, ref = need_index(sums, spec, reference)
+    pos = sums.index.get_indexer(key)
+    return need[pos], shares.iloc[pos].set_axis(counts.index), ref
 
 
 @dataclass
@@ -372,8 +627,7 @@ def priority(analysis: Analysis, spec: NeedSpec | None = None) -> Priority:
         A column of the spec is not a population group, or its category is not one of
         the run's.
     """
-    spec = spec or load_need()
-    check_columns(spec, analysis.groups)
+    spec = resolve_need(spec or load_need(), analysis.groups)
     if spec.category not in analysis.categories:
         raise InputError(
             f"need file: category '{spec.category}' is not one of this run's "
@@ -383,7 +637,7 @@ def priority(analysis: Analysis, spec: NeedSpec | None = None) -> Priority:
     res = analysis.residents
     threshold = float(spec.minutes if spec.minutes is not None else min(analysis.minutes))
     cap = spec.gap_cap_minutes
-    need, shares, ref = need_index(res, spec)
+    need, shares, ref = need_per_point(res, spec)
     mins = res[f"minutes_{spec.category}"].to_numpy(float)
     gap = gap_minutes(mins, threshold, cap)
     pop = res["population"].to_numpy(float)
