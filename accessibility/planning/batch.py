@@ -92,7 +92,7 @@ def read_areas(
     Raises
     ------
     InputError
-        Unreadable file, missing column, duplicate or empty ids.
+        Unreadable or empty file, missing column, duplicate or empty ids.
     """
     try:
         gdf = gpd.read_file(path)
@@ -100,6 +100,11 @@ def read_areas(
         raise InputError(f"{path}: cannot read the areas file ({exc})") from exc
     if gdf.crs is None:
         raise InputError(f"{path}: the areas file has no CRS; save it with one (e.g. EPSG:25832)")
+    if not len(gdf):
+        raise InputError(
+            f"{path}: no area in the file (no rows); give a file with one polygon per area "
+            "(a GeoPackage with several layers: is the first layer the areas?)"
+        )
     for col, opt in ((id_column, "--area-id"), (name_column, "--area-name")):
         if col is not None and col not in gdf.columns:
             cols = ", ".join(c for c in gdf.columns if c != "geometry")
