@@ -644,3 +644,23 @@ def test_scenario_file_min_component_is_checked(tmp_path, value):
     f.write_text("network: demo\nmin_component: 7\n", encoding="utf-8")
     sc = read_scenario(f)
     assert sc.min_component == 7 and sc.params.min_component == 7
+
+
+def test_deeply_nested_json_gets_422_not_500(kl_bench):
+    """A small body nested 50,000 deep makes json.loads raise RecursionError (not ValueError):
+    it must be a 422 naming the body, not an internal server error."""
+    c = TestClient(create_app(kl_bench), raise_server_exceptions=False)
+    deep = b'{"add": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    assert len(deep) < MAX_BODY_BYTES
+    for path in ("/api/scenario", "/api/best?k=3"):
+        r = c.post(path, content=deep, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (path, r.status_code, r.text[:200])
+        assert r.json()["field"] == "body"
+
+
+@pytest.mark.parametrize("value", [0, False, "", {}])
+def test_a_change_list_that_is_not_a_list_is_rejected_even_when_falsy(client, value):
+    """{"remove": 0} or {"add": {}} is not 'no change': the field is named (null is allowed)."""
+    r = client.post("/api/scenario", json={"remove": value})
+    assert r.status_code == 422 and r.json()["field"] == "remove", r.text[:200]
+    assert client.post("/api/scenario", json={"add": None}).status_code == 200
