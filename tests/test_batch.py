@@ -440,3 +440,15 @@ def test_main_minutes_not_a_threshold_fails_before_any_area_runs(data_dir, tmp_p
     ])  # fmt: skip
     assert r.exit_code != 0 and "--main-minutes 7" in r.output, r.output
     assert not (tmp_path / "o" / "areas").exists()  # nothing computed before the error
+
+
+def test_areas_in_metres_labelled_as_degrees_is_a_clear_error(data_dir, tmp_path):
+    """An areas file whose CRS says EPSG:4326 but whose coordinates are metres (a lost .prj,
+    a wrong set_crs) crashed with a GEOSException traceback from the buffer."""
+    g = _two_areas(data_dir, ["x", "y"], tmp_path / "a.gpkg")
+    g.set_crs("EPSG:4326", allow_override=True).to_file(tmp_path / "wrong.gpkg")
+    with pytest.raises(InputError, match=r"wrong\.gpkg.*EPSG:4326.*degrees"):
+        read_areas(tmp_path / "wrong.gpkg", "ARS")
+    assert len(read_areas(tmp_path / "a.gpkg", "ARS")) == 2
+    g.to_crs("EPSG:4326").to_file(tmp_path / "right.gpkg")
+    assert len(read_areas(tmp_path / "right.gpkg", "ARS")) == 2
