@@ -452,3 +452,22 @@ def test_areas_in_metres_labelled_as_degrees_is_a_clear_error(data_dir, tmp_path
     assert len(read_areas(tmp_path / "a.gpkg", "ARS")) == 2
     g.to_crs("EPSG:4326").to_file(tmp_path / "right.gpkg")
     assert len(read_areas(tmp_path / "right.gpkg", "ARS")) == 2
+
+
+def test_networks_extract_names_stay_inside_the_folder(data_dir, tmp_path):
+    """--networks DIR looks up DIR/<key>.osm.pbf: a key '../elsewhere/x' read an extract
+    outside DIR (path traversal). Such a key must not leave DIR: the area fails alone."""
+    folder, elsewhere = tmp_path / "extracts", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "x.osm.pbf").symlink_to(data_dir / "rnv-2016-12.osm.pbf")
+    _two_areas(data_dir, ["../elsewhere/x", "y"], tmp_path / "a.gpkg")
+    r = run_batch(
+        areas=str(tmp_path / "a.gpkg"), area_id="ARS", area_name=None, out=tmp_path / "n",
+        params=PARAMS, networks=str(folder),
+        population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),), sites=str(SITES),
+        progress=False, workers=0,
+    )  # fmt: skip
+    assert not r["results"]
+    assert sorted(f.area_id for f in r["failures"]) == ["../elsewhere/x", "y"]
+    assert all("no extract file" in f.error for f in r["failures"])

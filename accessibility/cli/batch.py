@@ -50,6 +50,8 @@ def _extract_of(folder: Path, area_id: str) -> Path | None:
     from .._text import slug
 
     for stem in dict.fromkeys([area_id, slug(area_id)]):
+        if "/" in stem or "\\" in stem or stem in (".", ".."):
+            continue  # a key never names a file outside the folder
         for suffix in (".osm.pbf", ".osm", ".osm.gz", ".osm.bz2"):
             if (folder / f"{stem}{suffix}").is_file():
                 return folder / f"{stem}{suffix}"
