@@ -644,3 +644,76 @@ def test_scenario_file_min_component_is_checked(tmp_path, value):
     f.write_text("network: demo\nmin_component: 7\n", encoding="utf-8")
     sc = read_scenario(f)
     assert sc.min_component == 7 and sc.params.min_component == 7
+
+
+def test_deeply_nested_json_gets_422_not_500(kl_bench):
+    """A small body nested 50,000 deep makes json.loads raise RecursionError (not ValueError):
+    it must be a 422 naming the body, not an internal server error."""
+    c = TestClient(create_app(kl_bench), raise_server_exceptions=False)
+    deep = b'{"add": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    assert len(deep) < MAX_BODY_BYTES
+    for path in ("/api/scenario", "/api/best?k=3"):
+        r = c.post(path, content=deep, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (path, r.status_code, r.text[:200])
+        assert r.json()["field"] == "body"
+
+
+@pytest.mark.parametrize("value", [0, False, "", {}])
+def test_a_change_list_that_is_not_a_list_is_rejected_even_when_falsy(client, value):
+    """{"remove": 0} or {"add": {}} is not 'no change': the field is named (null is allowed)."""
+    r = client.post("/api/scenario", json={"remove": value})
+    assert r.status_code == 422 and r.json()["field"] == "remove", r.text[:200]
+    assert client.post("/api/scenario", json={"add": None}).status_code == 200
+
+
+def _analyze_record(kl_osm, kl_zensus, **extra) -> dict:
+    from accessibility.record import file_record
+
+    return {
+        "complete": True,
+        "inputs": {"network": file_record(kl_osm), "population": [file_record(kl_zensus)]},
+        "command": f"accessibility analyze --network {kl_osm} --population {kl_zensus} "
+                   "--minutes 5,10",
+        "parameters": {"minutes": [5.0, 10.0], "speed_kmh": 4.8, "max_access_m": 500.0,
+                       "min_component": 40},
+        **extra,
+    }  # fmt: skip
+
+
+def test_app_refuses_a_folder_of_a_profile_it_cannot_walk(tmp_path, kl_osm, kl_zensus):
+    """`analyze --profile wheelchair` avoids steps and raised kerbs; the workbench (and the
+    scenario files it saves) walk the adult network, so its baseline was silently another
+    one (Kaiserslautern ≤ 10 min: 27,613 instead of the folder's 27,210)."""
+    from accessibility.cli.app import baseline_of
+    from accessibility.errors import InputError
+    from accessibility.params import load_profile
+
+    rec = _analyze_record(kl_osm, kl_zensus, profiles={
+        "wheelchair": load_profile("wheelchair").rules(4.8)})  # fmt: skip
+    rec["command"] += " --profile wheelchair"
+    (tmp_path / "run.json").write_text(json.dumps(rec))
+    with pytest.raises(InputError, match="wheelchair"):
+        baseline_of(tmp_path)
+    # senior only walks slower (speed recorded in parameters): reproducible, accepted
+    rec["profiles"] = {"senior": load_profile("senior").rules(4.8)}
+    rec["parameters"]["speed_kmh"] = 3.3
+    (tmp_path / "run.json").write_text(json.dumps(rec))
+    assert baseline_of(tmp_path)[1].speed_kmh == 3.3
+
+
+def test_app_refuses_a_folder_whose_input_file_changed(tmp_path, kl_osm, kl_zensus):
+    """An input file replaced since the analysis (same path, other content) rebuilt another
+    baseline than the folder's without a word."""
+    import shutil
+
+    from accessibility.cli.app import baseline_of
+    from accessibility.errors import InputError
+
+    pop = tmp_path / "zensus.csv"
+    shutil.copy(kl_zensus, pop)
+    (tmp_path / "run.json").write_text(json.dumps(_analyze_record(kl_osm, pop)))
+    assert baseline_of(tmp_path)[0]["population"] == [str(pop.resolve())]
+    lines = pop.read_text().splitlines()
+    pop.write_text("\n".join(lines[:-100]) + "\n")  # 100 cells fewer
+    with pytest.raises(InputError, match=r"zensus\.csv.*changed"):
+        baseline_of(tmp_path)

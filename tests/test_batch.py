@@ -32,6 +32,7 @@ from accessibility.cli.batch import EXIT_SOME_FAILED, run_batch
 from accessibility.config import ATTRIBUTION_BKG
 from accessibility.core.analysis import analyze
 from accessibility.core.coverage import NO_SITE_NOTE
+from accessibility.errors import InputError
 from accessibility.outputs import formats as fm
 from accessibility.params import WalkParams
 from accessibility.pipeline import load_inputs
@@ -382,3 +383,91 @@ def test_networks_one_extract_per_area(local, data_dir, areas_file, tmp_path):
     # medians beyond 15 min differ: the clipped network cannot measure them, the whole one can
     cols = ["area_id", "category", "minutes", "population", "population_covered", "share_covered"]
     pd.testing.assert_frame_equal(a[a["area_id"] == AREAS[0]].reset_index(drop=True)[cols], b[cols])
+
+
+def _two_areas(data_dir, ids, path):
+    """Two real municipalities (AREAS[0], AREAS[1]) keyed by ``ids``, written to ``path``."""
+    g = gpd.read_file(data_dir / "gemeinden_rhein-neckar.gpkg")
+    g = g.set_index("ARS").loc[AREAS[:2]].reset_index()
+    g["ARS"] = ids
+    g.to_file(path)
+    return g
+
+
+def test_ids_that_make_the_same_folder_name_keep_their_own_folders(data_dir, tmp_path):
+    """'A.1' and 'a-1' (and '..' and '/') slug to one folder name: each area must keep its own
+    area.json and per-area folder, not overwrite the other's (and --resume must find both)."""
+    _two_areas(data_dir, ["A.1", "a-1"], tmp_path / "a.gpkg")
+    out = tmp_path / "out"
+    kw = {"areas": str(tmp_path / "a.gpkg"), "area_id": "ARS", "area_name": None,
+          "out": out, "params": WalkParams(minutes=(5.0, 10.0)),
+          "network": str(data_dir / "rnv-2016-12.osm.pbf"),
+          "population": (str(data_dir / "zensus2011_1km_rhein-neckar.csv"),),
+          "sites": str(SITES), "progress": False, "workers": 0}  # fmt: skip
+    r = run_batch(**kw, per_area_outputs=True)
+    assert not r["failures"]
+    folders = sorted((out / "areas").iterdir())
+    assert len(folders) == 2
+    stored = {json.loads((f / "area.json").read_text())["area_id"]: f for f in folders}
+    assert set(stored) == {"A.1", "a-1"}
+    table = pd.read_csv(out / "areas.csv", dtype={"area_id": str})
+    for aid, folder in stored.items():
+        mine = table[table["area_id"] == aid].reset_index(drop=True)
+        own = pd.read_csv(folder / "summary.csv")
+        assert np.allclose(own["population_covered"], mine["population_covered"])
+    assert (
+        table.loc[table["area_id"] == "A.1", "population"].iloc[0]
+        != table.loc[table["area_id"] == "a-1", "population"].iloc[0]
+    )
+    again = run_batch(**kw, per_area_outputs=True, resume=True)
+    assert sorted(again["skipped"]) == ["A.1", "a-1"] and not again["results"]
+
+
+def test_empty_areas_file_is_a_clear_error(tmp_path):
+    g = gpd.GeoDataFrame({"ARS": []}, geometry=[], crs="EPSG:25832")
+    g.to_file(tmp_path / "none.gpkg")
+    with pytest.raises(InputError, match=r"none\.gpkg.*no area"):
+        read_areas(tmp_path / "none.gpkg", "ARS")
+
+
+def test_main_minutes_not_a_threshold_fails_before_any_area_runs(data_dir, tmp_path):
+    _two_areas(data_dir, ["x", "y"], tmp_path / "a.gpkg")
+    r = CliRunner().invoke(main, [
+        "batch", "--areas", str(tmp_path / "a.gpkg"), "--area-id", "ARS",
+        "--network", str(data_dir / "rnv-2016-12.osm.pbf"),
+        "--population", str(data_dir / "zensus2011_1km_rhein-neckar.csv"), "--sites", str(SITES),
+        "--minutes", "5,10", "--main-minutes", "7", "--workers", "0", "--out", str(tmp_path / "o"),
+    ])  # fmt: skip
+    assert r.exit_code != 0 and "--main-minutes 7" in r.output, r.output
+    assert not (tmp_path / "o" / "areas").exists()  # nothing computed before the error
+
+
+def test_areas_in_metres_labelled_as_degrees_is_a_clear_error(data_dir, tmp_path):
+    """An areas file whose CRS says EPSG:4326 but whose coordinates are metres (a lost .prj,
+    a wrong set_crs) crashed with a GEOSException traceback from the buffer."""
+    g = _two_areas(data_dir, ["x", "y"], tmp_path / "a.gpkg")
+    g.set_crs("EPSG:4326", allow_override=True).to_file(tmp_path / "wrong.gpkg")
+    with pytest.raises(InputError, match=r"wrong\.gpkg.*EPSG:4326.*degrees"):
+        read_areas(tmp_path / "wrong.gpkg", "ARS")
+    assert len(read_areas(tmp_path / "a.gpkg", "ARS")) == 2
+    g.to_crs("EPSG:4326").to_file(tmp_path / "right.gpkg")
+    assert len(read_areas(tmp_path / "right.gpkg", "ARS")) == 2
+
+
+def test_networks_extract_names_stay_inside_the_folder(data_dir, tmp_path):
+    """--networks DIR looks up DIR/<key>.osm.pbf: a key '../elsewhere/x' read an extract
+    outside DIR (path traversal). Such a key must not leave DIR: the area fails alone."""
+    folder, elsewhere = tmp_path / "extracts", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "x.osm.pbf").symlink_to(data_dir / "rnv-2016-12.osm.pbf")
+    _two_areas(data_dir, ["../elsewhere/x", "y"], tmp_path / "a.gpkg")
+    r = run_batch(
+        areas=str(tmp_path / "a.gpkg"), area_id="ARS", area_name=None, out=tmp_path / "n",
+        params=PARAMS, networks=str(folder),
+        population=(str(data_dir / "zensus2011_1km_rhein-neckar.csv"),), sites=str(SITES),
+        progress=False, workers=0,
+    )  # fmt: skip
+    assert not r["results"]
+    assert sorted(f.area_id for f in r["failures"]) == ["../elsewhere/x", "y"]
+    assert all("no extract file" in f.error for f in r["failures"])

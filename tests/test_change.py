@@ -137,3 +137,36 @@ def test_population_change_is_split_from_site_change(runs):
     c3 = compare_runs(old, Run(res3, b.sites, b.record))
     assert not c3.same_grid and c3.cells is None and c3.summary["change_sites"].isna().all()
     assert np.array_equal(c3.summary["change"], same_people.reset_index()["change"])
+
+
+@pytest.mark.parametrize("where", ["old", "new", "parent of new"])
+def test_out_that_is_or_holds_an_input_run_is_refused_and_the_run_kept(runs, tmp_path, where):
+    """`change A B --out A` replaced the analysis run A by the change folder (run.json made it
+    look like an earlier output): the input was deleted. Refused before any work, input intact."""
+    import shutil
+
+    base, office = runs
+    old = tmp_path / "base"
+    shutil.copytree(base, old)
+    shutil.copytree(office, tmp_path / "office")
+    new = tmp_path / "office" / "after"
+    out = {"old": old, "new": new, "parent of new": new.parent}[where]
+    before = sorted(p.name for p in out.iterdir())
+    r = CliRunner().invoke(main, ["change", str(old), str(new), "--out", str(out)])
+    assert r.exit_code != 0 and "--out" in r.output and "input" in r.output, r.output
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "run.json").exists() and not (out / "change.csv").exists()
+
+
+def test_runs_of_different_categories_are_named_in_a_warning(runs):
+    """A category analysed in only one run shows all its sites as 'closed' (or 'added'):
+    a change of method, which the warning must name, like differing thresholds."""
+    from accessibility.planning.change import check_records
+
+    base, _ = runs
+    old = json.loads((base / "run.json").read_text())
+    new = json.loads(json.dumps(old))
+    new["parameters"]["categories"] = ["library", "all"]
+    assert check_records(old, old) == []
+    (w,) = check_records(old, new)
+    assert "categories differ" in w and "community_centre" in w and "library" in w

@@ -437,3 +437,18 @@ def test_visibility_weight_changes_the_choice_criterion(kl, base, cands):
     g = greedy(cov, base.residents["population"].to_numpy(float), 1,
                base.residents["metres_all"].to_numpy() <= lim, score=score)  # fmt: skip
     assert g.chosen[0] == second and g.gain[0] == gain1[second]
+
+
+def test_weight_column_named_twice_or_blank_is_not_counted_twice_or_zero(kl):
+    """`--weight alter_65plus,alter_65plus` summed the column twice (gains doubled: 1,162
+    instead of 581 persons 65+ for the best Kaiserslautern shop); `--weight " "` ranked by
+    zero weights. A repeated column is an error naming it; a blank weight is the population."""
+    from accessibility.planning.ranking import weight_column
+
+    res = kl.residents
+    with pytest.raises(InputError, match="'alter_65plus' twice"):
+        weight_column(res, "alter_65plus, alter_65plus")
+    w, name = weight_column(res, " , ")
+    assert name == "population" and w.sum() == pytest.approx(res["population"].sum())
+    w, name = weight_column(res, "alter_65plus,alter_unter18")
+    assert w.sum() == pytest.approx(res["alter_65plus"].sum() + res["alter_unter18"].sum())

@@ -209,6 +209,8 @@ async def _changes(request: Request, bench: Workbench):
         body = json.loads(raw or b"{}")
     except ValueError as exc:
         return _detail(422, "body", f"not valid JSON ({exc})")
+    except RecursionError:  # a small body nested thousands deep
+        return _detail(422, "body", "JSON nested too deeply; send flat add, remove and move lists")
     try:
         return bench.check(body)
     except ChangeError as exc:

@@ -317,7 +317,10 @@ class Workbench:
             raise ChangeError(
                 sorted(unknown)[0], "unknown field; the body has add, remove and move lists"
             )
-        add, remove, move = body.get("add") or [], body.get("remove") or [], body.get("move") or []
+        # null or missing is no change; any other non-list (0, "", {}) is a mistake, named
+        add, remove, move = (
+            [] if body.get(k) is None else body[k] for k in ("add", "remove", "move")
+        )
         for key, v in (("add", add), ("remove", remove), ("move", move)):
             if not isinstance(v, list):
                 raise ChangeError(key, "must be a list")

@@ -70,15 +70,29 @@ def baseline_of(source: str | Path) -> tuple[dict, Any, int, str, list]:
         raise InputError(f"run.json cannot be read ({exc}); run the analysis again", src) from exc
     if record.get("complete") is not True:
         raise InputError("run.json is not marked complete; run `accessibility analyze` again", src)
+    profiles = record.get("profiles") or {}
+    first = next(iter(profiles), None)
+    if first is not None and (profiles.get(first) or {}).get("avoids"):
+        # the workbench and its scenario files walk the full network: the baseline would be
+        # another one than this folder's
+        raise InputError(
+            f"this run used the walking profile {first!r}, which avoids "
+            f"{', '.join(profiles[first]['avoids'])}; the workbench walks the full network "
+            "(profiles that only change the speed, like senior, are fine). Open an analysis "
+            "run without such a profile",
+            src / "run.json",
+        )
     rec_inputs = record.get("inputs") or {}
     inputs: dict = {}
     for key in _FILE_KEYS:
         entry = rec_inputs.get(key)
         if isinstance(entry, dict) and entry.get("path"):
-            inputs[key] = _existing(entry["path"], key, src)
+            inputs[key] = _existing(entry["path"], key, src, entry.get("sha256"))
     pops = rec_inputs.get("population") or []
     if pops:
-        inputs["population"] = [_existing(p["path"], "population", src) for p in pops]
+        inputs["population"] = [
+            _existing(p["path"], "population", src, p.get("sha256")) for p in pops
+        ]
     inputs.update(_recorded_options(record.get("command", "")))
     if "network" not in inputs and "place" not in inputs and "bbox" not in inputs:
         raise InputError(
@@ -96,7 +110,7 @@ def baseline_of(source: str | Path) -> tuple[dict, Any, int, str, list]:
     return inputs, params, int(p.get("min_component", 40)), src.resolve().name, []
 
 
-def _existing(path: str, key: str, folder: Path) -> str:
+def _existing(path: str, key: str, folder: Path, sha256: str | None = None) -> str:
     p = Path(path).expanduser()
     if not p.is_absolute() and not p.exists():
         p = folder / p
@@ -106,6 +120,16 @@ def _existing(path: str, key: str, folder: Path) -> str:
             "run `accessibility analyze` again",
             folder / "run.json",
         )
+    if sha256 and p.is_file():
+        from .._io import sha256 as file_sha256
+
+        if file_sha256(p) != sha256:
+            raise InputError(
+                f"the {key} file {path} has changed since the analysis (its SHA-256 differs "
+                "from run.json's), so the workbench would not show this folder's baseline; "
+                "restore the file or run `accessibility analyze` again",
+                folder / "run.json",
+            )
     return str(p.resolve())
 
 

@@ -57,16 +57,29 @@ def _extract_of(folder: Path, area_id: str) -> Path | None:
     from .._text import slug
 
     for stem in dict.fromkeys([area_id, slug(area_id)]):
+        if "/" in stem or "\\" in stem or stem in (".", ".."):
+            continue  # a key never names a file outside the folder
         for suffix in (".osm.pbf", ".osm", ".osm.gz", ".osm.bz2"):
             if (folder / f"{stem}{suffix}").is_file():
                 return folder / f"{stem}{suffix}"
     return None
 
 
-def _area_folder(out: Path, area_id: str) -> Path:
+def _area_folders(ids: Any) -> dict[str, str]:
+    """Folder name per area id: its slug, or, where several ids share a slug ('A.1' and
+    'a-1', '..' and '/'), the slug plus a hash of the id, so no area overwrites another's
+    ``area.json``, per-area outputs or polygon file."""
+    import hashlib
+    from collections import Counter
+
     from .._text import slug
 
-    return out / "areas" / slug(area_id)
+    slugs = {str(a): slug(str(a)) for a in ids}
+    shared = Counter(slugs.values())
+    return {
+        a: s if shared[s] == 1 else f"{s}-{hashlib.sha256(a.encode()).hexdigest()[:8]}"
+        for a, s in slugs.items()
+    }
 
 
 def _load_stored(path: Path, key: str) -> Any:
@@ -172,6 +185,11 @@ def run_batch(
     cpu: dict[str, float] = {}  # CPU seconds of the driver per phase
     t0, c0 = time.perf_counter(), time.process_time()
     regions = B.read_areas(areas, area_id, area_name)
+    if main_minutes is not None and float(main_minutes) not in params.minutes:
+        # checked before the areas run, not after hours of work
+        raise InputError(f"--main-minutes {float(main_minutes):g} is not one of --minutes "
+                         f"{', '.join(f'{m:g}' for m in params.minutes)}")  # fmt: skip
+    folder_of = _area_folders(regions["area_id"])
     walk = {"minutes": params.minutes, "speed_kmh": params.speed_kmh,
             "max_access_m": params.max_access_m, "min_component": params.min_component}  # fmt: skip
     tasks, stored = [], []
@@ -233,7 +251,7 @@ def run_batch(
             "areas_file_columns": [area_id, area_name], "categories": categories}  # fmt: skip
     for i, r in enumerate(regions_net.itertuples()):
         geometry = r.geometry.wkb_hex if r.geometry is not None else None
-        folder = _area_folder(out, r.area_id)
+        folder = out / "areas" / folder_of[r.area_id]
         problem, load, extract, size = r.problem, {}, str(net_path), 0
         if networks is None:
             mine = res.iloc[(owner == i).nonzero()[0]]
@@ -267,7 +285,7 @@ def run_batch(
         ))  # fmt: skip
 
     def keep(result: Any) -> None:
-        folder = _area_folder(out, result.area_id)
+        folder = out / "areas" / folder_of[result.area_id]
         folder.mkdir(parents=True, exist_ok=True)
         write_text(result.to_json_text() + "\n", folder / "area.json")
 

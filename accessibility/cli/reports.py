@@ -167,8 +167,9 @@ def change(old_dir: str, new_dir: str, out: str, title: str | None, lang: str | 
     (cells better / worse / unchanged at the smallest threshold, docking points added
     and closed), report.html and run.json. change_sites is the effect of the new docking
     points (and network) on the old population, change_population the rest. Walking
-    speed, profile and thresholds of both run.json are compared: a difference is printed
-    as a warning and named in the report.
+    speed, profile, thresholds and categories of both run.json are compared: a difference
+    is printed as a warning and named in the report. --out must be a folder other than
+    (and not holding) OLD_DIR and NEW_DIR.
 
     \b
     Examples:
@@ -185,12 +186,21 @@ def change(old_dir: str, new_dir: str, out: str, title: str | None, lang: str | 
         The command-line options, documented by ``accessibility change --help``.
     """
     from .._io import check_output_folder
+    from ..errors import OutputError
     from ..outputs.change_report import write_change
     from ..outputs.i18n import default_lang
     from ..pipeline import change_runs
 
     t0 = time.perf_counter()
     final = Path(out)
+    for label, run_dir in (("OLD_DIR", old_dir), ("NEW_DIR", new_dir)):
+        inside = Path(run_dir).resolve()
+        if final.resolve() == inside or final.resolve() in inside.parents:
+            # the folder is replaced as a whole: the input run would be deleted
+            raise OutputError(
+                f"--out {out} is or holds the input run {label} {run_dir}, which would be "
+                "replaced; give a new folder for the change"
+            )
     check_output_folder(final)
     result, old, new = change_runs(old_dir, new_dir)
     lang = lang or default_lang(new.record)

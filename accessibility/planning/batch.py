@@ -92,7 +92,7 @@ def read_areas(
     Raises
     ------
     InputError
-        Unreadable file, missing column, duplicate or empty ids.
+        Unreadable or empty file, missing column, duplicate or empty ids.
     """
     try:
         gdf = gpd.read_file(path)
@@ -100,6 +100,19 @@ def read_areas(
         raise InputError(f"{path}: cannot read the areas file ({exc})") from exc
     if gdf.crs is None:
         raise InputError(f"{path}: the areas file has no CRS; save it with one (e.g. EPSG:25832)")
+    if gdf.crs.is_geographic and len(gdf) and not gdf.geometry.is_empty.all():
+        w, s_, e, n = gdf.total_bounds
+        if not (-180 <= w <= e <= 180 and -90 <= s_ <= n <= 90):
+            raise InputError(
+                f"{path}: the file says its CRS is {gdf.crs.to_string()} (degrees), but the "
+                f"coordinates reach {w:,.0f}, {s_:,.0f} … {e:,.0f}, {n:,.0f}: they look like "
+                "metres; save the file with its real CRS (e.g. EPSG:25832)"
+            )
+    if not len(gdf):
+        raise InputError(
+            f"{path}: no area in the file (no rows); give a file with one polygon per area "
+            "(a GeoPackage with several layers: is the first layer the areas?)"
+        )
     for col, opt in ((id_column, "--area-id"), (name_column, "--area-name")):
         if col is not None and col not in gdf.columns:
             cols = ", ".join(c for c in gdf.columns if c != "geometry")

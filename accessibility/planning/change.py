@@ -147,6 +147,15 @@ def check_records(old: dict, new: dict) -> list[str]:
         a, b = po.get(key), pn.get(key)
         if a != b:
             out.append(f"{what} differ: {_show(a)} before, {_show(b)} after")
+    cats_o = [str(c) for c in po.get("categories") or []]
+    cats_n = [str(c) for c in pn.get("categories") or []]
+    if cats_o and cats_n and set(cats_o) != set(cats_n):
+        # a category analysed in one run only shows all its docking points added or closed
+        out.append(
+            f"categories differ: {_show(cats_o)} before, {_show(cats_n)} after (only in one "
+            f"run: {_show(sorted(set(cats_o) ^ set(cats_n)))}; their docking points count as "
+            "added or closed)"
+        )
     prof_o, prof_n = old.get("profiles") or {}, new.get("profiles") or {}
     name_o, name_n = next(iter(prof_o), "adult"), next(iter(prof_n), "adult")
     avoid_o = (prof_o.get(name_o) or {}).get("avoids") if prof_o else None

@@ -382,7 +382,8 @@ def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarr
     residents : DataFrame
         Resident points with ``population`` and population group columns.
     weight : str or None
-        Column name, comma-separated column names, or None/empty for ``population``.
+        Column name, comma-separated column names (each once), or None/blank for
+        ``population``.
 
     Returns
     -------
@@ -394,12 +395,16 @@ def weight_column(residents: pd.DataFrame, weight: str | None) -> tuple[np.ndarr
     Raises
     ------
     InputError
-        A named column is not a population column (the available ones are listed).
+        A named column is not a population column (the available ones are listed), or
+        is named twice.
     """
 
-    if not weight:
+    cols = [c.strip() for c in (weight or "").split(",") if c.strip()]
+    if not cols:  # none or blank: every resident counts once
         return residents["population"].to_numpy(float), "population"
-    cols = [c.strip() for c in weight.split(",") if c.strip()]
+    twice = [c for i, c in enumerate(cols) if c in cols[:i]]
+    if twice:  # summed twice, every gain would be doubled
+        raise InputError(f"--weight names '{twice[0]}' twice; give each column once")
     groups = list(residents.attrs.get("groups", [])) or [
         c for c in residents.columns if c not in ("pid", "population") and
         pd.api.types.is_numeric_dtype(residents[c])
