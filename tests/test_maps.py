@@ -28,7 +28,6 @@ HOSTILE = [
     'Café </script><script>alert(2)</script> & "Co" ${alert(3)} `x`',
     '=HYPERLINK("http://example.invalid","x")',
 ]
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "outputs" / "screenshots"
 # 1×1 transparent PNG served for every tile request
 BLANK_PNG = bytes.fromhex(
@@ -266,23 +265,6 @@ def test_map_shows_scenario_layers_when_given(kl_out, tmp_path):
 
 
 # -- in the browser -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright (Python package) is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def _is_tile(url: str) -> bool:

@@ -19,7 +19,7 @@ import shapely
 from click.testing import CliRunner
 
 from ._replicate import LARGE_POINTS, replicate
-from .test_maps import BLANK_PNG, _is_tile, browser  # noqa: F401 (fixture)
+from .test_maps import BLANK_PNG, _is_tile
 
 MAX_MAP_MB = 15.0
 

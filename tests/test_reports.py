@@ -21,7 +21,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "outputs" / "screenshots"
 NBSP = "\u00a0"
 
@@ -307,23 +306,6 @@ def test_scenario_report_german_with_born_abroad_gains(kl_run, tmp_path):
 
 
 # -- in the browser ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright (Python package) is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def _open_alone(browser, report: Path, folder: Path):
