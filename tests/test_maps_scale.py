@@ -179,6 +179,29 @@ def test_ranking_map_names_the_group_counted(kl_rank):
     assert len(picks) == 3 and all(p["address"].startswith("nahe ") for p in picks)
 
 
+def test_ranking_map_numbers_in_german(kl_rank):
+    """Every number in the German ranking map's tooltips and popups is written the German way
+    (1.234; 11,9 %), and the scale bar is metric only (issue 12)."""
+    import re
+
+    page = (kl_rank / "ranking_map.html").read_text(encoding="utf-8")
+    assert "imperial: false" in page and "L.control.scale()" not in page
+    german = re.compile(r"\d{1,3}(\.\d{3})*(,\d{1,3})?")
+    numbers = []
+    for f in _features(page):
+        for k, v in f["properties"].items():
+            if k in ("name", "address", "colour") or not isinstance(v, str):
+                continue
+            v = re.sub(r"osm:\w+/\d+", "", v)  # OSM ids in names are not numbers
+            numbers += re.findall(r"\d[\d.,]*\d|\d", v.split(": ", 1)[-1] if k == "text" else v)
+    assert len(numbers) > 50
+    assert all(german.fullmatch(x) for x in numbers), [
+        x for x in numbers if not german.fullmatch(x)
+    ]
+    # persons above 999 show the German thousands point somewhere (the picks' cumulative count)
+    assert any(re.fullmatch(r"\d{1,3}(\.\d{3})+", x) for x in numbers)
+
+
 # -- in the browser --------------------------------------------------------------------------
 
 

@@ -47,11 +47,13 @@ from ._leaflet import (
     add_title,
     badge_html,
     base_map,
+    colour_bar_html,
     esc,
     features,
     fmt,
     icon_html,
     layer_control,
+    pct,
     proposed_icon_html,
     to_wgs,
     tooltip_fields,
@@ -85,10 +87,11 @@ def _legend_html(
     unreached: str,
     bands: Sequence[tuple[str, str]] = (),
     note: str = "",
+    lang: str = "en",
 ) -> str:
-    """Legend: residents' minutes (colour bar), unreached, the isochrone bands' colours, and
-    a note (escaped) on what was aggregated."""
-    svg = cmap._repr_html_()
+    """Legend: residents' minutes (colour bar, ticks in ``lang``), unreached, the isochrone
+    bands' colours, and a note (escaped) on what was aggregated."""
+    svg = colour_bar_html(cmap, lang)
 
     def swatch(colour: str, label: str, opacity: float = 1.0) -> str:
         return (f'<span style="display:inline-block;width:12px;height:12px;background:{colour};'
@@ -155,17 +158,17 @@ def full_map(
     }
     simplify = SIMPLIFY_M if agg_m is None else max(SIMPLIFY_M, agg_m / 8)
     has_iso = _isochrone_layers(m, data, t, label, band_colour, per_category_isochrones, simplify)
-    _districts_layer(m, data, t, minutes)
+    _districts_layer(m, data, t, minutes, lang)
     cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
     note = ""
     if agg_m is None:
-        is_point = _residents_layer(m, res, rec, t, cmap, top)
+        is_point = _residents_layer(m, res, rec, t, cmap, top, lang)
         _islands_layer(m, data, t)
-        _gaps_layer(m, res, rec, t, top, is_point, _first_band(data))
+        _gaps_layer(m, res, rec, t, top, is_point, _first_band(data), lang)
         supply_layer(m, res, rec, lang)
     else:
         agg = aggregate_residents(res, agg_m, minutes)
-        _aggregated_layers(m, agg, t, cmap, minutes)
+        _aggregated_layers(m, agg, t, cmap, minutes, lang)
         _islands_layer(m, data, t)
         # 2SFCA scores (if any) as population-weighted means per square
         supply = aggregate_population(res, agg_m, means=SUPPLY_COLUMNS)
@@ -191,7 +194,8 @@ def full_map(
         colour = colours[c]
         # the layer control shows each category's marker, so it is the markers' legend too
         name = f"{badge_html(letters[c], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
-        _site_layer(m, to_wgs(part), name, colour, letters[c], t, (near, minutes), label=label)
+        _site_layer(m, to_wgs(part), name, colour, letters[c], t, (near, minutes), label=label,
+                    lang=lang)  # fmt: skip
 
     _area_outline(m, rec, t)
     layer_control(m)
@@ -201,7 +205,7 @@ def full_map(
     bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
     title_ = t["legend_agg"] if agg_m is not None else t["legend"]
     root.html.add_child(  # type: ignore[attr-defined]
-        Element(_legend_html(cmap, title_, t["unreached"].format(m=top), bands, note))
+        Element(_legend_html(cmap, title_, t["unreached"].format(m=top), bands, note, lang))
     )
     add_title(m, title)
     return write_text(root.render(), path)
@@ -268,7 +272,9 @@ def _simplified(iso: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
     return iso.set_geometry(out)
 
 
-def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[float]) -> None:
+def _districts_layer(
+    m: folium.Map, data: OutputData, t: dict, minutes: list[float], lang: str = "en"
+) -> None:
     """Districts (hidden) coloured by the share of residents within the middle threshold."""
     # Districts with coverage share.
     if data.districts is not None and len(data.districts):
@@ -282,7 +288,7 @@ def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[flo
         fields, aliases = ["district"], [t["district"]]
         for mm in minutes:
             c = f"share_all_{mm:g}"
-            props[c] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in
+            props[c] = [pct(v, lang) for v in
                         (d[c].to_numpy(float) if c in d else np.full(len(d), np.nan))]  # fmt: skip
             fields.append(c)
             aliases.append(t["share"].format(m=mm))
@@ -301,7 +307,13 @@ def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[flo
 
 
 def _residents_layer(
-    m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, cmap: cm.LinearColormap, top: float
+    m: folium.Map,
+    res: gpd.GeoDataFrame,
+    rec: dict,
+    t: dict,
+    cmap: cm.LinearColormap,
+    top: float,
+    lang: str = "en",
 ) -> bool:
     """Residents coloured by minutes to the nearest site (``top``: largest threshold,
     minutes); True if they are drawn as points (not grid cells)."""
@@ -310,8 +322,8 @@ def _residents_layer(
     mins = res["minutes_all"].to_numpy(float)
     colours = [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in mins]
     rprops = {
-        "population": [fmt(x, 0) for x in res["population"]],
-        "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "population": [fmt(x, 0, lang) for x in res["population"]],
+        "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in mins],
         "nearest": [esc(x) for x in res.get("nearest_site_name", [""] * len(res))],
         "colour": colours,
     }
@@ -384,7 +396,7 @@ def _gap_reasons(gaps: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, t: dict, top: 
 
 def _gaps_layer(
     m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, top: float, is_point: bool,
-    band=None,
+    band=None, lang: str = "en",
 ) -> None:  # fmt: skip
     """Residents beyond ``top`` minutes (the largest threshold), if any; the popup says why
     (no path, on a separate network piece, snapped off an island, or a detour), also when
@@ -395,8 +407,8 @@ def _gaps_layer(
         cells = resident_layer(gaps, rec)
         g = to_wgs(cells)
         gm = gaps["minutes_all"].to_numpy(float)
-        gprops = {"population": [fmt(x, 0) for x in gaps["population"]],
-                  "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in gm],
+        gprops = {"population": [fmt(x, 0, lang) for x in gaps["population"]],
+                  "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in gm],
                   "why": _gap_reasons(gaps, cells, t, top, band)}  # fmt: skip
         fields = ["population", "minutes", "why"]
         aliases = [t["population"], t["minutes"], t["why"]]
@@ -435,10 +447,10 @@ def _priority_layer(m: folium.Map, data: OutputData, lang: str, is_point: bool) 
     props = {
         "rank": [str(int(x)) for x in p["rank"]],
         "area": [esc(x) for x in p["area"]],
-        "population": [fmt(x, 0) for x in p["population"]],
-        "need": [fmt(x, 2) for x in p["need"]],
-        "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
-        "priority": [fmt(x, 1) for x in p["priority"]],
+        "population": [fmt(x, 0, lang) for x in p["population"]],
+        "need": [fmt(x, 2, lang) for x in p["need"]],
+        "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "priority": [fmt(x, 1, lang) for x in p["priority"]],
         "colour": [pcm(min(x, top)) for x in pt],
     }
     fields = ["rank", "area", "population", "need", "minutes", "priority"]
@@ -461,7 +473,12 @@ def _priority_layer(m: folium.Map, data: OutputData, lang: str, is_point: bool) 
 
 
 def _aggregated_layers(
-    m: folium.Map, agg: gpd.GeoDataFrame, t: dict, cmap: cm.LinearColormap, minutes: list[float]
+    m: folium.Map,
+    agg: gpd.GeoDataFrame,
+    t: dict,
+    cmap: cm.LinearColormap,
+    minutes: list[float],
+    lang: str = "en",
 ) -> None:
     """Residents summed into squares (:func:`aggregate_residents`): coloured by the
     population-weighted median minutes; squares with residents beyond the largest threshold
@@ -472,11 +489,11 @@ def _aggregated_layers(
     g = to_wgs(agg, decimals=5)  # ≈ 1 m; the squares are 200 m or larger
 
     def mfmt(x: float) -> str:
-        return fmt(x) if np.isfinite(x) else t["unreachable"]
+        return fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"]
 
     props = {
-        "population": [fmt(x, 0) for x in agg["population"]],
-        "points": [fmt(x, 0) for x in agg["points"]],
+        "population": [fmt(x, 0, lang) for x in agg["population"]],
+        "points": [fmt(x, 0, lang) for x in agg["points"]],
         "median": [mfmt(x) for x in med],
         "min": [mfmt(x) for x in mn],
         "colour": [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in med],
@@ -485,7 +502,7 @@ def _aggregated_layers(
     aliases = [t["population"], t["agg_points"], t["median"], t["min"]]
     for mm in minutes:
         key = f"share_{mm:g}"
-        props[key] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in agg[key].to_numpy(float)]
+        props[key] = [pct(v, lang) for v in agg[key].to_numpy(float)]
         fields.append(key)
         aliases.append(t["share"].format(m=mm))
     folium.GeoJson(
@@ -498,9 +515,9 @@ def _aggregated_layers(
     gap = agg["beyond"].to_numpy(float) > 0
     if gap.any():
         ga = agg[gap]
-        gprops = {"beyond": [fmt(x, 0) for x in ga["beyond"]],
-                  "no_path": [fmt(x, 0) for x in ga["no_path"]],
-                  "fragment": [fmt(x, 0) for x in ga["fragment"]]}  # fmt: skip
+        gprops = {"beyond": [fmt(x, 0, lang) for x in ga["beyond"]],
+                  "no_path": [fmt(x, 0, lang) for x in ga["no_path"]],
+                  "fragment": [fmt(x, 0, lang) for x in ga["fragment"]]}  # fmt: skip
         gfields = ["beyond", "no_path", "fragment"]
         galiases = [t["beyond"].format(m=top), t["no_path"], t["on_fragment"]]
         folium.GeoJson(
@@ -540,8 +557,8 @@ def _scenario_layers(
             size = agg_m or aggregation_cell_m(sc, MAP_MAX_FEATURES)
             agg = aggregate_population(sc, size)
             folium.GeoJson(
-                features(to_wgs(agg, decimals=5), {"population": [fmt(x, 0) for x in agg["population"]],
-                                       "points": [fmt(x, 0) for x in agg["points"]]}),
+                features(to_wgs(agg, decimals=5), {"population": [fmt(x, 0, lang) for x in agg["population"]],
+                                       "points": [fmt(x, 0, lang) for x in agg["points"]]}),
                 name=t["sc_agg"].format(layer=layer_name, size=number(size, lang)),
                 style_function=lambda f, c=colour: {"color": c, "weight": 2, "fillColor": c,
                                                     "fillOpacity": 0.4},
@@ -549,9 +566,9 @@ def _scenario_layers(
             ).add_to(m)  # fmt: skip
             continue
         sg = to_wgs(resident_layer(sc, rec) if "population" in sc else sc)
-        sprops = {"population": [fmt(x, 0) for x in sc.get("population", [np.nan] * len(sc))],
-                  "before": [fmt(x) for x in sc.get("minutes_before", [np.nan] * len(sc))],
-                  "after": [fmt(x) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
+        sprops = {"population": [fmt(x, 0, lang) for x in sc.get("population", [np.nan] * len(sc))],
+                  "before": [fmt(x, 1, lang) for x in sc.get("minutes_before", [np.nan] * len(sc))],
+                  "after": [fmt(x, 1, lang) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
         folium.GeoJson(
             features(sg, sprops), name=layer_name,
             marker=folium.CircleMarker(radius=5, color=colour, weight=3, fill=False) if is_point else None,
@@ -566,7 +583,7 @@ def _scenario_layers(
             closed = ch in ("removed", "closed")
             _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch_text)),
                         "#777777" if closed else PROPOSED_COLOUR, "✕" if closed else "★", t, None,
-                        ch_text, proposed=not closed)  # fmt: skip
+                        ch_text, proposed=not closed, lang=lang)  # fmt: skip
 
 
 def _area_outline(m, rec: dict, t: dict) -> None:
@@ -603,7 +620,7 @@ def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:
 
 
 def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
-                proposed: bool = False) -> None:  # fmt: skip
+                proposed: bool = False, lang: str = "en") -> None:  # fmt: skip
     """One layer of site markers; ``proposed`` ones are larger, outlined in black, and drawn
     above every other marker (Leaflet ``zIndexOffset``)."""
     props = {
@@ -613,7 +630,7 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
     }
     fields, aliases = ["name", "category", "source"], [t["name"], t["category"], t["source"]]
     if "access_m" in part:
-        props["access"] = [fmt(x, 0) for x in part["access_m"]]
+        props["access"] = [fmt(x, 0, lang) for x in part["access_m"]]
         fields.append("access")
         aliases.append(t["access"])
     if change is not None:
@@ -624,7 +641,7 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
         counts, minutes = near
         for mm in minutes:
             key = f"near_{mm:g}"
-            props[key] = [fmt(counts.get(mm, {}).get(sid, 0.0), 0) for sid in part["site_id"]]
+            props[key] = [fmt(counts.get(mm, {}).get(sid, 0.0), 0, lang) for sid in part["site_id"]]
             fields.append(key)
             aliases.append(t["near_within"].format(m=mm))
     folium.GeoJson(
