@@ -69,6 +69,27 @@ def fmt(v: object, nd: int = 1, lang: str = "en") -> str:
     return formats.number(v, lang, nd)
 
 
+class _LocalNumber(float):
+    """A float whose ``:g`` (or plain) format follows a language: ``7,5`` in German."""
+
+    lang = "en"
+
+    def __format__(self, spec: str) -> str:
+        if spec in ("", "g"):
+            return formats.decimal(float(self), self.lang)
+        return format(float(self), spec)
+
+
+def num(value: float, lang: str) -> float:
+    """``value`` for a label template (``{m:g} min``) of a map in ``lang``: ``7,5`` in German.
+
+    Use it only in ``str.format`` arguments: column names (``share_7.5``) stay as they are.
+    """
+    out = _LocalNumber(value)
+    out.lang = lang
+    return out
+
+
 def pct(share: object, lang: str = "en", nd: int = 1) -> str:
     """A share (0–1) as a percentage in the map's language (``11,9 %`` / ``11.9%``)."""
     return formats.percent(share, lang, nd)

@@ -53,6 +53,7 @@ from ._leaflet import (
     fmt,
     icon_html,
     layer_control,
+    num,
     pct,
     proposed_icon_html,
     to_wgs,
@@ -157,7 +158,9 @@ def full_map(
         mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
     }
     simplify = SIMPLIFY_M if agg_m is None else max(SIMPLIFY_M, agg_m / 8)
-    has_iso = _isochrone_layers(m, data, t, label, band_colour, per_category_isochrones, simplify)
+    has_iso = _isochrone_layers(
+        m, data, t, label, band_colour, per_category_isochrones, simplify, lang
+    )
     _districts_layer(m, data, t, minutes, lang)
     cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
     note = ""
@@ -202,10 +205,14 @@ def full_map(
     m.add_child(Fullscreen(t["fullscreen"]))
     m.add_child(Attribution(rec.get("attribution") or []))
     root = m.get_root()
-    bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
+    bands = (
+        [(t["band"].format(m=num(mm, lang)), c) for mm, c in band_colour.items()] if has_iso else []
+    )
     title_ = t["legend_agg"] if agg_m is not None else t["legend"]
     root.html.add_child(  # type: ignore[attr-defined]
-        Element(_legend_html(cmap, title_, t["unreached"].format(m=top), bands, note, lang))
+        Element(
+            _legend_html(cmap, title_, t["unreached"].format(m=num(top, lang)), bands, note, lang)
+        )
     )
     add_title(m, title)
     return write_text(root.render(), path)
@@ -219,6 +226,7 @@ def _isochrone_layers(
     band_colour: dict[float, str],
     per_category: bool,
     simplify_m: float = SIMPLIFY_M,
+    lang: str = "en",
 ) -> bool:
     """Isochrone bands of ``all`` (shown) and, if ``per_category``, of each category
     (hidden); bands in minutes, coloured as in the legend. True if there are isochrones."""
@@ -237,7 +245,7 @@ def _isochrone_layers(
                 continue
             part = to_wgs(part.sort_values("minutes", ascending=False))
             mins = part["minutes"].to_numpy(float)
-            fc = features(part, {"band": [t["band"].format(m=mm) for mm in mins],
+            fc = features(part, {"band": [t["band"].format(m=num(mm, lang)) for mm in mins],
                                   "category": [esc(label(c))] * len(part), "colour": [band_colour[mm] for mm in mins]})  # fmt: skip
             folium.GeoJson(
                 fc,
@@ -291,10 +299,10 @@ def _districts_layer(
             props[c] = [pct(v, lang) for v in
                         (d[c].to_numpy(float) if c in d else np.full(len(d), np.nan))]  # fmt: skip
             fields.append(c)
-            aliases.append(t["share"].format(m=mm))
+            aliases.append(t["share"].format(m=num(mm, lang)))
         folium.GeoJson(
             features(to_wgs(d, SIMPLIFY_M), props),
-            name=t["districts"].format(m=mid),
+            name=t["districts"].format(m=num(mid, lang)),
             show=False,
             style_function=lambda f: {
                 "color": "#333",
@@ -373,7 +381,7 @@ def _first_band(data: OutputData):
 
 
 def _gap_reasons(gaps: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, t: dict, top: float,
-                 band) -> list[str]:  # fmt: skip
+                 band, lang: str = "en") -> list[str]:  # fmt: skip
     """Why each gap (resident beyond ``top`` minutes) is one, from its ``fragment`` and
     ``island`` flags; says so when it lies inside the smallest isochrone band."""
     mins = gaps["minutes_all"].to_numpy(float)
@@ -385,12 +393,12 @@ def _gap_reasons(gaps: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, t: dict, top: 
         no_path & frag, t["why_fragment_nopath"],
         np.where(no_path, t["why_nopath"],
                  np.where(frag, t["why_fragment"],
-                          np.where(isl, t["why_island"], t["why_detour"].format(m=top)))),
+                          np.where(isl, t["why_island"], t["why_detour"].format(m=num(top, lang))))),
     ).astype(object)  # fmt: skip
     if band is not None:
         geom, first = band
         inside = shapely.intersects(cells.geometry.to_numpy(), geom)
-        why[inside] = [t["in_band"].format(m=first, why=w) for w in why[inside]]
+        why[inside] = [t["in_band"].format(m=num(first, lang), why=w) for w in why[inside]]
     return [esc(w) for w in why]
 
 
@@ -409,12 +417,12 @@ def _gaps_layer(
         gm = gaps["minutes_all"].to_numpy(float)
         gprops = {"population": [fmt(x, 0, lang) for x in gaps["population"]],
                   "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in gm],
-                  "why": _gap_reasons(gaps, cells, t, top, band)}  # fmt: skip
+                  "why": _gap_reasons(gaps, cells, t, top, band, lang)}  # fmt: skip
         fields = ["population", "minutes", "why"]
         aliases = [t["population"], t["minutes"], t["why"]]
         folium.GeoJson(
             features(g, gprops),
-            name=t["gaps"].format(m=top),
+            name=t["gaps"].format(m=num(top, lang)),
             marker=folium.CircleMarker(radius=5, color="#b2182b", weight=2, fill=False)
             if is_point
             else None,
@@ -504,7 +512,7 @@ def _aggregated_layers(
         key = f"share_{mm:g}"
         props[key] = [pct(v, lang) for v in agg[key].to_numpy(float)]
         fields.append(key)
-        aliases.append(t["share"].format(m=mm))
+        aliases.append(t["share"].format(m=num(mm, lang)))
     folium.GeoJson(
         features(g, props),
         name=t["residents"],
@@ -519,10 +527,10 @@ def _aggregated_layers(
                   "no_path": [fmt(x, 0, lang) for x in ga["no_path"]],
                   "fragment": [fmt(x, 0, lang) for x in ga["fragment"]]}  # fmt: skip
         gfields = ["beyond", "no_path", "fragment"]
-        galiases = [t["beyond"].format(m=top), t["no_path"], t["on_fragment"]]
+        galiases = [t["beyond"].format(m=num(top, lang)), t["no_path"], t["on_fragment"]]
         folium.GeoJson(
             features(g[gap], gprops),
-            name=t["gaps"].format(m=top),
+            name=t["gaps"].format(m=num(top, lang)),
             style_function=lambda f: {"color": "#b2182b", "weight": 2, "fill": False,
                                       "dashArray": "4 3"},
             tooltip=tooltip_fields(gfields, galiases),
@@ -643,7 +651,7 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
             key = f"near_{mm:g}"
             props[key] = [fmt(counts.get(mm, {}).get(sid, 0.0), 0, lang) for sid in part["site_id"]]
             fields.append(key)
-            aliases.append(t["near_within"].format(m=mm))
+            aliases.append(t["near_within"].format(m=num(mm, lang)))
     folium.GeoJson(
         features(part, props),
         name=name,

@@ -25,6 +25,7 @@ from ._leaflet import (
     esc,
     finish,
     fmt,
+    num,
     numbered_marker,
     offline_map,
     pct,
@@ -83,7 +84,7 @@ def ranking_map(
 
     simple_layer(m, cells[covered0], t["already"], UNREACHED, text(covered0))
     still = ~covered0 & (pick == 0) & (w > 0)
-    simple_layer(m, cells[still], t["still"].format(m=mins), STILL_COLOUR, text(still))
+    simple_layer(m, cells[still], t["still"].format(m=num(mins, lang)), STILL_COLOUR, text(still))
     for r in table.itertuples():
         mask = pick == r.rank
         simple_layer(m, cells[mask], t["pick_layer"].format(j=r.rank, name=r.name, gain=fmt(r.gain, 0, lang)),
@@ -100,7 +101,7 @@ def ranking_map(
     reach = result.reach if result.reach is not None else np.full(len(cand), np.nan)
     names = cand["name"].astype(str).to_numpy()
     simple_layer(m, cand.iloc[others], t["others"], "#000000",
-                 [t["cand_group"].format(name=nm, reach=fmt(x, 0, lang), group=group, m=mins) + (f" – {a}" if a else "")
+                 [t["cand_group"].format(name=nm, reach=fmt(x, 0, lang), group=group, m=num(mins, lang)) + (f" – {a}" if a else "")
                   for nm, x, a in zip(names[others], reach[others], where[others], strict=True)],
                  radius=3)  # fmt: skip
     group_layer = folium.FeatureGroup(name=t["picks"]).add_to(m)
@@ -114,14 +115,14 @@ def ranking_map(
                  "cumulative": [f"{fmt(r.cumulative_covered, 0, lang)} ({pct(r.share_covered, lang)})"],
                  "reach": [fmt(r.reach, 0, lang)]}  # fmt: skip
         aliases = [t["rank"], t["name"], t["address"], t["gain_group"].format(group=group),
-                   t["cumulative"].format(j=r.rank), t["reach_group"].format(group=group, m=mins)]  # fmt: skip
+                   t["cumulative"].format(j=r.rank), t["reach_group"].format(group=group, m=num(mins, lang))]  # fmt: skip
         if "visibility" in table:
             props["visibility"] = [fmt(r.visibility, 2, lang)]
             aliases.append(t["visibility"])
         numbered_marker(group_layer, chosen_wgs.iloc[[i]], r.rank, colour, props, aliases,
                         "acc-pick")  # fmt: skip
-    title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
-    rows = [(UNREACHED, t["already"]), (STILL_COLOUR, t["still"].format(m=mins)),
+    title = t["rank_title"].format(k=len(table), n=len(cand), m=num(mins, lang))
+    rows = [(UNREACHED, t["already"]), (STILL_COLOUR, t["still"].format(m=num(mins, lang))),
             (CATEGORY_COLOURS[0], t["legend_pick"]), (EXISTING_COLOUR, t["existing"]),
             ("#000000", t["others"])]  # fmt: skip
     m.get_root().html.add_child(  # type: ignore[attr-defined]
@@ -200,16 +201,16 @@ def critical_map(
     names = analysis.sites["name"].astype(str).to_numpy()
     m = base_map(res, t)
     one = n_cov == 1
-    simple_layer(m, cells[one], t["only_one"].format(m=minutes), "#e6550d",
+    simple_layer(m, cells[one], t["only_one"].format(m=num(minutes, lang)), "#e6550d",
                  [t["only_text"].format(p=fmt(x, 0, lang), name=names[j]) for x, j in zip(pop[one], sole[one],
                                                                             strict=True)])  # fmt: skip
     two = n_cov >= 2
-    simple_layer(m, cells[two], t["two_plus"].format(m=minutes), "#31a354",
+    simple_layer(m, cells[two], t["two_plus"].format(m=num(minutes, lang)), "#31a354",
                  [t["two_text"].format(p=fmt(x, 0, lang), n=k) for x, k in zip(pop[two], n_cov[two], strict=True)])  # fmt: skip
     none = (n_cov == 0) & (pop > 0)
-    simple_layer(m, cells[none], t["still"].format(m=minutes), UNREACHED,
+    simple_layer(m, cells[none], t["still"].format(m=num(minutes, lang)), UNREACHED,
                  [t["res_text"].format(p=fmt(x, 0, lang)) for x in pop[none]], show=False)  # fmt: skip
-    group = folium.FeatureGroup(name=t["critical"].format(m=minutes)).add_to(m)
+    group = folium.FeatureGroup(name=t["critical"].format(m=num(minutes, lang))).add_to(m)
     wgs = to_wgs(analysis.sites)
     for rank, r in enumerate(sites.itertuples(), start=1):
         i = idx[str(r.site_id)]
@@ -217,11 +218,11 @@ def critical_map(
         props = {"rank": [str(rank)], "name": [esc(r.name)],
                  "category": [esc(category_label(record, str(r.category), lang))],
                  "loss": [fmt(loss, 0, lang)], "reach": [fmt(reach, 0, lang)]}  # fmt: skip
-        aliases = [t["rank"], t["name"], t["category"], t["loss"].format(m=minutes),
-                   t["reach"].format(m=minutes)]  # fmt: skip
+        aliases = [t["rank"], t["name"], t["category"], t["loss"].format(m=num(minutes, lang)),
+                   t["reach"].format(m=num(minutes, lang))]  # fmt: skip
         colour = "#b2182b" if loss > 0 else "#555555"
         numbered_marker(group, wgs.iloc[[i]], rank, colour, props, aliases, "acc-critical")
-    return finish(m, t["critical_title"].format(m=minutes), record, t, path)
+    return finish(m, t["critical_title"].format(m=num(minutes, lang)), record, t, path)
 
 
 _CHANGE_COLOURS = {

@@ -17,7 +17,16 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from . import formats as fm
-from ._leaflet import UNREACHED, colour_bar_html, esc, features, fmt, to_wgs, tooltip_fields
+from ._leaflet import (
+    UNREACHED,
+    colour_bar_html,
+    esc,
+    features,
+    fmt,
+    num,
+    to_wgs,
+    tooltip_fields,
+)
 from .i18n import group_label
 from .layers import resident_layer
 
@@ -89,7 +98,7 @@ def supply_layer(m: folium.Map, residents, record: dict, lang: str) -> None:
     if "e2sfca_all" not in residents or not len(residents):
         return
     t = TEXT.get(lang, TEXT["en"])
-    catchment = float(record.get("supply", {}).get("catchment_minutes", 0) or 0)
+    catchment = num(float(record.get("supply", {}).get("catchment_minutes", 0) or 0), lang)
     score = residents["e2sfca_all"].to_numpy(float)
     top = float(np.nanpercentile(score, 95)) if np.nanmax(score) > 0 else 1.0
     cmap = cm.LinearColormap(["#fff5eb", "#fd8d3c", "#7f2704"], vmin=0, vmax=max(top, 1e-12))
