@@ -354,7 +354,7 @@ def test_map_loads_layers_toggle_and_popups_are_escaped(browser, kl_out):
     assert set(HOSTILE) <= seen, seen
     assert page.locator("img[src='x']").count() == 0
     assert page.locator(".acc-title").inner_text() == "Andockstellen <Kaiserslautern>"
-    assert page.locator(".acc-legend svg").count() == 1
+    assert page.locator(".acc-legend .acc-colourbar").count() == 1
     assert page.locator(".leaflet-control-scale").count() == 1
     assert page.locator(".acc-fullscreen").count() == 1
     assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()

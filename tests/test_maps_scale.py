@@ -179,6 +179,52 @@ def test_ranking_map_names_the_group_counted(kl_rank):
     assert len(picks) == 3 and all(p["address"].startswith("nahe ") for p in picks)
 
 
+def test_map_labels_and_colour_bar_follow_the_language():
+    """Threshold labels and colour-bar ticks in the map's language (7,5 min in German)."""
+    import re
+
+    import branca.colormap as cm
+
+    from accessibility.outputs._leaflet import colour_bar_html, num
+    from accessibility.outputs.i18n import labels
+
+    assert labels("map", "de")["band"].format(m=num(7.5, "de")) == "≤ 7,5 min Fußweg"
+    assert labels("map", "en")["band"].format(m=num(7.5, "en")) == "≤ 7.5 min walk"
+    assert f"share_{num(7.5, 'de'):.1f}" == "share_7.5"  # only :g and plain are localised
+
+    def ticks(top: float, lang: str) -> list[str]:
+        bar = colour_bar_html(cm.LinearColormap(["#ffffff", "#000000"], vmin=0, vmax=top), lang)
+        return re.findall(r">([^<>]+)</span>", bar)
+
+    assert ticks(15, "de") == ["0", "5", "10", "15"]
+    assert ticks(7.5, "de") == ["0,0", "2,5", "5,0", "7,5"]
+    assert ticks(7.5, "en") == ["0.0", "2.5", "5.0", "7.5"]
+    assert ticks(3000, "de")[-1] == "3.000"
+
+
+def test_ranking_map_numbers_in_german(kl_rank):
+    """Every number in the German ranking map's tooltips and popups is written the German way
+    (1.234; 11,9 %), and the scale bar is metric only (issue 12)."""
+    import re
+
+    page = (kl_rank / "ranking_map.html").read_text(encoding="utf-8")
+    assert "imperial: false" in page and "L.control.scale()" not in page
+    german = re.compile(r"\d{1,3}(\.\d{3})*(,\d{1,3})?")
+    numbers = []
+    for f in _features(page):
+        for k, v in f["properties"].items():
+            if k in ("name", "address", "colour") or not isinstance(v, str):
+                continue
+            v = re.sub(r"osm:\w+/\d+", "", v)  # OSM ids in names are not numbers
+            numbers += re.findall(r"\d[\d.,]*\d|\d", v.split(": ", 1)[-1] if k == "text" else v)
+    assert len(numbers) > 50
+    assert all(german.fullmatch(x) for x in numbers), [
+        x for x in numbers if not german.fullmatch(x)
+    ]
+    # persons above 999 show the German thousands point somewhere (the picks' cumulative count)
+    assert any(re.fullmatch(r"\d{1,3}(\.\d{3})+", x) for x in numbers)
+
+
 # -- in the browser --------------------------------------------------------------------------
 
 

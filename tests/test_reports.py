@@ -373,6 +373,63 @@ def _visible_words(page) -> tuple[set[str], set[str]]:
     return words, set(re.findall(r"[^\W\d_]+", shown.lower()))
 
 
+#: Every tooltip and popup of the map (all layers switched on, up to 40 features per layer)
+#: as rows ``[label, value]``; a row without a label has ``label`` "".
+_TIPS_JS = """() => {
+  document.querySelectorAll('.leaflet-control-layers-overlays input').forEach(i => {
+    if (!i.checked) { i.click(); } });
+  const out = [];
+  for (const k of Object.keys(window)) {
+    const map = window[k];
+    if (!k.startsWith('map_') || !(map instanceof L.Map)) { continue; }
+    map.eachLayer(g => {
+      if (!g.eachLayer) { return; }
+      for (const t of [g.getTooltip && g.getTooltip(), g.getPopup && g.getPopup()]) {
+        if (!t) { continue; }
+        let n = 0;
+        g.eachLayer(s => {
+          if (n++ >= 40) { return; }
+          let h = typeof t._content === 'function' ? t._content(s) : t._content;
+          const d = document.createElement('div');
+          if (h instanceof HTMLElement) { d.appendChild(h); } else { d.innerHTML = h; }
+          const rows = d.querySelectorAll('tr');
+          if (!rows.length) { out.push(['', d.textContent.trim()]); }
+          rows.forEach(r => {
+            const th = r.querySelector('th'), td = r.querySelector('td');
+            out.push([th ? th.textContent.trim() : '', td ? td.textContent.trim() : '']);
+          });
+        });
+      }
+    });
+  }
+  return out;
+}"""
+
+#: A number in a German map (tooltips, colour bar): ``1.234``, ``7,3``, ``0,125``, ``11,9 %``.
+GERMAN_MAP_NUMBER = re.compile(rf"[-+]?\d{{1,3}}(\.\d{{3}})*(,\d{{1,3}})?({NBSP}%)?")
+#: The same in English: ``1,234``, ``7.3``, ``0.125``, ``11.9%``.
+ENGLISH_MAP_NUMBER = re.compile(r"[-+]?\d{1,3}(,\d{3})*(\.\d{1,3})?%?")
+#: What looks like a number (digits, separators, an optional percent sign).
+_NUMERIC = re.compile(rf"[-+]?\d[\d.,]*({NBSP}?%)?")
+
+
+def _map_numbers(frame, lang: str) -> tuple[list[str], list[str]]:
+    """The map's tooltip/popup rows (proper names left out) and every number they and the
+    colour bar show; checks the scale bar is metric only."""
+    from accessibility.outputs.i18n import labels
+
+    t = labels("map", lang)
+    names = {"", t["name"], t["nearest"], t["district"]}
+    rows = frame.evaluate(_TIPS_JS)
+    assert len(rows) > 100
+    shown = [v for a, v in rows if a not in names] + [a for a, _ in rows]
+    values = [v for _, v in rows if _NUMERIC.fullmatch(v)]
+    values += frame.locator(".acc-colourbar span").all_inner_texts()
+    scale = " ".join(frame.locator(".leaflet-control-scale-line").all_inner_texts())
+    assert re.fullmatch(r"\d+ k?m", scale), scale  # metres or kilometres, no feet or miles
+    return shown, values
+
+
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_report_in_one_language(browser, kl_run, tmp_path, lang):
     from accessibility.cli import main
@@ -383,10 +440,22 @@ def test_report_in_one_language(browser, kl_run, tmp_path, lang):
     assert r.exit_code == 0, r.output
     page, log = _open_alone(browser, path, tmp_path / "empty")
     report_words, map_words = _visible_words(page)
+    tips, numbers = _map_numbers(page.frames[1], lang)
+    tip_words = set(re.findall(r"[^\W\d_]+", " ".join(tips).lower()))
     other = ENGLISH_WORDS if lang == "de" else GERMAN_WORDS
     own = GERMAN_WORDS if lang == "de" else ENGLISH_WORDS
     assert not report_words & other, sorted(report_words & other)
     assert not map_words & other, sorted(map_words & other)
+    assert not tip_words & other, sorted(tip_words & other)
     assert len(report_words & own) > 15 and len(map_words & own) > 5
+    assert len(tip_words & own) > 3
+    # numbers in the map follow its language: 7,3 min and 1.234 in German, 7.3 and 1,234 in English
+    pattern = GERMAN_MAP_NUMBER if lang == "de" else ENGLISH_MAP_NUMBER
+    assert len(numbers) > 100
+    assert all(pattern.fullmatch(x) for x in numbers), [
+        x for x in numbers if not pattern.fullmatch(x)
+    ][:10]
+    decimal_mark = re.compile(r"\d,\d(?!\d\d)" if lang == "de" else r"\d\.\d(?!\d\d)")
+    assert sum(bool(decimal_mark.search(x)) for x in numbers) > 20
     assert not log["pageerror"], log
     page.close()

@@ -20,6 +20,7 @@ from accessibility.pipeline import load_inputs, run
 from accessibility.rejects import Rejects
 
 from .reference import reference_distances
+from .test_maps import _open, browser  # noqa: F401 (fixture)
 
 #: Opening hours per week of the nine Kaiserslautern docking points (OSM order), one of them 0.
 HOURS = np.array([8.0, 40.0, 20.0, 4.0, 12.5, 30.0, 0.0, 16.0, 38.5])
@@ -332,3 +333,38 @@ def test_analyze_2sfca_writes_columns_summary_map_and_report(kl_dir, kl_osm, kl_
     assert plain.exit_code == 0, plain.output
     assert not (tmp_path / "plain" / "summary_2sfca.csv").exists()
     assert not any(c.startswith("sfca_") for c in pd.read_csv(tmp_path / "plain" / "residents.csv"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_supply_layer_has_its_own_legend_in_the_map_language(browser, kl_run, tmp_path, lang):  # noqa: F811
+    """The 2SFCA layer's colour legend (issue 12): hidden while the layer is off, shown with it,
+    its ticks and labels in the map's language; the tooltips' scores too."""
+    import re
+
+    from accessibility.outputs.folder import from_analysis
+    from accessibility.outputs.map import full_map
+    from accessibility.outputs.supply_report import TEXT
+
+    a = _scores(kl_run, HOURS)
+    data = from_analysis(a, {"supply": a.supply.record()}, folder=tmp_path)
+    path = full_map(data, tmp_path / "map.html", lang=lang)
+    t = TEXT[lang]
+    page, log = _open(browser, path, tiles=False)
+    legend = page.locator(".acc-supply-legend")
+    assert legend.count() == 1 and not legend.is_visible()
+    box = page.locator(".leaflet-control-layers-overlays label", has_text=t["layer"].split(" (")[0])
+    box.locator("input").check()
+    assert legend.is_visible()
+    text = legend.inner_text()
+    assert t["layer"].split(" (")[0] in text and t["none"].split(" {")[0] in text
+    ticks = legend.locator(".acc-colourbar span").all_inner_texts()
+    assert len(ticks) == 5 and ticks[0] in ("0,0", "0.0", "0", "0,000", "0.000")
+    wrong = re.compile(r"^\d+\.\d+$" if lang == "de" else r"^\d+,\d+$")
+    assert not any(wrong.match(x) for x in ticks), ticks
+    assert any(("," if lang == "de" else ".") in x for x in ticks[1:]), ticks
+    # the legend goes away with the layer
+    box.locator("input").uncheck()
+    assert not legend.is_visible()
+    assert not log["pageerror"], log
+    page.close()

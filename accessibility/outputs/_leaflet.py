@@ -26,6 +26,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from .._io import write_text
+from . import formats
 
 #: Leaflet (version folium expects), inlined into every map.
 LEAFLET_DIR = Path(__file__).parents[1] / "vendor" / "leaflet"
@@ -57,13 +58,82 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def fmt(v: object, nd: int = 1) -> str:
-    """A number with ``nd`` decimals, or an empty string when it is not a finite number."""
+def fmt(v: object, nd: int = 1, lang: str = "en") -> str:
+    """A number with ``nd`` decimals in the map's language (``1.234,5`` German, ``1,234.5``
+    English, :func:`accessibility.outputs.formats.number`); ``–`` when it is not finite; other
+    values escaped as text."""
     try:
-        f = float(v)  # type: ignore[arg-type]
+        float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return esc(v)
-    return "–" if not np.isfinite(f) else f"{f:,.{nd}f}"
+    return formats.number(v, lang, nd)
+
+
+class _LocalNumber(float):
+    """A float whose ``:g`` (or plain) format follows a language: ``7,5`` in German."""
+
+    lang = "en"
+
+    def __format__(self, spec: str) -> str:
+        if spec in ("", "g"):
+            return formats.decimal(float(self), self.lang)
+        return format(float(self), spec)
+
+
+def num(value: float, lang: str) -> float:
+    """``value`` for a label template (``{m:g} min``) of a map in ``lang``: ``7,5`` in German.
+
+    Use it only in ``str.format`` arguments: column names (``share_7.5``) stay as they are.
+    """
+    out = _LocalNumber(value)
+    out.lang = lang
+    return out
+
+
+def pct(share: object, lang: str = "en", nd: int = 1) -> str:
+    """A share (0–1) as a percentage in the map's language (``11,9 %`` / ``11.9%``)."""
+    return formats.percent(share, lang, nd)
+
+
+def colour_bar_html(
+    cmap, lang: str, ticks: int | None = None, nd: int | None = None, width: int = 220
+) -> str:
+    """A colour bar of ``cmap`` (a branca ``LinearColormap``) with tick labels in the map's
+    language (German ``2,5``), replacing branca's own SVG (English ticks).
+
+    ``ticks``: number of intervals; by default the first of 4, 3, 5, 6 whose step needs the
+    fewest decimals (15 min: 0, 5, 10, 15). ``nd``: decimals of the labels; by default as many
+    as the step needs (0–3).
+    """
+    lo, hi = float(cmap.vmin), float(cmap.vmax)
+
+    def decimals(k: int) -> int:
+        step = (hi - lo) / k if hi > lo else 1.0
+        return next((d for d in range(4) if abs(round(step, d) - step) < 1e-9 * max(1.0, step)), 3)
+
+    k = ticks or min((4, 3, 5, 6), key=decimals)
+    nd = decimals(k) if nd is None else nd
+    stops = ", ".join(cmap(lo + (hi - lo) * i / 10) for i in range(11))
+    labels_ = "".join(
+        f'<span style="position:absolute;left:{100 * i / k:.1f}%;transform:translateX(-50%)">'
+        f"{esc(formats.number(v, lang, nd))}</span>"
+        for i, v in enumerate(np.linspace(lo, hi, k + 1))
+    )
+    return (
+        f'<div class="acc-colourbar" style="width:{width}px;margin:2px 8px 0">'
+        f'<div style="height:10px;background:linear-gradient(to right, {stops})"></div>'
+        f'<div style="position:relative;height:14px;font:11px sans-serif">{labels_}</div></div>'
+    )
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no feet or miles)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
 
 
 def to_wgs(
@@ -228,7 +298,8 @@ def offline_map(**kwargs) -> folium.Map:
     Only Leaflet's own classes work on it (no jQuery, Bootstrap or awesome-markers
     icons); keyword arguments go to ``folium.Map``.
     """
-    m = folium.Map(tiles=None, control_scale=True, **kwargs)
+    m = folium.Map(tiles=None, control_scale=False, **kwargs)
+    m.add_child(MetricScale())  # metres only: a German or English map shows no feet or miles
     m.default_js, m.default_css = [], []
     m.get_root().header.add_child(Element(_leaflet_inline()), name="leaflet", index=0)  # type: ignore[attr-defined]
     return m

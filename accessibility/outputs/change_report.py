@@ -99,10 +99,10 @@ def _map(change: RunChange, cells, new: OutputData, path: Path, title: str, lang
                 continue
             colour = _STATUS_COLOURS[status]
             props = {
-                "before": [fmt(x, 0) for x in part["population_before"]],
-                "after": [fmt(x, 0) for x in part["population_after"]],
-                "mb": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in part["minutes_before"]],
-                "ma": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in part["minutes_after"]],
+                "before": [fmt(x, 0, lang) for x in part["population_before"]],
+                "after": [fmt(x, 0, lang) for x in part["population_after"]],
+                "mb": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in part["minutes_before"]],
+                "ma": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in part["minutes_after"]],
             }  # fmt: skip
             folium.GeoJson(
                 features(to_wgs(part), props),
@@ -125,7 +125,7 @@ def _map(change: RunChange, cells, new: OutputData, path: Path, title: str, lang
             "#1a9850" if x > 0 else "#d73027" if x < 0 else "#bdbdbd" for x in poly["change"]
         ]
         props = {"district": [esc(x) for x in poly["district"]],
-                 "change": [fmt(x, 0) for x in poly["change"]], "colour": colours}  # fmt: skip
+                 "change": [fm.number(x, lang, sign=True) for x in poly["change"]], "colour": colours}  # fmt: skip
         folium.GeoJson(
             features(to_wgs(poly), props), name=t["districts"],
             style_function=lambda f: {"color": f["properties"]["colour"], "weight": 1,

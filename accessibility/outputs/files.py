@@ -475,7 +475,8 @@ def write_scenario(
         ),
         "rejects": result.before.rejects.write(out / "rejects.csv"),
     }
-    paths["map"] = scenario_map(result, out / "scenario_map.html", record.get("attribution"))
+    paths["map"] = scenario_map(result, out / "scenario_map.html", record.get("attribution"),
+                                lang=default_lang(record, crs))  # fmt: skip
     rec = {
         **record,
         "scenario": result.name,

@@ -47,11 +47,14 @@ from ._leaflet import (
     add_title,
     badge_html,
     base_map,
+    colour_bar_html,
     esc,
     features,
     fmt,
     icon_html,
     layer_control,
+    num,
+    pct,
     proposed_icon_html,
     to_wgs,
     tooltip_fields,
@@ -85,10 +88,11 @@ def _legend_html(
     unreached: str,
     bands: Sequence[tuple[str, str]] = (),
     note: str = "",
+    lang: str = "en",
 ) -> str:
-    """Legend: residents' minutes (colour bar), unreached, the isochrone bands' colours, and
-    a note (escaped) on what was aggregated."""
-    svg = cmap._repr_html_()
+    """Legend: residents' minutes (colour bar, ticks in ``lang``), unreached, the isochrone
+    bands' colours, and a note (escaped) on what was aggregated."""
+    svg = colour_bar_html(cmap, lang)
 
     def swatch(colour: str, label: str, opacity: float = 1.0) -> str:
         return (f'<span style="display:inline-block;width:12px;height:12px;background:{colour};'
@@ -154,18 +158,20 @@ def full_map(
         mm: BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)] for i, mm in enumerate(sorted(minutes))
     }
     simplify = SIMPLIFY_M if agg_m is None else max(SIMPLIFY_M, agg_m / 8)
-    has_iso = _isochrone_layers(m, data, t, label, band_colour, per_category_isochrones, simplify)
-    _districts_layer(m, data, t, minutes)
+    has_iso = _isochrone_layers(
+        m, data, t, label, band_colour, per_category_isochrones, simplify, lang
+    )
+    _districts_layer(m, data, t, minutes, lang)
     cmap = cm.LinearColormap(["#1a9850", "#fee08b", "#d73027"], vmin=0, vmax=top)
     note = ""
     if agg_m is None:
-        is_point = _residents_layer(m, res, rec, t, cmap, top)
+        is_point = _residents_layer(m, res, rec, t, cmap, top, lang)
         _islands_layer(m, data, t)
-        _gaps_layer(m, res, rec, t, top, is_point, _first_band(data))
+        _gaps_layer(m, res, rec, t, top, is_point, _first_band(data), lang)
         supply_layer(m, res, rec, lang)
     else:
         agg = aggregate_residents(res, agg_m, minutes)
-        _aggregated_layers(m, agg, t, cmap, minutes)
+        _aggregated_layers(m, agg, t, cmap, minutes, lang)
         _islands_layer(m, data, t)
         # 2SFCA scores (if any) as population-weighted means per square
         supply = aggregate_population(res, agg_m, means=SUPPLY_COLUMNS)
@@ -191,17 +197,22 @@ def full_map(
         colour = colours[c]
         # the layer control shows each category's marker, so it is the markers' legend too
         name = f"{badge_html(letters[c], colour)} {t['sites'].format(c=esc(label(c)), n=len(part))}"
-        _site_layer(m, to_wgs(part), name, colour, letters[c], t, (near, minutes), label=label)
+        _site_layer(m, to_wgs(part), name, colour, letters[c], t, (near, minutes), label=label,
+                    lang=lang)  # fmt: skip
 
     _area_outline(m, rec, t)
     layer_control(m)
     m.add_child(Fullscreen(t["fullscreen"]))
     m.add_child(Attribution(rec.get("attribution") or []))
     root = m.get_root()
-    bands = [(t["band"].format(m=mm), c) for mm, c in band_colour.items()] if has_iso else []
+    bands = (
+        [(t["band"].format(m=num(mm, lang)), c) for mm, c in band_colour.items()] if has_iso else []
+    )
     title_ = t["legend_agg"] if agg_m is not None else t["legend"]
     root.html.add_child(  # type: ignore[attr-defined]
-        Element(_legend_html(cmap, title_, t["unreached"].format(m=top), bands, note))
+        Element(
+            _legend_html(cmap, title_, t["unreached"].format(m=num(top, lang)), bands, note, lang)
+        )
     )
     add_title(m, title)
     return write_text(root.render(), path)
@@ -215,6 +226,7 @@ def _isochrone_layers(
     band_colour: dict[float, str],
     per_category: bool,
     simplify_m: float = SIMPLIFY_M,
+    lang: str = "en",
 ) -> bool:
     """Isochrone bands of ``all`` (shown) and, if ``per_category``, of each category
     (hidden); bands in minutes, coloured as in the legend. True if there are isochrones."""
@@ -233,7 +245,7 @@ def _isochrone_layers(
                 continue
             part = to_wgs(part.sort_values("minutes", ascending=False))
             mins = part["minutes"].to_numpy(float)
-            fc = features(part, {"band": [t["band"].format(m=mm) for mm in mins],
+            fc = features(part, {"band": [t["band"].format(m=num(mm, lang)) for mm in mins],
                                   "category": [esc(label(c))] * len(part), "colour": [band_colour[mm] for mm in mins]})  # fmt: skip
             folium.GeoJson(
                 fc,
@@ -268,7 +280,9 @@ def _simplified(iso: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
     return iso.set_geometry(out)
 
 
-def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[float]) -> None:
+def _districts_layer(
+    m: folium.Map, data: OutputData, t: dict, minutes: list[float], lang: str = "en"
+) -> None:
     """Districts (hidden) coloured by the share of residents within the middle threshold."""
     # Districts with coverage share.
     if data.districts is not None and len(data.districts):
@@ -282,13 +296,13 @@ def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[flo
         fields, aliases = ["district"], [t["district"]]
         for mm in minutes:
             c = f"share_all_{mm:g}"
-            props[c] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in
+            props[c] = [pct(v, lang) for v in
                         (d[c].to_numpy(float) if c in d else np.full(len(d), np.nan))]  # fmt: skip
             fields.append(c)
-            aliases.append(t["share"].format(m=mm))
+            aliases.append(t["share"].format(m=num(mm, lang)))
         folium.GeoJson(
             features(to_wgs(d, SIMPLIFY_M), props),
-            name=t["districts"].format(m=mid),
+            name=t["districts"].format(m=num(mid, lang)),
             show=False,
             style_function=lambda f: {
                 "color": "#333",
@@ -301,7 +315,13 @@ def _districts_layer(m: folium.Map, data: OutputData, t: dict, minutes: list[flo
 
 
 def _residents_layer(
-    m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, cmap: cm.LinearColormap, top: float
+    m: folium.Map,
+    res: gpd.GeoDataFrame,
+    rec: dict,
+    t: dict,
+    cmap: cm.LinearColormap,
+    top: float,
+    lang: str = "en",
 ) -> bool:
     """Residents coloured by minutes to the nearest site (``top``: largest threshold,
     minutes); True if they are drawn as points (not grid cells)."""
@@ -310,8 +330,8 @@ def _residents_layer(
     mins = res["minutes_all"].to_numpy(float)
     colours = [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in mins]
     rprops = {
-        "population": [fmt(x, 0) for x in res["population"]],
-        "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "population": [fmt(x, 0, lang) for x in res["population"]],
+        "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in mins],
         "nearest": [esc(x) for x in res.get("nearest_site_name", [""] * len(res))],
         "colour": colours,
     }
@@ -361,7 +381,7 @@ def _first_band(data: OutputData):
 
 
 def _gap_reasons(gaps: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, t: dict, top: float,
-                 band) -> list[str]:  # fmt: skip
+                 band, lang: str = "en") -> list[str]:  # fmt: skip
     """Why each gap (resident beyond ``top`` minutes) is one, from its ``fragment`` and
     ``island`` flags; says so when it lies inside the smallest isochrone band."""
     mins = gaps["minutes_all"].to_numpy(float)
@@ -373,18 +393,18 @@ def _gap_reasons(gaps: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, t: dict, top: 
         no_path & frag, t["why_fragment_nopath"],
         np.where(no_path, t["why_nopath"],
                  np.where(frag, t["why_fragment"],
-                          np.where(isl, t["why_island"], t["why_detour"].format(m=top)))),
+                          np.where(isl, t["why_island"], t["why_detour"].format(m=num(top, lang))))),
     ).astype(object)  # fmt: skip
     if band is not None:
         geom, first = band
         inside = shapely.intersects(cells.geometry.to_numpy(), geom)
-        why[inside] = [t["in_band"].format(m=first, why=w) for w in why[inside]]
+        why[inside] = [t["in_band"].format(m=num(first, lang), why=w) for w in why[inside]]
     return [esc(w) for w in why]
 
 
 def _gaps_layer(
     m: folium.Map, res: gpd.GeoDataFrame, rec: dict, t: dict, top: float, is_point: bool,
-    band=None,
+    band=None, lang: str = "en",
 ) -> None:  # fmt: skip
     """Residents beyond ``top`` minutes (the largest threshold), if any; the popup says why
     (no path, on a separate network piece, snapped off an island, or a detour), also when
@@ -395,14 +415,14 @@ def _gaps_layer(
         cells = resident_layer(gaps, rec)
         g = to_wgs(cells)
         gm = gaps["minutes_all"].to_numpy(float)
-        gprops = {"population": [fmt(x, 0) for x in gaps["population"]],
-                  "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in gm],
-                  "why": _gap_reasons(gaps, cells, t, top, band)}  # fmt: skip
+        gprops = {"population": [fmt(x, 0, lang) for x in gaps["population"]],
+                  "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in gm],
+                  "why": _gap_reasons(gaps, cells, t, top, band, lang)}  # fmt: skip
         fields = ["population", "minutes", "why"]
         aliases = [t["population"], t["minutes"], t["why"]]
         folium.GeoJson(
             features(g, gprops),
-            name=t["gaps"].format(m=top),
+            name=t["gaps"].format(m=num(top, lang)),
             marker=folium.CircleMarker(radius=5, color="#b2182b", weight=2, fill=False)
             if is_point
             else None,
@@ -435,10 +455,10 @@ def _priority_layer(m: folium.Map, data: OutputData, lang: str, is_point: bool) 
     props = {
         "rank": [str(int(x)) for x in p["rank"]],
         "area": [esc(x) for x in p["area"]],
-        "population": [fmt(x, 0) for x in p["population"]],
-        "need": [fmt(x, 2) for x in p["need"]],
-        "minutes": [fmt(x) if np.isfinite(x) else t["unreachable"] for x in mins],
-        "priority": [fmt(x, 1) for x in p["priority"]],
+        "population": [fmt(x, 0, lang) for x in p["population"]],
+        "need": [fmt(x, 2, lang) for x in p["need"]],
+        "minutes": [fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"] for x in mins],
+        "priority": [fmt(x, 1, lang) for x in p["priority"]],
         "colour": [pcm(min(x, top)) for x in pt],
     }
     fields = ["rank", "area", "population", "need", "minutes", "priority"]
@@ -461,7 +481,12 @@ def _priority_layer(m: folium.Map, data: OutputData, lang: str, is_point: bool) 
 
 
 def _aggregated_layers(
-    m: folium.Map, agg: gpd.GeoDataFrame, t: dict, cmap: cm.LinearColormap, minutes: list[float]
+    m: folium.Map,
+    agg: gpd.GeoDataFrame,
+    t: dict,
+    cmap: cm.LinearColormap,
+    minutes: list[float],
+    lang: str = "en",
 ) -> None:
     """Residents summed into squares (:func:`aggregate_residents`): coloured by the
     population-weighted median minutes; squares with residents beyond the largest threshold
@@ -472,11 +497,11 @@ def _aggregated_layers(
     g = to_wgs(agg, decimals=5)  # ≈ 1 m; the squares are 200 m or larger
 
     def mfmt(x: float) -> str:
-        return fmt(x) if np.isfinite(x) else t["unreachable"]
+        return fmt(x, 1, lang) if np.isfinite(x) else t["unreachable"]
 
     props = {
-        "population": [fmt(x, 0) for x in agg["population"]],
-        "points": [fmt(x, 0) for x in agg["points"]],
+        "population": [fmt(x, 0, lang) for x in agg["population"]],
+        "points": [fmt(x, 0, lang) for x in agg["points"]],
         "median": [mfmt(x) for x in med],
         "min": [mfmt(x) for x in mn],
         "colour": [cmap(x) if np.isfinite(x) and x <= top else UNREACHED for x in med],
@@ -485,9 +510,9 @@ def _aggregated_layers(
     aliases = [t["population"], t["agg_points"], t["median"], t["min"]]
     for mm in minutes:
         key = f"share_{mm:g}"
-        props[key] = [f"{v:.1%}" if np.isfinite(v) else "–" for v in agg[key].to_numpy(float)]
+        props[key] = [pct(v, lang) for v in agg[key].to_numpy(float)]
         fields.append(key)
-        aliases.append(t["share"].format(m=mm))
+        aliases.append(t["share"].format(m=num(mm, lang)))
     folium.GeoJson(
         features(g, props),
         name=t["residents"],
@@ -498,14 +523,14 @@ def _aggregated_layers(
     gap = agg["beyond"].to_numpy(float) > 0
     if gap.any():
         ga = agg[gap]
-        gprops = {"beyond": [fmt(x, 0) for x in ga["beyond"]],
-                  "no_path": [fmt(x, 0) for x in ga["no_path"]],
-                  "fragment": [fmt(x, 0) for x in ga["fragment"]]}  # fmt: skip
+        gprops = {"beyond": [fmt(x, 0, lang) for x in ga["beyond"]],
+                  "no_path": [fmt(x, 0, lang) for x in ga["no_path"]],
+                  "fragment": [fmt(x, 0, lang) for x in ga["fragment"]]}  # fmt: skip
         gfields = ["beyond", "no_path", "fragment"]
-        galiases = [t["beyond"].format(m=top), t["no_path"], t["on_fragment"]]
+        galiases = [t["beyond"].format(m=num(top, lang)), t["no_path"], t["on_fragment"]]
         folium.GeoJson(
             features(g[gap], gprops),
-            name=t["gaps"].format(m=top),
+            name=t["gaps"].format(m=num(top, lang)),
             style_function=lambda f: {"color": "#b2182b", "weight": 2, "fill": False,
                                       "dashArray": "4 3"},
             tooltip=tooltip_fields(gfields, galiases),
@@ -540,8 +565,8 @@ def _scenario_layers(
             size = agg_m or aggregation_cell_m(sc, MAP_MAX_FEATURES)
             agg = aggregate_population(sc, size)
             folium.GeoJson(
-                features(to_wgs(agg, decimals=5), {"population": [fmt(x, 0) for x in agg["population"]],
-                                       "points": [fmt(x, 0) for x in agg["points"]]}),
+                features(to_wgs(agg, decimals=5), {"population": [fmt(x, 0, lang) for x in agg["population"]],
+                                       "points": [fmt(x, 0, lang) for x in agg["points"]]}),
                 name=t["sc_agg"].format(layer=layer_name, size=number(size, lang)),
                 style_function=lambda f, c=colour: {"color": c, "weight": 2, "fillColor": c,
                                                     "fillOpacity": 0.4},
@@ -549,9 +574,9 @@ def _scenario_layers(
             ).add_to(m)  # fmt: skip
             continue
         sg = to_wgs(resident_layer(sc, rec) if "population" in sc else sc)
-        sprops = {"population": [fmt(x, 0) for x in sc.get("population", [np.nan] * len(sc))],
-                  "before": [fmt(x) for x in sc.get("minutes_before", [np.nan] * len(sc))],
-                  "after": [fmt(x) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
+        sprops = {"population": [fmt(x, 0, lang) for x in sc.get("population", [np.nan] * len(sc))],
+                  "before": [fmt(x, 1, lang) for x in sc.get("minutes_before", [np.nan] * len(sc))],
+                  "after": [fmt(x, 1, lang) for x in sc.get("minutes_after", [np.nan] * len(sc))]}  # fmt: skip
         folium.GeoJson(
             features(sg, sprops), name=layer_name,
             marker=folium.CircleMarker(radius=5, color=colour, weight=3, fill=False) if is_point else None,
@@ -566,7 +591,7 @@ def _scenario_layers(
             closed = ch in ("removed", "closed")
             _site_layer(m, to_wgs(part), t["ssites"].format(c=esc(ch_text)),
                         "#777777" if closed else PROPOSED_COLOUR, "✕" if closed else "★", t, None,
-                        ch_text, proposed=not closed)  # fmt: skip
+                        ch_text, proposed=not closed, lang=lang)  # fmt: skip
 
 
 def _area_outline(m, rec: dict, t: dict) -> None:
@@ -603,7 +628,7 @@ def _near_counts(res: gpd.GeoDataFrame, minutes: list[float]) -> dict:
 
 
 def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
-                proposed: bool = False) -> None:  # fmt: skip
+                proposed: bool = False, lang: str = "en") -> None:  # fmt: skip
     """One layer of site markers; ``proposed`` ones are larger, outlined in black, and drawn
     above every other marker (Leaflet ``zIndexOffset``)."""
     props = {
@@ -613,7 +638,7 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
     }
     fields, aliases = ["name", "category", "source"], [t["name"], t["category"], t["source"]]
     if "access_m" in part:
-        props["access"] = [fmt(x, 0) for x in part["access_m"]]
+        props["access"] = [fmt(x, 0, lang) for x in part["access_m"]]
         fields.append("access")
         aliases.append(t["access"])
     if change is not None:
@@ -624,9 +649,9 @@ def _site_layer(m, part, name, colour, letter, t, near, change=None, label=str,
         counts, minutes = near
         for mm in minutes:
             key = f"near_{mm:g}"
-            props[key] = [fmt(counts.get(mm, {}).get(sid, 0.0), 0) for sid in part["site_id"]]
+            props[key] = [fmt(counts.get(mm, {}).get(sid, 0.0), 0, lang) for sid in part["site_id"]]
             fields.append(key)
-            aliases.append(t["near_within"].format(m=mm))
+            aliases.append(t["near_within"].format(m=num(mm, lang)))
     folium.GeoJson(
         features(part, props),
         name=name,

@@ -25,8 +25,10 @@ from ._leaflet import (
     esc,
     finish,
     fmt,
+    num,
     numbered_marker,
     offline_map,
+    pct,
     simple_layer,
     to_wgs,
 )
@@ -76,16 +78,16 @@ def ranking_map(
 
     def text(mask: np.ndarray) -> list[str]:
         if weighted:
-            return [t["group_text"].format(w=a, group=group, p=b) for a, b in
+            return [t["group_text"].format(w=fmt(a, 0, lang), group=group, p=fmt(b, 0, lang)) for a, b in
                     zip(w[mask], pop[mask], strict=True)]  # fmt: skip
-        return [t["res_text"].format(p=x) for x in pop[mask]]
+        return [t["res_text"].format(p=fmt(x, 0, lang)) for x in pop[mask]]
 
     simple_layer(m, cells[covered0], t["already"], UNREACHED, text(covered0))
     still = ~covered0 & (pick == 0) & (w > 0)
-    simple_layer(m, cells[still], t["still"].format(m=mins), STILL_COLOUR, text(still))
+    simple_layer(m, cells[still], t["still"].format(m=num(mins, lang)), STILL_COLOUR, text(still))
     for r in table.itertuples():
         mask = pick == r.rank
-        simple_layer(m, cells[mask], t["pick_layer"].format(j=r.rank, name=r.name, gain=r.gain),
+        simple_layer(m, cells[mask], t["pick_layer"].format(j=r.rank, name=r.name, gain=fmt(r.gain, 0, lang)),
                      CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)], text(mask))  # fmt: skip
     sites = analysis.sites
     if result.category != ALL:
@@ -99,7 +101,7 @@ def ranking_map(
     reach = result.reach if result.reach is not None else np.full(len(cand), np.nan)
     names = cand["name"].astype(str).to_numpy()
     simple_layer(m, cand.iloc[others], t["others"], "#000000",
-                 [t["cand_group"].format(name=nm, reach=x, group=group, m=mins) + (f" – {a}" if a else "")
+                 [t["cand_group"].format(name=nm, reach=fmt(x, 0, lang), group=group, m=num(mins, lang)) + (f" – {a}" if a else "")
                   for nm, x, a in zip(names[others], reach[others], where[others], strict=True)],
                  radius=3)  # fmt: skip
     group_layer = folium.FeatureGroup(name=t["picks"]).add_to(m)
@@ -109,18 +111,18 @@ def ranking_map(
     for i, r in enumerate(table.itertuples()):
         colour = CATEGORY_COLOURS[(r.rank - 1) % len(CATEGORY_COLOURS)]
         props = {"rank": [str(r.rank)], "name": [esc(r.name)], "address": [esc(chosen_where[i])],
-                 "gain": [fmt(r.gain, 0)],
-                 "cumulative": [f"{fmt(r.cumulative_covered, 0)} ({r.share_covered:.1%})"],
-                 "reach": [fmt(r.reach, 0)]}  # fmt: skip
+                 "gain": [fmt(r.gain, 0, lang)],
+                 "cumulative": [f"{fmt(r.cumulative_covered, 0, lang)} ({pct(r.share_covered, lang)})"],
+                 "reach": [fmt(r.reach, 0, lang)]}  # fmt: skip
         aliases = [t["rank"], t["name"], t["address"], t["gain_group"].format(group=group),
-                   t["cumulative"].format(j=r.rank), t["reach_group"].format(group=group, m=mins)]  # fmt: skip
+                   t["cumulative"].format(j=r.rank), t["reach_group"].format(group=group, m=num(mins, lang))]  # fmt: skip
         if "visibility" in table:
-            props["visibility"] = [fmt(r.visibility, 2)]
+            props["visibility"] = [fmt(r.visibility, 2, lang)]
             aliases.append(t["visibility"])
         numbered_marker(group_layer, chosen_wgs.iloc[[i]], r.rank, colour, props, aliases,
                         "acc-pick")  # fmt: skip
-    title = t["rank_title"].format(k=len(table), n=len(cand), m=mins)
-    rows = [(UNREACHED, t["already"]), (STILL_COLOUR, t["still"].format(m=mins)),
+    title = t["rank_title"].format(k=len(table), n=len(cand), m=num(mins, lang))
+    rows = [(UNREACHED, t["already"]), (STILL_COLOUR, t["still"].format(m=num(mins, lang))),
             (CATEGORY_COLOURS[0], t["legend_pick"]), (EXISTING_COLOUR, t["existing"]),
             ("#000000", t["others"])]  # fmt: skip
     m.get_root().html.add_child(  # type: ignore[attr-defined]
@@ -199,28 +201,28 @@ def critical_map(
     names = analysis.sites["name"].astype(str).to_numpy()
     m = base_map(res, t)
     one = n_cov == 1
-    simple_layer(m, cells[one], t["only_one"].format(m=minutes), "#e6550d",
-                 [t["only_text"].format(p=x, name=names[j]) for x, j in zip(pop[one], sole[one],
+    simple_layer(m, cells[one], t["only_one"].format(m=num(minutes, lang)), "#e6550d",
+                 [t["only_text"].format(p=fmt(x, 0, lang), name=names[j]) for x, j in zip(pop[one], sole[one],
                                                                             strict=True)])  # fmt: skip
     two = n_cov >= 2
-    simple_layer(m, cells[two], t["two_plus"].format(m=minutes), "#31a354",
-                 [t["two_text"].format(p=x, n=k) for x, k in zip(pop[two], n_cov[two], strict=True)])  # fmt: skip
+    simple_layer(m, cells[two], t["two_plus"].format(m=num(minutes, lang)), "#31a354",
+                 [t["two_text"].format(p=fmt(x, 0, lang), n=k) for x, k in zip(pop[two], n_cov[two], strict=True)])  # fmt: skip
     none = (n_cov == 0) & (pop > 0)
-    simple_layer(m, cells[none], t["still"].format(m=minutes), UNREACHED,
-                 [t["res_text"].format(p=x) for x in pop[none]], show=False)  # fmt: skip
-    group = folium.FeatureGroup(name=t["critical"].format(m=minutes)).add_to(m)
+    simple_layer(m, cells[none], t["still"].format(m=num(minutes, lang)), UNREACHED,
+                 [t["res_text"].format(p=fmt(x, 0, lang)) for x in pop[none]], show=False)  # fmt: skip
+    group = folium.FeatureGroup(name=t["critical"].format(m=num(minutes, lang))).add_to(m)
     wgs = to_wgs(analysis.sites)
     for rank, r in enumerate(sites.itertuples(), start=1):
         i = idx[str(r.site_id)]
         loss, reach = getattr(r, f"loss_{minutes:g}"), getattr(r, f"reach_{minutes:g}")
         props = {"rank": [str(rank)], "name": [esc(r.name)],
                  "category": [esc(category_label(record, str(r.category), lang))],
-                 "loss": [fmt(loss, 0)], "reach": [fmt(reach, 0)]}  # fmt: skip
-        aliases = [t["rank"], t["name"], t["category"], t["loss"].format(m=minutes),
-                   t["reach"].format(m=minutes)]  # fmt: skip
+                 "loss": [fmt(loss, 0, lang)], "reach": [fmt(reach, 0, lang)]}  # fmt: skip
+        aliases = [t["rank"], t["name"], t["category"], t["loss"].format(m=num(minutes, lang)),
+                   t["reach"].format(m=num(minutes, lang))]  # fmt: skip
         colour = "#b2182b" if loss > 0 else "#555555"
         numbered_marker(group, wgs.iloc[[i]], rank, colour, props, aliases, "acc-critical")
-    return finish(m, t["critical_title"].format(m=minutes), record, t, path)
+    return finish(m, t["critical_title"].format(m=num(minutes, lang)), record, t, path)
 
 
 _CHANGE_COLOURS = {
@@ -230,7 +232,10 @@ _CHANGE_COLOURS = {
 
 
 def scenario_map(
-    result: ScenarioResult, path: str | Path, attribution: Sequence[str] | None = None
+    result: ScenarioResult,
+    path: str | Path,
+    attribution: Sequence[str] | None = None,
+    lang: str = "en",
 ) -> Path:
     """Plain before/after map: changed sites and the residents gaining or losing coverage.
 
@@ -244,12 +249,15 @@ def scenario_map(
         Output HTML file.
     attribution : sequence of str, optional
         Attribution lines shown on the tile layer.
+    lang : {"en", "de"}
+        Labels and number formats.
 
     Returns
     -------
     Path
         The written HTML file.
     """
+    t = labels("planning_maps", lang)
     sites = result.site_layer()
     w, s, e, n = result.before.residents.to_crs("EPSG:4326").total_bounds
     m = offline_map()
@@ -257,25 +265,29 @@ def scenario_map(
         "OpenStreetMap", name="OpenStreetMap", attr=" | ".join(esc(a) for a in attribution or [])
     ).add_to(m)
     m.fit_bounds([[s, w], [n, e]])
-    for gained, label, colour in ((True, "Newly covered", "#1a9850"),
-                                  (False, "Losing coverage", "#d73027")):  # fmt: skip
+
+    def mins(v) -> str:
+        return t["sc_unreachable"] if v is None or not np.isfinite(v) else fmt(v, 1, lang)
+
+    for gained, label, colour in ((True, t["sc_newly"], "#1a9850"),
+                                  (False, t["sc_losing"], "#d73027")):  # fmt: skip
         g = result.changed_residents(gained)
-        text = [f"{p:.0f} residents: {_fmt(b)} → {_fmt(a)} min" for p, b, a in
+        text = [t["sc_text"].format(p=fmt(p, 0, lang), b=mins(b), a=mins(a)) for p, b, a in
                 zip(g["population"], g["minutes_before"], g["minutes_after"], strict=True)]  # fmt: skip
-        simple_layer(m, g, f"{label} residents", colour, text)
+        simple_layer(m, g, label, colour, text)
     for kind in (UNCHANGED, ADDED, REMOVED, MOVED, RECATEGORISED):
         sub = sites[sites["change"] == kind]
-        text = [f"{a} ({c}, {kind})" for a, c in zip(sub["name"], sub["category"], strict=True)]
-        simple_layer(m, sub, f"Sites: {kind}", _CHANGE_COLOURS[kind], text, radius=7, popup=True)
+        kind_text = t.get(f"sc_{kind}", kind)
+        text = [
+            f"{a} ({c}, {kind_text})" for a, c in zip(sub["name"], sub["category"], strict=True)
+        ]
+        simple_layer(m, sub, t["sc_sites"].format(kind=kind_text), _CHANGE_COLOURS[kind], text,
+                     radius=7, popup=True)  # fmt: skip
     m.get_root().html.add_child(  # type: ignore[attr-defined]
         folium.Element(
             '<h3 style="position:absolute;z-index:1000;left:60px;top:0">'
-            f"{esc(result.name)}: before / after</h3>"
+            f"{esc(t['sc_title'].format(name=result.name))}</h3>"
         )
     )
     folium.LayerControl().add_to(m)
     return write_text(m.get_root().render(), path)
-
-
-def _fmt(v) -> str:
-    return "unreachable" if v is None or not np.isfinite(v) else f"{v:.1f}"

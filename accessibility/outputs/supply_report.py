@@ -13,9 +13,20 @@ import branca.colormap as cm
 import folium
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from . import formats as fm
-from ._leaflet import UNREACHED, esc, features, fmt, to_wgs, tooltip_fields
+from ._leaflet import (
+    UNREACHED,
+    colour_bar_html,
+    esc,
+    features,
+    fmt,
+    num,
+    to_wgs,
+    tooltip_fields,
+)
 from .i18n import group_label
 from .layers import resident_layer
 
@@ -28,6 +39,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "e2sfca": "E2SFCA (Kapazität je 1.000 Einwohner, mit Distanzabfall)",
         "opportunities": "Andockstellen in Reichweite (gewichtet)",
         "none": "keine in {m:g} min",
+        "cap": "dunkelste Farbe: {top} und mehr (95. Perzentil)",
         "section": "Angebot und Nachfrage (2SFCA)",
         "intro": "Kapazität der Andockstellen ({unit}) je 1.000 Einwohner in {m} Gehminuten "
         "(Two-Step Floating Catchment, Luo & Wang 2003; E2SFCA mit {decay}em Distanzabfall, "
@@ -49,6 +61,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "e2sfca": "E2SFCA (capacity per 1,000 residents, distance decay)",
         "opportunities": "Docking points in reach (decay-weighted)",
         "none": "none within {m:g} min",
+        "cap": "darkest colour: {top} or more (95th percentile)",
         "section": "Supply and demand (2SFCA)",
         "intro": "Capacity of the docking points ({unit}) per 1,000 residents within {m} "
         "walking minutes (two-step floating catchment, Luo & Wang 2003; E2SFCA with {decay} "
@@ -85,21 +98,21 @@ def supply_layer(m: folium.Map, residents, record: dict, lang: str) -> None:
     if "e2sfca_all" not in residents or not len(residents):
         return
     t = TEXT.get(lang, TEXT["en"])
-    catchment = float(record.get("supply", {}).get("catchment_minutes", 0) or 0)
+    catchment = num(float(record.get("supply", {}).get("catchment_minutes", 0) or 0), lang)
     score = residents["e2sfca_all"].to_numpy(float)
     top = float(np.nanpercentile(score, 95)) if np.nanmax(score) > 0 else 1.0
     cmap = cm.LinearColormap(["#fff5eb", "#fd8d3c", "#7f2704"], vmin=0, vmax=max(top, 1e-12))
     colours = [cmap(min(x, top)) if x > 0 else UNREACHED for x in score]
     props = {
-        "population": [fmt(x, 0) for x in residents["population"]],
-        "sfca": [fmt(x, 3) for x in residents["sfca_all"]],
-        "e2sfca": [fmt(x, 3) if x > 0 else t["none"].format(m=catchment) for x in score],
-        "opportunities": [fmt(x, 2) for x in residents["opportunities_all"]],
+        "population": [fmt(x, 0, lang) for x in residents["population"]],
+        "sfca": [fmt(x, 3, lang) for x in residents["sfca_all"]],
+        "e2sfca": [fmt(x, 3, lang) if x > 0 else t["none"].format(m=catchment) for x in score],
+        "opportunities": [fmt(x, 2, lang) for x in residents["opportunities_all"]],
         "colour": colours,
     }
     cells = to_wgs(resident_layer(residents, record))
     is_point = bool((cells.geom_type == "Point").all())
-    folium.GeoJson(
+    layer = folium.GeoJson(
         features(cells, props),
         name=esc(t["layer"].format(m=catchment)),
         show=False,
@@ -117,6 +130,42 @@ def supply_layer(m: folium.Map, residents, record: dict, lang: str) -> None:
             [t["population"], t["sfca"], t["e2sfca"], t["opportunities"]],
         ),
     ).add_to(m)
+    bar = colour_bar_html(cmap, lang, ticks=4, nd=1 if top >= 1 else 3)
+    legend = (
+        f"<div><b>{esc(t['layer'].format(m=catchment))}</b></div>{bar}"
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{UNREACHED};'
+        f'vertical-align:middle;margin-left:6px"></span> {esc(t["none"].format(m=catchment))}</div>'
+        f'<div style="max-width:240px">{esc(t["cap"].format(top=fmt(top, 1 if top >= 1 else 3, lang)))}</div>'
+    )
+    m.add_child(LayerLegend(layer.get_name(), legend, "acc-supply-legend"))
+
+
+class LayerLegend(MacroElement):
+    """A legend box (bottom left, class ``acc-legend``) shown only while ``layer`` is on the
+    map (it follows the layer control's check box)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(){
+          var map = {{ this._parent.get_name() }}, layer = {{ this.layer }};
+          var div = L.DomUtil.create('div', 'acc-legend ' + {{ this.css_class|tojson }});
+          div.style.cssText = 'position:absolute;z-index:1000;left:10px;bottom:40px;' +
+            'background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;font:12px sans-serif;' +
+            'pointer-events:none;display:none';
+          div.innerHTML = {{ this.html|tojson }};
+          map.getContainer().appendChild(div);
+          function sync() { div.style.display = map.hasLayer(layer) ? 'block' : 'none'; }
+          map.on('layeradd layerremove', sync);
+          sync();
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, layer: str, html: str, css_class: str):
+        super().__init__()
+        self.layer = layer
+        self.html = html
+        self.css_class = css_class
 
 
 def supply_section(
