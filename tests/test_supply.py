@@ -20,7 +20,7 @@ from accessibility.pipeline import load_inputs, run
 from accessibility.rejects import Rejects
 
 from .reference import reference_distances
-from .test_maps import _open, browser  # noqa: F401 (fixture)
+from .test_maps import _open
 
 #: Opening hours per week of the nine Kaiserslautern docking points (OSM order), one of them 0.
 HOURS = np.array([8.0, 40.0, 20.0, 4.0, 12.5, 30.0, 0.0, 16.0, 38.5])
