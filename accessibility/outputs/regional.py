@@ -344,7 +344,8 @@ def _chart(gdf, category: str, minutes: float, record: dict, t: dict, lang: str)
     )
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: fm.decimal(v, lang)))
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # no finite share at all (every area failed): no legend
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
 
