@@ -16,9 +16,14 @@ its buildings):
   writing all its outputs) and as its compute alone (``run_scenario``, before + after),
   and the ratio to the workbench's p50.
 
+``--screenshot FILE`` takes no timings: it opens the Kaiserslautern workbench in Chromium
+(tiles blocked), adds a proposed advice centre by a click, waits for the recoloured cells and the
+bands layer, lists the best next sites and saves the page as a PNG (the README's screenshot).
+
 Usage::
 
     python bench/bench_app.py [--quick] [--markdown FILE]
+    python bench/bench_app.py --screenshot outputs/screenshots/app_kaiserslautern.png
 """
 
 from __future__ import annotations
@@ -113,6 +118,39 @@ def _page_load(url: str, repeats: int) -> float | None:
     return float(np.median(times))
 
 
+def screenshot(path: str) -> None:
+    """The README's screenshot: a proposed site, its newly covered cells, bands, share table."""
+    from playwright.sync_api import sync_playwright
+
+    kw = _datasets()["Kaiserslautern"]
+    wb = Workbench(load_inputs(**kw), WalkParams(minutes=MINUTES), kw, name="kaiserslautern",
+                   lang="en")  # fmt: skip
+    url, stop = _serve(wb)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM),
+                              args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
+        page = b.new_page(viewport={"width": 1400, "height": 860})
+        page.route("**/*", lambda r: r.abort() if "tile.openstreetmap" in r.request.url
+                   else r.continue_())  # fmt: skip
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready='0']", timeout=60_000)
+        page.wait_for_selector("body[data-bands='3']", timeout=60_000)
+        page.select_option("#category", "advice_centre")
+        page.fill("#new-name", "Quartiersbüro Kotten")
+        box = page.locator("#map").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.47)
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        page.click("#best-run")
+        page.wait_for_selector("#best-list li", timeout=120_000)
+        page.wait_for_timeout(500)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=path)
+        b.close()
+    stop()
+    console.print(f"screenshot: {path}")
+
+
 def bench(name: str, kw: dict, repeats: int) -> dict:
     rng = np.random.default_rng(14)
     t0 = time.perf_counter()
@@ -193,7 +231,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="10 clicks instead of 60")
     ap.add_argument("--markdown", help="also write the table as Markdown to this file")
+    ap.add_argument("--screenshot", help="no timings: save the README's screenshot to this PNG")
     args = ap.parse_args(argv)
+    if args.screenshot:
+        screenshot(args.screenshot)
+        return
     repeats = 10 if args.quick else 60
     rows = []
     for name, kw in _datasets().items():
