@@ -396,3 +396,122 @@ def test_batch_per_area_priority_measures_need_against_the_region(data_dir, tmp_
     assert gpkg["priority_total"].iloc[0] == pytest.approx(cells["priority_total"].sum())
     reg = json.loads((tmp_path / "out" / "run.json").read_text())["priority"]
     assert reg["reference"] == "region" and reg["threshold_minutes"] == 5
+
+
+#: Rhein-Neckar 1 km cells with a suppressed share (-9): 88 residents, under 18 suppressed;
+#: 61 residents, 65+ suppressed; 9 residents, under 18 suppressed; a published cell
+RN_SUPPRESSED = ["1kmN2948E4185", "1kmN2949E4229", "1kmN2911E4201", "1kmN2910E4204"]
+
+
+def test_suppressed_zensus_shares_are_unpublished_not_zero(data_dir):
+    """A -9 share is unknown: that cell gets the reference share for the indicator and is
+    left out of the reference share (by hand from the raw CSV files)."""
+    from accessibility.inputs.zensus import read_zensus
+    from accessibility.planning.priority import need_per_point
+    from accessibility.rejects import Rejects
+
+    r = read_zensus([data_dir / "zensus2011_1km_rhein-neckar.csv",
+                     data_dir / "zensus2011_1km_rhein-neckar_alter.csv"], Rejects())  # fmt: skip
+    t = (
+        pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar.csv", sep=";")
+        .merge(pd.read_csv(data_dir / "zensus2011_1km_rhein-neckar_alter.csv", sep=";"))
+        .set_index("Gitter_ID_1km")
+    )
+    hidden = {"unter18": t.index[t["unter18_A"] < 0], "ab65": t.index[t["ab65_A"] < 0]}
+    assert {k: sorted(v) for k, v in r.attrs["unpublished"].items()} == {
+        k: sorted(v) for k, v in hidden.items()
+    }
+    assert len(hidden["unter18"]) == 81 and len(hidden["ab65"]) == 96
+    assert t.loc[hidden["unter18"], "Einwohner"].sum() == 1287
+    spec = resolve_need(load_need(), r.attrs["groups"])
+    need, shares, ref = need_per_point(r, spec)
+    assert shares.attrs["unpublished"] == {"under18": 81, "age65plus": 96}
+    pop = t["Einwohner"]
+    ratios, hand_ref = {}, {}
+    for k, col in (("under18", "unter18_A"), ("age65plus", "ab65_A")):
+        ok = t[col] >= 0
+        persons = t[col] / 100 * pop
+        s = persons[ok].sum() / pop[ok].sum()
+        hand_ref[k] = s
+        ratios[k] = ((persons + 10 * s) / (pop + 10) / s).where(ok, 1.0)
+    assert ref == pytest.approx(hand_ref, rel=1e-12)
+    # 0-person reading (before): the reference share was lower, pulled down by the 0s
+    zero = (t["unter18_A"].clip(lower=0) / 100 * pop).sum() / pop.sum()
+    assert zero < ref["under18"]
+    got = pd.Series(need, index=r["pid"].to_numpy())
+    want = (ratios["under18"] + ratios["age65plus"]) / 2
+    assert got.to_numpy() == pytest.approx(want.loc[got.index].to_numpy(), rel=1e-12)
+    sh = shares.set_axis(r["pid"].to_numpy())
+    c88, c61, c9, pub = RN_SUPPRESSED
+    assert t.loc[c88, "unter18_A"] == -9 and t.loc[c61, "ab65_A"] == -9
+    assert np.isnan(sh.loc[c88, "share_under18"]) and sh.loc[c88, "share_age65plus"] == 0.07
+    # 88 residents, 7 % 65+, under 18 unknown: under 18 counts 1 (the reference)
+    s65 = ref["age65plus"]
+    assert got[c88] == pytest.approx((1 + (0.07 * 88 + 10 * s65) / 98 / s65) / 2, rel=1e-12)
+    s18 = ref["under18"]
+    assert got[c61] == pytest.approx((1 + (0.16 * 61 + 10 * s18) / 71 / s18) / 2, rel=1e-12)
+    assert got[c9] == pytest.approx((1 + (0 + 10 * s65) / 19 / s65) / 2, rel=1e-12)
+    assert got[pub] == pytest.approx(want[pub], rel=1e-12) and not np.isnan(sh.loc[pub]).any()
+    # spread onto points (cell_id): the same need per cell, the count per cell
+    pts = pd.concat([r, r]).reset_index(drop=True)
+    pts["cell_id"], pts["pid"] = pts["pid"], pts["pid"] + "/" + pts.index.astype(str)
+    pts[["population", "unter18", "ab65"]] /= 2
+    need2, shares2, _ = need_per_point(pts, spec)
+    assert need2 == pytest.approx(np.concatenate([need, need]), rel=1e-12)
+    assert shares2.attrs["unpublished"] == {"under18": 81, "age65plus": 96}
+
+
+def test_a_secret_kaiserslautern_value_is_unpublished_in_cells_districts_and_run_json(
+    kl_run, kl_zensus, kl_origin, tmp_path
+):
+    """Kaiserslautern's 100 m tables publish every value (no secret cell); the run carries
+    the reader's (empty) mask. One real cell's foreign EU citizens made secret ('–'): the
+    foreign-citizens indicator is unknown there, the others are not."""
+    from dataclasses import replace
+
+    from accessibility.inputs.zensus import read_zensus
+    from accessibility.rejects import Rejects
+
+    _, a, _ = kl_run
+    assert a.residents.attrs["unpublished"] == {}  # kept through the run
+    assert priority(a).record()["unpublished_cells"] == dict.fromkeys(
+        ["born_abroad", "foreign_citizens", "under18", "age65plus"], 0
+    )
+    cell = CELLS[0]
+    o = pd.read_csv(kl_origin, sep=";", dtype=str)
+    col = "staatsangehoerigkeit_ausland_eu27"
+    o.loc[o["Gitter_ID_100m"] == cell, col] = "–"
+    o.to_csv(tmp_path / "origin.csv", sep=";", index=False)
+    r = read_zensus([kl_zensus, tmp_path / "origin.csv"], Rejects())
+    assert {k: list(v) for k, v in r.attrs["unpublished"].items()} == {col: [cell]}
+    res = a.residents.copy()
+    res.attrs = {**res.attrs, "unpublished": r.attrs["unpublished"]}
+    p = priority(replace(a, residents=res))
+    assert p.record()["unpublished_cells"] == {
+        "born_abroad": 0, "foreign_citizens": 1, "under18": 0, "age65plus": 0,
+    }  # fmt: skip
+    raw = _raw(kl_zensus, kl_origin).loc[a.residents["pid"].astype(str)]
+    ok = raw.index != cell
+    s_f = raw.loc[ok, "foreign"].sum() / raw.loc[ok, "citizen_all"].sum()
+    assert p.reference["foreign_citizens"] == pytest.approx(s_f, rel=1e-12)
+    before = priority(a)
+    assert p.reference["born_abroad"] == before.reference["born_abroad"]
+    c, b = p.cells.set_index("area"), before.cells.set_index("area")
+    assert np.isnan(c.loc[cell, "share_foreign_citizens"])
+    r0 = raw.loc[cell]
+    ref = p.reference
+    need = (0.35 * (r0["abroad"] + 10 * ref["born_abroad"]) / (r0["birth_all"] + 10)
+            / ref["born_abroad"] + 0.35 * 1.0
+            + 0.15 * (r0["alter_unter18"] + 10 * ref["under18"]) / (r0["ages_all"] + 10)
+            / ref["under18"]
+            + 0.15 * (r0["alter_65plus"] + 10 * ref["age65plus"]) / (r0["ages_all"] + 10)
+            / ref["age65plus"])  # fmt: skip
+    assert c.loc[cell, "need"] == pytest.approx(need, rel=1e-12)
+    assert c.loc[cell, "need"] < b.loc[cell, "need"]  # its high foreign share is unknown now
+    # the district's foreign share comes from its published cells only
+    d = p.districts.set_index("district")
+    name = a.residents.set_index("pid").loc[cell, "district"]
+    mine = raw[(a.residents["district"] == name).to_numpy() & ok]
+    assert d.loc[name, "share_foreign_citizens"] == pytest.approx(
+        mine["foreign"].sum() / mine["citizen_all"].sum(), rel=1e-12
+    )

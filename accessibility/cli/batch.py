@@ -116,7 +116,8 @@ def _region_priority(res: Any, results: list, record: dict, minutes: tuple) -> t
     pos = pd.Index(res["pid"].astype(str)).get_indexer(mins["pid"].astype(str))
     assert (pos >= 0).all(), "every area resident comes from the region's residents"
     cols = ["population", *[c for c in spec.columns if c != "population"]]
-    counts = res.iloc[pos][cols + (["cell_id"] if "cell_id" in res else [])]
+    # pid / cell_id: which cells' values are unpublished (need index treats them as unknown)
+    counts = res.iloc[pos][cols + ["pid"] + (["cell_id"] if "cell_id" in res else [])]
     threshold = float(spec.minutes if spec.minutes is not None else min(minutes))
     cells, per_area = region_priority(counts.reset_index(drop=True), mins, spec, threshold)
     record["priority"] = {

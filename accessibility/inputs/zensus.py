@@ -143,7 +143,8 @@ def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.G
       (``-1``, ``-9``: suppressed or unknown in the source tables) or a secret
       marker is *not* a value: that cell's group is set to 0 persons and counted in
       ``suppressed_by_group`` (so a group's coverage share refers to the cells where
-      the share is published). A share above 100 rejects the row.
+      the share is published), and the cell is listed in ``attrs["unpublished"]``
+      (the need index treats the value as unknown). A share above 100 rejects the row.
     * a **mean** (``Alter_D``, mean age; ``Durchschnitt…``) is not a count and cannot
       be summed over residents: it is not used, and listed in ``attrs["not_counts"]``.
 
@@ -175,7 +176,9 @@ def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.G
         ``method``, ``cell_size_m`` (100, 1000, ...), ``files``, ``population_file``,
         ``population_column``, ``edition`` (``"2011"`` or ``"2022"`` from the cell ids,
         None if they fit neither), ``suppressed_group_values`` (number of secret group
-        values set to 0), ``suppressed_by_group``, ``share_columns`` (group → the
+        values set to 0), ``suppressed_by_group``, ``unpublished`` (group → the cell
+        ids whose value is secret or suppressed, i.e. the cells where the group is *not
+        published*; the need index treats them as unknown), ``share_columns`` (group → the
         share column it was computed from), ``not_counts`` (mean columns not used, per
         file), ``ignored_columns`` (non-numeric columns per file).
 
@@ -241,10 +244,13 @@ def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.G
 
     suppressed_by_group: dict[str, int] = {}
     groups: dict[str, pd.Series] = {}
+    secret: dict[str, pd.Series] = {}
     ok = parse_groups(
         p0, t0, candidates[pop_index], names[pop_index], ok, rejects, groups, suppressed_by_group,
-        shares=shares[pop_index],
+        shares=shares[pop_index], secret=secret,
     )  # fmt: skip
+    # Cells whose group value is not published (secret, -1/-9): unknown, not 0 persons.
+    unpublished = {n: CellIds(cell_ids[ok & m].astype(str)) for n, m in secret.items()}
 
     out = pd.DataFrame(
         {
@@ -282,10 +288,12 @@ def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.G
         )
         aok &= ~dropped
         agroups: dict[str, pd.Series] = {}
+        asecret: dict[str, pd.Series] = {}
         aok = parse_groups(
             p, t, candidates[i], names[i], aok, rejects, agroups, suppressed_by_group,
-            shares=shares[i],
+            shares=shares[i], secret=asecret,
         )  # fmt: skip
+        unpublished.update({n: CellIds(aid[aok & m].astype(str)) for n, m in asecret.items()})
         pos = known.get_indexer(aid[aok])
         _add_attribute_groups(out, agroups, aok, pos, share_columns)
         missing_cells[str(p)] = int(len(out) - len(pos))
@@ -306,6 +314,7 @@ def read_zensus(paths: list[str | Path] | str | Path, rejects: Rejects) -> gpd.G
         edition=_edition(out["pid"]),
         suppressed_group_values=int(sum(suppressed_by_group.values())),
         suppressed_by_group=suppressed_by_group,
+        unpublished={n: v for n, v in unpublished.items() if v},
         cells_missing_in_attribute_file=missing_cells,
         share_columns=share_columns,
         not_counts=not_counts,
@@ -509,6 +518,19 @@ def _reject_bad_ids(path: Path, ids: pd.Series, rejects: Rejects) -> pd.Series:
     return ~(empty | dup)
 
 
+class CellIds(tuple):
+    """Cell ids (an immutable tuple) that ``copy.deepcopy`` does not copy.
+
+    pandas deep-copies a frame's ``attrs`` on every derived frame; the cells with an
+    unpublished value can be hundreds of thousands in a large 100 m grid.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict) -> CellIds:
+        return self
+
+
 def parse_groups(
     path: Path,
     table: pd.DataFrame,
@@ -519,6 +541,7 @@ def parse_groups(
     into: dict[str, pd.Series],
     suppressed_by_group: dict[str, int],
     shares: set[str] | frozenset[str] = frozenset(),
+    secret: dict[str, pd.Series] | None = None,
 ) -> pd.Series:
     """Parse group columns: secret values become 0 (counted), bad values reject the row.
 
@@ -546,6 +569,9 @@ def parse_groups(
         Count of secret values per output name among usable rows; updated in place.
     shares : set of str
         Columns holding shares in %.
+    secret : dict of str to Series, optional
+        Receives per output name the boolean mask of the secret values (row-aligned
+        with ``table``); updated in place.
 
     Returns
     -------
@@ -571,6 +597,8 @@ def parse_groups(
     for name, (values, supp) in parsed.items():
         suppressed_by_group[name] = suppressed_by_group.get(name, 0) + int((supp & ok).sum())
         into[name] = values.where(~supp, 0.0).fillna(0.0)
+        if secret is not None:
+            secret[name] = supp
     return ok
 
 

@@ -12,7 +12,14 @@ Formula, for indicator *k* (numerator and denominator columns, persons) and cell
   indicator's ``reference_share``;
 - smoothed share ``s_ik = (num_ik + m·S_k) / (den_ik + m)`` with ``m = prior_residents``
   (persons): a cell with few residents is pulled towards ``S_k``; a cell whose
-  denominator is 0 (no published value, suppressed) gets ``S_k`` exactly;
+  denominator is 0 gets ``S_k`` exactly;
+- **unpublished values**: where a numerator or denominator column of indicator *k* is
+  secret or suppressed in a cell (Zensus ``-1``, ``-9`` or a secrecy marker; the reader
+  lists them in ``attrs["unpublished"]``), the value is unknown, not 0 persons: the
+  indicator counts neither numerator nor denominator there (the cell gets ``S_k``
+  exactly, its ``share_k`` is NaN) and the cell is left out of ``S_k`` and of its
+  district's share; ``run.json`` (``priority.unpublished_cells``) counts these cells per
+  indicator;
 - ``need_i = Σ_k w_k · s_ik / S_k / Σ_k w_k`` (1 = the area's average; an indicator whose
   ``S_k`` is 0 counts 1), the sums over the indicators the population has;
 - ``gap_i = min(max(minutes_i − T, 0), cap)``, ``cap`` for unreachable residents (minutes);
@@ -367,8 +374,55 @@ def _sum(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
     return frame[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0).sum(axis=1).to_numpy(float)
 
 
+def unpublished_rows(counts: pd.DataFrame, key: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per group column, which rows of ``counts`` hold a value the source did not publish.
+
+    Read from ``counts.attrs["unpublished"]`` (group → cell ids with a secret or
+    suppressed value, set by :func:`accessibility.inputs.zensus.read_zensus`).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Resident points (or cells) with ``attrs``.
+    key : ndarray of str, optional
+        The cell id of each row; default ``cell_id`` (points spread from a cell), else
+        ``pid`` (the cell itself).
+
+    Returns
+    -------
+    dict of str to ndarray of bool
+        Only the columns with at least one unpublished row.
+    """
+    hidden = counts.attrs.get("unpublished") or {}
+    if not hidden:
+        return {}
+    if key is None:
+        col = "cell_id" if "cell_id" in counts else "pid" if "pid" in counts else None
+        if col is None:
+            return {}
+        key = counts[col].astype(str).to_numpy()
+    out = {}
+    for c, ids in hidden.items():
+        mask = np.isin(key, np.asarray(list(ids), dtype=str))
+        if mask.any():
+            out[c] = mask
+    return out
+
+
+def _hidden(ind: Indicator, unpublished: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Rows where a numerator or denominator column of ``ind`` is unpublished."""
+    mask = np.zeros(n, dtype=bool)
+    for c in dict.fromkeys((*ind.numerator, *ind.denominator)):
+        if c in unpublished:
+            mask |= unpublished[c]
+    return mask
+
+
 def need_index(
-    counts: pd.DataFrame, spec: NeedSpec, reference: dict[str, float] | None = None
+    counts: pd.DataFrame,
+    spec: NeedSpec,
+    reference: dict[str, float] | None = None,
+    unpublished: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame, dict[str, float]]:
     """Need index per row of ``counts`` (see the module docstring for the formula).
 
@@ -380,13 +434,20 @@ def need_index(
     reference : dict, optional
         Reference share per indicator (0–1); default the indicator's
         ``reference_share`` or the share over all rows of ``counts``.
+    unpublished : dict of str to ndarray of bool, optional
+        Per column, the rows whose value the source did not publish (secret, ``-1``,
+        ``-9``; :func:`unpublished_rows`). An indicator with an unpublished numerator
+        or denominator column in a row is unknown there: that row gets the reference
+        share (ratio 1, share NaN) and is left out of the reference share.
 
     Returns
     -------
     need : ndarray of float
         Dimensionless, 1 = the reference.
     shares : DataFrame
-        ``share_<indicator>``: the raw share per row (0–1, NaN where the denominator is 0).
+        ``share_<indicator>``: the raw share per row (0–1, NaN where the denominator is
+        0 or the indicator is unpublished). ``attrs["unpublished"]``: indicator → rows
+        treated as unpublished.
     reference : dict
         The reference share used per indicator.
     """
@@ -396,8 +457,13 @@ def need_index(
     shares = pd.DataFrame(index=counts.index)
     ref_out: dict[str, float] = {}
     m = spec.prior_residents
+    hidden_count: dict[str, int] = {}
     for ind in spec.indicators:
         num, den = _sum(counts, ind.numerator), _sum(counts, ind.denominator)
+        hidden = _hidden(ind, unpublished or {}, n)
+        hidden_count[ind.name] = int(hidden.sum())
+        # unknown, not 0: no numerator and no denominator → exactly S_k below
+        num, den = np.where(hidden, 0.0, num), np.where(hidden, 0.0, den)
         if reference is not None and ind.name in reference:
             s_ref = reference[ind.name]
         elif ind.reference_share is not None:
@@ -413,6 +479,7 @@ def need_index(
             else:
                 ratio = np.ones(n)
         need += ind.weight * ratio
+    shares.attrs["unpublished"] = hidden_count
     return need / wsum, shares, ref_out
 
 
@@ -439,7 +506,7 @@ def reference_shares(counts: pd.DataFrame, groups: list[str], spec: NeedSpec | N
         spec = resolve_need(spec or load_need(), groups)
     except InputError:
         return {}
-    _, _, ref = need_index(counts, spec)
+    _, _, ref = need_index(counts, spec, unpublished=unpublished_rows(counts))
     return {k: float(v) for k, v in ref.items() if 0 < v <= 1}
 
 
@@ -543,15 +610,19 @@ def need_per_point(
         As :func:`need_index`, one row per row of ``counts``.
     """
     if "cell_id" not in counts:
-        return need_index(counts, spec, reference)
+        return need_index(counts, spec, reference, unpublished_rows(counts))
     key = counts["cell_id"].astype(object).where(counts["cell_id"].notna(), counts.index)
     key = key.astype(str).to_numpy()
     cols = list(dict.fromkeys(["population", *spec.columns]))
     sums = (counts[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
             .groupby(key, sort=False).sum())  # fmt: skip
-    need, shares, ref = need_index(sums, spec, reference)
+    sums.attrs = {"unpublished": counts.attrs.get("unpublished") or {}}
+    hidden = unpublished_rows(sums, np.asarray(sums.index, dtype=str))
+    need, shares, ref = need_index(sums, spec, reference, hidden)
     pos = sums.index.get_indexer(key)
-    return need[pos], shares.iloc[pos].set_axis(counts.index), ref
+    out = shares.iloc[pos].set_axis(counts.index)
+    out.attrs = {"unpublished": shares.attrs.get("unpublished", {})}
+    return need[pos], out, ref
 
 
 @dataclass
@@ -571,6 +642,9 @@ class Priority:
         The threshold T (minutes).
     reference : dict
         Reference share per indicator (0–1).
+    unpublished : dict
+        Indicator → number of cells where it was treated as unpublished (a numerator or
+        denominator value secret or suppressed in the source; the cell gets ``S_k``).
     """
 
     cells: pd.DataFrame
@@ -578,12 +652,14 @@ class Priority:
     spec: NeedSpec
     minutes: float
     reference: dict
+    unpublished: dict = field(default_factory=dict)
 
     def record(self) -> dict:
         """What ``run.json`` (``priority``) states."""
         return {
             **self.spec.record(), "threshold_minutes": self.minutes,
             "reference_shares": {k: round(v, 6) for k, v in self.reference.items()},
+            "unpublished_cells": dict(self.unpublished),
             "residents_beyond": float(self.cells["residents_beyond"].sum()),
             "priority_total": float(self.cells["priority_total"].sum()),
         }  # fmt: skip
@@ -659,7 +735,8 @@ def priority(analysis: Analysis, spec: NeedSpec | None = None) -> Priority:
         cells[c] = shares[c].to_numpy()
     cells.insert(0, "rank", _rank(cells))
     districts = _districts(analysis, spec, ref, cells, threshold, cap)
-    return Priority(cells, districts, spec, threshold, ref)
+    return Priority(cells, districts, spec, threshold, ref,
+                    unpublished=dict(shares.attrs.get("unpublished", {})))  # fmt: skip
 
 
 def _rank(t: pd.DataFrame) -> np.ndarray:
@@ -684,11 +761,15 @@ def _districts(analysis, spec, ref, cells, threshold, cap) -> pd.DataFrame:
     if (res["district"] == OUTSIDE_DISTRICTS).any():
         names.append(OUTSIDE_DISTRICTS)
     pos = members["resident"].to_numpy(np.int64)
-    cols = ["population", *spec.columns]
-    counts = res[[c for c in dict.fromkeys(cols)]].iloc[pos].apply(pd.to_numeric, errors="coerce")
+    hidden = unpublished_rows(res)
+    if hidden:  # a district's share from its published cells only, per indicator
+        frame, dspec = _published_counts(res, spec, hidden)
+    else:
+        frame, dspec = res[list(dict.fromkeys(["population", *spec.columns]))], spec
+    counts = frame.iloc[pos].apply(pd.to_numeric, errors="coerce")
     counts = counts.fillna(0.0).set_axis(members["district"].to_numpy(object))
     sums = counts.groupby(level=0, sort=False).sum().reindex(names, fill_value=0.0)
-    need, shares, _ = need_index(sums, spec, reference=ref)
+    need, shares, _ = need_index(sums, dspec, reference=ref)
     c = cells.iloc[pos]
     pop = c["population"].to_numpy()
     capped = np.where(np.isnan(c["minutes"].to_numpy()), threshold + cap,
@@ -722,6 +803,24 @@ def _districts(analysis, spec, ref, cells, threshold, cap) -> pd.DataFrame:
         out[col] = shares[col].to_numpy()
     out.insert(0, "rank", _rank(out.fillna({"priority": 0.0})))
     return out.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def _published_counts(
+    res: pd.DataFrame, spec: NeedSpec, hidden: dict[str, np.ndarray]
+) -> tuple[pd.DataFrame, NeedSpec]:
+    """Per indicator its numerator and denominator per row, 0 where unpublished.
+
+    Returns the frame (columns ``_num_<k>``, ``_den_<k>``) and the spec reading them, so
+    that summing rows (a district) adds only the cells where the indicator is published.
+    """
+    data, inds = {}, []
+    for ind in spec.indicators:
+        h = _hidden(ind, hidden, len(res))
+        data[f"_num_{ind.name}"] = np.where(h, 0.0, _sum(res, ind.numerator))
+        data[f"_den_{ind.name}"] = np.where(h, 0.0, _sum(res, ind.denominator))
+        inds.append(replace(ind, numerator=[f"_num_{ind.name}"],
+                            denominator=[f"_den_{ind.name}"]))  # fmt: skip
+    return pd.DataFrame(data, index=res.index), replace(spec, indicators=inds)
 
 
 def priority_weight(analysis: Analysis, spec: NeedSpec | None = None) -> np.ndarray:
