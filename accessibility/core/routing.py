@@ -201,14 +201,16 @@ def site_pairs(
     res_snap: Snap,
     limit: float,
     sites: np.ndarray | None = None,
+    block: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Door-to-door metres of every (site, resident) pair within ``limit``, as sparse triples.
 
     One Dijkstra per site bounded by ``limit`` (``scipy.sparse.csgraph.dijkstra(limit=...)``,
     sites in blocks of at most :data:`PAIR_BLOCK_VALUES` values), so the work and the memory
     grow with the catchments, not with sites × residents. The distance is the same as in
-    :func:`nearest_sites`: site access leg + network + resident access leg, or the direct
-    way along the edge when both are snapped onto the same edge.
+    :func:`nearest_sites`, in the same arithmetic order, so the two agree to the bit: site
+    access leg + network + resident access leg, or the direct way along the edge when both
+    are snapped onto the same edge.
 
     Parameters
     ----------
@@ -221,6 +223,8 @@ def site_pairs(
         Largest door-to-door distance kept, metres (pairs with ``metres <= limit``).
     sites : ndarray of int, optional
         Indices (into ``sg.snap``) of the sites to search from; all by default.
+    block : int, optional
+        Sites per Dijkstra call (default: :data:`PAIR_BLOCK_VALUES` distances per call).
 
     Returns
     -------
@@ -240,32 +244,30 @@ def site_pairs(
     e = res_snap.edge
     length = net.length[e]
     ru, rv = net.u[e], net.v[e]
-    along_u = res_snap.t * length + res_snap.access
-    along_v = (1.0 - res_snap.t) * length + res_snap.access
+    off_u = res_snap.t * length
+    off_v = (1.0 - res_snap.t) * length
     # sites sharing an edge with residents: the direct way along that edge
     s_edge = sg.snap.edge[sites]
     order = np.argsort(e, kind="stable")
     lo = np.searchsorted(e[order], s_edge, "left")
     cnt = np.searchsorted(e[order], s_edge, "right") - lo
-    block = max(1, PAIR_BLOCK_VALUES // (sg.n + len(sg.snap.edge) + r))
+    block = block or max(1, PAIR_BLOCK_VALUES // (sg.n + len(sg.snap.edge) + r))
     out_s, out_r, out_d = [], [], []
     for b0 in range(0, len(sites), block):
         idx = np.arange(b0, min(b0 + block, len(sites)))
         dist = dijkstra(sg.graph, directed=True, indices=sg.n + sites[idx], limit=limit)
         dist = np.atleast_2d(dist)
-        d = np.minimum(dist[:, ru] + along_u, dist[:, rv] + along_v)
+        # as nearest_sites: the nearer edge end, the direct way, then the resident's leg
+        d = np.minimum(dist[:, ru] + off_u, dist[:, rv] + off_v)
         c = cnt[idx]
         if c.any():
             bi = np.repeat(np.arange(len(idx)), c)
             offs = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
             ri = order[np.repeat(lo[idx], c) + offs]
             j = sites[idx][bi]
-            direct = (
-                np.abs(res_snap.t[ri] - sg.snap.t[j]) * length[ri]
-                + sg.snap.access[j]
-                + res_snap.access[ri]
-            )
+            direct = np.abs(res_snap.t[ri] - sg.snap.t[j]) * length[ri] + sg.snap.access[j]
             np.minimum.at(d, (bi, ri), direct)
+        d += res_snap.access
         bs, rs = np.nonzero(d <= limit)
         out_s.append(sites[idx][bs])
         out_r.append(rs.astype(np.int64))

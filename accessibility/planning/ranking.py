@@ -32,12 +32,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 from .._text import closest
 from ..core.analysis import Analysis, snap_points
 from ..core.network import Network, Snap
-from ..core.routing import site_graph
+from ..core.routing import site_graph, site_pairs
 from ..core.visibility import visibility as site_visibility
 from ..errors import InputError
 from ..rejects import Rejects
@@ -117,7 +116,7 @@ def coverage_matrix(
     limit : float
         Largest distance kept, metres (e.g. minutes × metres per minute).
     chunk : int, optional
-        Candidates per Dijkstra call (default: sized to ~20 M dense cells).
+        Candidates per Dijkstra call (default: sized to ~8 M dense cells, :data:`_CHUNK_CELLS`).
 
     Returns
     -------
@@ -126,52 +125,9 @@ def coverage_matrix(
     t0 = time.perf_counter()
     k, r = len(cand_snap.edge), len(res_snap.edge)
     sg = site_graph(net, cand_snap)
-    n_all = sg.graph.shape[0]
-    chunk = chunk or max(1, min(k, _CHUNK_CELLS // max(n_all + 2 * r, 1)))
-    e = res_snap.edge
-    length = net.length[e]
-    ru, rv = net.u[e], net.v[e]
-    off_u = res_snap.t * length
-    off_v = (1.0 - res_snap.t) * length
-    acc = res_snap.access
-    rows, cols, vals = [], [], []
-    for start in range(0, k, chunk):
-        idx = np.arange(start, min(start + chunk, k))
-        if r == 0:
-            break
-        # legs to the resident's edge ends are at most `limit`; search no further
-        dist = dijkstra(sg.graph, directed=True, indices=sg.n + idx, limit=limit)
-        # same arithmetic order as routing.nearest_sites, so distances agree to the bit
-        best = np.minimum(dist[:, ru] + off_u[None, :], dist[:, rv] + off_v[None, :])
-        best += acc[None, :]
-        i, j = np.nonzero(best <= limit)
-        rows.append(idx[i])
-        cols.append(j)
-        vals.append(best[i, j])
-    # same edge: the direct way along it (can be shorter than via the edge's ends)
-    cand = pd.DataFrame({"edge": cand_snap.edge, "t_c": cand_snap.t, "a_c": cand_snap.access,
-                         "c": np.arange(k)})  # fmt: skip
-    res = pd.DataFrame({"edge": e, "t_r": res_snap.t, "a_r": res_snap.access, "j": np.arange(r)})
-    pairs = res.merge(cand, on="edge")
-    if len(pairs):
-        d = (
-            np.abs(pairs["t_r"] - pairs["t_c"]).to_numpy() * net.length[pairs["edge"].to_numpy()]
-            + pairs["a_c"].to_numpy()
-            + pairs["a_r"].to_numpy()
-        )
-        ok = d <= limit
-        rows.append(pairs["c"].to_numpy()[ok])
-        cols.append(pairs["j"].to_numpy()[ok])
-        vals.append(d[ok])
-    if rows:
-        rows_a, cols_a, vals_a = map(np.concatenate, (rows, cols, vals))
-    else:
-        rows_a = cols_a = np.zeros(0, dtype=np.int64)
-        vals_a = np.zeros(0)
-    # keep the smaller of the via-ends and the direct distance for each pair
-    df = pd.DataFrame({"i": rows_a, "j": cols_a, "d": vals_a})
-    df = df.sort_values(["i", "j", "d"], kind="stable").drop_duplicates(["i", "j"])
-    i, j, d = (df[c].to_numpy() for c in ("i", "j", "d"))
+    chunk = chunk or max(1, min(k, _CHUNK_CELLS // max(sg.graph.shape[0] + 2 * r, 1)))
+    # the bounded searches of routing.site_pairs: the same distances as nearest_sites, to the bit
+    i, j, d = site_pairs(net, sg, res_snap, limit, block=chunk)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=k))])
     m = sp.csr_matrix((d, j.astype(np.int32), indptr), shape=(k, r))
     return CoverageMatrix(metres=m, limit=float(limit), seconds=time.perf_counter() - t0)
