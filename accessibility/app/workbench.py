@@ -33,7 +33,7 @@ from pyproj import Transformer
 
 from ..core import coverage
 from ..core.analysis import ALL, Analysis, analyze
-from ..core.routing import nearest_sites, site_graph
+from ..core.routing import site_graph, site_pairs
 from ..core.visibility import edge_betweenness, visibility
 from ..outputs.i18n import category_label
 from ..params import WalkParams
@@ -167,12 +167,7 @@ class Workbench:
         assert a.site_snap is not None and a.resident_snap is not None  # analyze sets both
         self.res_snap = a.resident_snap
         # every used site's bounded search, once: (resident indices, metres) per site
-        sg = site_graph(self.net, a.site_snap)
-        self.reach: list[tuple[np.ndarray, np.ndarray]] = []
-        for i in range(len(used)):
-            d, _ = nearest_sites(self.net, sg, self.res_snap, np.array([i]), self.limit)
-            hit = np.flatnonzero(np.isfinite(d))
-            self.reach.append((hit, d[hit]))
+        self.reach = self._reach(a.site_snap)
         # the visibility proxy's street betweenness, once (reused for every proposed site)
         self._betweenness: np.ndarray | None = edge_betweenness(self.net)
         # the OSM features tagged shop=* (visibility counts the open ones among them)
@@ -381,6 +376,14 @@ class Workbench:
         seen.add(sid)
         return sid
 
+    def _reach(self, snap) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each snapped site's residents within the largest threshold: (resident indices,
+        door-to-door metres), from one bounded search per site (:func:`site_pairs`, the same
+        distances as ``scenario``'s nearest-site search, to the bit)."""
+        s, r, m = site_pairs(self.net, site_graph(self.net, snap), self.res_snap, self.limit)
+        cut = np.searchsorted(s, np.arange(1, len(snap.edge)))
+        return list(zip(np.split(r, cut), np.split(m, cut), strict=True))
+
     def _snap(self, lat: Sequence[float], lon: Sequence[float]):
         """Snap WGS 84 points onto the network (as ``analyze`` snaps sites; memoised
         per position, so a request's check and evaluation snap each point once)."""
@@ -404,11 +407,8 @@ class Workbench:
         new_reach: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         if new:
             snap = self._snap([n[0] for n in new], [n[1] for n in new])
-            sg = site_graph(self.net, snap)
-            for i, (_, _, cat) in enumerate(new):
-                d, _ = nearest_sites(self.net, sg, self.res_snap, np.array([i]), self.limit)
-                hit = np.flatnonzero(np.isfinite(d))
-                new_reach.setdefault(cat, []).append((hit, d[hit]))
+            for (_, _, cat), reach in zip(new, self._reach(snap), strict=True):
+                new_reach.setdefault(cat, []).append(reach)
         closed_used = [self.used_index[s] for s in closed if s in self.used_index]
         touched = {self.used_cat[i] for i in closed_used} | set(new_reach)
         out = dict(self.before_minutes)
