@@ -14,8 +14,6 @@ Every name is HTML-escaped.
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from . import formats as fm
 from ._leaflet import base_map, esc, features, finish, to_wgs
 from .i18n import category_label, labels, pretty_name
 from .layers import write_xlsx
-from .report import html_page, html_table, map_frame, method_section
+from .report import chart_img, html_page, html_table, map_frame, method_section
 from .style import category_colours
 
 #: Choropleth classes of the share covered (upper bounds, 0-1) and their colours (red → blue).
@@ -285,16 +283,6 @@ class _LegendControl(MacroElement):
     )
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img class="chart" alt="chart" src="data:image/png;base64,{data}">'
-
-
 def _region_table(region: pd.DataFrame, record: dict, t: dict, lang: str) -> str:
     """Rows: categories; columns: residents, then 'covered (share)' per threshold."""
     if region.empty:
@@ -347,7 +335,7 @@ def _chart(gdf, category: str, minutes: float, record: dict, t: dict, lang: str)
     if ax.get_legend_handles_labels()[0]:  # no finite share at all (every area failed): no legend
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return chart_img(fig)
 
 
 def _proper(text: object) -> str:

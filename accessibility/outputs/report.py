@@ -50,7 +50,9 @@ p.note{color:#555;font-size:.9em}
 """
 
 
-def _png(fig) -> str:
+def chart_img(fig) -> str:
+    """A matplotlib figure as an inline ``<img>`` (base64 PNG, so the page stays one file);
+    the figure is closed."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -162,7 +164,7 @@ def share_chart(lines: list[tuple], minutes, t: dict, lang: str = "en") -> str:
     _axis_formats(matplotlib, ax.xaxis, ax.yaxis, lang)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    return chart_img(fig)
 
 
 def _axis_formats(matplotlib, minutes_axis, share_axis, lang: str) -> None:
@@ -198,7 +200,7 @@ def _district_chart(data: OutputData, t: dict, lang: str) -> str:
     _axis_formats(matplotlib, None, ax.xaxis, lang)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="x")
-    return _png(fig)
+    return chart_img(fig)
 
 
 #: A table cell that is a number, a percentage or "n (x %)" in either language.
